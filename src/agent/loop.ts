@@ -1,0 +1,216 @@
+/**
+ * The agent loop: one turn of a bot on a task, through the AI SDK. The model sees the
+ * bot's system prompt (plus the run's `system_preamble`), the session's recent history
+ * and the task's prompt; it may call tools for up to `maxSteps` steps. 429/5xx answers
+ * are retried by the SDK with backoff; then the bot's fallback models are tried in order.
+ */
+import { generateText, jsonSchema, type ModelMessage, stepCountIs, type ToolSet, tool } from "ai";
+import type { Logger } from "pino";
+import type { HookContext, HookRegistry } from "../hooks/lifecycle.ts";
+import type { Bot } from "../store/bots.ts";
+import type { Message } from "../store/messages.ts";
+import type { Session } from "../store/sessions.ts";
+import type { Task } from "../store/tasks.ts";
+import type { ToolCallRecord } from "../store/tool-calls.ts";
+import type { ModelRegistry } from "./models.ts";
+import type { RegisteredTool, ToolRegistry } from "./tools.ts";
+
+/** What the loop needs from the rest of the server. */
+export interface AgentDeps {
+  models: ModelRegistry;
+  tools: ToolRegistry;
+  hooks: HookRegistry;
+  log: Logger;
+  /** Stores one tool execution (name, args, result, duration). */
+  recordToolCall(call: Omit<ToolCallRecord, "id" | "createdAt">): Promise<void>;
+  /** Retries per model for retryable errors (429, 5xx), with the SDK's backoff. */
+  maxRetries: number;
+  /** Most LLM calls in one turn (default 10). */
+  maxSteps: number;
+}
+
+/** One turn's input. `history` holds the session's messages before the task's own. */
+export interface AgentTurnInput {
+  task: Task;
+  bot: Bot;
+  session: Session;
+  history: Message[];
+  signal: AbortSignal;
+}
+
+/** What a turn produced. */
+export interface AgentTurnResult {
+  text: string;
+  /** The model spec that answered. */
+  model: string;
+  steps: number;
+  toolCalls: number;
+  /** Things the run could not honour (unknown tools…), to be shown on the task. */
+  notes: string[];
+}
+
+/**
+ * Runs one agent turn.
+ * @throws the last model error when every model failed, or an AbortError when `signal` fires
+ */
+export async function runAgentTurn(
+  deps: AgentDeps,
+  input: AgentTurnInput,
+): Promise<AgentTurnResult> {
+  const { task, bot, session, signal } = input;
+  const exec = task.executionConfig ?? {};
+  const notes: string[] = [];
+  const hookBase = {
+    botId: bot.id,
+    sessionId: session.id,
+    clientId: session.clientId,
+    correlationId: task.id,
+  };
+  const fire = (event: Parameters<HookRegistry["fire"]>[0], extra: Record<string, unknown>) => {
+    if (deps.hooks.has(event)) deps.hooks.fire(event, { ...hookBase, extra } satisfies HookContext);
+  };
+
+  fire("before_context_assembly", { user_message: task.prompt });
+  const system = [bot.systemPrompt, exec.system_preamble].filter((s) => s?.trim()).join("\n\n");
+  const messages: ModelMessage[] = [];
+  for (const m of input.history) {
+    if (m.role === "user" || m.role === "assistant" || m.role === "system") {
+      messages.push({ role: m.role, content: m.content });
+    }
+  }
+  messages.push({ role: "user", content: task.prompt });
+
+  const { tools: found, unknown } = deps.tools.resolve([...bot.tools, ...(exec.tools ?? [])]);
+  if (unknown.length) {
+    notes.push(`Unknown tools ignored: ${unknown.join(", ")}`);
+    deps.log.warn({ task_id: task.id, unknown }, "unknown tools requested");
+  }
+  const toolSet = buildToolSet(deps, input, found, fire);
+
+  const candidates = [exec.model_override ?? bot.model, ...bot.fallbackModels];
+  let lastError: unknown;
+  for (let i = 0; i < candidates.length; i++) {
+    const spec = candidates[i]!;
+    signal.throwIfAborted();
+    try {
+      const model = deps.models.get(spec);
+      let stepStarted = Date.now();
+      let iteration = 0;
+      let toolCalls = 0;
+      const result = await generateText({
+        model,
+        system: system || undefined,
+        messages,
+        allowSystemInMessages: true,
+        tools: found.length ? toolSet : undefined,
+        stopWhen: stepCountIs(deps.maxSteps),
+        maxRetries: deps.maxRetries,
+        abortSignal: signal,
+        prepareStep: ({ messages: msgs }) => {
+          iteration++;
+          stepStarted = Date.now();
+          fire("before_llm_call", {
+            model: spec,
+            message_count: msgs.length,
+            tools_count: found.length,
+            provider_id: spec.split(":")[0],
+            iteration,
+          });
+          return undefined;
+        },
+        onStepFinish: (step) => {
+          toolCalls += step.toolCalls.length;
+          fire("after_llm_call", {
+            model: spec,
+            duration_ms: Date.now() - stepStarted,
+            prompt_tokens: step.usage?.inputTokens,
+            completion_tokens: step.usage?.outputTokens,
+            total_tokens: step.usage?.totalTokens,
+            tool_calls_count: step.toolCalls.length,
+            fallback_used: i > 0,
+            fallback_model: i > 0 ? spec : null,
+            iteration,
+            provider_id: spec.split(":")[0],
+          });
+        },
+      });
+      fire("after_response", { response_length: result.text.length, tool_calls_made: toolCalls });
+      if (i > 0) notes.push(`Answered by fallback model ${spec}`);
+      return { text: result.text, model: spec, steps: result.steps.length, toolCalls, notes };
+    } catch (err) {
+      if (signal.aborted) throw signal.reason ?? err;
+      lastError = err;
+      deps.log.warn(
+        { task_id: task.id, model: spec, err: describeModelError(err) },
+        "model failed",
+      );
+    }
+  }
+  throw new Error(describeModelError(lastError));
+}
+
+function buildToolSet(
+  deps: AgentDeps,
+  input: AgentTurnInput,
+  tools: RegisteredTool[],
+  fire: (
+    event: "before_tool_execution" | "after_tool_call",
+    extra: Record<string, unknown>,
+  ) => void,
+): ToolSet {
+  const set: ToolSet = {};
+  let iteration = 0;
+  for (const t of tools) {
+    set[t.name] = tool({
+      description: t.description,
+      inputSchema: jsonSchema(t.parameters as Parameters<typeof jsonSchema>[0]),
+      execute: async (args: unknown) => {
+        iteration++;
+        fire("before_tool_execution", { tool_name: t.name, tool_type: t.source, args, iteration });
+        const started = performance.now();
+        let output: unknown;
+        let status: "ok" | "error" = "ok";
+        try {
+          output = await t.execute(args, {
+            taskId: input.task.id,
+            sessionId: input.session.id,
+            botId: input.bot.id,
+            signal: input.signal,
+            log: deps.log,
+          });
+        } catch (err) {
+          status = "error";
+          output = { error: (err as Error)?.message ?? String(err) };
+        }
+        const durationMs = performance.now() - started;
+        const text = typeof output === "string" ? output : JSON.stringify(output ?? null);
+        await deps
+          .recordToolCall({
+            taskId: input.task.id,
+            sessionId: input.session.id,
+            name: t.name,
+            args,
+            result: text,
+            status,
+            durationMs,
+          })
+          .catch((err) => deps.log.error({ err }, "could not record tool call"));
+        fire("after_tool_call", {
+          tool_name: t.name,
+          tool_args: args,
+          duration_ms: Math.round(durationMs),
+        });
+        return output ?? null;
+      },
+    });
+  }
+  return set;
+}
+
+/** A one-line description of a model error, without request bodies or keys. */
+export function describeModelError(err: unknown): string {
+  const e = err as { name?: string; message?: string; statusCode?: number; lastError?: unknown };
+  if (e?.lastError) return describeModelError(e.lastError);
+  if (e?.statusCode) return `Model error: HTTP ${e.statusCode}: ${e.message ?? ""}`.trim();
+  return `Model error: ${e?.message ?? String(err)}`;
+}

@@ -1,0 +1,155 @@
+/**
+ * The model registry: turns `provider:model` strings into AI SDK language models.
+ * Providers: `openai`, `anthropic`, `ollama` (its OpenAI-compatible `/v1` API) and
+ * `openai-compatible` (any server that speaks `/chat/completions`: vLLM, LM Studio,
+ * llama.cpp, …). Provider instances are made once and cached.
+ */
+import { createAnthropic } from "@ai-sdk/anthropic";
+import { createOpenAI } from "@ai-sdk/openai";
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import type { LanguageModel } from "ai";
+import { type Config, MODEL_PROVIDERS } from "../config.ts";
+
+/** The provider settings a model registry needs (a subset of {@link Config}). */
+export type ModelSettings = Pick<
+  Config,
+  | "SWITCHYARD_LLM_BASE_URL"
+  | "SWITCHYARD_LLM_API_KEY"
+  | "OPENAI_API_KEY"
+  | "OPENAI_BASE_URL"
+  | "ANTHROPIC_API_KEY"
+  | "OLLAMA_BASE_URL"
+>;
+
+/** Thrown for a malformed `provider:model` or a provider that is not configured. */
+export class ModelSpecError extends Error {}
+
+/** Splits `provider:model`. @throws ModelSpecError */
+export function parseModelSpec(spec: string): { provider: string; model: string } {
+  const i = spec.indexOf(":");
+  const provider = i > 0 ? spec.slice(0, i) : "";
+  const model = i > 0 ? spec.slice(i + 1) : "";
+  if (!provider || !model || !(MODEL_PROVIDERS as readonly string[]).includes(provider)) {
+    throw new ModelSpecError(
+      `Invalid model "${spec}": expected provider:model with provider one of ${MODEL_PROVIDERS.join(", ")}`,
+    );
+  }
+  return { provider, model };
+}
+
+function trimSlash(u: string): string {
+  return u.replace(/\/+$/, "");
+}
+
+/** Resolves model specs to AI SDK models and tells where each provider's endpoint is. */
+export class ModelRegistry {
+  readonly #settings: ModelSettings;
+  readonly #providers = new Map<string, (model: string) => LanguageModel>();
+  constructor(settings: ModelSettings) {
+    this.#settings = settings;
+  }
+
+  /** The model for `provider:model`. @throws ModelSpecError */
+  get(spec: string): LanguageModel {
+    const { provider, model } = parseModelSpec(spec);
+    let make = this.#providers.get(provider);
+    if (!make) {
+      make = this.#makeProvider(provider);
+      this.#providers.set(provider, make);
+    }
+    return make(model);
+  }
+
+  #makeProvider(provider: string): (model: string) => LanguageModel {
+    const s = this.#settings;
+    switch (provider) {
+      case "openai": {
+        const p = createOpenAI({ apiKey: s.OPENAI_API_KEY, baseURL: s.OPENAI_BASE_URL });
+        return (m) => p.chat(m);
+      }
+      case "anthropic": {
+        const p = createAnthropic({ apiKey: s.ANTHROPIC_API_KEY });
+        return (m) => p(m);
+      }
+      case "ollama": {
+        const p = createOpenAICompatible({
+          name: "ollama",
+          baseURL: `${trimSlash(s.OLLAMA_BASE_URL)}/v1`,
+          includeUsage: true,
+        });
+        return (m) => p(m);
+      }
+      default: {
+        if (!s.SWITCHYARD_LLM_BASE_URL) {
+          throw new ModelSpecError(
+            "Provider openai-compatible needs SWITCHYARD_LLM_BASE_URL (e.g. http://127.0.0.1:8000/v1)",
+          );
+        }
+        const p = createOpenAICompatible({
+          name: "openai-compatible",
+          baseURL: trimSlash(s.SWITCHYARD_LLM_BASE_URL),
+          apiKey: s.SWITCHYARD_LLM_API_KEY,
+          includeUsage: true,
+        });
+        return (m) => p(m);
+      }
+    }
+  }
+
+  /**
+   * Asks the provider's endpoint for its model list, to tell whether it answers.
+   * Never throws; the reason never contains an API key.
+   * @param timeoutMs how long to wait (ms)
+   */
+  async probe(
+    spec: string,
+    timeoutMs = 2000,
+  ): Promise<{ ok: boolean; endpoint: string; reason?: string }> {
+    let provider: string;
+    try {
+      provider = parseModelSpec(spec).provider;
+    } catch (err) {
+      return { ok: false, endpoint: "", reason: (err as Error).message };
+    }
+    const s = this.#settings;
+    const headers: Record<string, string> = {};
+    let base: string;
+    if (provider === "openai") {
+      base = trimSlash(s.OPENAI_BASE_URL ?? "https://api.openai.com/v1");
+      if (!s.OPENAI_API_KEY)
+        return { ok: false, endpoint: base, reason: "OPENAI_API_KEY is not set" };
+      headers.authorization = `Bearer ${s.OPENAI_API_KEY}`;
+    } else if (provider === "anthropic") {
+      base = "https://api.anthropic.com/v1";
+      if (!s.ANTHROPIC_API_KEY) {
+        return { ok: false, endpoint: base, reason: "ANTHROPIC_API_KEY is not set" };
+      }
+      headers["x-api-key"] = s.ANTHROPIC_API_KEY;
+      headers["anthropic-version"] = "2023-06-01";
+    } else if (provider === "ollama") {
+      base = `${trimSlash(s.OLLAMA_BASE_URL)}/v1`;
+    } else {
+      if (!s.SWITCHYARD_LLM_BASE_URL) {
+        return { ok: false, endpoint: "", reason: "SWITCHYARD_LLM_BASE_URL is not set" };
+      }
+      base = trimSlash(s.SWITCHYARD_LLM_BASE_URL);
+      if (s.SWITCHYARD_LLM_API_KEY) headers.authorization = `Bearer ${s.SWITCHYARD_LLM_API_KEY}`;
+    }
+    try {
+      const res = await fetch(`${base}/models`, {
+        headers,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.body?.cancel();
+      if (res.ok) return { ok: true, endpoint: base };
+      return { ok: false, endpoint: base, reason: `HTTP ${res.status} from ${base}/models` };
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      const why =
+        e.name === "TimeoutError"
+          ? `no answer within ${timeoutMs} ms`
+          : (e.cause?.code ?? e.message);
+      return { ok: false, endpoint: base, reason: `${base} unreachable (${why})` };
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/** `/api/v1/sessions…`: create sessions, inject messages, read history. */
+import { z } from "zod";
+import { HttpError, notFound } from "../http/errors.ts";
+import type { RouteTable } from "../http/routes.ts";
+import type { Store } from "../store/index.ts";
+import { listRecentMessages, MESSAGE_ROLES, type Message } from "../store/messages.ts";
+import { type MessageService, SessionNotFoundError } from "../tasks/inject.ts";
+
+const idParams = z.object({ id: z.string().min(1) });
+const dispatchConfig = z.record(z.string(), z.unknown()).nullable().optional();
+
+const createSessionBody = z.strictObject({
+  bot_id: z.string().min(1).default("default"),
+  client_id: z.string().min(1).max(512),
+  dispatch_config: dispatchConfig,
+});
+
+const executionConfig = z.looseObject({
+  system_preamble: z.string().optional(),
+  skills: z.array(z.string()).optional(),
+  tools: z.array(z.string()).optional(),
+  model_override: z.string().optional(),
+});
+
+const postMessageBody = z.strictObject({
+  content: z.string().min(1, "must not be empty"),
+  role: z.enum(MESSAGE_ROLES).default("user"),
+  source: z.string().max(100).optional(),
+  run_agent: z.boolean().default(false),
+  notify: z.boolean().default(true),
+  execution_config: executionConfig.nullable().optional(),
+  dispatch_config: dispatchConfig,
+  dispatch_type: z.string().min(1).optional(),
+  max_run_seconds: z.number().int().positive().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
+
+/** The wire shape of a message. */
+export function messageJson(m: Message) {
+  return {
+    id: m.id,
+    role: m.role,
+    content: m.content,
+    metadata: m.metadata,
+    created_at: new Date(m.createdAt).toISOString(),
+  };
+}
+
+/** Registers the session routes. */
+export function sessionRoutes(routes: RouteTable, store: Store, messages: MessageService): void {
+  routes.add({
+    method: "POST",
+    url: "/api/v1/sessions",
+    summary: "Get or create the session of (bot_id, client_id)",
+    scope: "sessions:write",
+    body: createSessionBody,
+    status: 201,
+    async handler({ body }) {
+      if (!(await store.bots.get(body.bot_id)))
+        throw new HttpError(400, `Unknown bot: ${body.bot_id}`);
+      const { session, created } = await store.sessions.getOrCreate(
+        body.bot_id,
+        body.client_id,
+        body.dispatch_config,
+      );
+      return { session_id: session.id, created };
+    },
+  });
+
+  routes.add({
+    method: "GET",
+    url: "/api/v1/sessions/:id",
+    summary: "A session",
+    scope: "sessions:read",
+    params: idParams,
+    async handler({ params }) {
+      const s = await store.sessions.get(params.id);
+      if (!s) throw notFound("Session");
+      return {
+        id: s.id,
+        bot_id: s.botId,
+        client_id: s.clientId,
+        dispatch_config: s.dispatchConfig,
+        created_at: new Date(s.createdAt).toISOString(),
+      };
+    },
+  });
+
+  routes.add({
+    method: "POST",
+    url: "/api/v1/sessions/:id/messages",
+    summary: "Add a message to a session; with run_agent, queue an agent turn",
+    scope: "sessions:write",
+    params: idParams,
+    body: postMessageBody,
+    status: 201,
+    async handler({ params, body }) {
+      try {
+        const r = await messages.injectMessage(params.id, {
+          content: body.content,
+          role: body.role,
+          source: body.source,
+          metadata: body.metadata,
+          runAgent: body.run_agent,
+          notify: body.notify,
+          executionConfig: body.execution_config ?? null,
+          dispatchConfig: body.dispatch_config ?? null,
+          dispatchType: body.dispatch_type,
+          maxRunSeconds: body.max_run_seconds,
+        });
+        return { message_id: r.messageId, session_id: r.sessionId, task_id: r.taskId };
+      } catch (err) {
+        if (err instanceof SessionNotFoundError) throw notFound("Session");
+        throw err;
+      }
+    },
+  });
+
+  routes.add({
+    method: "GET",
+    url: "/api/v1/sessions/:id/messages",
+    summary: "The newest messages of a session, oldest first",
+    scope: "sessions:read",
+    params: idParams,
+    query: listQuery,
+    async handler({ params, query }) {
+      if (!(await store.sessions.get(params.id))) throw notFound("Session");
+      const list = await listRecentMessages(store.k, params.id, query.limit);
+      return list.map(messageJson);
+    },
+  });
+}

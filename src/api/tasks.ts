@@ -1,0 +1,96 @@
+/** `/api/v1/tasks…`: read a task, its tool calls; cancel it. */
+import { z } from "zod";
+import { HttpError, notFound } from "../http/errors.ts";
+import type { RouteTable } from "../http/routes.ts";
+import type { Store } from "../store/index.ts";
+import { finishTask, getTask, type Task } from "../store/tasks.ts";
+import { listToolCalls } from "../store/tool-calls.ts";
+
+const idParams = z.object({ id: z.string().min(1) });
+
+const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
+
+/** The wire shape of a task. */
+export function taskJson(t: Task) {
+  return {
+    id: t.id,
+    session_id: t.sessionId,
+    bot_id: t.botId,
+    status: t.status,
+    prompt: t.prompt,
+    result: t.result,
+    error: t.error,
+    dispatch_type: t.dispatchType,
+    execution_config: t.executionConfig,
+    attempts: t.attempts,
+    created_at: iso(t.createdAt),
+    run_at: iso(t.runAt),
+    started_at: iso(t.startedAt),
+    completed_at: iso(t.completedAt),
+  };
+}
+
+/** Registers the task routes. `abortLocal` stops a cancelled task this process runs. */
+export function taskRoutes(
+  routes: RouteTable,
+  store: Store,
+  abortLocal: (id: string) => void,
+): void {
+  routes.add({
+    method: "GET",
+    url: "/api/v1/tasks/:id",
+    summary: "A task",
+    scope: "tasks:read",
+    params: idParams,
+    async handler({ params }) {
+      const t = await getTask(store.k, params.id);
+      if (!t) throw notFound("Task");
+      return taskJson(t);
+    },
+  });
+
+  routes.add({
+    method: "GET",
+    url: "/api/v1/tasks/:id/tool_calls",
+    summary: "The tool calls a task made, in order",
+    scope: "tasks:read",
+    params: idParams,
+    async handler({ params }) {
+      if (!(await getTask(store.k, params.id))) throw notFound("Task");
+      const calls = await listToolCalls(store.k, params.id);
+      return calls.map((c) => ({
+        id: c.id,
+        name: c.name,
+        args: c.args,
+        result: c.result,
+        status: c.status,
+        duration_ms: c.durationMs,
+        created_at: iso(c.createdAt),
+      }));
+    },
+  });
+
+  routes.add({
+    method: "POST",
+    url: "/api/v1/tasks/:id/cancel",
+    summary: "Cancel a pending or running task (409 when it already finished)",
+    scope: "tasks:write",
+    params: idParams,
+    async handler({ params }) {
+      const t = await getTask(store.k, params.id);
+      if (!t) throw notFound("Task");
+      const ok = await finishTask(
+        store.k,
+        t.id,
+        { status: "cancelled" },
+        { from: ["pending", "running"] },
+      );
+      if (!ok) {
+        const now = await getTask(store.k, t.id);
+        throw new HttpError(409, `Task is already ${now?.status ?? t.status}`);
+      }
+      abortLocal(t.id); // no-op unless this process is running it
+      return taskJson((await getTask(store.k, t.id))!);
+    },
+  });
+}

@@ -1,0 +1,283 @@
+/**
+ * The composition root: builds the store, registries, workers and HTTP server from a
+ * {@link Config}; `start()` listens and starts the workers, `stop()` undoes it in order.
+ */
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import pino, { type Logger } from "pino";
+import { runAgentTurn } from "./agent/loop.ts";
+import { ModelRegistry } from "./agent/models.ts";
+import { ToolRegistry } from "./agent/tools.ts";
+import { adminBotRoutes } from "./api/admin-bots.ts";
+import { sessionRoutes } from "./api/sessions.ts";
+import { taskRoutes } from "./api/tasks.ts";
+import type { Config } from "./config.ts";
+import type { Connector } from "./delivery/connector.ts";
+import { OutboundHttpClient } from "./delivery/http-client.ts";
+import { DeliveryWorker } from "./delivery/outbox-worker.ts";
+import type { Resolver } from "./delivery/ssrf.ts";
+import { createInternalDispatcher } from "./dispatch/internal.ts";
+import { DispatcherRegistry } from "./dispatch/registry.ts";
+import { createWebhookDispatcher } from "./dispatch/webhook.ts";
+import { HookRegistry } from "./hooks/lifecycle.ts";
+import { ApiKeyAuth } from "./http/auth.ts";
+import { openApiDocument, RouteTable } from "./http/routes.ts";
+import { buildServer } from "./http/server.ts";
+import { uuidv7 } from "./ids.ts";
+import { Store } from "./store/index.ts";
+import { listRecentMessages } from "./store/messages.ts";
+import { insertToolCall } from "./store/tool-calls.ts";
+import { TaskFinisher } from "./tasks/finish.ts";
+import { MessageService } from "./tasks/inject.ts";
+import { TaskWorker } from "./tasks/worker.ts";
+
+/** Package version, shown in the banner and the OpenAPI document. */
+export const VERSION = "0.1.0";
+
+/** Knobs for tests and benchmarks; production uses the defaults. Times in ms. */
+export interface AppTuning {
+  /** Fallback poll of both workers (default 1000). */
+  pollMs?: number;
+  /** Task lease length (default 30 000). */
+  taskLeaseMs?: number;
+  /** Outbox retry delays (default 5 s … 10 h). */
+  deliveryScheduleMs?: number[];
+  /** Smallest outbox delay after a 429 or timeout (default 60 000). */
+  minBackoffAfterThrottleMs?: number;
+  /** LLM retries per model (default 2). */
+  llmMaxRetries?: number;
+  /** Outbound client: inline retry base delay (default 100) and timeout (default 15 000). */
+  httpRetryDelayMs?: number;
+  httpTimeoutMs?: number;
+  /** DNS resolver and connector for the outbound client's SSRF guard (tests inject these). */
+  resolver?: Resolver;
+  connector?: Connector;
+  /** Grace period for running tasks on stop (default 10 000). */
+  shutdownGraceMs?: number;
+}
+
+/** Where the API key in force comes from, for the banner. */
+export interface ApiKeyInfo {
+  source: "env" | "generated" | "file";
+  /** The generated key, only on the start that created it (print once). */
+  newKey?: string;
+  path?: string;
+}
+
+const GENERATED_KEY_NAME = "generated-on-first-start";
+
+/** A built server. */
+export class App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly store: Store;
+  readonly models: ModelRegistry;
+  readonly tools = new ToolRegistry();
+  readonly hooks: HookRegistry;
+  readonly dispatchers: DispatcherRegistry;
+  readonly http: OutboundHttpClient;
+  readonly messages: MessageService;
+  readonly taskWorker: TaskWorker;
+  readonly deliveryWorker: DeliveryWorker;
+  readonly server: FastifyInstance;
+  readonly apiKey: ApiKeyInfo;
+  readonly owner = `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
+  readonly #tuning: AppTuning;
+  #url: string | undefined;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(
+    config: Config,
+    log: Logger,
+    store: Store,
+    apiKey: ApiKeyInfo,
+    tuning: AppTuning,
+  ) {
+    this.config = config;
+    this.log = log;
+    this.store = store;
+    this.apiKey = apiKey;
+    this.#tuning = tuning;
+    this.models = new ModelRegistry(config);
+    this.hooks = new HookRegistry(log);
+    this.dispatchers = new DispatcherRegistry(log);
+    this.http = new OutboundHttpClient({
+      allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
+      resolver: tuning.resolver,
+      connector: tuning.connector,
+      baseRetryDelayMs: tuning.httpRetryDelayMs,
+      defaultTimeoutMs: tuning.httpTimeoutMs,
+    });
+
+    this.deliveryWorker = new DeliveryWorker({
+      store,
+      dispatchers: this.dispatchers,
+      log,
+      owner: this.owner,
+      scheduleMs: tuning.deliveryScheduleMs,
+      minBackoffAfterThrottleMs: tuning.minBackoffAfterThrottleMs,
+      pollMs: tuning.pollMs,
+    });
+    const finisher = new TaskFinisher(store, () => this.deliveryWorker.poke());
+    this.taskWorker = new TaskWorker({
+      store,
+      finisher,
+      log,
+      owner: this.owner,
+      concurrency: config.SWITCHYARD_WORKER_CONCURRENCY,
+      leaseMs: tuning.taskLeaseMs ?? config.SWITCHYARD_TASK_LEASE_SECONDS * 1000,
+      pollMs: tuning.pollMs,
+      defaultMaxRunSeconds: config.TASK_MAX_RUN_SECONDS,
+      execute: (task, signal) => this.#execute(task, signal),
+    });
+    this.messages = new MessageService(store, () => this.taskWorker.poke());
+
+    this.dispatchers.register("webhook", createWebhookDispatcher(this.http));
+    this.dispatchers.register("internal", createInternalDispatcher(store.k, this.messages));
+
+    this.server = buildServer({ log, bodyLimit: config.SWITCHYARD_MAX_BODY_BYTES });
+    this.#routes();
+  }
+
+  /**
+   * Opens the store (running migrations), creates the `default` bot and the API key on
+   * first start, and wires everything. Nothing listens until {@link start}.
+   * @throws Error when the database cannot be opened
+   */
+  static async create(
+    config: Config,
+    opts: { log?: Logger; tuning?: AppTuning } = {},
+  ): Promise<App> {
+    const log = opts.log ?? pino({ level: config.SWITCHYARD_LOG_LEVEL });
+    mkdirSync(config.dataDir, { recursive: true });
+    const store = await Store.open(config.databaseUrl);
+    try {
+      await store.bots.create({
+        id: "default",
+        name: "Default",
+        model: config.SWITCHYARD_MODEL,
+        systemPrompt: "You are a helpful assistant.",
+      });
+      const apiKey = await ensureApiKey(store, config);
+      return new App(config, log, store, apiKey, opts.tuning ?? {});
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  /** The base URL once listening, e.g. `http://127.0.0.1:8080`. */
+  get url(): string {
+    if (!this.#url) throw new Error("App is not listening");
+    return this.#url;
+  }
+
+  /** Listens on HOST:PORT (PORT 0 picks a free port) and starts the workers. */
+  async start(): Promise<string> {
+    await this.server.listen({ host: this.config.HOST, port: this.config.PORT });
+    const addr = this.server.server.address();
+    const port = typeof addr === "object" && addr ? addr.port : this.config.PORT;
+    const host = this.config.HOST.includes(":") ? `[${this.config.HOST}]` : this.config.HOST;
+    this.#url = `http://${host}:${port}`;
+    this.deliveryWorker.start();
+    this.taskWorker.start();
+    return this.#url;
+  }
+
+  /**
+   * Stops cleanly: no new requests or claims, running tasks get the grace period and then
+   * give their leases back, sends in flight finish, the database closes. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.server.close().catch(() => {});
+      await this.taskWorker.stop(this.#tuning.shutdownGraceMs ?? 10_000);
+      await this.deliveryWorker.stop();
+      await this.http.close();
+      await this.store.close();
+    })();
+    return this.#stopping;
+  }
+
+  async #execute(task: Parameters<typeof runAgentTurn>[1]["task"], signal: AbortSignal) {
+    const bot = await this.store.bots.get(task.botId);
+    if (!bot) throw new Error(`Unknown bot: ${task.botId}`);
+    const session = await this.store.sessions.get(task.sessionId);
+    if (!session) throw new Error(`Session ${task.sessionId} no longer exists`);
+    const history = await listRecentMessages(
+      this.store.k,
+      task.sessionId,
+      50,
+      task.messageId ?? undefined,
+    );
+    return runAgentTurn(
+      {
+        models: this.models,
+        tools: this.tools,
+        hooks: this.hooks,
+        log: this.log,
+        recordToolCall: (c) => insertToolCall(this.store.k, c),
+        maxRetries: this.#tuning.llmMaxRetries ?? 2,
+        maxSteps: 10,
+      },
+      { task, bot, session, history, signal },
+    );
+  }
+
+  #routes(): void {
+    const auth = new ApiKeyAuth(this.store, this.config.SWITCHYARD_API_KEY);
+    const routes = new RouteTable(this.server, auth);
+    routes.add({
+      method: "GET",
+      url: "/healthz",
+      summary: "Liveness: the process answers",
+      async handler() {
+        return { status: "ok" };
+      },
+    });
+    routes.add({
+      method: "GET",
+      url: "/readyz",
+      summary: "Readiness: the database answers",
+      handler: async (_i, reply) => {
+        try {
+          await this.store.k.selectFrom("bots").select("id").limit(1).execute();
+          return { status: "ready" };
+        } catch {
+          return reply.code(503).send({ detail: "Database unavailable" });
+        }
+      },
+    });
+    sessionRoutes(routes, this.store, this.messages);
+    taskRoutes(routes, this.store, (id) => this.taskWorker.abortLocal(id));
+    adminBotRoutes(routes, this.store, this.config.SWITCHYARD_MODEL);
+    let doc: Record<string, unknown> | undefined;
+    routes.add({
+      method: "GET",
+      url: "/api/v1/openapi.json",
+      summary: "This document",
+      async handler() {
+        doc ??= openApiDocument(routes, VERSION);
+        return doc;
+      },
+    });
+  }
+}
+
+/**
+ * Makes sure an API key exists: `SWITCHYARD_API_KEY` when set; else one generated on first
+ * start, stored hashed, written to `<data dir>/api-key` (mode 0600) and returned once.
+ */
+async function ensureApiKey(store: Store, config: Config): Promise<ApiKeyInfo> {
+  if (config.SWITCHYARD_API_KEY) return { source: "env" };
+  const path = join(config.dataDir, "api-key");
+  if (await store.apiKeys.existsNamed(GENERATED_KEY_NAME)) {
+    return { source: "file", path: existsSync(path) ? path : undefined };
+  }
+  const { key } = await store.apiKeys.create(GENERATED_KEY_NAME, ["admin"]);
+  writeFileSync(path, `${key}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return { source: "generated", newKey: key, path };
+}

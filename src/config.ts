@@ -1,0 +1,103 @@
+/**
+ * Core settings, read once from the environment and an optional `.env` file in the
+ * working directory (the environment wins), validated with zod. An invalid value stops
+ * the start with a message that names the variable.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseEnv } from "node:util";
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const int = (min: number) => z.coerce.number({ message: "expected a number" }).int().min(min);
+
+/** Providers understood in `SWITCHYARD_MODEL` (`provider:model`). */
+export const MODEL_PROVIDERS = ["openai", "anthropic", "ollama", "openai-compatible"] as const;
+
+const modelSpec = z.string().refine(
+  (v) => {
+    const i = v.indexOf(":");
+    return (
+      i > 0 && i < v.length - 1 && (MODEL_PROVIDERS as readonly string[]).includes(v.slice(0, i))
+    );
+  },
+  { message: `expected provider:model with provider one of ${MODEL_PROVIDERS.join(", ")}` },
+);
+
+const urlString = z.url({ message: "expected an http(s) URL" });
+
+const schema = z.object({
+  PORT: int(0).max(65535).default(8080),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  SWITCHYARD_DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: z.string().optional(),
+  SWITCHYARD_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+  SWITCHYARD_MODEL: modelSpec.default("ollama:llama3.2"),
+  SWITCHYARD_LLM_BASE_URL: urlString.optional(),
+  SWITCHYARD_LLM_API_KEY: z.string().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: urlString.optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  OLLAMA_BASE_URL: urlString.default("http://127.0.0.1:11434"),
+  TASK_MAX_RUN_SECONDS: int(1).default(1200),
+  SWITCHYARD_WORKER_CONCURRENCY: int(1).max(1000).default(16),
+  SWITCHYARD_ALLOW_PRIVATE_URLS: bool.default(false),
+  SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
+  SWITCHYARD_MAX_BODY_BYTES: int(1024).default(1024 * 1024),
+  SWITCHYARD_LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+    .default("info"),
+});
+
+/** Validated core settings. Field names are the environment variable names. */
+export type Config = z.infer<typeof schema> & {
+  /** Absolute data directory. */
+  dataDir: string;
+  /** Resolved database URL: `postgres://…` or `sqlite:<absolute path>`. */
+  databaseUrl: string;
+};
+
+/** Thrown by {@link loadConfig} when a variable is invalid; the message names each variable. */
+export class ConfigError extends Error {}
+
+/**
+ * Reads `.env` (if present in `cwd`) under the given environment and validates the result.
+ * @param env environment variables (default `process.env`); these override `.env`.
+ * @throws ConfigError naming every invalid variable (never echoing a secret's value).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const merged: Record<string, string | undefined> = { ...readDotEnv(cwd), ...env };
+  // Empty strings mean "unset", as most .env users expect.
+  for (const k of Object.keys(merged)) if (merged[k] === "") delete merged[k];
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const c = parsed.data;
+  const dataDir = resolve(cwd, c.SWITCHYARD_DATA_DIR);
+  let databaseUrl = c.DATABASE_URL ?? `sqlite:${resolve(dataDir, "switchyard.db")}`;
+  if (databaseUrl.startsWith("sqlite:")) {
+    const p = databaseUrl.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "");
+    databaseUrl = p === ":memory:" ? "sqlite::memory:" : `sqlite:${resolve(cwd, p)}`;
+  } else if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(
+      "Invalid configuration:\n  DATABASE_URL: expected postgres://… or sqlite:<path>",
+    );
+  }
+  return { ...c, dataDir, databaseUrl };
+}
+
+function readDotEnv(cwd: string): Record<string, string> {
+  const file = resolve(cwd, ".env");
+  if (!existsSync(file)) return {};
+  return parseEnv(readFileSync(file, "utf8")) as Record<string, string>;
+}
+
+/** A database URL with any password replaced by `***`, for banners and logs. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]+):[^@]*@/, "$1:***@");
+}

@@ -1,0 +1,370 @@
+/**
+ * The one outbound HTTP client of switchyard (DESIGN.md §6 "Outbound HTTP, once").
+ * Every outbound POST — webhook dispatcher, hook webhooks, event webhooks,
+ * notifications — goes through `OutboundHttpClient`.
+ *
+ * - Per-attempt timeout via AbortSignal; a caller's signal stops everything at once.
+ * - Inline retries on 408, 429, 5xx, network errors and timeouts, after
+ *   `baseRetryDelayMs × 2^attempt` ms, or `Retry-After` (RFC 9110 §10.2.3) when larger.
+ *   Longer waits are left to the durable outbox (REFERENCE.md, Svix retry rules).
+ * - Redirects are never followed (3xx is a failure); 410 is reported as is so callers can
+ *   disable the endpoint.
+ * - SSRF guard at connect time (`./connector.ts`): the address checked is the address
+ *   dialled.
+ * - Never echoes request headers; URLs in messages are reduced to `scheme://host:port`.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { Agent, request } from "undici";
+import { type Connector, createGuardedConnector } from "./connector.ts";
+import { parseHttpUrl, type Resolver, redactUrl, UrlNotAllowedError } from "./ssrf.ts";
+
+/** Options of `OutboundHttpClient`. */
+export interface OutboundHttpOptions {
+  /** Allow loopback/private/link-local destinations (`SWITCHYARD_ALLOW_PRIVATE_URLS`). */
+  allowPrivate: boolean;
+  /** Host name resolver used by the SSRF guard; default `systemResolver`. */
+  resolver?: Resolver;
+  /** Per-attempt timeout in ms (connect + headers + body); default 15000. */
+  defaultTimeoutMs?: number;
+  /** `User-Agent` header; default "switchyard". */
+  userAgent?: string;
+  /**
+   * Base undici connector that opens sockets; it receives the already checked IP as
+   * `hostname`. For tests only (to record the dialled address and redirect to 127.0.0.1).
+   */
+  connector?: Connector;
+  /** First inline retry delay in ms, doubled per attempt (100, 200, 400…); default 100. */
+  baseRetryDelayMs?: number;
+  /**
+   * Longest `Retry-After` in ms honoured inline; default 60000. A longer one ends inline
+   * retrying and is returned as `retryAfterMs` for the outbox to schedule.
+   */
+  maxRetryAfterMs?: number;
+}
+
+/** Per-request options. */
+export interface PostOptions {
+  /** Extra request headers (never echoed in errors). */
+  headers?: Record<string, string>;
+  /** Per-attempt timeout in ms; default `defaultTimeoutMs`. */
+  timeoutMs?: number;
+  /** Inline retries after the first attempt; default 2 (so at most 3 attempts). */
+  retries?: number;
+  /** Caller's abort signal: aborting stops the current attempt and all retries. */
+  signal?: AbortSignal;
+  /**
+   * Headers recomputed for each attempt (0-based attempt index), merged over `headers`;
+   * e.g. a fresh `webhook-timestamp` and signature per attempt (Standard Webhooks).
+   */
+  headersForAttempt?: (attempt: number) => Record<string, string>;
+}
+
+/** Outcome of a request; returned for every HTTP, network, timeout and SSRF failure. */
+export interface OutboundResult {
+  /** True for a 2xx response. */
+  ok: boolean;
+  /** HTTP status of the last response, or null when none was received. */
+  status: number | null;
+  /** Attempts made (0 when aborted before the first one, or for an invalid URL or scheme). */
+  attempts: number;
+  /** Whether a later retry (by the outbox) may succeed: 408, 429, 5xx, network, timeout. */
+  retryable: boolean;
+  /** Server's `Retry-After` in ms from the last response, when it sent one. */
+  retryAfterMs?: number;
+  /** Short, secret-free description of the failure, absent when ok. */
+  error?: string;
+  /** First 2 KiB of the last response body, decoded as UTF-8. */
+  responseBody?: string;
+  /** Wall time of the whole call, retries and waits included, in ms. */
+  durationMs: number;
+}
+
+const RESPONSE_BODY_LIMIT = 2048;
+/** Bytes read past the limit to keep the connection reusable; more closes it. */
+const DRAIN_LIMIT = 64 * 1024;
+
+/**
+ * Parses a `Retry-After` value (RFC 9110 §10.2.3: delay-seconds or HTTP-date).
+ * @returns the delay in ms (≥ 0), or undefined when absent or malformed.
+ */
+export function parseRetryAfter(
+  value: string | string[] | undefined,
+  now = Date.now(),
+): number | undefined {
+  const v = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (!v) return undefined;
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+function describeStatus(status: number): string {
+  if (status >= 300 && status < 400) return "redirect not followed";
+  if (status === 410) return "HTTP 410 Gone";
+  return `HTTP ${status}`;
+}
+
+/** Reads at most RESPONSE_BODY_LIMIT bytes of text, draining (or dropping) the rest. */
+async function readBodyPrefix(body: AsyncIterable<Uint8Array>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  let seen = 0;
+  for await (const chunk of body) {
+    seen += chunk.byteLength;
+    if (kept < RESPONSE_BODY_LIMIT) {
+      const part = Buffer.from(chunk).subarray(0, RESPONSE_BODY_LIMIT - kept);
+      chunks.push(part);
+      kept += part.byteLength;
+    }
+    if (seen > DRAIN_LIMIT) break;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A secret-free description of a network error: its code and a scrubbed message. */
+function describeNetworkError(err: unknown, url: URL): string {
+  const e = err as { code?: string; message?: string; name?: string };
+  let message = typeof e?.message === "string" ? e.message : String(err);
+  for (const secret of [url.href, url.search, url.username, url.password]) {
+    if (secret.length >= 4) message = message.split(secret).join("[redacted]");
+  }
+  const code = e?.code ?? e?.name ?? "Error";
+  return message && message !== code
+    ? `network error: ${code}: ${message}`
+    : `network error: ${code}`;
+}
+
+type AttemptOutcome =
+  | { kind: "response"; status: number; retryAfterMs?: number; body: string }
+  | { kind: "refused"; reason: string }
+  | { kind: "timeout" }
+  | { kind: "aborted" }
+  | { kind: "network"; error: string }
+  | { kind: "invalid"; error: string };
+
+/**
+ * The outbound HTTP client. One instance per server; it owns an undici `Agent` whose
+ * connector enforces the SSRF policy. Methods never throw for HTTP, network, timeout or
+ * SSRF failures — they resolve to an `OutboundResult`.
+ */
+export class OutboundHttpClient {
+  readonly #agent: Agent;
+  readonly #timeoutMs: number;
+  readonly #userAgent: string;
+  readonly #baseDelayMs: number;
+  readonly #maxRetryAfterMs: number;
+
+  /** @throws TypeError only for invalid option values (programmer error). */
+  constructor(opts: OutboundHttpOptions) {
+    this.#timeoutMs = opts.defaultTimeoutMs ?? 15_000;
+    this.#userAgent = opts.userAgent ?? "switchyard";
+    this.#baseDelayMs = opts.baseRetryDelayMs ?? 100;
+    this.#maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
+    for (const [name, v] of [
+      ["defaultTimeoutMs", this.#timeoutMs],
+      ["baseRetryDelayMs", this.#baseDelayMs],
+      ["maxRetryAfterMs", this.#maxRetryAfterMs],
+    ] as const) {
+      if (!Number.isFinite(v) || v < 0) throw new TypeError(`${name} must be a number ≥ 0`);
+    }
+    this.#agent = new Agent({
+      connect: createGuardedConnector({
+        allowPrivate: opts.allowPrivate,
+        resolver: opts.resolver,
+        connector: opts.connector,
+      }),
+    });
+  }
+
+  /**
+   * POSTs `body` as JSON (`JSON.stringify` unless it is already a string) with
+   * `content-type: application/json`. See `request` for retries and the result.
+   */
+  postJson(url: string, body: unknown, opts: PostOptions = {}): Promise<OutboundResult> {
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    return this.request("POST", url, {
+      ...opts,
+      headers: { "content-type": "application/json", ...opts.headers },
+      body: text,
+    });
+  }
+
+  /**
+   * Sends one request with inline retries (see the module comment). URL userinfo, if any,
+   * is sent as `authorization: Basic …` (unless an authorization header is given) and
+   * never appears in the result.
+   * @returns an `OutboundResult`; an invalid URL or a non-http(s) scheme gives
+   *   `ok: false, retryable: false, attempts: 0` with "destination not allowed: <reason>".
+   */
+  async request(
+    method: string,
+    url: string,
+    opts: PostOptions & { body?: string | Uint8Array } = {},
+  ): Promise<OutboundResult> {
+    const started = performance.now();
+    const finish = (r: Omit<OutboundResult, "durationMs">): OutboundResult => ({
+      ...r,
+      durationMs: Math.round(performance.now() - started),
+    });
+
+    let target: URL;
+    try {
+      target = parseHttpUrl(url);
+    } catch (err) {
+      const reason = err instanceof UrlNotAllowedError ? err.reason : "invalid URL";
+      return finish({
+        ok: false,
+        status: null,
+        attempts: 0,
+        retryable: false,
+        error: `destination not allowed: ${reason}`,
+      });
+    }
+
+    const baseHeaders: Record<string, string> = { "user-agent": this.#userAgent };
+    if (target.username || target.password) {
+      const user = decodeURIComponent(target.username);
+      const pass = decodeURIComponent(target.password);
+      baseHeaders.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+    }
+    const dialUrl = `${target.origin}${target.pathname}${target.search}`;
+    const retries = Math.max(0, Math.floor(opts.retries ?? 2));
+    const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
+    const signal = opts.signal;
+    const abortedResult = (attempts: number, status: number | null) =>
+      finish({ ok: false, status, attempts, retryable: true, error: "aborted by caller" });
+
+    let attempts = 0;
+    let lastStatus: number | null = null;
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) return abortedResult(attempts, lastStatus);
+      const headers = { ...baseHeaders, ...opts.headers, ...opts.headersForAttempt?.(attempt) };
+      attempts++;
+      const out = await this.#attempt(
+        method,
+        dialUrl,
+        target,
+        headers,
+        opts.body,
+        timeoutMs,
+        signal,
+      );
+
+      let retryAfterMs: number | undefined;
+      let failure: Omit<OutboundResult, "durationMs">;
+      switch (out.kind) {
+        case "aborted":
+          return abortedResult(attempts, lastStatus);
+        case "refused":
+          return finish({
+            ok: false,
+            status: null,
+            attempts,
+            retryable: false,
+            error: `destination not allowed: ${out.reason}`,
+          });
+        case "invalid":
+          return finish({ ok: false, status: null, attempts, retryable: false, error: out.error });
+        case "response": {
+          lastStatus = out.status;
+          retryAfterMs = out.retryAfterMs;
+          const base = {
+            status: out.status,
+            attempts,
+            responseBody: out.body,
+            ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+          };
+          if (out.status >= 200 && out.status < 300) {
+            return finish({ ok: true, retryable: false, ...base });
+          }
+          const retryable = isRetryableStatus(out.status);
+          failure = { ok: false, retryable, error: describeStatus(out.status), ...base };
+          if (!retryable) return finish(failure);
+          break;
+        }
+        case "timeout":
+          lastStatus = null;
+          failure = {
+            ok: false,
+            status: null,
+            attempts,
+            retryable: true,
+            error: `timeout after ${timeoutMs} ms`,
+          };
+          break;
+        case "network":
+          lastStatus = null;
+          failure = { ok: false, status: null, attempts, retryable: true, error: out.error };
+          break;
+      }
+
+      if (attempt >= retries) return finish(failure);
+      if (retryAfterMs !== undefined && retryAfterMs > this.#maxRetryAfterMs) {
+        return finish(failure); // too long to wait inline: the outbox schedules it
+      }
+      const delay = Math.max(this.#baseDelayMs * 2 ** attempt, retryAfterMs ?? 0);
+      try {
+        await sleep(delay, undefined, signal ? { signal } : undefined);
+      } catch {
+        return abortedResult(attempts, lastStatus);
+      }
+    }
+  }
+
+  /** One attempt; classifies every failure instead of throwing. */
+  async #attempt(
+    method: string,
+    dialUrl: string,
+    target: URL,
+    headers: Record<string, string>,
+    body: string | Uint8Array | undefined,
+    timeoutMs: number,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<AttemptOutcome> {
+    const timer = new AbortController();
+    const timeout = setTimeout(
+      () => timer.abort(new DOMException("timeout", "TimeoutError")),
+      timeoutMs,
+    );
+    const signal = callerSignal ? AbortSignal.any([timer.signal, callerSignal]) : timer.signal;
+    try {
+      const res = await request(dialUrl, {
+        dispatcher: this.#agent,
+        method,
+        headers,
+        body,
+        signal,
+      });
+      const text = await readBodyPrefix(res.body);
+      return {
+        kind: "response",
+        status: res.statusCode,
+        retryAfterMs: parseRetryAfter(res.headers["retry-after"]),
+        body: text,
+      };
+    } catch (err) {
+      if (callerSignal?.aborted) return { kind: "aborted" };
+      if (timer.signal.aborted) return { kind: "timeout" };
+      if (err instanceof UrlNotAllowedError) return { kind: "refused", reason: err.reason };
+      const code = (err as { code?: string }).code;
+      if (code === "UND_ERR_INVALID_ARG" || code === "UND_ERR_NOT_SUPPORTED") {
+        return { kind: "invalid", error: `invalid request to ${redactUrl(target)}` };
+      }
+      if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+        return { kind: "timeout" };
+      }
+      return { kind: "network", error: describeNetworkError(err, target) };
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+
+  /** Closes pooled connections; waits for in-flight requests to finish. */
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}

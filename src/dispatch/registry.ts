@@ -1,0 +1,59 @@
+/** The dispatcher registry: dispatch type → dispatcher; unknown types fall back to `none`. */
+import type { Logger } from "pino";
+import type { Dispatcher } from "./types.ts";
+
+/** A dispatcher that keeps the result in the database only. */
+export const noneDispatcher: Dispatcher = {
+  async deliver() {},
+  async postMessage() {
+    return false;
+  },
+};
+
+/** Registry of dispatchers by type. */
+export class DispatcherRegistry {
+  readonly #map = new Map<string, { dispatcher: Dispatcher; source: string }>();
+  readonly #log: Logger;
+  readonly #warned = new Set<string>();
+  constructor(log: Logger) {
+    this.#log = log;
+    this.register("none", noneDispatcher);
+  }
+
+  /**
+   * Registers `dispatcher` as `type`, replacing any earlier one.
+   * @throws TypeError when it lacks `deliver` or `postMessage` (caught at load, not at delivery)
+   */
+  register(type: string, dispatcher: Dispatcher, source = "core"): void {
+    for (const m of ["deliver", "postMessage"] as const) {
+      if (typeof (dispatcher as unknown as Record<string, unknown>)?.[m] !== "function") {
+        throw new TypeError(`Dispatcher "${type}" has no ${m}() method`);
+      }
+    }
+    this.#map.set(type, { dispatcher, source });
+  }
+
+  /** True when `type` is registered. */
+  has(type: string): boolean {
+    return this.#map.has(type);
+  }
+
+  /** The dispatcher for `type`; an unknown type gets `none` (logged once per type). */
+  get(type: string): Dispatcher {
+    const hit = this.#map.get(type);
+    if (hit) return hit.dispatcher;
+    if (!this.#warned.has(type)) {
+      this.#warned.add(type);
+      this.#log.warn(
+        { dispatch_type: type },
+        "unknown dispatch type; result kept in the database only",
+      );
+    }
+    return noneDispatcher;
+  }
+
+  /** Registered types with their sources. */
+  list(): Array<{ type: string; source: string }> {
+    return [...this.#map].map(([type, v]) => ({ type, source: v.source }));
+  }
+}

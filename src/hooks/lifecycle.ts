@@ -1,0 +1,79 @@
+/**
+ * Lifecycle hooks: integrations subscribe to agent events (before_llm_call,
+ * after_tool_call, …) and core fires them. Fire-and-forget: a hook's error or rejection
+ * is logged and never reaches the agent loop, and a slow hook never delays it.
+ */
+import type { Logger } from "pino";
+
+/** Events core fires, with the keys of `ctx.extra` each carries (issue 3 lists them). */
+export const LIFECYCLE_EVENTS = [
+  "before_context_assembly",
+  "before_llm_call",
+  "after_llm_call",
+  "before_tool_execution",
+  "after_tool_call",
+  "after_response",
+] as const;
+export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
+
+/** What every hook receives. */
+export interface HookContext {
+  botId: string;
+  sessionId: string;
+  clientId: string | null;
+  /** The task id; ties together every event of one run. */
+  correlationId: string;
+  extra: Record<string, unknown>;
+}
+
+/** A hook callback; sync or async. */
+export type HookCallback = (ctx: HookContext) => unknown;
+
+/** Registry of lifecycle hooks. */
+export class HookRegistry {
+  readonly #hooks = new Map<LifecycleEvent, Array<{ fn: HookCallback; source: string }>>();
+  readonly #log: Logger;
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Subscribes `fn` to `event`. The same function registered twice for one event counts once. */
+  register(event: LifecycleEvent, fn: HookCallback, source = "core"): void {
+    const list = this.#hooks.get(event) ?? [];
+    if (list.some((h) => h.fn === fn)) return;
+    list.push({ fn, source });
+    this.#hooks.set(event, list);
+  }
+
+  /** Removes every hook registered from `source`. */
+  unregisterSource(source: string): void {
+    for (const [event, list] of this.#hooks) {
+      this.#hooks.set(
+        event,
+        list.filter((h) => h.source !== source),
+      );
+    }
+  }
+
+  /** True when anything listens to `event` (lets callers skip building `extra`). */
+  has(event: LifecycleEvent): boolean {
+    return (this.#hooks.get(event)?.length ?? 0) > 0;
+  }
+
+  /** Calls every hook of `event` without waiting; errors are logged with the hook's source. */
+  fire(event: LifecycleEvent, ctx: HookContext): void {
+    const list = this.#hooks.get(event);
+    if (!list) return;
+    for (const h of list) {
+      try {
+        Promise.resolve(h.fn(ctx)).catch((err) => this.#report(event, h.source, err));
+      } catch (err) {
+        this.#report(event, h.source, err);
+      }
+    }
+  }
+
+  #report(event: string, source: string, err: unknown): void {
+    this.#log.warn({ event, source, err: (err as Error)?.message ?? String(err) }, "hook failed");
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * One way to declare an API route: method, path, scope, zod schemas for params, query and
+ * body, and a handler. Declaring it registers it with Fastify, validates input (400 with a
+ * `detail` naming the field), enforces the scope, and adds it to the OpenAPI document.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { Scope } from "../store/api-keys.ts";
+import type { ApiKeyAuth } from "./auth.ts";
+import { HttpError } from "./errors.ts";
+
+/** A route declaration. */
+export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Fastify path, e.g. `/api/v1/sessions/:id`. */
+  url: string;
+  summary: string;
+  /** Required scope; omit for a public route. */
+  scope?: Scope;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Status of a successful answer (default 200); documented in OpenAPI. */
+  status?: number;
+  /** Status for an invalid query string (default 400). */
+  queryErrorStatus?: number;
+  handler(
+    input: { params: z.infer<P>; query: z.infer<Q>; body: z.infer<B>; req: FastifyRequest },
+    reply: FastifyReply,
+  ): Promise<unknown>;
+}
+
+/** Collects route declarations for the OpenAPI document. */
+export class RouteTable {
+  readonly routes: Array<RouteSpec<z.ZodType, z.ZodType, z.ZodType>> = [];
+  readonly #app: FastifyInstance;
+  readonly #auth: ApiKeyAuth;
+  constructor(app: FastifyInstance, auth: ApiKeyAuth) {
+    this.#app = app;
+    this.#auth = auth;
+  }
+
+  /** Declares and registers a route. */
+  add<
+    P extends z.ZodType = z.ZodUnknown,
+    Q extends z.ZodType = z.ZodUnknown,
+    B extends z.ZodType = z.ZodUnknown,
+  >(spec: RouteSpec<P, Q, B>): void {
+    this.routes.push(spec as unknown as RouteSpec<z.ZodType, z.ZodType, z.ZodType>);
+    const auth = this.#auth;
+    this.#app.route({
+      method: spec.method,
+      url: spec.url,
+      handler: async (req, reply) => {
+        if (spec.scope) await auth.require(req, spec.scope);
+        const params = parse(spec.params, req.params, "path", 404);
+        const query = parse(spec.query, req.query, "query", spec.queryErrorStatus ?? 400);
+        const body = parse(spec.body, req.body, "body", 400);
+        const out = await spec.handler({ params, query, body, req }, reply);
+        if (!reply.sent && spec.status) reply.code(spec.status);
+        return out;
+      },
+    });
+  }
+}
+
+function parse(schema: z.ZodType | undefined, value: unknown, where: string, status: number): any {
+  if (!schema) return value;
+  if (where === "body" && value === undefined) {
+    throw new HttpError(400, "Request body must be a JSON object");
+  }
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = issue.path.length ? issue.path.join(".") : where;
+  if (where === "path") throw new HttpError(status, "Not found");
+  throw new HttpError(status, `Invalid ${where}: ${path}: ${issue.message}`);
+}
+
+/** Builds an OpenAPI 3.1 document from the declared routes. */
+export function openApiDocument(table: RouteTable, version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of table.routes) {
+    const path = r.url.replace(/:([a-zA-Z_]+)/g, "{$1}");
+    const op: Record<string, unknown> = {
+      summary: r.summary,
+      responses: {
+        [String(r.status ?? 200)]: { description: "OK" },
+        default: {
+          description: "Error",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+        },
+      },
+    };
+    if (r.scope) op.security = [{ bearer: [r.scope] }];
+    const parameters: unknown[] = [];
+    for (const m of r.url.matchAll(/:([a-zA-Z_]+)/g)) {
+      parameters.push({ name: m[1], in: "path", required: true, schema: { type: "string" } });
+    }
+    if (r.query) {
+      const js = z.toJSONSchema(r.query, { io: "input", unrepresentable: "any" }) as {
+        properties?: Record<string, unknown>;
+        required?: string[];
+      };
+      for (const [name, schema] of Object.entries(js.properties ?? {})) {
+        parameters.push({
+          name,
+          in: "query",
+          required: js.required?.includes(name) ?? false,
+          schema,
+        });
+      }
+    }
+    if (parameters.length) op.parameters = parameters;
+    if (r.body) {
+      op.requestBody = {
+        required: true,
+        content: {
+          "application/json": {
+            schema: z.toJSONSchema(r.body, { io: "input", unrepresentable: "any" }),
+          },
+        },
+      };
+    }
+    paths[path] = { ...paths[path], [r.method.toLowerCase()]: op };
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: "switchyard", version },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+      schemas: {
+        Error: { type: "object", properties: { detail: { type: "string" } }, required: ["detail"] },
+      },
+    },
+    paths,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The `switchyard` command: `serve` (default), `keys create`, `doctor`.
+ * Run through `bin/switchyard` or `npm start`, which use the pinned Node.
+ */
+import { Command, Option } from "commander";
+import { ModelRegistry } from "./agent/models.ts";
+import { App, VERSION } from "./app.ts";
+import { type Config, ConfigError, loadConfig, redactDatabaseUrl } from "./config.ts";
+import { SCOPES, type Scope } from "./store/api-keys.ts";
+import { Store } from "./store/index.ts";
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function serve(): Promise<void> {
+  const config = configOrExit();
+  let app: App;
+  try {
+    app = await App.create(config);
+  } catch (err) {
+    process.stderr.write(`switchyard: cannot start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const probe = app.models.probe(config.SWITCHYARD_MODEL, 1500);
+  let url: string;
+  try {
+    url = await app.start();
+  } catch (err) {
+    process.stderr.write(
+      `switchyard: cannot listen on ${config.HOST}:${config.PORT}: ${(err as Error).message}\n`,
+    );
+    await app.stop();
+    process.exit(1);
+  }
+  const p = await probe;
+  const key = app.apiKey;
+  const keyLine =
+    key.source === "env"
+      ? "from SWITCHYARD_API_KEY"
+      : key.source === "generated"
+        ? `generated (shown once): ${key.newKey}\n             saved to ${key.path} (mode 0600)`
+        : key.path
+          ? `in ${key.path} (generated on first start)`
+          : "generated on first start; its file is gone: create one with `switchyard keys create --scopes admin`";
+  process.stdout.write(
+    [
+      `switchyard ${VERSION} listening on ${url}`,
+      `  database:  ${app.store.db.dialect} ${redactDatabaseUrl(config.databaseUrl)}`,
+      `  model:     ${config.SWITCHYARD_MODEL} (${p.ok ? `endpoint answers: ${p.endpoint}` : `endpoint not answering: ${p.reason}`})`,
+      `  API key:   ${keyLine}`,
+      `  integrations loaded: 0`,
+      "",
+    ].join("\n"),
+  );
+  let signals = 0;
+  const shutdown = (sig: string) => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    process.stdout.write(`switchyard: ${sig} received, stopping (again to force)\n`);
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`switchyard: error while stopping: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+async function keysCreate(opts: { scopes: string; name: string }): Promise<void> {
+  const config = configOrExit();
+  const scopes = opts.scopes
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (bad.length || scopes.length === 0) {
+    process.stderr.write(
+      `Unknown scope(s): ${bad.join(", ") || "(none given)"}. Valid: ${SCOPES.join(", ")}\n`,
+    );
+    process.exit(1);
+  }
+  const store = await Store.open(config.databaseUrl);
+  try {
+    const { key, record } = await store.apiKeys.create(opts.name, scopes as Scope[]);
+    process.stdout.write(`${key}\n`);
+    process.stderr.write(
+      `Created key "${record.name}" (${record.id}) with scopes ${scopes.join(", ")}. It is shown only now.\n`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+async function doctor(): Promise<void> {
+  const problems: string[] = [];
+  let config: Config;
+  try {
+    config = loadConfig();
+    process.stdout.write("config:    ok\n");
+  } catch (err) {
+    process.stdout.write(`config:    FAILED\n${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  try {
+    const store = await Store.open(config.databaseUrl);
+    await store.close();
+    process.stdout.write(`database:  ok (${redactDatabaseUrl(config.databaseUrl)})\n`);
+  } catch (err) {
+    problems.push(`database: ${(err as Error).message}`);
+    process.stdout.write(`database:  FAILED: ${(err as Error).message}\n`);
+  }
+  const p = await new ModelRegistry(config).probe(config.SWITCHYARD_MODEL, 5000);
+  if (p.ok) process.stdout.write(`model:     ok (${config.SWITCHYARD_MODEL} at ${p.endpoint})\n`);
+  else {
+    problems.push(`model: ${p.reason}`);
+    process.stdout.write(`model:     FAILED: ${config.SWITCHYARD_MODEL}: ${p.reason}\n`);
+  }
+  process.exit(problems.length ? 1 : 0);
+}
+
+const program = new Command("switchyard")
+  .version(VERSION)
+  .description("Integration server for AI agents");
+program.command("serve", { isDefault: true }).description("Run the server").action(serve);
+program
+  .command("keys")
+  .description("Manage API keys")
+  .command("create")
+  .description("Create an API key and print it once (only its hash is stored)")
+  .addOption(
+    new Option("--scopes <list>", `comma-separated: ${SCOPES.join(", ")}`).makeOptionMandatory(),
+  )
+  .option("--name <name>", "a label for the key", "cli")
+  .action(keysCreate);
+program
+  .command("doctor")
+  .description("Check configuration, database and model endpoint")
+  .action(doctor);
+await program.parseAsync(process.argv);

@@ -1,0 +1,132 @@
+/** Bots: agent configurations (DESIGN §3). */
+import type { Kysely } from "kysely";
+import { fromJson } from "./json.ts";
+import type { BotsTable, Database } from "./schema.ts";
+
+/** A bot as the code sees it (JSON columns parsed). */
+export interface Bot {
+  id: string;
+  name: string;
+  systemPrompt: string;
+  /** `provider:model` */
+  model: string;
+  tools: string[];
+  skills: string[];
+  fallbackModels: string[];
+  displayName: string | null;
+  avatarUrl: string | null;
+  integrationConfig: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Fields a caller may set when creating or updating a bot. */
+export type BotInput = Partial<Omit<Bot, "createdAt" | "updatedAt">>;
+
+function toBot(r: BotsTable): Bot {
+  return {
+    id: r.id,
+    name: r.name,
+    systemPrompt: r.system_prompt,
+    model: r.model,
+    tools: fromJson(r.tools, []),
+    skills: fromJson(r.skills, []),
+    fallbackModels: fromJson(r.fallback_models, []),
+    displayName: r.display_name,
+    avatarUrl: r.avatar_url,
+    integrationConfig: fromJson(r.integration_config, {}),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toRow(b: BotInput): Partial<BotsTable> {
+  const row: Partial<BotsTable> = {};
+  if (b.name !== undefined) row.name = b.name;
+  if (b.systemPrompt !== undefined) row.system_prompt = b.systemPrompt;
+  if (b.model !== undefined) row.model = b.model;
+  if (b.tools !== undefined) row.tools = JSON.stringify(b.tools);
+  if (b.skills !== undefined) row.skills = JSON.stringify(b.skills);
+  if (b.fallbackModels !== undefined) row.fallback_models = JSON.stringify(b.fallbackModels);
+  if (b.displayName !== undefined) row.display_name = b.displayName;
+  if (b.avatarUrl !== undefined) row.avatar_url = b.avatarUrl;
+  if (b.integrationConfig !== undefined)
+    row.integration_config = JSON.stringify(b.integrationConfig);
+  return row;
+}
+
+/** Bot repository. */
+export class BotRepository {
+  readonly #db: Kysely<Database>;
+  /** Bots are read on every turn and change rarely: cached by id, dropped on write. */
+  readonly #cache = new Map<string, Bot>();
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  /** The bot with this id, or undefined. */
+  async get(id: string): Promise<Bot | undefined> {
+    const hit = this.#cache.get(id);
+    if (hit) return hit;
+    const r = await this.#db.selectFrom("bots").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!r) return undefined;
+    const bot = toBot(r);
+    this.#cache.set(id, bot);
+    return bot;
+  }
+
+  /** Every bot, by id. */
+  async list(): Promise<Bot[]> {
+    const rows = await this.#db.selectFrom("bots").selectAll().orderBy("id").execute();
+    return rows.map(toBot);
+  }
+
+  /**
+   * Creates a bot. `id` is required; missing fields take defaults (empty prompt and lists).
+   * @returns the bot, or undefined when the id exists already
+   */
+  async create(input: BotInput & { id: string; model: string }): Promise<Bot | undefined> {
+    const now = Date.now();
+    const row: BotsTable = {
+      id: input.id,
+      name: input.name ?? input.id,
+      system_prompt: input.systemPrompt ?? "",
+      model: input.model,
+      tools: JSON.stringify(input.tools ?? []),
+      skills: JSON.stringify(input.skills ?? []),
+      fallback_models: JSON.stringify(input.fallbackModels ?? []),
+      display_name: input.displayName ?? null,
+      avatar_url: input.avatarUrl ?? null,
+      integration_config: JSON.stringify(input.integrationConfig ?? {}),
+      created_at: now,
+      updated_at: now,
+    };
+    const res = await this.#db
+      .insertInto("bots")
+      .values(row)
+      .onConflict((oc) => oc.column("id").doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return undefined;
+    return toBot(row);
+  }
+
+  /** Updates the given fields; returns the new bot or undefined when it does not exist. */
+  async update(id: string, input: BotInput): Promise<Bot | undefined> {
+    this.#cache.delete(id);
+    const row = toRow(input);
+    await this.#db
+      .updateTable("bots")
+      .set({ ...row, updated_at: Date.now() })
+      .where("id", "=", id)
+      .execute();
+    this.#cache.delete(id);
+    return this.get(id);
+  }
+
+  /** Deletes a bot; true when it existed. */
+  async delete(id: string): Promise<boolean> {
+    this.#cache.delete(id);
+    const r = await this.#db.deleteFrom("bots").where("id", "=", id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+}

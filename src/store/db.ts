@@ -1,0 +1,70 @@
+/**
+ * Opens the database named by a URL: `sqlite:<path>` (node:sqlite, WAL) or
+ * `postgres://…` (pg pool). Both are driven through one Kysely instance, so every
+ * repository works on both.
+ */
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import { migrateToLatest } from "./migrations.ts";
+import type { Database } from "./schema.ts";
+import { openSqlite } from "./sqlite-driver.ts";
+
+/** Which SQL dialect a {@link Db} speaks. */
+export type Dialect = "sqlite" | "postgres";
+
+/** An open database: the Kysely instance, its dialect and a way to close it. */
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: Dialect;
+  /** Closes the pool or file; idempotent. */
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+/**
+ * Opens the database and runs migrations.
+ * @param url `sqlite:<absolute path>`, `sqlite::memory:` or `postgres://…`
+ * @param opts.poolSize PostgreSQL pool size (default 20)
+ * @throws Error when the database cannot be reached or a migration fails
+ */
+export async function openDatabase(url: string, opts: { poolSize?: number } = {}): Promise<Db> {
+  let kysely: Kysely<Database>;
+  let dialect: Dialect;
+  if (url.startsWith("sqlite:")) {
+    dialect = "sqlite";
+    const path = url.slice("sqlite:".length);
+    kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(path) }) });
+  } else {
+    dialect = "postgres";
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 20,
+      // Times are bigint milliseconds; they fit in a JS number, so read them as numbers.
+      types: {
+        getTypeParser: ((oid: number, format?: "text" | "binary") =>
+          oid === INT8_OID
+            ? (v: string) => Number(v)
+            : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+      },
+    });
+    kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  let closed = false;
+  const db: Db = {
+    kysely,
+    dialect,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await kysely.destroy();
+    },
+  };
+  try {
+    await migrateToLatest(kysely);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
+}

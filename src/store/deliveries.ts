@@ -1,0 +1,185 @@
+/**
+ * The delivery outbox: one row per outbound send. Rows are written in the same
+ * transaction as the state change they report (a finished task), then claimed with a
+ * lease by the delivery worker, so a crash never loses or duplicates the decision to send.
+ */
+import { type Kysely, sql } from "kysely";
+import { uuidv7 } from "../ids.ts";
+import type { Dialect } from "./db.ts";
+import { fromJson } from "./json.ts";
+import type { Database, DeliveriesTable, DeliveryStatus } from "./schema.ts";
+
+/** A delivery as the code sees it. */
+export interface Delivery {
+  /** Stable across retries and replays: the receiver's idempotency key. */
+  id: string;
+  taskId: string | null;
+  targetType: string;
+  target: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+  deliveredAt: number | null;
+}
+
+function toDelivery(r: DeliveriesTable): Delivery {
+  return {
+    id: r.id,
+    taskId: r.task_id,
+    targetType: r.target_type,
+    target: fromJson(r.target, {}),
+    payload: fromJson(r.payload, {}),
+    status: r.status,
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    lastStatus: r.last_status == null ? null : Number(r.last_status),
+    lastError: r.last_error,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    deliveredAt: r.delivered_at == null ? null : Number(r.delivered_at),
+  };
+}
+
+/** Adds a pending delivery, due now (inside the caller's transaction when given one). */
+export async function insertDelivery(
+  db: Kysely<Database>,
+  d: {
+    taskId?: string | null;
+    targetType: string;
+    target: Record<string, unknown>;
+    payload: Record<string, unknown>;
+  },
+): Promise<string> {
+  const now = Date.now();
+  const id = uuidv7();
+  await db
+    .insertInto("deliveries")
+    .values({
+      id,
+      task_id: d.taskId ?? null,
+      target_type: d.targetType,
+      target: JSON.stringify(d.target),
+      payload: JSON.stringify(d.payload),
+      status: "pending",
+      attempts: 0,
+      next_attempt_at: now,
+      lease_owner: null,
+      lease_expires_at: null,
+      last_status: null,
+      last_error: null,
+      created_at: now,
+      updated_at: now,
+      delivered_at: null,
+    })
+    .execute();
+  return id;
+}
+
+/**
+ * Claims up to `limit` deliveries that are due (pending or failed with `next_attempt_at`
+ * passed, or whose previous claimer's lease expired), leasing them to `owner` for `leaseMs`.
+ */
+export async function claimDueDeliveries(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  owner: string,
+  limit: number,
+  leaseMs: number,
+): Promise<Delivery[]> {
+  const now = Date.now();
+  const lock = dialect === "postgres" ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+  const res = await sql<DeliveriesTable>`
+    UPDATE deliveries SET lease_owner = ${owner}, lease_expires_at = ${now + leaseMs},
+      attempts = attempts + 1, updated_at = ${now}
+    WHERE id IN (
+      SELECT id FROM deliveries
+      WHERE status IN ('pending', 'failed') AND next_attempt_at <= ${now}
+        AND (lease_expires_at IS NULL OR lease_expires_at < ${now})
+      ORDER BY next_attempt_at, id
+      LIMIT ${limit}
+      ${lock}
+    )
+    RETURNING *`.execute(db);
+  return res.rows.map(toDelivery);
+}
+
+/** Earliest `next_attempt_at` among deliveries still to send, or null when none. */
+export async function nextDeliveryDueAt(db: Kysely<Database>): Promise<number | null> {
+  const r = await db
+    .selectFrom("deliveries")
+    .select((eb) => eb.fn.min("next_attempt_at").as("due"))
+    .where("status", "in", ["pending", "failed"])
+    .executeTakeFirst();
+  return r?.due == null ? null : Number(r.due);
+}
+
+/** Records the outcome of an attempt by `owner`. */
+export async function recordDeliveryAttempt(
+  db: Kysely<Database>,
+  id: string,
+  owner: string,
+  outcome:
+    | { status: "delivered"; httpStatus?: number | null }
+    | { status: "failed"; nextAttemptAt: number; httpStatus?: number | null; error: string }
+    | { status: "dead"; httpStatus?: number | null; error: string },
+): Promise<void> {
+  const now = Date.now();
+  await db
+    .updateTable("deliveries")
+    .set({
+      status: outcome.status,
+      lease_owner: null,
+      lease_expires_at: null,
+      last_status: outcome.httpStatus ?? null,
+      last_error: outcome.status === "delivered" ? null : outcome.error.slice(0, 2000),
+      next_attempt_at: outcome.status === "failed" ? outcome.nextAttemptAt : now,
+      delivered_at: outcome.status === "delivered" ? now : null,
+      updated_at: now,
+    })
+    .where("id", "=", id)
+    .where("lease_owner", "=", owner)
+    .execute();
+}
+
+/** One delivery, or undefined. */
+export async function getDelivery(db: Kysely<Database>, id: string): Promise<Delivery | undefined> {
+  const r = await db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirst();
+  return r ? toDelivery(r) : undefined;
+}
+
+/** Deliveries, newest first, optionally filtered. */
+export async function listDeliveries(
+  db: Kysely<Database>,
+  filter: { status?: DeliveryStatus; taskId?: string; limit?: number },
+): Promise<Delivery[]> {
+  let q = db.selectFrom("deliveries").selectAll();
+  if (filter.status) q = q.where("status", "=", filter.status);
+  if (filter.taskId) q = q.where("task_id", "=", filter.taskId);
+  const rows = await q
+    .orderBy("id", "desc")
+    .limit(filter.limit ?? 100)
+    .execute();
+  return rows.map(toDelivery);
+}
+
+/** Makes a delivered or dead delivery due again, keeping its id. False when unknown. */
+export async function replayDelivery(db: Kysely<Database>, id: string): Promise<boolean> {
+  const now = Date.now();
+  const r = await db
+    .updateTable("deliveries")
+    .set({
+      status: "pending",
+      next_attempt_at: now,
+      lease_owner: null,
+      lease_expires_at: null,
+      updated_at: now,
+    })
+    .where("id", "=", id)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}

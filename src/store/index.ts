@@ -1,0 +1,45 @@
+/**
+ * The store: one open database plus its repositories. Functions that take a
+ * `Kysely<Database>` work inside a transaction too (pass the transaction).
+ */
+import type { Kysely, Transaction } from "kysely";
+import { ApiKeyRepository } from "./api-keys.ts";
+import { BotRepository } from "./bots.ts";
+import { type Db, openDatabase } from "./db.ts";
+import type { Database } from "./schema.ts";
+import { SessionRepository } from "./sessions.ts";
+
+/** Repositories over one database. */
+export class Store {
+  readonly db: Db;
+  readonly bots: BotRepository;
+  readonly sessions: SessionRepository;
+  readonly apiKeys: ApiKeyRepository;
+
+  constructor(db: Db) {
+    this.db = db;
+    this.bots = new BotRepository(db.kysely);
+    this.sessions = new SessionRepository(db.kysely);
+    this.apiKeys = new ApiKeyRepository(db.kysely);
+  }
+
+  /** The Kysely instance (for the function-style repositories). */
+  get k(): Kysely<Database> {
+    return this.db.kysely;
+  }
+
+  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.kysely.transaction().execute(fn);
+  }
+
+  /** Opens a database by URL (running migrations) and wraps it. */
+  static async open(url: string): Promise<Store> {
+    return new Store(await openDatabase(url));
+  }
+
+  /** Closes the database. */
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

@@ -1,0 +1,68 @@
+/** Messages of a session. */
+import type { Kysely } from "kysely";
+import { uuidv7 } from "../ids.ts";
+import { fromJson } from "./json.ts";
+import type { Database, MessagesTable } from "./schema.ts";
+
+/** Roles a message may have. */
+export const MESSAGE_ROLES = ["system", "user", "assistant", "tool"] as const;
+export type MessageRole = (typeof MESSAGE_ROLES)[number];
+
+/** A stored message. */
+export interface Message {
+  id: string;
+  sessionId: string;
+  role: MessageRole;
+  content: string;
+  metadata: Record<string, unknown>;
+  createdAt: number;
+}
+
+/** What {@link insertMessage} needs. */
+export interface NewMessage {
+  sessionId: string;
+  role: MessageRole;
+  content: string;
+  metadata?: Record<string, unknown>;
+}
+
+function toMessage(r: MessagesTable): Message {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    role: r.role as MessageRole,
+    content: r.content,
+    metadata: fromJson(r.metadata, {}),
+    createdAt: r.created_at,
+  };
+}
+
+/** Inserts a message (inside the caller's transaction when given one); returns it. */
+export async function insertMessage(db: Kysely<Database>, m: NewMessage): Promise<Message> {
+  const row: MessagesTable = {
+    id: uuidv7(),
+    session_id: m.sessionId,
+    role: m.role,
+    content: m.content,
+    metadata: JSON.stringify(m.metadata ?? {}),
+    created_at: Date.now(),
+  };
+  await db.insertInto("messages").values(row).execute();
+  return toMessage(row);
+}
+
+/**
+ * The newest `limit` messages of a session, oldest first.
+ * @param beforeId only messages older than this id (exclusive), when given
+ */
+export async function listRecentMessages(
+  db: Kysely<Database>,
+  sessionId: string,
+  limit: number,
+  beforeId?: string,
+): Promise<Message[]> {
+  let q = db.selectFrom("messages").selectAll().where("session_id", "=", sessionId);
+  if (beforeId) q = q.where("id", "<", beforeId);
+  const rows = await q.orderBy("id", "desc").limit(limit).execute();
+  return rows.reverse().map(toMessage);
+}

@@ -1,0 +1,142 @@
+/**
+ * Row types of every table, as Kysely sees them. Times are milliseconds since the
+ * epoch (integers); JSON values are stored as text and parsed by the repositories.
+ */
+export interface BotsTable {
+  id: string;
+  name: string;
+  system_prompt: string;
+  model: string;
+  /** JSON array of tool names. */
+  tools: string;
+  /** JSON array of skill ids. */
+  skills: string;
+  /** JSON array of `provider:model` tried in order when the main model fails. */
+  fallback_models: string;
+  display_name: string | null;
+  avatar_url: string | null;
+  /** JSON object, per-integration settings of this bot. */
+  integration_config: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  bot_id: string;
+  client_id: string;
+  /** JSON object or null. */
+  dispatch_config: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ChannelsTable {
+  id: string;
+  client_id: string;
+  integration: string;
+  bot_id: string;
+  active_session_id: string | null;
+  require_mention: number;
+  passive_memory: number;
+  dispatch_config: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MessagesTable {
+  id: string;
+  session_id: string;
+  role: string;
+  content: string;
+  /** JSON object. */
+  metadata: string;
+  created_at: number;
+}
+
+export type TaskStatus = "pending" | "running" | "complete" | "failed" | "cancelled";
+
+export interface TasksTable {
+  id: string;
+  session_id: string;
+  bot_id: string;
+  message_id: string | null;
+  prompt: string;
+  status: TaskStatus;
+  result: string | null;
+  error: string | null;
+  dispatch_type: string;
+  dispatch_config: string | null;
+  execution_config: string | null;
+  callback_config: string | null;
+  max_run_seconds: number | null;
+  attempts: number;
+  max_attempts: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  /** Earliest time the task may start (ms). */
+  run_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+}
+
+export interface ToolCallsTable {
+  id: string;
+  task_id: string;
+  session_id: string;
+  name: string;
+  args: string;
+  result: string | null;
+  status: "ok" | "error";
+  duration_ms: number;
+  created_at: number;
+}
+
+export type DeliveryStatus = "pending" | "delivered" | "failed" | "dead";
+
+export interface DeliveriesTable {
+  /** Stable delivery id; the receiver's idempotency key (`webhook-id`). */
+  id: string;
+  task_id: string | null;
+  /** Dispatch type (dispatcher name) that sends it. */
+  target_type: string;
+  /** JSON dispatch_config. */
+  target: string;
+  /** JSON payload handed to the dispatcher. */
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  /** sha256 hex of the key; the key itself is never stored. */
+  key_hash: string;
+  /** JSON array of scopes. */
+  scopes: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** The whole database, for `Kysely<Database>`. */
+export interface Database {
+  bots: BotsTable;
+  sessions: SessionsTable;
+  channels: ChannelsTable;
+  messages: MessagesTable;
+  tasks: TasksTable;
+  tool_calls: ToolCallsTable;
+  deliveries: DeliveriesTable;
+  api_keys: ApiKeysTable;
+}

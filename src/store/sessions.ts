@@ -1,0 +1,86 @@
+/** Sessions: one conversation of one bot, keyed by (bot_id, client_id). */
+import type { Kysely } from "kysely";
+import { uuidv7 } from "../ids.ts";
+import { fromJson, toJson } from "./json.ts";
+import type { Database, SessionsTable } from "./schema.ts";
+
+/** A session as the code sees it. */
+export interface Session {
+  id: string;
+  botId: string;
+  clientId: string;
+  /** Where results of this session's tasks go by default: `{type, ...}` or null. */
+  dispatchConfig: Record<string, unknown> | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+function toSession(r: SessionsTable): Session {
+  return {
+    id: r.id,
+    botId: r.bot_id,
+    clientId: r.client_id,
+    dispatchConfig: fromJson(r.dispatch_config, null),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** Session repository. */
+export class SessionRepository {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  /** The session with this id, or undefined. */
+  async get(id: string): Promise<Session | undefined> {
+    const r = await this.#db
+      .selectFrom("sessions")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return r ? toSession(r) : undefined;
+  }
+
+  /**
+   * Returns the session of (botId, clientId), creating it when absent. Safe under
+   * concurrent callers: the unique constraint decides, and the loser reads the winner's row.
+   * An existing session's dispatch_config is updated when one is given.
+   */
+  async getOrCreate(
+    botId: string,
+    clientId: string,
+    dispatchConfig?: Record<string, unknown> | null,
+  ): Promise<{ session: Session; created: boolean }> {
+    const now = Date.now();
+    const res = await this.#db
+      .insertInto("sessions")
+      .values({
+        id: uuidv7(),
+        bot_id: botId,
+        client_id: clientId,
+        dispatch_config: toJson(dispatchConfig),
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(["bot_id", "client_id"]).doNothing())
+      .executeTakeFirst();
+    const created = Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+    if (!created && dispatchConfig) {
+      await this.#db
+        .updateTable("sessions")
+        .set({ dispatch_config: toJson(dispatchConfig), updated_at: now })
+        .where("bot_id", "=", botId)
+        .where("client_id", "=", clientId)
+        .execute();
+    }
+    const r = await this.#db
+      .selectFrom("sessions")
+      .selectAll()
+      .where("bot_id", "=", botId)
+      .where("client_id", "=", clientId)
+      .executeTakeFirstOrThrow();
+    return { session: toSession(r), created };
+  }
+}

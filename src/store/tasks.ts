@@ -1,0 +1,259 @@
+/**
+ * Tasks: one agent run each. This module is the queue's storage: atomic claims with
+ * leases, renewal, release, expiry and conditional completion. The rules that use it
+ * (per-session order, attempts, timeouts) live in `src/tasks/`.
+ */
+import { type Kysely, sql } from "kysely";
+import { uuidv7 } from "../ids.ts";
+import type { Dialect } from "./db.ts";
+import { fromJson, toJson } from "./json.ts";
+import type { Database, TaskStatus, TasksTable } from "./schema.ts";
+
+/** Per-run settings carried by a task (all optional; see issue 5 for their use). */
+export interface ExecutionConfig {
+  system_preamble?: string;
+  skills?: string[];
+  tools?: string[];
+  model_override?: string;
+  [key: string]: unknown;
+}
+
+/** A task as the code sees it. */
+export interface Task {
+  id: string;
+  sessionId: string;
+  botId: string;
+  messageId: string | null;
+  prompt: string;
+  status: TaskStatus;
+  result: string | null;
+  error: string | null;
+  dispatchType: string;
+  dispatchConfig: Record<string, unknown> | null;
+  executionConfig: ExecutionConfig | null;
+  callbackConfig: Record<string, unknown> | null;
+  maxRunSeconds: number | null;
+  attempts: number;
+  maxAttempts: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  createdAt: number;
+  runAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+}
+
+/** What {@link insertTask} needs. */
+export interface NewTask {
+  sessionId: string;
+  botId: string;
+  messageId?: string | null;
+  prompt: string;
+  dispatchType: string;
+  dispatchConfig?: Record<string, unknown> | null;
+  executionConfig?: ExecutionConfig | null;
+  callbackConfig?: Record<string, unknown> | null;
+  maxRunSeconds?: number | null;
+  maxAttempts?: number;
+  /** Earliest start (ms since epoch); default now. */
+  runAt?: number;
+}
+
+/** Converts a row (as returned by selectAll or RETURNING *) to a {@link Task}. */
+export function toTask(r: TasksTable): Task {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    botId: r.bot_id,
+    messageId: r.message_id,
+    prompt: r.prompt,
+    status: r.status,
+    result: r.result,
+    error: r.error,
+    dispatchType: r.dispatch_type,
+    dispatchConfig: fromJson(r.dispatch_config, null),
+    executionConfig: fromJson(r.execution_config, null),
+    callbackConfig: fromJson(r.callback_config, null),
+    maxRunSeconds: r.max_run_seconds,
+    attempts: Number(r.attempts),
+    maxAttempts: Number(r.max_attempts),
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: r.lease_expires_at == null ? null : Number(r.lease_expires_at),
+    createdAt: Number(r.created_at),
+    runAt: Number(r.run_at),
+    startedAt: r.started_at == null ? null : Number(r.started_at),
+    completedAt: r.completed_at == null ? null : Number(r.completed_at),
+  };
+}
+
+/** Inserts a pending task (inside the caller's transaction when given one). */
+export async function insertTask(db: Kysely<Database>, t: NewTask): Promise<Task> {
+  const now = Date.now();
+  const row: TasksTable = {
+    id: uuidv7(),
+    session_id: t.sessionId,
+    bot_id: t.botId,
+    message_id: t.messageId ?? null,
+    prompt: t.prompt,
+    status: "pending",
+    result: null,
+    error: null,
+    dispatch_type: t.dispatchType,
+    dispatch_config: toJson(t.dispatchConfig),
+    execution_config: toJson(t.executionConfig),
+    callback_config: toJson(t.callbackConfig),
+    max_run_seconds: t.maxRunSeconds ?? null,
+    attempts: 0,
+    max_attempts: t.maxAttempts ?? 3,
+    lease_owner: null,
+    lease_expires_at: null,
+    created_at: now,
+    run_at: t.runAt ?? now,
+    started_at: null,
+    completed_at: null,
+  };
+  await db.insertInto("tasks").values(row).execute();
+  return toTask(row);
+}
+
+/** The task with this id, or undefined. */
+export async function getTask(db: Kysely<Database>, id: string): Promise<Task | undefined> {
+  const r = await db.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirst();
+  return r ? toTask(r) : undefined;
+}
+
+/**
+ * Atomically claims up to `limit` runnable tasks for `owner`: pending, due, the oldest
+ * pending task of its session, and no task of that session running. One statement, so
+ * two claimers never get the same task; on PostgreSQL rows locked by another claimer are
+ * skipped (`FOR UPDATE SKIP LOCKED`). Each claimed task gets `attempts + 1` and a lease
+ * until `now + leaseMs`. Returned oldest first.
+ */
+export async function claimTasks(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  owner: string,
+  limit: number,
+  leaseMs: number,
+): Promise<Task[]> {
+  const now = Date.now();
+  const lock = dialect === "postgres" ? sql`FOR UPDATE OF t SKIP LOCKED` : sql``;
+  const res = await sql<TasksTable>`
+    UPDATE tasks SET status = 'running', lease_owner = ${owner},
+      lease_expires_at = ${now + leaseMs}, attempts = attempts + 1, started_at = ${now}
+    WHERE id IN (
+      SELECT t.id FROM tasks t
+      WHERE t.status = 'pending' AND t.run_at <= ${now}
+        AND NOT EXISTS (SELECT 1 FROM tasks r
+          WHERE r.session_id = t.session_id AND r.status = 'running')
+        AND NOT EXISTS (SELECT 1 FROM tasks e
+          WHERE e.session_id = t.session_id AND e.status = 'pending' AND e.id < t.id)
+      ORDER BY t.id
+      LIMIT ${limit}
+      ${lock}
+    )
+    RETURNING *`.execute(db);
+  return res.rows.map(toTask).sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/**
+ * Extends the leases of the given tasks that `owner` still holds; returns how many were
+ * renewed. Only tasks the worker is really running are named, so a task it gave up on
+ * (its outcome could not be written) is left to expire and run again.
+ */
+export async function renewTaskLeases(
+  db: Kysely<Database>,
+  owner: string,
+  ids: string[],
+  leaseMs: number,
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  const r = await db
+    .updateTable("tasks")
+    .set({ lease_expires_at: Date.now() + leaseMs })
+    .where("id", "in", ids)
+    .where("status", "=", "running")
+    .where("lease_owner", "=", owner)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/**
+ * Gives a running task back to the queue without counting the attempt (used on a clean
+ * shutdown). True when the task was still `owner`'s.
+ */
+export async function releaseTask(
+  db: Kysely<Database>,
+  id: string,
+  owner: string,
+): Promise<boolean> {
+  const r = await db
+    .updateTable("tasks")
+    .set((eb) => ({
+      status: "pending",
+      lease_owner: null,
+      lease_expires_at: null,
+      attempts: eb("attempts", "-", 1),
+    }))
+    .where("id", "=", id)
+    .where("status", "=", "running")
+    .where("lease_owner", "=", owner)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/**
+ * Running tasks whose lease ran out (their worker died). Those with attempts left go back
+ * to `pending` here; the ones returned have used every attempt and must be failed by the
+ * caller (which also writes their delivery).
+ */
+export async function requeueExpiredTasks(db: Kysely<Database>): Promise<Task[]> {
+  const now = Date.now();
+  await db
+    .updateTable("tasks")
+    .set({ status: "pending", lease_owner: null, lease_expires_at: null })
+    .where("status", "=", "running")
+    .where("lease_expires_at", "<", now)
+    .whereRef("attempts", "<", "max_attempts")
+    .execute();
+  const rows = await db
+    .selectFrom("tasks")
+    .selectAll()
+    .where("status", "=", "running")
+    .where("lease_expires_at", "<", now)
+    .whereRef("attempts", ">=", "max_attempts")
+    .execute();
+  return rows.map(toTask);
+}
+
+/**
+ * Moves a task to a final status, only if it is still in one of `from` (and, when `owner`
+ * is given, still leased by it). Returns false when someone else got there first (a
+ * cancel, or an expired lease taken over), in which case the caller must not deliver.
+ */
+export async function finishTask(
+  db: Kysely<Database>,
+  id: string,
+  final: {
+    status: "complete" | "failed" | "cancelled";
+    result?: string | null;
+    error?: string | null;
+  },
+  guard: { from: TaskStatus[]; owner?: string },
+): Promise<boolean> {
+  let q = db
+    .updateTable("tasks")
+    .set({
+      status: final.status,
+      result: final.result ?? null,
+      error: final.error ?? null,
+      lease_owner: null,
+      lease_expires_at: null,
+      completed_at: Date.now(),
+    })
+    .where("id", "=", id)
+    .where("status", "in", guard.from);
+  if (guard.owner) q = q.where("lease_owner", "=", guard.owner);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}

@@ -1,0 +1,91 @@
+/**
+ * Finishing a task: its final status, the assistant message and the outbox delivery are
+ * written in one transaction, so a result is never lost between "done" and "sent", and
+ * never sent for a task someone else finished (a cancel, or a lease taken over).
+ */
+import { insertDelivery } from "../store/deliveries.ts";
+import type { Store } from "../store/index.ts";
+import { insertMessage } from "../store/messages.ts";
+import type { TaskStatus } from "../store/schema.ts";
+import { finishTask, type Task } from "../store/tasks.ts";
+
+/** Writes final task states and queues their deliveries. */
+export class TaskFinisher {
+  readonly #store: Store;
+  readonly #onDelivery: () => void;
+  constructor(store: Store, onDelivery: () => void) {
+    this.#store = store;
+    this.#onDelivery = onDelivery;
+  }
+
+  /**
+   * Marks `task` complete with `text`, stores the assistant message and queues the delivery.
+   * @param owner the worker that holds the lease; nothing is written if it lost the lease
+   * @returns false when the task was no longer this owner's running task
+   */
+  async complete(
+    task: Task,
+    text: string,
+    owner: string,
+    meta: { model?: string; notes?: string[] } = {},
+  ): Promise<boolean> {
+    const ok = await this.#store.transaction(async (trx) => {
+      const updated = await finishTask(
+        trx,
+        task.id,
+        { status: "complete", result: text },
+        { from: ["running"], owner },
+      );
+      if (!updated) return false;
+      await insertMessage(trx, {
+        sessionId: task.sessionId,
+        role: "assistant",
+        content: text,
+        metadata: {
+          source: "agent",
+          task_id: task.id,
+          ...(meta.model ? { model: meta.model } : {}),
+          ...(meta.notes?.length ? { notes: meta.notes } : {}),
+        },
+      });
+      await this.#queueDelivery(trx, task, "complete", text);
+      return true;
+    });
+    if (ok && task.dispatchType !== "none") this.#onDelivery();
+    return ok;
+  }
+
+  /**
+   * Marks `task` failed with `error` and queues the delivery of `"[Error: <error>]"`.
+   * @param guard statuses it may move from and, optionally, the lease owner it must have
+   */
+  async fail(
+    task: Task,
+    error: string,
+    guard: { from: TaskStatus[]; owner?: string },
+  ): Promise<boolean> {
+    const ok = await this.#store.transaction(async (trx) => {
+      const updated = await finishTask(trx, task.id, { status: "failed", error }, guard);
+      if (!updated) return false;
+      await this.#queueDelivery(trx, task, "failed", `[Error: ${error}]`);
+      return true;
+    });
+    if (ok && task.dispatchType !== "none") this.#onDelivery();
+    return ok;
+  }
+
+  async #queueDelivery(
+    trx: Parameters<typeof insertDelivery>[0],
+    task: Task,
+    status: "complete" | "failed",
+    result: string,
+  ): Promise<void> {
+    if (task.dispatchType === "none") return;
+    await insertDelivery(trx, {
+      taskId: task.id,
+      targetType: task.dispatchType,
+      target: task.dispatchConfig ?? {},
+      payload: { task_id: task.id, status, result },
+    });
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The task worker: claims runnable tasks with a lease, runs up to `concurrency` at once
+ * (never two of one session: the claim enforces it), renews its leases, enforces each
+ * task's time limit and honours cancels. A task whose worker died comes back when its
+ * lease expires; after `max_attempts` claims it fails with an error that says so.
+ */
+import type { Logger } from "pino";
+import { withDefaults } from "../lib/defaults.ts";
+import { WakeLoop } from "../lib/wake-loop.ts";
+import type { Store } from "../store/index.ts";
+import {
+  claimTasks,
+  releaseTask,
+  renewTaskLeases,
+  requeueExpiredTasks,
+  type Task,
+} from "../store/tasks.ts";
+import type { TaskFinisher } from "./finish.ts";
+
+/** What running a task produced. */
+export interface TaskOutput {
+  text: string;
+  model?: string;
+  notes?: string[];
+}
+
+/** Settings of a {@link TaskWorker}. Times in ms unless named otherwise. */
+export interface TaskWorkerOptions {
+  store: Store;
+  finisher: TaskFinisher;
+  log: Logger;
+  /** This process's lease owner id. */
+  owner: string;
+  concurrency: number;
+  /** Lease length; renewed every third of it. Default 30 000. */
+  leaseMs?: number;
+  /** Fallback poll (other instances' work, expired leases). Default 1000. */
+  pollMs?: number;
+  /** Time limit for tasks without their own `max_run_seconds` (s). */
+  defaultMaxRunSeconds: number;
+  /** Runs one task; rejects to fail it. Must stop when `signal` aborts. */
+  execute(task: Task, signal: AbortSignal): Promise<TaskOutput>;
+}
+
+class TimeoutReason extends Error {}
+class CancelReason extends Error {}
+class ShutdownReason extends Error {}
+
+/** Claims and runs tasks. */
+export class TaskWorker {
+  readonly #o: Required<Omit<TaskWorkerOptions, "execute">> & Pick<TaskWorkerOptions, "execute">;
+  readonly #running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  readonly #loop: WakeLoop;
+  #renewTimer: NodeJS.Timeout | undefined;
+  #stopping = false;
+
+  constructor(opts: TaskWorkerOptions) {
+    this.#o = withDefaults({ leaseMs: 30_000, pollMs: 1000 }, opts);
+    this.#loop = new WakeLoop(() => this.#pass(), {
+      pollMs: this.#o.pollMs,
+      log: opts.log,
+      name: "tasks",
+    });
+  }
+
+  /** Starts claiming. */
+  start(): void {
+    this.#stopping = false;
+    this.#loop.start();
+    this.#renewTimer = setInterval(
+      () => {
+        renewTaskLeases(
+          this.#o.store.k,
+          this.#o.owner,
+          [...this.#running.keys()],
+          this.#o.leaseMs,
+        ).catch((err) => this.#o.log.error({ err }, "lease renewal failed"));
+      },
+      Math.max(50, Math.floor(this.#o.leaseMs / 3)),
+    );
+    this.#renewTimer.unref();
+  }
+
+  /** Looks for work now (call after creating a task). */
+  poke(): void {
+    this.#loop.poke();
+  }
+
+  /** How many tasks this worker is running. */
+  get activeCount(): number {
+    return this.#running.size;
+  }
+
+  /** Aborts a task this process is running (after its status was set to cancelled). */
+  abortLocal(taskId: string): boolean {
+    const r = this.#running.get(taskId);
+    if (!r) return false;
+    r.controller.abort(new CancelReason("Task cancelled"));
+    return true;
+  }
+
+  /**
+   * Stops claiming, waits up to `graceMs` for running tasks, then aborts the rest and
+   * releases their leases so another worker (or the next start) runs them at once.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.#stopping = true;
+    await this.#loop.stop();
+    const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<"timeout">((res) => {
+      timer = setTimeout(() => res("timeout"), graceMs);
+    });
+    const outcome = await Promise.race([all().then(() => "done" as const), graceOver]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      for (const r of this.#running.values())
+        r.controller.abort(new ShutdownReason("shutting down"));
+      await all();
+    }
+    clearInterval(this.#renewTimer);
+  }
+
+  async #pass(): Promise<boolean | undefined> {
+    if (this.#stopping) return undefined;
+    const { store, finisher, owner, log } = this.#o;
+    for (const t of await requeueExpiredTasks(store.k)) {
+      const msg = `Task failed after ${t.attempts} attempts: its worker stopped renewing the lease (crash or restart)`;
+      if (await finisher.fail(t, msg, { from: ["running"] })) log.warn({ task_id: t.id }, msg);
+    }
+    const free = this.#o.concurrency - this.#running.size;
+    if (free <= 0) return undefined;
+    const tasks = await claimTasks(store.k, store.db.dialect, owner, free, this.#o.leaseMs);
+    for (const t of tasks) this.#start(t);
+    // A full batch means there may be more runnable work.
+    return tasks.length === free && tasks.length > 0 ? true : undefined;
+  }
+
+  #start(task: Task): void {
+    const controller = new AbortController();
+    const seconds = task.maxRunSeconds ?? this.#o.defaultMaxRunSeconds;
+    const timer = setTimeout(
+      () => controller.abort(new TimeoutReason(`Timed out after ${seconds}s`)),
+      seconds * 1000,
+    );
+    const done = this.#run(task, controller).finally(() => {
+      clearTimeout(timer);
+      this.#running.delete(task.id);
+      this.poke();
+    });
+    this.#running.set(task.id, { controller, done });
+  }
+
+  async #run(task: Task, controller: AbortController): Promise<void> {
+    const { finisher, owner, log, store } = this.#o;
+    try {
+      let out: TaskOutput;
+      try {
+        out = await this.#o.execute(task, controller.signal);
+        controller.signal.throwIfAborted();
+      } catch (err) {
+        const reason = controller.signal.aborted ? controller.signal.reason : undefined;
+        if (reason instanceof CancelReason) return;
+        if (reason instanceof ShutdownReason) {
+          await releaseTask(store.k, task.id, owner);
+          return;
+        }
+        const message = reason instanceof TimeoutReason ? reason.message : errorText(err);
+        await finisher.fail(task, message, { from: ["running"], owner });
+        return;
+      }
+      await finisher.complete(task, out.text, owner, { model: out.model, notes: out.notes });
+    } catch (err) {
+      // The store failed while finishing; the lease will expire and the task run again.
+      log.error({ err, task_id: task.id }, "could not record task outcome");
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  const m = (err as Error)?.message ?? String(err);
+  return m.length > 2000 ? `${m.slice(0, 2000)}…` : m;
+}
