@@ -152,7 +152,10 @@ export class App {
   ): Promise<App> {
     const log = opts.log ?? pino({ level: config.SWITCHYARD_LOG_LEVEL });
     mkdirSync(config.dataDir, { recursive: true });
-    const store = await Store.open(config.databaseUrl);
+    const store = await Store.open(config.databaseUrl, {
+      onPoolError: (err) =>
+        log.warn({ err: err.message }, "database connection lost; the pool replaces it"),
+    });
     try {
       await store.bots.create({
         id: "default",

@@ -26,9 +26,14 @@ const INT8_OID = 20;
  * Opens the database and runs migrations.
  * @param url `sqlite:<absolute path>`, `sqlite::memory:` or `postgres://…`
  * @param opts.poolSize PostgreSQL pool size (default 20)
+ * @param opts.onPoolError told when PostgreSQL drops an idle connection (restart, failover);
+ *   the pool replaces it, so this is for logging. Default: one line on stderr.
  * @throws Error when the database cannot be reached or a migration fails
  */
-export async function openDatabase(url: string, opts: { poolSize?: number } = {}): Promise<Db> {
+export async function openDatabase(
+  url: string,
+  opts: { poolSize?: number; onPoolError?: (err: Error) => void } = {},
+): Promise<Db> {
   let kysely: Kysely<Database>;
   let dialect: Dialect;
   if (url.startsWith("sqlite:")) {
@@ -47,6 +52,11 @@ export async function openDatabase(url: string, opts: { poolSize?: number } = {}
             ? (v: string) => Number(v)
             : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
       },
+    });
+    // Without a listener, an idle connection ended by the server would crash the process.
+    pool.on("error", (err) => {
+      if (opts.onPoolError) opts.onPoolError(err);
+      else process.stderr.write(`switchyard: database connection lost: ${err.message}\n`);
     });
     kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }

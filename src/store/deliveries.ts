@@ -167,7 +167,11 @@ export async function listDeliveries(
   return rows.map(toDelivery);
 }
 
-/** Makes a delivered or dead delivery due again, keeping its id. False when unknown. */
+/**
+ * Makes a delivered, failed or dead delivery due now, keeping its id (the receiver's
+ * idempotency key). A delivery being sent right now (leased) is left alone, so a replay
+ * never races a send in flight. False when unknown or in flight.
+ */
 export async function replayDelivery(db: Kysely<Database>, id: string): Promise<boolean> {
   const now = Date.now();
   const r = await db
@@ -180,6 +184,8 @@ export async function replayDelivery(db: Kysely<Database>, id: string): Promise<
       updated_at: now,
     })
     .where("id", "=", id)
+    .where("status", "in", ["delivered", "failed", "dead"])
+    .where((eb) => eb.or([eb("lease_expires_at", "is", null), eb("lease_expires_at", "<", now)]))
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }

@@ -34,8 +34,8 @@ export class Store {
   }
 
   /** Opens a database by URL (running migrations) and wraps it. */
-  static async open(url: string): Promise<Store> {
-    return new Store(await openDatabase(url));
+  static async open(url: string, opts: Parameters<typeof openDatabase>[1] = {}): Promise<Store> {
+    return new Store(await openDatabase(url, opts));
   }
 
   /** Closes the database. */

@@ -163,8 +163,9 @@ export async function migrateToLatest(db: Kysely<any>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error");
-    throw new Error(
-      `Database migration ${failed?.migrationName ?? ""} failed: ${(error as Error).message ?? error}`,
-    );
+    const what = failed
+      ? `Database migration ${failed.migrationName} failed`
+      : "Database unavailable";
+    throw new Error(`${what}: ${(error as Error).message ?? error}`);
   }
 }
