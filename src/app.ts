@@ -196,7 +196,9 @@ export class App {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       await this.server.close().catch(() => {});
-      await this.taskWorker.stop(this.#tuning.shutdownGraceMs ?? 10_000);
+      await this.taskWorker.stop(
+        this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000,
+      );
       await this.deliveryWorker.stop();
       await this.http.close();
       await this.store.close();

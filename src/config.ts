@@ -46,6 +46,7 @@ const schema = z.object({
   SWITCHYARD_WORKER_CONCURRENCY: int(1).max(1000).default(16),
   SWITCHYARD_ALLOW_PRIVATE_URLS: bool.default(false),
   SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
+  SWITCHYARD_SHUTDOWN_GRACE_SECONDS: int(0).max(3600).default(10),
   SWITCHYARD_MAX_BODY_BYTES: int(1024).default(1024 * 1024),
   SWITCHYARD_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])

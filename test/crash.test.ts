@@ -1,0 +1,205 @@
+/**
+ * Crash safety with real processes: `switchyard serve` is killed with SIGKILL mid-task and
+ * restarted on the same database; the expired lease returns the task to the queue and it
+ * completes (attempts counted), or fails after 3 attempts. SIGTERM releases the lease at
+ * once instead.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
+import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
+import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
+
+const KEY = "crash-test-key-0123456789";
+const ROOT = join(import.meta.dirname, "..");
+
+interface Server {
+  proc: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+}
+
+function startServer(env: Record<string, string>): Promise<Server> {
+  const proc = spawn(process.execPath, [join(ROOT, "src/main.ts"), "serve"], {
+    cwd: env.SWITCHYARD_DATA_DIR,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | null>((res) => proc.once("exit", (code) => res(code)));
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    proc.stderr!.on("data", (d) => {
+      err += d;
+    });
+    proc.stdout!.on("data", (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ proc, url: m[1]!, exited });
+    });
+    exited.then((code) =>
+      reject(new Error(`server exited (${code}) before listening:\n${out}\n${err}`)),
+    );
+  });
+}
+
+async function api(url: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${KEY}`,
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function waitFor<T>(
+  fn: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+for (const backend of backends) {
+  describe(`process crash and restart on ${backend}`, () => {
+    let llm: FakeLlm;
+    let hook: CaptureServer;
+    let db: TestDatabase;
+    const dir = tempDir();
+    let env: Record<string, string>;
+    const running = new Set<Server>();
+
+    before(async () => {
+      llm = await startFakeLlm();
+      hook = await startCaptureServer();
+      db = await createTestDatabase(backend);
+      env = {
+        PORT: "0",
+        SWITCHYARD_DATA_DIR: dir.path,
+        DATABASE_URL: db.url,
+        SWITCHYARD_API_KEY: KEY,
+        SWITCHYARD_MODEL: "openai-compatible:fake-model",
+        SWITCHYARD_LLM_BASE_URL: llm.baseUrl,
+        SWITCHYARD_ALLOW_PRIVATE_URLS: "true",
+        SWITCHYARD_TASK_LEASE_SECONDS: "1",
+        SWITCHYARD_SHUTDOWN_GRACE_SECONDS: "1",
+        SWITCHYARD_LOG_LEVEL: "warn",
+      };
+    });
+    after(async () => {
+      for (const s of running) s.proc.kill("SIGKILL");
+      await llm.close();
+      await hook.close();
+      await db.drop();
+      dir.remove();
+    });
+
+    const start = async () => {
+      const s = await startServer(env);
+      running.add(s);
+      s.exited.then(() => running.delete(s));
+      return s;
+    };
+    const kill9 = async (s: Server) => {
+      s.proc.kill("SIGKILL");
+      await s.exited;
+    };
+
+    test("kill -9 mid-task, restart: the task runs again and is delivered once", async () => {
+      llm.reset();
+      llm.enqueue({ hang: true }); // the first run never returns: the process dies in it
+      let s = await start();
+      const sid = (await api(s.url, "POST", "/api/v1/sessions", { client_id: "crash-1" })).body
+        .session_id;
+      const inj = await api(s.url, "POST", `/api/v1/sessions/${sid}/messages`, {
+        content: "survive this",
+        run_agent: true,
+        dispatch_config: { type: "webhook", url: hook.url },
+      });
+      const taskId = inj.body.task_id as string;
+      await llm.waitForRequests(1);
+      assert.equal((await api(s.url, "GET", `/api/v1/tasks/${taskId}`)).body.status, "running");
+      await kill9(s);
+
+      s = await start();
+      const task = await waitFor(async () => {
+        const t = (await api(s.url, "GET", `/api/v1/tasks/${taskId}`)).body;
+        return t.status === "complete" ? t : undefined;
+      }, "task to complete after restart");
+      assert.equal(task.attempts, 2, "the crashed attempt is counted");
+      assert.equal(task.result, "echo: survive this");
+      const got = await hook.waitFor(1);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(
+        hook.requests.filter((r) => r.json?.task_id === taskId).length,
+        1,
+        "delivered once",
+      );
+      assert.equal(got[0]!.json.result, "echo: survive this");
+      await kill9(s);
+    });
+
+    test("after 3 crashed attempts the task fails with an error that says so", async () => {
+      llm.reset();
+      llm.setResponder(() => ({ hang: true }));
+      let s = await start();
+      const sid = (await api(s.url, "POST", "/api/v1/sessions", { client_id: "crash-3" })).body
+        .session_id;
+      const taskId = (
+        await api(s.url, "POST", `/api/v1/sessions/${sid}/messages`, {
+          content: "doomed",
+          run_agent: true,
+        })
+      ).body.task_id as string;
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        await llm.waitForRequests(attempt, 10_000);
+        await kill9(s);
+        s = await start();
+      }
+      const task = await waitFor(async () => {
+        const t = (await api(s.url, "GET", `/api/v1/tasks/${taskId}`)).body;
+        return t.status === "failed" ? t : undefined;
+      }, "task to fail");
+      assert.equal(task.attempts, 3);
+      assert.match(task.error, /failed after 3 attempts/);
+      assert.equal(llm.requests.length, 3, "no fourth run");
+      llm.setResponder(null);
+      await kill9(s);
+    });
+
+    test("SIGTERM gives the lease back: the next start runs the task at once, attempt not counted", async () => {
+      llm.reset();
+      llm.enqueue({ hang: true });
+      let s = await start();
+      const sid = (await api(s.url, "POST", "/api/v1/sessions", { client_id: "term-1" })).body
+        .session_id;
+      const taskId = (
+        await api(s.url, "POST", `/api/v1/sessions/${sid}/messages`, {
+          content: "graceful",
+          run_agent: true,
+        })
+      ).body.task_id as string;
+      await llm.waitForRequests(1);
+      s.proc.kill("SIGTERM");
+      assert.equal(await s.exited, 0, "clean exit after the grace period");
+      s = await start();
+      const task = await waitFor(async () => {
+        const t = (await api(s.url, "GET", `/api/v1/tasks/${taskId}`)).body;
+        return t.status === "complete" ? t : undefined;
+      }, "task to complete");
+      assert.equal(task.attempts, 1, "a released lease is not a failed attempt");
+      await kill9(s);
+    });
+  });
+}
