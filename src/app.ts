@@ -132,7 +132,9 @@ export class App {
       defaultMaxRunSeconds: config.TASK_MAX_RUN_SECONDS,
       execute: (task, signal) => this.#execute(task, signal),
     });
-    this.messages = new MessageService(store, () => this.taskWorker.poke());
+    this.messages = new MessageService(store, (sessionId) =>
+      this.taskWorker.taskCreated(sessionId),
+    );
 
     this.dispatchers.register("webhook", createWebhookDispatcher(this.http));
     this.dispatchers.register("internal", createInternalDispatcher(store.k, this.messages));

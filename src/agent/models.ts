@@ -45,19 +45,25 @@ function trimSlash(u: string): string {
 export class ModelRegistry {
   readonly #settings: ModelSettings;
   readonly #providers = new Map<string, (model: string) => LanguageModel>();
+  /** Model objects are costly to build (the SDK compiles its schemas): one per spec. */
+  readonly #models = new Map<string, LanguageModel>();
   constructor(settings: ModelSettings) {
     this.#settings = settings;
   }
 
   /** The model for `provider:model`. @throws ModelSpecError */
   get(spec: string): LanguageModel {
+    const cached = this.#models.get(spec);
+    if (cached) return cached;
     const { provider, model } = parseModelSpec(spec);
     let make = this.#providers.get(provider);
     if (!make) {
       make = this.#makeProvider(provider);
       this.#providers.set(provider, make);
     }
-    return make(model);
+    const made = make(model);
+    this.#models.set(spec, made);
+    return made;
   }
 
   #makeProvider(provider: string): (model: string) => LanguageModel {

@@ -10,12 +10,7 @@ import type { DispatcherRegistry } from "../dispatch/registry.ts";
 import type { DeliveryErrorInfo, DispatchTask } from "../dispatch/types.ts";
 import { withDefaults } from "../lib/defaults.ts";
 import { WakeLoop } from "../lib/wake-loop.ts";
-import {
-  claimDueDeliveries,
-  type Delivery,
-  nextDeliveryDueAt,
-  recordDeliveryAttempt,
-} from "../store/deliveries.ts";
+import { claimDueDeliveries, type Delivery, recordDeliveryAttempt } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { getTask } from "../store/tasks.ts";
 
@@ -49,6 +44,8 @@ export class DeliveryWorker {
   readonly #o: Required<DeliveryWorkerOptions>;
   readonly #loop: WakeLoop;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Times (ms) of retries this worker scheduled and has not yet reached. */
+  readonly #retryAt = new Set<number>();
 
   constructor(opts: DeliveryWorkerOptions) {
     this.#o = withDefaults(
@@ -90,15 +87,22 @@ export class DeliveryWorker {
     const free = this.#o.concurrency - this.#inFlight.size;
     if (free <= 0) return undefined;
     const batch = await claimDueDeliveries(store.k, store.db.dialect, owner, free, this.#o.leaseMs);
+    // A full batch means more may be due: look again as soon as a slot frees up.
+    const saturated = batch.length === free;
     for (const d of batch) {
       const p = this.#send(d).finally(() => {
         this.#inFlight.delete(p);
-        this.poke();
+        if (saturated) this.poke();
       });
       this.#inFlight.add(p);
     }
-    if (batch.length === free) return true;
-    return (await nextDeliveryDueAt(store.k)) ?? undefined;
+    if (saturated) return undefined;
+    // Wake for the earliest retry this worker scheduled; rows of other instances (and
+    // anything else) are found by the fallback poll.
+    if (this.#retryAt.size === 0) return undefined;
+    const now = Date.now();
+    for (const t of this.#retryAt) if (t <= now) this.#retryAt.delete(t);
+    return this.#retryAt.size ? Math.min(...this.#retryAt) : true;
   }
 
   async #send(d: Delivery): Promise<void> {
@@ -140,9 +144,11 @@ export class DeliveryWorker {
         delay = Math.max(delay, this.#o.minBackoffAfterThrottleMs);
       }
       if (info.retryAfterMs && info.retryAfterMs > delay) delay = info.retryAfterMs;
+      const nextAttemptAt = Date.now() + delay;
+      this.#retryAt.add(nextAttemptAt);
       await recordDeliveryAttempt(store.k, d.id, owner, {
         status: "failed",
-        nextAttemptAt: Date.now() + delay,
+        nextAttemptAt,
         httpStatus,
         error,
       });

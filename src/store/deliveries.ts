@@ -93,10 +93,9 @@ export async function claimDueDeliveries(
 ): Promise<Delivery[]> {
   const now = Date.now();
   const lock = dialect === "postgres" ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+  // Materialised once (PostgreSQL could otherwise re-run a LIMIT subquery per row).
   const res = await sql<DeliveriesTable>`
-    UPDATE deliveries SET lease_owner = ${owner}, lease_expires_at = ${now + leaseMs},
-      attempts = attempts + 1, updated_at = ${now}
-    WHERE id IN (
+    WITH claim AS MATERIALIZED (
       SELECT id FROM deliveries
       WHERE status IN ('pending', 'failed') AND next_attempt_at <= ${now}
         AND (lease_expires_at IS NULL OR lease_expires_at < ${now})
@@ -104,18 +103,11 @@ export async function claimDueDeliveries(
       LIMIT ${limit}
       ${lock}
     )
+    UPDATE deliveries SET lease_owner = ${owner}, lease_expires_at = ${now + leaseMs},
+      attempts = attempts + 1, updated_at = ${now}
+    WHERE id IN (SELECT id FROM claim)
     RETURNING *`.execute(db);
   return res.rows.map(toDelivery);
-}
-
-/** Earliest `next_attempt_at` among deliveries still to send, or null when none. */
-export async function nextDeliveryDueAt(db: Kysely<Database>): Promise<number | null> {
-  const r = await db
-    .selectFrom("deliveries")
-    .select((eb) => eb.fn.min("next_attempt_at").as("due"))
-    .where("status", "in", ["pending", "failed"])
-    .executeTakeFirst();
-  return r?.due == null ? null : Number(r.due);
 }
 
 /** Records the outcome of an attempt by `owner`. */

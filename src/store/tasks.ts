@@ -138,20 +138,28 @@ export async function claimTasks(
 ): Promise<Task[]> {
   const now = Date.now();
   const lock = dialect === "postgres" ? sql`FOR UPDATE OF t SKIP LOCKED` : sql``;
+  // Each session's oldest pending task (an index-only scan of (status, session_id, id)),
+  // kept when it is due and nothing of its session runs.
+  // The candidates are materialised once: as a plain `IN (subquery … LIMIT)` PostgreSQL
+  // may re-run the subquery per row and claim more than `limit`.
   const res = await sql<TasksTable>`
-    UPDATE tasks SET status = 'running', lease_owner = ${owner},
-      lease_expires_at = ${now + leaseMs}, attempts = attempts + 1, started_at = ${now}
-    WHERE id IN (
-      SELECT t.id FROM tasks t
+    WITH claim AS MATERIALIZED (
+      SELECT t.id FROM (
+        SELECT MIN(id) AS id, session_id FROM tasks WHERE status = 'pending' GROUP BY session_id
+      ) h
+      JOIN tasks t ON t.id = h.id
+      -- Repeated on t: PostgreSQL re-checks a locked row's own conditions against its latest
+      -- version, so a task another claimer took meanwhile is dropped here, not claimed twice.
       WHERE t.status = 'pending' AND t.run_at <= ${now}
         AND NOT EXISTS (SELECT 1 FROM tasks r
-          WHERE r.session_id = t.session_id AND r.status = 'running')
-        AND NOT EXISTS (SELECT 1 FROM tasks e
-          WHERE e.session_id = t.session_id AND e.status = 'pending' AND e.id < t.id)
+          WHERE r.status = 'running' AND r.session_id = h.session_id)
       ORDER BY t.id
       LIMIT ${limit}
       ${lock}
     )
+    UPDATE tasks SET status = 'running', lease_owner = ${owner},
+      lease_expires_at = ${now + leaseMs}, attempts = attempts + 1, started_at = ${now}
+    WHERE status = 'pending' AND id IN (SELECT id FROM claim)
     RETURNING *`.execute(db);
   return res.rows.map(toTask).sort((a, b) => (a.id < b.id ? -1 : 1));
 }

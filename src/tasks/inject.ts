@@ -46,8 +46,8 @@ export class SessionNotFoundError extends Error {
 /** Writes messages (and tasks) into sessions. */
 export class MessageService {
   readonly #store: Store;
-  readonly #onTaskCreated: () => void;
-  constructor(store: Store, onTaskCreated: () => void) {
+  readonly #onTaskCreated: (sessionId: string) => void;
+  constructor(store: Store, onTaskCreated: (sessionId: string) => void) {
     this.#store = store;
     this.#onTaskCreated = onTaskCreated;
   }
@@ -92,7 +92,7 @@ export class MessageService {
       }
       return { messageId: message.id, sessionId, taskId };
     });
-    if (result.taskId) this.#onTaskCreated();
+    if (result.taskId) this.#onTaskCreated(sessionId);
     return result;
   }
 }
