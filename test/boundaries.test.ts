@@ -1,0 +1,39 @@
+/** House rules (DESIGN §2): src/ never imports integrations/ and never names a brand outside config.ts. */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { test } from "node:test";
+
+const ROOT = join(import.meta.dirname, "..");
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
+}
+
+const sources = files(join(ROOT, "src")).map((f) => ({
+  path: relative(ROOT, f),
+  text: readFileSync(f, "utf8"),
+}));
+
+test("nothing in src/ imports from integrations/", () => {
+  const bad = sources.filter(
+    (s) =>
+      /from\s+["'](\.\.\/)+integrations\//.test(s.text) ||
+      /import\(["'](\.\.\/)+integrations\//.test(s.text),
+  );
+  assert.deepEqual(
+    bad.map((s) => s.path),
+    [],
+  );
+});
+
+test("no file in src/ but config.ts names a brand", () => {
+  const brands = /\b(github|slack|telegram|discord|gmail|jira|linear)\b/i;
+  const bad = sources.filter((s) => s.path !== join("src", "config.ts") && brands.test(s.text));
+  assert.deepEqual(
+    bad.map((s) => `${s.path}: ${brands.exec(s.text)?.[0]}`),
+    [],
+  );
+});

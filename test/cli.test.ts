@@ -1,0 +1,121 @@
+/** The command line: `keys create`, `doctor`, and a config error at start. */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { Store } from "../src/store/index.ts";
+import { tempDir } from "./support/db.ts";
+import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+const dir = tempDir();
+let llm: FakeLlm;
+before(async () => {
+  llm = await startFakeLlm();
+});
+after(async () => {
+  await llm.close();
+  dir.remove();
+});
+
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(join(ROOT, "bin/switchyard"), args, {
+      cwd: dir.path,
+      env: { PATH: process.env.PATH ?? "", SWITCHYARD_LOG_LEVEL: "warn", ...env },
+    });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d) => {
+      out += d;
+    });
+    p.stderr.on("data", (d) => {
+      err += d;
+    });
+    p.on("exit", (code) => resolve({ code, out, err }));
+  });
+}
+
+test("keys create prints a key once that the server accepts with its scopes; only the hash is stored", async () => {
+  const r = await run(["keys", "create", "--scopes", "sessions:write,tasks:read", "--name", "ci"]);
+  assert.equal(r.code, 0, r.err);
+  const key = r.out.trim();
+  assert.match(key, /^sy_[A-Za-z0-9_-]{40,}$/);
+  assert.match(r.err, /shown only now/);
+  const store = await Store.open(`sqlite:${join(dir.path, "data", "switchyard.db")}`);
+  try {
+    const rec = await store.apiKeys.findByKey(key);
+    assert.deepEqual(rec?.scopes, ["sessions:write", "tasks:read"]);
+    const rows = await store.k.selectFrom("api_keys").selectAll().execute();
+    assert.ok(
+      rows.every((row) => !JSON.stringify(row).includes(key)),
+      "the key itself is not stored",
+    );
+  } finally {
+    await store.close();
+  }
+});
+
+test("keys create refuses an unknown scope", async () => {
+  const r = await run(["keys", "create", "--scopes", "sessions:write,root"]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /Unknown scope\(s\): root/);
+});
+
+test("doctor passes with a model endpoint that answers and fails with the reason when not", async () => {
+  const ok = await run(["doctor"], {
+    SWITCHYARD_MODEL: "openai-compatible:fake-model",
+    SWITCHYARD_LLM_BASE_URL: llm.baseUrl,
+  });
+  assert.equal(ok.code, 0, ok.out);
+  assert.match(ok.out, /database:\s+ok/);
+  assert.match(ok.out, /model:\s+ok/);
+  const down = await run(["doctor"], {
+    SWITCHYARD_MODEL: "ollama:llama3.2",
+    OLLAMA_BASE_URL: "http://127.0.0.1:9",
+  });
+  assert.equal(down.code, 1);
+  assert.match(down.out, /model:\s+FAILED: ollama:llama3.2: .*127\.0\.0\.1:9/);
+});
+
+test("serve with an invalid variable exits 1 naming it", async () => {
+  const r = await run(["serve"], { SWITCHYARD_WORKER_CONCURRENCY: "lots" });
+  assert.equal(r.code, 1);
+  assert.match(r.err, /SWITCHYARD_WORKER_CONCURRENCY/);
+});
+
+test("first start generates an API key file with mode 0600 and prints the key once", async () => {
+  const env = {
+    PORT: "0",
+    SWITCHYARD_DATA_DIR: join(dir.path, "fresh"),
+    SWITCHYARD_SHUTDOWN_GRACE_SECONDS: "0",
+  };
+  const start = () =>
+    new Promise<string>((resolve, reject) => {
+      const p = spawn(join(ROOT, "bin/switchyard"), ["serve"], {
+        cwd: dir.path,
+        env: { PATH: process.env.PATH ?? "", SWITCHYARD_LOG_LEVEL: "warn", ...env },
+      });
+      let out = "";
+      p.stdout.on("data", (d) => {
+        out += d;
+        if (/integrations loaded/.test(out)) p.kill("SIGTERM");
+      });
+      p.on("exit", (code) =>
+        code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`)),
+      );
+    });
+  const first = await start();
+  const file = join(dir.path, "fresh", "api-key");
+  const key = readFileSync(file, "utf8").trim();
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.ok(first.includes(key), "printed on the first start");
+  assert.match(first, /listening on http:\/\/127\.0\.0\.1:\d+/);
+  const second = await start();
+  assert.ok(!second.includes(key), "never printed again");
+  assert.match(second, /API key:\s+in .*api-key/);
+});
