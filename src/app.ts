@@ -26,6 +26,8 @@ import { ApiKeyAuth } from "./http/auth.ts";
 import { openApiDocument, RouteTable } from "./http/routes.ts";
 import { buildServer } from "./http/server.ts";
 import { uuidv7 } from "./ids.ts";
+import { IntegrationManager } from "./integrations/manager.ts";
+import type { IntegrationContext } from "./sdk.ts";
 import { Store } from "./store/index.ts";
 import { listRecentMessages } from "./store/messages.ts";
 import { insertToolCall } from "./store/tool-calls.ts";
@@ -83,6 +85,8 @@ export class App {
   readonly deliveryWorker: DeliveryWorker;
   readonly server: FastifyInstance;
   readonly apiKey: ApiKeyInfo;
+  readonly integrations: IntegrationManager;
+  readonly auth: ApiKeyAuth;
   readonly owner = `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
   readonly #tuning: AppTuning;
   #url: string | undefined;
@@ -140,7 +144,61 @@ export class App {
     this.dispatchers.register("internal", createInternalDispatcher(store.k, this.messages));
 
     this.server = buildServer({ log, bodyLimit: config.SWITCHYARD_MAX_BODY_BYTES });
+    this.auth = new ApiKeyAuth(store, config.SWITCHYARD_API_KEY);
     this.#routes();
+    this.integrations = new IntegrationManager({
+      tools: this.tools,
+      dispatchers: this.dispatchers,
+      hooks: this.hooks,
+      log,
+      env: process.env,
+      makeContext: (name, settings) => this.#integrationContext(name, settings),
+    });
+  }
+
+  /** Where integrations are discovered, in order: repo, INTEGRATION_DIRS, workspace. */
+  integrationSources(): string[] {
+    return [
+      join(import.meta.dirname, "..", "integrations"),
+      ...this.config.integrationDirs,
+      join(this.config.workspaceDir, "integrations"),
+    ];
+  }
+
+  #integrationContext(
+    name: string,
+    settings: Record<string, string | undefined>,
+  ): IntegrationContext {
+    return {
+      name,
+      settings,
+      log: this.log.child({ integration: name }),
+      http: this.http,
+      getOrCreateSession: async (clientId, opts = {}) => {
+        const botId = opts.botId ?? "default";
+        if (!(await this.store.bots.get(botId))) throw new Error(`Unknown bot: ${botId}`);
+        const { session, created } = await this.store.sessions.getOrCreate(
+          botId,
+          clientId,
+          opts.dispatchConfig,
+        );
+        return { sessionId: session.id, created };
+      },
+      injectMessage: (sessionId, content, opts = {}) =>
+        this.messages.injectMessage(sessionId, {
+          content,
+          role: opts.role,
+          source: opts.source ?? name,
+          metadata: opts.metadata,
+          runAgent: opts.runAgent,
+          executionConfig: opts.executionConfig,
+          dispatchConfig: opts.dispatch,
+          maxRunSeconds: opts.maxRunSeconds,
+        }),
+      requireApiKey: (scope) => async (req) => {
+        await this.auth.require(req, scope);
+      },
+    };
   }
 
   /**
@@ -166,7 +224,10 @@ export class App {
         systemPrompt: "You are a helpful assistant.",
       });
       const apiKey = await ensureApiKey(store, config);
-      return new App(config, log, store, apiKey, opts.tuning ?? {});
+      const app = new App(config, log, store, apiKey, opts.tuning ?? {});
+      mkdirSync(join(config.workspaceDir, "integrations"), { recursive: true });
+      await app.integrations.loadAll(app.integrationSources(), app.server);
+      return app;
     } catch (err) {
       await store.close();
       throw err;
@@ -234,8 +295,7 @@ export class App {
   }
 
   #routes(): void {
-    const auth = new ApiKeyAuth(this.store, this.config.SWITCHYARD_API_KEY);
-    const routes = new RouteTable(this.server, auth);
+    const routes = new RouteTable(this.server, this.auth);
     routes.add({
       method: "GET",
       url: "/healthz",

@@ -47,6 +47,8 @@ const schema = z.object({
   SWITCHYARD_ALLOW_PRIVATE_URLS: bool.default(false),
   SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
   SWITCHYARD_SHUTDOWN_GRACE_SECONDS: int(0).max(3600).default(10),
+  INTEGRATION_DIRS: z.string().optional(),
+  SWITCHYARD_WORKSPACE_DIR: z.string().min(1).optional(),
   SWITCHYARD_MAX_BODY_BYTES: int(1024).default(1024 * 1024),
   SWITCHYARD_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
@@ -59,6 +61,10 @@ export type Config = z.infer<typeof schema> & {
   dataDir: string;
   /** Resolved database URL: `postgres://…` or `sqlite:<absolute path>`. */
   databaseUrl: string;
+  /** Absolute workspace directory (default `<data dir>/workspace`). */
+  workspaceDir: string;
+  /** Absolute `INTEGRATION_DIRS` entries, in order. */
+  integrationDirs: string[];
 };
 
 /** Thrown by {@link loadConfig} when a variable is invalid; the message names each variable. */
@@ -89,7 +95,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       "Invalid configuration:\n  DATABASE_URL: expected postgres://… or sqlite:<path>",
     );
   }
-  return { ...c, dataDir, databaseUrl };
+  const workspaceDir = resolve(cwd, c.SWITCHYARD_WORKSPACE_DIR ?? resolve(dataDir, "workspace"));
+  const integrationDirs = (c.INTEGRATION_DIRS ?? "")
+    .split(":")
+    .map((d) => d.trim())
+    .filter(Boolean)
+    .map((d) => resolve(cwd, d));
+  return { ...c, dataDir, databaseUrl, workspaceDir, integrationDirs };
 }
 
 function readDotEnv(cwd: string): Record<string, string> {

@@ -57,7 +57,7 @@ async function serve(): Promise<void> {
       `  database:  ${app.store.db.dialect} ${redactDatabaseUrl(config.databaseUrl)}`,
       `  model:     ${config.SWITCHYARD_MODEL} (${p.ok ? `endpoint answers: ${p.endpoint}` : `endpoint not answering: ${p.reason}`})`,
       `  API key:   ${keyLine}`,
-      `  integrations loaded: 0`,
+      `  integrations loaded: ${integrationSummary(app)}`,
       "",
     ].join("\n"),
   );
@@ -76,6 +76,13 @@ async function serve(): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+function integrationSummary(app: App): string {
+  const all = app.integrations.list();
+  const bad = all.filter((i) => i.status === "error" || i.errors.length);
+  const names = all.map((i) => (i.status === "ready" ? i.name : `${i.name} (${i.status})`));
+  return `${all.length - bad.length} of ${all.length}${names.length ? ` — ${names.join(", ")}` : ""}`;
 }
 
 async function keysCreate(opts: { scopes: string; name: string }): Promise<void> {

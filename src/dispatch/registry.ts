@@ -33,6 +33,11 @@ export class DispatcherRegistry {
     this.#map.set(type, { dispatcher, source });
   }
 
+  /** Removes every dispatcher registered from `source` (before an integration reloads). */
+  unregisterSource(source: string): void {
+    for (const [type, v] of this.#map) if (v.source === source) this.#map.delete(type);
+  }
+
   /** True when `type` is registered. */
   has(type: string): boolean {
     return this.#map.has(type);

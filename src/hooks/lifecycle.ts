@@ -13,6 +13,8 @@ export const LIFECYCLE_EVENTS = [
   "before_tool_execution",
   "after_tool_call",
   "after_response",
+  "after_task_complete",
+  "before_transcription",
 ] as const;
 export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
 
@@ -20,6 +22,7 @@ export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
 export interface HookContext {
   botId: string;
   sessionId: string;
+  channelId?: string | null;
   clientId: string | null;
   /** The task id; ties together every event of one run. */
   correlationId: string;
@@ -71,6 +74,23 @@ export class HookRegistry {
         this.#report(event, h.source, err);
       }
     }
+  }
+
+  /**
+   * Override-capable firing (e.g. `before_transcription`): calls hooks in registration
+   * order and returns the first non-null, non-undefined value; a throwing hook is logged
+   * and skipped. Returns undefined when no hook answers.
+   */
+  async fireWithOverride(event: LifecycleEvent, ctx: HookContext): Promise<unknown> {
+    for (const h of this.#hooks.get(event) ?? []) {
+      try {
+        const v = await h.fn(ctx);
+        if (v !== null && v !== undefined) return v;
+      } catch (err) {
+        this.#report(event, h.source, err);
+      }
+    }
+    return undefined;
   }
 
   #report(event: string, source: string, err: unknown): void {

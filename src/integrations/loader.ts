@@ -1,0 +1,239 @@
+/**
+ * Loading one integration folder: import each module, check its export against the
+ * contract (src/sdk.ts) and collect the definitions. Nothing is registered here, and a
+ * file that fails to import or validate is recorded with its reason and skipped, so one
+ * bad file never stops the folder's other parts, nor other integrations.
+ */
+import { readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { z } from "zod";
+import type { JsonSchemaObject } from "../agent/tools.ts";
+import { LIFECYCLE_EVENTS } from "../hooks/lifecycle.ts";
+import type {
+  DispatcherDefinition,
+  HooksDefinition,
+  IntegrationMetadata,
+  ProcessDefinition,
+  RouterDefinition,
+  SetupManifest,
+  ToolDefinition,
+} from "../sdk.ts";
+import { type DiscoveredFolder, findModule, listFiles, MODULE_EXTENSIONS } from "./discovery.ts";
+
+/** A tool as loaded: JSON-Schema parameters, the file it came from. */
+export interface LoadedTool {
+  name: string;
+  description: string;
+  parameters: JsonSchemaObject;
+  execute: ToolDefinition["execute"];
+  file: string;
+}
+
+/** One problem found while loading. */
+export interface LoadError {
+  file: string;
+  reason: string;
+}
+
+/** Everything a folder defines, validated, plus what went wrong. */
+export interface LoadedIntegration extends DiscoveredFolder {
+  metadata: Required<Pick<IntegrationMetadata, "id" | "name">> & { version: string | null };
+  /** Parts present and valid: index, setup, config, router, dispatcher, hooks, process, tools, skills. */
+  parts: string[];
+  setup: SetupManifest | null;
+  router?: RouterDefinition;
+  dispatcher?: DispatcherDefinition;
+  hooks?: HooksDefinition;
+  process?: ProcessDefinition;
+  tools: LoadedTool[];
+  /** Skill files (`skills/*.md`). */
+  skills: string[];
+  errors: LoadError[];
+}
+
+let generation = 0;
+
+async function importModule(file: string, fresh: boolean): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file);
+  // A new query string makes a reload import the file again instead of the cached module.
+  if (fresh) url.search = `?load=${++generation}`;
+  return (await import(url.href)) as Record<string, unknown>;
+}
+
+/** The module's definition: its default export, else the named export `name`. */
+function definitionOf(mod: Record<string, unknown>, name: string): unknown {
+  return mod.default ?? mod[name];
+}
+
+const envVarSpec = z.looseObject({
+  key: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must be an UPPER_SNAKE_CASE name"),
+  required: z.boolean().optional(),
+  secret: z.boolean().optional(),
+  description: z.string().optional(),
+  default: z.string().optional(),
+});
+const setupSchema = z.looseObject({
+  env_vars: z.array(envVarSpec).optional(),
+  webhook: z.looseObject({ path: z.string(), description: z.string().optional() }).optional(),
+  sidebar_section: z.record(z.string(), z.unknown()).optional(),
+  dashboard_modules: z.array(z.record(z.string(), z.unknown())).optional(),
+  activation: z.record(z.string(), z.unknown()).optional(),
+});
+const metadataSchema = z.looseObject({
+  id: z.string().optional(),
+  name: z.string().optional(),
+  version: z.string().optional(),
+});
+const processSchema = z.strictObject({
+  description: z.string(),
+  command: z.array(z.string()).min(1, "must name a program"),
+  requiredEnv: z.array(z.string()).optional(),
+});
+const hooksSchema = z.looseObject({
+  meta: z
+    .looseObject({
+      integration_type: z.string().optional(),
+      client_id_prefix: z.string().optional(),
+    })
+    .optional(),
+  hooks: z
+    .record(
+      z.enum(LIFECYCLE_EVENTS),
+      z.custom<(...a: unknown[]) => unknown>((f) => typeof f === "function", "must be a function"),
+    )
+    .optional(),
+});
+
+function issueText(err: z.ZodError): string {
+  const i = err.issues[0]!;
+  return `${i.path.length ? `${i.path.join(".")}: ` : ""}${i.message}`;
+}
+
+/**
+ * Normalises a tool export (plain form, or the seed's OpenAI function form; Zod or JSON
+ * Schema parameters) to a {@link LoadedTool}.
+ * @throws Error with the reason it does not fit the contract
+ */
+export function normaliseTool(value: unknown, file: string): LoadedTool {
+  const v = value as Record<string, any>;
+  if (!v || typeof v !== "object") throw new Error("must export a tool definition object");
+  const fn = v.type === "function" && v.function ? v.function : v;
+  const name = fn.name;
+  if (typeof name !== "string" || !/^[a-zA-Z0-9_-]{1,64}$/.test(name)) {
+    throw new Error("tool name must be 1–64 letters, digits, _ or -");
+  }
+  if (typeof v.execute !== "function") throw new Error(`tool ${name}: execute must be a function`);
+  let parameters: unknown = fn.parameters ?? { type: "object", properties: {} };
+  if (parameters && typeof parameters === "object" && "_zod" in parameters) {
+    parameters = z.toJSONSchema(parameters as z.ZodType, { io: "input" });
+  }
+  if ((parameters as { type?: unknown })?.type !== "object") {
+    throw new Error(`tool ${name}: parameters must be a JSON Schema (or Zod) object schema`);
+  }
+  return {
+    name,
+    description: typeof fn.description === "string" ? fn.description : "",
+    parameters: parameters as JsonSchemaObject,
+    execute: v.execute,
+    file,
+  };
+}
+
+/**
+ * Loads a discovered folder.
+ * @param fresh import modules anew (for a reload) instead of reusing cached ones
+ */
+export async function loadIntegration(
+  folder: DiscoveredFolder,
+  fresh = false,
+): Promise<LoadedIntegration> {
+  const out: LoadedIntegration = {
+    ...folder,
+    metadata: { id: folder.name, name: folder.name, version: null },
+    parts: [],
+    setup: null,
+    tools: [],
+    skills: [],
+    errors: [],
+  };
+  const attempt = async (
+    part: string,
+    fn: (mod: Record<string, unknown>, file: string) => void,
+  ) => {
+    const file = findModule(folder.dir, part);
+    if (!file) return;
+    try {
+      fn(await importModule(file, fresh), file);
+      out.parts.push(part);
+    } catch (err) {
+      out.errors.push({ file, reason: (err as Error)?.message ?? String(err) });
+    }
+  };
+
+  await attempt("index", (mod) => {
+    const r = metadataSchema.safeParse(definitionOf(mod, "metadata") ?? {});
+    if (!r.success) throw new Error(issueText(r.error));
+    out.metadata = {
+      id: r.data.id ?? folder.name,
+      name: r.data.name ?? folder.name,
+      version: r.data.version ?? null,
+    };
+  });
+  await attempt("setup", (mod) => {
+    const r = setupSchema.safeParse(definitionOf(mod, "setup"));
+    if (!r.success) throw new Error(`setup manifest: ${issueText(r.error)}`);
+    out.setup = r.data as SetupManifest;
+  });
+  await attempt("config", () => {});
+  await attempt("router", (mod) => {
+    const d = definitionOf(mod, "router");
+    if (typeof d !== "function")
+      throw new Error("must export a Fastify plugin function (app, ctx) => …");
+    out.router = d as RouterDefinition;
+  });
+  await attempt("dispatcher", (mod) => {
+    const d = definitionOf(mod, "dispatcher");
+    if (typeof d !== "function") throw new Error("must export a function (ctx) => Dispatcher");
+    out.dispatcher = d as DispatcherDefinition;
+  });
+  await attempt("hooks", (mod) => {
+    const d = definitionOf(mod, "hooks");
+    const r = hooksSchema.safeParse(d);
+    if (!r.success) throw new Error(`hooks: ${issueText(r.error)}`);
+    out.hooks = d as HooksDefinition;
+  });
+  await attempt("process", (mod) => {
+    const r = processSchema.safeParse(definitionOf(mod, "process"));
+    if (!r.success) throw new Error(`process: ${issueText(r.error)}`);
+    out.process = r.data;
+  });
+  for (const file of listFiles(folder.dir, "tools", MODULE_EXTENSIONS)) {
+    try {
+      const mod = await importModule(file, fresh);
+      const def = definitionOf(mod, basename(file).replace(/\.[mc]?[jt]s$/, ""));
+      const list = Array.isArray(def) ? def : [def];
+      for (const t of list) out.tools.push(normaliseTool(t, file));
+    } catch (err) {
+      out.errors.push({ file, reason: (err as Error)?.message ?? String(err) });
+    }
+  }
+  if (out.tools.length) out.parts.push("tools");
+  for (const file of listFiles(folder.dir, "skills", [".md"])) {
+    try {
+      readFileSync(file, "utf8");
+      out.skills.push(file);
+    } catch (err) {
+      out.errors.push({ file, reason: (err as Error).message });
+    }
+  }
+  if (out.skills.length) out.parts.push("skills");
+  return out;
+}
+
+/** The path of a folder file, for messages relative to its integration. */
+export function relativeToFolder(loaded: { dir: string }, file: string): string {
+  return file.startsWith(loaded.dir)
+    ? join(basename(loaded.dir), file.slice(loaded.dir.length + 1))
+    : file;
+}

@@ -1,0 +1,207 @@
+/**
+ * The integration manager: discovers folders, loads them, and registers what they define
+ * with the core registries: tools, dispatchers, lifecycle hooks, and routers mounted at
+ * `/integrations/<name>/`. Registration is keyed by integration, so loading a folder again
+ * replaces its earlier definitions instead of adding to them.
+ */
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { ToolRegistry } from "../agent/tools.ts";
+import type { DispatcherRegistry } from "../dispatch/registry.ts";
+import type { HookRegistry, LifecycleEvent } from "../hooks/lifecycle.ts";
+import type { IntegrationContext, IntegrationMeta } from "../sdk.ts";
+import { type DiscoveredFolder, discoverIntegrations } from "./discovery.ts";
+import { type LoadedIntegration, loadIntegration, relativeToFolder } from "./loader.ts";
+import { type ResolvedSetting, resolveSettings, settingsObject } from "./settings.ts";
+
+/** Status of an integration, as the admin API and CLI show it. */
+export type IntegrationStatus = "ready" | "partial" | "not_configured" | "error";
+
+/** A loaded integration with its registration outcome. */
+export interface IntegrationRecord extends LoadedIntegration {
+  settings: ResolvedSetting[];
+  status: IntegrationStatus;
+  meta: IntegrationMeta | null;
+}
+
+/** What the manager needs from the server. */
+export interface IntegrationManagerDeps {
+  tools: ToolRegistry;
+  dispatchers: DispatcherRegistry;
+  hooks: HookRegistry;
+  log: Logger;
+  env: NodeJS.ProcessEnv;
+  /** Builds the run-time context handed to an integration's modules. */
+  makeContext(name: string, settings: Record<string, string | undefined>): IntegrationContext;
+}
+
+/** Discovers, loads and registers integrations. */
+export class IntegrationManager {
+  readonly #deps: IntegrationManagerDeps;
+  readonly #records = new Map<string, IntegrationRecord>();
+  readonly #toolOwners = new Map<string, string>();
+
+  constructor(deps: IntegrationManagerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Every integration loaded so far, by name. */
+  list(): IntegrationRecord[] {
+    return [...this.#records.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** One integration by name. */
+  get(name: string): IntegrationRecord | undefined {
+    return this.#records.get(name);
+  }
+
+  /**
+   * Discovers every folder in `sources` (later overrides earlier), loads and registers each.
+   * Routers are mounted on `server` (call before it listens). Never throws for a bad folder.
+   */
+  async loadAll(sources: string[], server: FastifyInstance): Promise<IntegrationRecord[]> {
+    const folders = discoverIntegrations(sources, (dir) =>
+      this.#deps.log.warn({ dir }, "integration source directory not found; skipped"),
+    );
+    for (const f of folders) await this.load(f, server);
+    return this.list();
+  }
+
+  /** Loads one folder and (re)registers it. */
+  async load(folder: DiscoveredFolder, server?: FastifyInstance): Promise<IntegrationRecord> {
+    const fresh = this.#records.has(folder.name);
+    const loaded = await loadIntegration(folder, fresh);
+    this.#unregister(folder.name);
+    const resolved = resolveSettings(loaded.setup, this.#deps.env);
+    const ctx = this.#deps.makeContext(folder.name, settingsObject(resolved));
+    const record: IntegrationRecord = {
+      ...loaded,
+      settings: resolved,
+      status: "ready",
+      meta: null,
+    };
+    this.#registerTools(record, ctx);
+    this.#registerDispatcher(record, ctx);
+    this.#registerHooks(record);
+    if (record.router && server) await this.#mountRouter(record, ctx, server);
+    record.status = statusOf(record);
+    this.#records.set(folder.name, record);
+    for (const e of record.errors) {
+      this.#deps.log.error(
+        { integration: record.name, file: relativeToFolder(record, e.file), reason: e.reason },
+        "integration part skipped",
+      );
+    }
+    return record;
+  }
+
+  #unregister(name: string): void {
+    const source = `integration:${name}`;
+    this.#deps.hooks.unregisterSource(source);
+    for (const [tool, owner] of this.#toolOwners) {
+      if (owner === name) {
+        this.#deps.tools.unregister(tool);
+        this.#toolOwners.delete(tool);
+      }
+    }
+    this.#deps.dispatchers.unregisterSource(source);
+  }
+
+  #registerTools(record: IntegrationRecord, ctx: IntegrationContext): void {
+    for (const t of record.tools) {
+      try {
+        const previous = this.#deps.tools.register(
+          {
+            name: t.name,
+            description: t.description,
+            parameters: t.parameters,
+            execute: (args, toolCtx) => t.execute(args, { ...toolCtx, integration: ctx }),
+          },
+          t.file,
+        );
+        if (previous && previous !== t.file) {
+          this.#deps.log.warn(
+            { tool: t.name, previous, now: t.file },
+            "tool name clash: the later source wins",
+          );
+        }
+        this.#toolOwners.set(t.name, record.name);
+      } catch (err) {
+        record.errors.push({ file: t.file, reason: (err as Error).message });
+      }
+    }
+  }
+
+  #registerDispatcher(record: IntegrationRecord, ctx: IntegrationContext): void {
+    if (!record.dispatcher) return;
+    try {
+      this.#deps.dispatchers.register(
+        record.name,
+        record.dispatcher(ctx),
+        `integration:${record.name}`,
+      );
+    } catch (err) {
+      record.parts = record.parts.filter((p) => p !== "dispatcher");
+      record.errors.push({ file: `${record.dir}/dispatcher`, reason: (err as Error).message });
+    }
+  }
+
+  #registerHooks(record: IntegrationRecord): void {
+    if (!record.hooks) return;
+    record.meta = record.hooks.meta ?? null;
+    for (const [event, fn] of Object.entries(record.hooks.hooks ?? {})) {
+      if (fn) this.#deps.hooks.register(event as LifecycleEvent, fn, `integration:${record.name}`);
+    }
+  }
+
+  async #mountRouter(
+    record: IntegrationRecord,
+    ctx: IntegrationContext,
+    server: FastifyInstance,
+  ): Promise<void> {
+    const router = record.router!;
+    const errors = record.errors;
+    const file = `${record.dir}/router`;
+    await server.register(
+      async (scope) => {
+        scope.addHook("onRoute", (route) => {
+          const auth = (route.config as { auth?: unknown } | undefined)?.auth;
+          if (auth === "self") return;
+          if (typeof auth === "string" && auth.length > 0) {
+            const check = ctx.requireApiKey(
+              auth as Parameters<IntegrationContext["requireApiKey"]>[0],
+            );
+            const existing = route.preHandler
+              ? Array.isArray(route.preHandler)
+                ? route.preHandler
+                : [route.preHandler]
+              : [];
+            route.preHandler = [check, ...existing] as typeof route.preHandler;
+            return;
+          }
+          throw new Error(
+            `route ${route.method} ${route.url} must state config.auth ("self" or an API scope)`,
+          );
+        });
+        try {
+          await router(scope, ctx);
+        } catch (err) {
+          errors.push({ file, reason: (err as Error)?.message ?? String(err) });
+          record.parts = record.parts.filter((p) => p !== "router");
+        }
+      },
+      { prefix: `/integrations/${record.name}` },
+    );
+  }
+}
+
+function statusOf(r: IntegrationRecord): IntegrationStatus {
+  if (
+    r.parts.length === 0 ||
+    (r.errors.length && !r.parts.some((p) => !["index", "setup", "config"].includes(p)))
+  ) {
+    return "error";
+  }
+  if (r.settings.some((s) => s.spec.required && s.value === undefined)) return "not_configured";
+  return r.errors.length ? "partial" : "ready";
+}

@@ -1,0 +1,44 @@
+/**
+ * Integration settings: each key declared in the folder's `setup.ts` `env_vars` resolves
+ * environment → declared default (database-stored values come first once the admin API
+ * stores them). Secrets are never logged; {@link maskSecret} shows them as `abcd****wxyz`.
+ */
+import type { EnvVarSpec, SetupManifest } from "../sdk.ts";
+
+/** Where a setting's value came from. */
+export type SettingSource = "db" | "env" | "default" | "unset";
+
+/** A resolved setting. */
+export interface ResolvedSetting {
+  spec: EnvVarSpec;
+  value: string | undefined;
+  source: SettingSource;
+}
+
+/**
+ * Resolves every declared setting.
+ * @param stored values kept in the database (win over the environment)
+ */
+export function resolveSettings(
+  setup: SetupManifest | null,
+  env: NodeJS.ProcessEnv,
+  stored: Record<string, string> = {},
+): ResolvedSetting[] {
+  return (setup?.env_vars ?? []).map((spec) => {
+    if (stored[spec.key] !== undefined) return { spec, value: stored[spec.key], source: "db" };
+    const e = env[spec.key];
+    if (e !== undefined && e !== "") return { spec, value: e, source: "env" };
+    if (spec.default !== undefined) return { spec, value: spec.default, source: "default" };
+    return { spec, value: undefined, source: "unset" };
+  });
+}
+
+/** `{KEY: value}` of resolved settings (unset keys are present with `undefined`). */
+export function settingsObject(resolved: ResolvedSetting[]): Record<string, string | undefined> {
+  return Object.fromEntries(resolved.map((r) => [r.spec.key, r.value]));
+}
+
+/** A secret for display: the first and last 4 characters around `****` (all masked when short). */
+export function maskSecret(value: string): string {
+  return value.length <= 12 ? "****" : `${value.slice(0, 4)}****${value.slice(-4)}`;
+}
