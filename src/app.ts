@@ -29,7 +29,7 @@ import { uuidv7 } from "./ids.ts";
 import { IntegrationManager } from "./integrations/manager.ts";
 import type { IntegrationContext } from "./sdk.ts";
 import { Store } from "./store/index.ts";
-import { listRecentMessages } from "./store/messages.ts";
+import { listTurnHistory } from "./store/messages.ts";
 import { insertToolCall } from "./store/tool-calls.ts";
 import { TaskFinisher } from "./tasks/finish.ts";
 import { MessageService } from "./tasks/inject.ts";
@@ -143,7 +143,11 @@ export class App {
     this.dispatchers.register("webhook", createWebhookDispatcher(this.http));
     this.dispatchers.register("internal", createInternalDispatcher(store.k, this.messages));
 
-    this.server = buildServer({ log, bodyLimit: config.SWITCHYARD_MAX_BODY_BYTES });
+    this.server = buildServer({
+      log,
+      bodyLimit: config.SWITCHYARD_MAX_BODY_BYTES,
+      closing: () => this.#stopping !== undefined,
+    });
     this.auth = new ApiKeyAuth(store, config.SWITCHYARD_API_KEY);
     this.#routes();
     this.integrations = new IntegrationManager({
@@ -274,12 +278,7 @@ export class App {
     if (!bot) throw new Error(`Unknown bot: ${task.botId}`);
     const session = await this.store.sessions.get(task.sessionId);
     if (!session) throw new Error(`Session ${task.sessionId} no longer exists`);
-    const history = await listRecentMessages(
-      this.store.k,
-      task.sessionId,
-      50,
-      task.messageId ?? undefined,
-    );
+    const history = await listTurnHistory(this.store.k, task.sessionId, task.messageId, 50);
     return runAgentTurn(
       {
         models: this.models,

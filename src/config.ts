@@ -42,7 +42,7 @@ const schema = z.object({
   OPENAI_BASE_URL: urlString.optional(),
   ANTHROPIC_API_KEY: z.string().optional(),
   OLLAMA_BASE_URL: urlString.default("http://127.0.0.1:11434"),
-  TASK_MAX_RUN_SECONDS: int(1).default(1200),
+  TASK_MAX_RUN_SECONDS: int(1).max(2_147_483, "at most 2147483 (24.8 days)").default(1200),
   SWITCHYARD_WORKER_CONCURRENCY: int(1).max(1000).default(16),
   SWITCHYARD_ALLOW_PRIVATE_URLS: bool.default(false),
   SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
@@ -112,5 +112,13 @@ function readDotEnv(cwd: string): Record<string, string> {
 
 /** A database URL with any password replaced by `***`, for banners and logs. */
 export function redactDatabaseUrl(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]+):[^@]*@/, "$1:***@");
+  if (!/^postgres(ql)?:\/\//.test(url)) return url;
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    if (u.searchParams.has("password")) u.searchParams.set("password", "***");
+    return u.toString().replace(/%2A%2A%2A/g, "***");
+  } catch {
+    return "postgres://(unparsable URL)";
+  }
 }

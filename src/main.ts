@@ -41,6 +41,21 @@ async function serve(): Promise<void> {
     await app.stop();
     process.exit(1);
   }
+  let signals = 0;
+  const shutdown = (sig: string) => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    process.stdout.write(`switchyard: ${sig} received, stopping (again to force)\n`);
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`switchyard: error while stopping: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
   const p = await probe;
   const key = app.apiKey;
   const keyLine =
@@ -61,21 +76,6 @@ async function serve(): Promise<void> {
       "",
     ].join("\n"),
   );
-  let signals = 0;
-  const shutdown = (sig: string) => {
-    signals++;
-    if (signals > 1) process.exit(130);
-    process.stdout.write(`switchyard: ${sig} received, stopping (again to force)\n`);
-    app.stop().then(
-      () => process.exit(0),
-      (err) => {
-        process.stderr.write(`switchyard: error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
 function integrationSummary(app: App): string {

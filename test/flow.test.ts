@@ -349,6 +349,92 @@ for (const backend of backends) {
       t.llm.setDefaultLatency(0);
     });
 
+    test("a queued message's turn sees the answer to the message before it", async () => {
+      const sid = await t.session(`burst-${backend}`);
+      t.llm.reset();
+      t.llm.setDefaultLatency(50);
+      const first = await inject(sid, "My name is Ada.");
+      const second = await inject(sid, "What is my name?");
+      await t.waitForTask(second);
+      assert.equal((await t.api("GET", `/api/v1/tasks/${first}`)).body.status, "complete");
+      const seen = t.llm.requests[1]!.messages.map((m: any) => `${m.role}: ${m.content}`);
+      assert.deepEqual(seen.slice(-3), [
+        "user: My name is Ada.",
+        "assistant: echo: My name is Ada.",
+        "user: What is my name?",
+      ]);
+      t.llm.setDefaultLatency(0);
+    });
+
+    test("a tool that ignores its abort signal cannot hold a task past its time limit", async () => {
+      t.app.tools.register({
+        name: "stuck_tool",
+        description: "Never returns",
+        parameters: { type: "object", properties: {} },
+        execute: () => new Promise(() => {}),
+      });
+      const sid = await t.session(`stuck-${backend}`);
+      t.llm.reset();
+      t.llm.enqueue({ toolCalls: [{ name: "stuck_tool", args: {} }] });
+      const taskId = await inject(sid, "get stuck", {
+        max_run_seconds: 1,
+        execution_config: { tools: ["stuck_tool"] },
+      });
+      const task = await t.waitForTask(taskId, undefined, 5000);
+      assert.equal(task.status, "failed");
+      assert.equal(task.error, "Timed out after 1s");
+      const next = await inject(sid, "the session is free again");
+      assert.equal((await t.waitForTask(next)).status, "complete");
+    });
+
+    test("a model still calling tools after 10 steps fails the task with a clear error", async () => {
+      t.app.tools.register({
+        name: "again_tool",
+        description: "Returns ok",
+        parameters: { type: "object", properties: {} },
+        execute: () => "ok",
+      });
+      const sid = await t.session(`steps-${backend}`);
+      t.llm.reset();
+      t.llm.setResponder(() => ({ toolCalls: [{ name: "again_tool", args: {} }] }));
+      const taskId = await inject(sid, "loop forever", {
+        execution_config: { tools: ["again_tool"] },
+      });
+      const task = await t.waitForTask(taskId);
+      t.llm.setResponder(null);
+      assert.equal(task.status, "failed");
+      assert.match(task.error, /still calling tools after 10 steps/);
+      assert.equal(t.llm.requests.length, 10);
+    });
+
+    test("a failed task reaches an internal target as failed, and session reads hide secrets", async () => {
+      const target = await t.session(`inbox-fail-${backend}`);
+      const sid = await t.session(`secret-${backend}`, {
+        dispatch_config: {
+          type: "webhook",
+          url: "https://user:pw@hooks.example.com/T000/B000/XXXX?token=abc",
+          secret: "s3cr3t",
+        },
+      });
+      const read = await t.api("GET", `/api/v1/sessions/${sid}`);
+      const text = JSON.stringify(read.body);
+      for (const leak of ["pw@", "XXXX", "token=abc", "s3cr3t"])
+        assert.ok(!text.includes(leak), `no ${leak} in ${text}`);
+      assert.equal(read.body.dispatch_config.secret, "****");
+      t.llm.reset();
+      t.llm.enqueue({ status: 400, body: { error: { message: "bad request" } } });
+      const taskId = await inject(sid, "fail to inbox", {
+        dispatch_config: { type: "internal", session_id: target },
+      });
+      assert.equal((await t.waitForTask(taskId)).status, "failed");
+      let msgs: any[] = [];
+      for (let i = 0; i < 100 && msgs.length === 0; i++) {
+        msgs = (await t.api("GET", `/api/v1/sessions/${target}/messages`)).body;
+        if (!msgs.length) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.match(msgs[0].content, new RegExp(`^\\[Task ${taskId} failed\\]\n\n\\[Error: `));
+    });
+
     test("the model sees the session's history before the new message", async () => {
       const sid = await t.session(`history-${backend}`);
       t.llm.reset();

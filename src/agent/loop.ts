@@ -85,7 +85,11 @@ export async function runAgentTurn(
     notes.push(`Unknown tools ignored: ${unknown.join(", ")}`);
     deps.log.warn({ task_id: task.id, unknown }, "unknown tools requested");
   }
-  const toolSet = buildToolSet(deps, input, found, fire);
+  let toolsRan = false;
+  const toolSet = buildToolSet(deps, input, found, (event, extra) => {
+    if (event === "before_tool_execution") toolsRan = true;
+    fire(event, extra);
+  });
 
   const candidates = [exec.model_override ?? bot.model, ...bot.fallbackModels];
   let lastError: unknown;
@@ -134,19 +138,39 @@ export async function runAgentTurn(
           });
         },
       });
+      if (result.finishReason === "tool-calls") {
+        throw new TurnError(
+          `The model was still calling tools after ${deps.maxSteps} steps; no answer was produced`,
+        );
+      }
       fire("after_response", { response_length: result.text.length, tool_calls_made: toolCalls });
       if (i > 0) notes.push(`Answered by fallback model ${spec}`);
       return { text: result.text, model: spec, steps: result.steps.length, toolCalls, notes };
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;
+      if (err instanceof TurnError) throw err;
       lastError = err;
       deps.log.warn(
         { task_id: task.id, model: spec, err: describeModelError(err) },
         "model failed",
       );
+      // Fall back only when the model was unavailable (429/5xx/network, after retries), and
+      // never after tools ran: a second model would run their side effects again.
+      if (!isRetryableModelError(err) || toolsRan) break;
     }
   }
   throw new Error(describeModelError(lastError));
+}
+
+/** A turn that must fail as it is, without trying fallback models. */
+class TurnError extends Error {}
+
+/** True for errors that mean "this model is unavailable now": 408/409/429/5xx, network errors. */
+export function isRetryableModelError(err: unknown): boolean {
+  const e = err as { isRetryable?: boolean; lastError?: unknown; name?: string };
+  if (e?.lastError !== undefined) return isRetryableModelError(e.lastError);
+  if (typeof e?.isRetryable === "boolean") return e.isRetryable;
+  return e?.name === "TypeError"; // fetch failed: the endpoint is unreachable
 }
 
 function buildToolSet(

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
 import type { RouteTable } from "../http/routes.ts";
+import { redactConfig } from "../lib/redact.ts";
 import type { Store } from "../store/index.ts";
 import { listRecentMessages, MESSAGE_ROLES, type Message } from "../store/messages.ts";
 import { type MessageService, SessionNotFoundError } from "../tasks/inject.ts";
@@ -31,7 +32,7 @@ const postMessageBody = z.strictObject({
   execution_config: executionConfig.nullable().optional(),
   dispatch_config: dispatchConfig,
   dispatch_type: z.string().min(1).optional(),
-  max_run_seconds: z.number().int().positive().optional(),
+  max_run_seconds: z.number().int().positive().max(2_147_483).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -82,7 +83,7 @@ export function sessionRoutes(routes: RouteTable, store: Store, messages: Messag
         id: s.id,
         bot_id: s.botId,
         client_id: s.clientId,
-        dispatch_config: s.dispatchConfig,
+        dispatch_config: redactConfig(s.dispatchConfig),
         created_at: new Date(s.createdAt).toISOString(),
       };
     },

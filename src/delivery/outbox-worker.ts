@@ -143,7 +143,11 @@ export class DeliveryWorker {
       if (httpStatus === 429 || /timed? ?out/i.test(error)) {
         delay = Math.max(delay, this.#o.minBackoffAfterThrottleMs);
       }
-      if (info.retryAfterMs && info.retryAfterMs > delay) delay = info.retryAfterMs;
+      // Retry-After is honoured, clamped to the schedule's longest step (a receiver asking
+      // for a year must not park the delivery forever).
+      if (info.retryAfterMs && info.retryAfterMs > delay) {
+        delay = Math.min(info.retryAfterMs, Math.max(...schedule));
+      }
       const nextAttemptAt = Date.now() + delay;
       this.#retryAt.add(nextAttemptAt);
       await recordDeliveryAttempt(store.k, d.id, owner, {

@@ -50,7 +50,8 @@ export function createInternalDispatcher(
   }
   return {
     async deliver(task, result, opts) {
-      await post(task.dispatch_config, `[Task ${task.id} completed]\n\n${result}`, opts.deliveryId);
+      const verb = task.status === "failed" ? "failed" : "completed";
+      await post(task.dispatch_config, `[Task ${task.id} ${verb}]\n\n${result}`, opts.deliveryId);
     },
     async postMessage(config, text) {
       try {

@@ -18,6 +18,8 @@ export interface ServerOptions {
   log: Logger;
   /** Largest accepted body (bytes). */
   bodyLimit: number;
+  /** True once the server is shutting down: new requests get 503 `{"detail": …}`. */
+  closing?: () => boolean;
 }
 
 /**
@@ -29,8 +31,10 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     // Request lines are info-level noise at hundreds of turns/s; warnings and errors stay.
     loggerInstance: opts.log.child({}, { level: opts.log.level === "silent" ? "silent" : "warn" }),
     bodyLimit: opts.bodyLimit,
-    forceCloseConnections: true,
-    return503OnClosing: true,
+    // In-flight requests finish on close (their work is committed; cutting them would make
+    // clients retry and duplicate it); idle keep-alive connections are closed at once.
+    forceCloseConnections: "idle",
+    return503OnClosing: false,
   }) as unknown as FastifyInstance;
 
   app.addContentTypeParser(
@@ -74,6 +78,15 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     req.log.error({ err, url: req.url.split("?")[0] }, "request failed");
     return reply.code(500).send({ detail: "Internal server error" });
   });
+  if (opts.closing) {
+    const closing = opts.closing;
+    app.addHook("onRequest", async (_req, reply) => {
+      if (closing()) {
+        reply.header("connection", "close");
+        return reply.code(503).send({ detail: "Server is shutting down" });
+      }
+    });
+  }
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ detail: "Not found" }));
   return app;
 }

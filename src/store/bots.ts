@@ -55,11 +55,17 @@ function toRow(b: BotInput): Partial<BotsTable> {
   return row;
 }
 
+/** How long a bot read is reused (ms). */
+export const BOT_CACHE_MS = 5000;
+
 /** Bot repository. */
 export class BotRepository {
   readonly #db: Kysely<Database>;
-  /** Bots are read on every turn and change rarely: cached by id, dropped on write. */
-  readonly #cache = new Map<string, Bot>();
+  /**
+   * Bots are read on every turn and change rarely: cached by id for {@link BOT_CACHE_MS},
+   * dropped on a write here (another instance's write is seen when the entry expires).
+   */
+  readonly #cache = new Map<string, { bot: Bot; until: number }>();
   constructor(db: Kysely<Database>) {
     this.#db = db;
   }
@@ -67,11 +73,11 @@ export class BotRepository {
   /** The bot with this id, or undefined. */
   async get(id: string): Promise<Bot | undefined> {
     const hit = this.#cache.get(id);
-    if (hit) return hit;
+    if (hit && hit.until > Date.now()) return hit.bot;
     const r = await this.#db.selectFrom("bots").selectAll().where("id", "=", id).executeTakeFirst();
     if (!r) return undefined;
     const bot = toBot(r);
-    this.#cache.set(id, bot);
+    this.#cache.set(id, { bot, until: Date.now() + BOT_CACHE_MS });
     return bot;
   }
 

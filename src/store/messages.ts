@@ -66,3 +66,25 @@ export async function listRecentMessages(
   const rows = await q.orderBy("id", "desc").limit(limit).execute();
   return rows.reverse().map(toMessage);
 }
+
+/**
+ * The history a task's turn sees: the newest `limit` messages of the session before the
+ * task's own message, plus assistant replies written after it (the answers to earlier
+ * messages of a burst, which finish before this task starts), oldest first. Later user
+ * messages are left out: they belong to later turns.
+ */
+export async function listTurnHistory(
+  db: Kysely<Database>,
+  sessionId: string,
+  messageId: string | null,
+  limit: number,
+): Promise<Message[]> {
+  let q = db.selectFrom("messages").selectAll().where("session_id", "=", sessionId);
+  if (messageId) {
+    q = q
+      .where("id", "!=", messageId)
+      .where((eb) => eb.or([eb("id", "<", messageId), eb("role", "=", "assistant")]));
+  }
+  const rows = await q.orderBy("id", "desc").limit(limit).execute();
+  return rows.reverse().map(toMessage);
+}

@@ -165,25 +165,24 @@ export async function claimTasks(
 }
 
 /**
- * Extends the leases of the given tasks that `owner` still holds; returns how many were
- * renewed. Only tasks the worker is really running are named, so a task it gave up on
- * (its outcome could not be written) is left to expire and run again.
+ * Extends the leases held under the given lease tokens (one per claim) of tasks still
+ * running. Returns the tokens renewed: a token missing from the answer lost its lease
+ * (cancelled, finished or taken over) and its run should stop.
  */
 export async function renewTaskLeases(
   db: Kysely<Database>,
-  owner: string,
-  ids: string[],
+  tokens: string[],
   leaseMs: number,
-): Promise<number> {
-  if (ids.length === 0) return 0;
-  const r = await db
+): Promise<string[]> {
+  if (tokens.length === 0) return [];
+  const rows = await db
     .updateTable("tasks")
     .set({ lease_expires_at: Date.now() + leaseMs })
-    .where("id", "in", ids)
+    .where("lease_owner", "in", [...new Set(tokens)])
     .where("status", "=", "running")
-    .where("lease_owner", "=", owner)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
+    .returning("lease_owner")
+    .execute();
+  return rows.map((r) => r.lease_owner!);
 }
 
 /**

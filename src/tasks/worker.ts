@@ -45,18 +45,28 @@ export interface TaskWorkerOptions {
 class TimeoutReason extends Error {}
 class CancelReason extends Error {}
 class ShutdownReason extends Error {}
+class LeaseLostReason extends Error {}
+
+/** Largest timer delay Node honours (ms); longer limits are capped to it. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+interface RunningTask {
+  controller: AbortController;
+  done: Promise<void>;
+  sessionId: string;
+  /** This claim's lease token (`<owner>#<n>`): a re-claim of the same task gets a new one. */
+  token: string;
+}
 
 /** Claims and runs tasks. */
 export class TaskWorker {
   readonly #o: Required<Omit<TaskWorkerOptions, "execute">> & Pick<TaskWorkerOptions, "execute">;
-  readonly #running = new Map<
-    string,
-    { controller: AbortController; done: Promise<void>; sessionId: string }
-  >();
+  readonly #running = new Map<string, RunningTask>();
   readonly #loop: WakeLoop;
   #renewTimer: NodeJS.Timeout | undefined;
   #stopping = false;
   #lastReap = 0;
+  #claims = 0;
 
   constructor(opts: TaskWorkerOptions) {
     this.#o = withDefaults({ leaseMs: 30_000, pollMs: 1000 }, opts);
@@ -73,12 +83,7 @@ export class TaskWorker {
     this.#loop.start();
     this.#renewTimer = setInterval(
       () => {
-        renewTaskLeases(
-          this.#o.store.k,
-          this.#o.owner,
-          [...this.#running.keys()],
-          this.#o.leaseMs,
-        ).catch((err) => this.#o.log.error({ err }, "lease renewal failed"));
+        this.#renew().catch((err) => this.#o.log.error({ err }, "lease renewal failed"));
       },
       Math.max(50, Math.floor(this.#o.leaseMs / 3)),
     );
@@ -116,7 +121,8 @@ export class TaskWorker {
 
   /**
    * Stops claiming, waits up to `graceMs` for running tasks, then aborts the rest and
-   * releases their leases so another worker (or the next start) runs them at once.
+   * releases their leases so another worker (or the next start) runs them at once. A run
+   * that ignores its abort signal is left behind: its outcome can no longer be written.
    */
   async stop(graceMs = 10_000): Promise<void> {
     this.#stopping = true;
@@ -129,16 +135,35 @@ export class TaskWorker {
     const outcome = await Promise.race([all().then(() => "done" as const), graceOver]);
     clearTimeout(timer);
     if (outcome === "timeout") {
-      for (const r of this.#running.values())
+      for (const r of this.#running.values()) {
         r.controller.abort(new ShutdownReason("shutting down"));
+      }
       await all();
     }
     clearInterval(this.#renewTimer);
   }
 
+  /** Renews this worker's leases; a run whose lease is gone (taken over) is aborted. */
+  async #renew(): Promise<void> {
+    const entries = [...this.#running.entries()];
+    if (entries.length === 0) return;
+    const renewed = new Set(
+      await renewTaskLeases(
+        this.#o.store.k,
+        entries.map(([, r]) => r.token),
+        this.#o.leaseMs,
+      ),
+    );
+    for (const [id, r] of entries) {
+      if (!renewed.has(r.token) && this.#running.get(id) === r) {
+        r.controller.abort(new LeaseLostReason("lease lost"));
+      }
+    }
+  }
+
   async #pass(): Promise<boolean | undefined> {
     if (this.#stopping) return undefined;
-    const { store, finisher, owner, log } = this.#o;
+    const { store, finisher, log } = this.#o;
     // Leases expire on a scale of seconds: look for them on the poll's rhythm, not on every poke.
     const now = Date.now();
     if (now - this.#lastReap >= Math.min(this.#o.pollMs, this.#o.leaseMs / 2)) {
@@ -150,51 +175,69 @@ export class TaskWorker {
     }
     const free = this.#o.concurrency - this.#running.size;
     if (free <= 0) return undefined;
-    const tasks = await claimTasks(store.k, store.db.dialect, owner, free, this.#o.leaseMs);
-    for (const t of tasks) this.#start(t);
+    const token = `${this.#o.owner}#${++this.#claims}`;
+    const tasks = await claimTasks(store.k, store.db.dialect, token, free, this.#o.leaseMs);
+    for (const t of tasks) this.#start(t, token);
     // A full batch means there may be more runnable work.
     return tasks.length === free && tasks.length > 0 ? true : undefined;
   }
 
-  #start(task: Task): void {
+  #start(task: Task, token: string): void {
+    // The same task claimed again (its lease had expired): the old run lost it.
+    this.#running.get(task.id)?.controller.abort(new LeaseLostReason("lease lost"));
     const controller = new AbortController();
     const seconds = task.maxRunSeconds ?? this.#o.defaultMaxRunSeconds;
     const timer = setTimeout(
       () => controller.abort(new TimeoutReason(`Timed out after ${seconds}s`)),
-      seconds * 1000,
+      Math.min(seconds * 1000, MAX_TIMER_MS),
     );
-    const done = this.#run(task, controller).finally(() => {
+    const entry: RunningTask = {
+      controller,
+      done: Promise.resolve(),
+      sessionId: task.sessionId,
+      token,
+    };
+    entry.done = this.#run(task, controller, token).finally(() => {
       clearTimeout(timer);
-      this.#running.delete(task.id);
+      if (this.#running.get(task.id) === entry) this.#running.delete(task.id);
       this.poke();
     });
-    this.#running.set(task.id, { controller, done, sessionId: task.sessionId });
+    this.#running.set(task.id, entry);
   }
 
-  async #run(task: Task, controller: AbortController): Promise<void> {
-    const { finisher, owner, log, store } = this.#o;
+  async #run(task: Task, controller: AbortController, token: string): Promise<void> {
+    const { finisher, log, store } = this.#o;
+    const signal = controller.signal;
     try {
       let out: TaskOutput;
       try {
-        out = await this.#o.execute(task, controller.signal);
-        controller.signal.throwIfAborted();
+        // The outcome is decided when the signal fires, even if `execute` ignores it.
+        out = await Promise.race([this.#o.execute(task, signal), rejectOnAbort(signal)]);
+        signal.throwIfAborted();
       } catch (err) {
-        const reason = controller.signal.aborted ? controller.signal.reason : undefined;
-        if (reason instanceof CancelReason) return;
+        const reason = signal.aborted ? signal.reason : undefined;
+        if (reason instanceof CancelReason || reason instanceof LeaseLostReason) return;
         if (reason instanceof ShutdownReason) {
-          await releaseTask(store.k, task.id, owner);
+          await releaseTask(store.k, task.id, token);
           return;
         }
         const message = reason instanceof TimeoutReason ? reason.message : errorText(err);
-        await finisher.fail(task, message, { from: ["running"], owner });
+        await finisher.fail(task, message, { from: ["running"], owner: token });
         return;
       }
-      await finisher.complete(task, out.text, owner, { model: out.model, notes: out.notes });
+      await finisher.complete(task, out.text, token, { model: out.model, notes: out.notes });
     } catch (err) {
       // The store failed while finishing; the lease will expire and the task run again.
       log.error({ err, task_id: task.id }, "could not record task outcome");
     }
   }
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
 }
 
 function errorText(err: unknown): string {
