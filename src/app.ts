@@ -30,6 +30,7 @@ import { IntegrationManager } from "./integrations/manager.ts";
 import type { IntegrationContext } from "./sdk.ts";
 import { Store } from "./store/index.ts";
 import { listTurnHistory } from "./store/messages.ts";
+import type { Task } from "./store/tasks.ts";
 import { insertToolCall } from "./store/tool-calls.ts";
 import { TaskFinisher } from "./tasks/finish.ts";
 import { MessageService } from "./tasks/inject.ts";
@@ -124,7 +125,11 @@ export class App {
       minBackoffAfterThrottleMs: tuning.minBackoffAfterThrottleMs,
       pollMs: tuning.pollMs,
     });
-    const finisher = new TaskFinisher(store, () => this.deliveryWorker.poke());
+    const finisher = new TaskFinisher(
+      store,
+      () => this.deliveryWorker.poke(),
+      (task, status) => this.#taskFinished(task, status),
+    );
     this.taskWorker = new TaskWorker({
       store,
       finisher,
@@ -155,7 +160,7 @@ export class App {
       dispatchers: this.dispatchers,
       hooks: this.hooks,
       log,
-      env: process.env,
+      env: config.env,
       makeContext: (name, settings) => this.#integrationContext(name, settings),
     });
   }
@@ -167,6 +172,22 @@ export class App {
       ...this.config.integrationDirs,
       join(this.config.workspaceDir, "integrations"),
     ];
+  }
+
+  /** Fires `after_task_complete` {task_id, status} (fire-and-forget). */
+  #taskFinished(task: Task, status: "complete" | "failed"): void {
+    if (!this.hooks.has("after_task_complete")) return;
+    this.store.sessions.get(task.sessionId).then(
+      (session) =>
+        this.hooks.fire("after_task_complete", {
+          botId: task.botId,
+          sessionId: task.sessionId,
+          clientId: session?.clientId ?? null,
+          correlationId: task.id,
+          extra: { task_id: task.id, status },
+        }),
+      (err) => this.log.warn({ err, task_id: task.id }, "after_task_complete hook skipped"),
+    );
   }
 
   #integrationContext(

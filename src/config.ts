@@ -65,6 +65,8 @@ export type Config = z.infer<typeof schema> & {
   workspaceDir: string;
   /** Absolute `INTEGRATION_DIRS` entries, in order. */
   integrationDirs: string[];
+  /** The merged environment (`.env` under the process environment); integration settings read it. */
+  env: Record<string, string | undefined>;
 };
 
 /** Thrown by {@link loadConfig} when a variable is invalid; the message names each variable. */
@@ -101,7 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     .map((d) => d.trim())
     .filter(Boolean)
     .map((d) => resolve(cwd, d));
-  return { ...c, dataDir, databaseUrl, workspaceDir, integrationDirs };
+  return { ...c, dataDir, databaseUrl, workspaceDir, integrationDirs, env: merged };
 }
 
 function readDotEnv(cwd: string): Record<string, string> {

@@ -37,3 +37,21 @@ test("no file in src/ but config.ts names a brand", () => {
     [],
   );
 });
+
+test('no integration imports a path under src/ (only `import type` from "switchyard")', () => {
+  const integrationFiles = files(join(ROOT, "integrations")).map((f) => ({
+    path: relative(ROOT, f),
+    text: readFileSync(f, "utf8"),
+  }));
+  assert.ok(integrationFiles.length > 0);
+  const bad = integrationFiles.filter(
+    (s) =>
+      /from\s+["'][^"']*\/src\//.test(s.text) ||
+      /import\(["'][^"']*\/src\//.test(s.text) ||
+      /^import\s+(?!type\b)[^;]*from\s+["']switchyard["']/m.test(s.text),
+  );
+  assert.deepEqual(
+    bad.map((s) => s.path),
+    [],
+  );
+});

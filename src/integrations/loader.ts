@@ -98,7 +98,7 @@ const hooksSchema = z.looseObject({
     })
     .optional(),
   hooks: z
-    .record(
+    .partialRecord(
       z.enum(LIFECYCLE_EVENTS),
       z.custom<(...a: unknown[]) => unknown>((f) => typeof f === "function", "must be a function"),
     )

@@ -30,7 +30,7 @@ export interface IntegrationManagerDeps {
   dispatchers: DispatcherRegistry;
   hooks: HookRegistry;
   log: Logger;
-  env: NodeJS.ProcessEnv;
+  env: Record<string, string | undefined>;
   /** Builds the run-time context handed to an integration's modules. */
   makeContext(name: string, settings: Record<string, string | undefined>): IntegrationContext;
 }

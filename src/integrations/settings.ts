@@ -21,7 +21,7 @@ export interface ResolvedSetting {
  */
 export function resolveSettings(
   setup: SetupManifest | null,
-  env: NodeJS.ProcessEnv,
+  env: Record<string, string | undefined>,
   stored: Record<string, string> = {},
 ): ResolvedSetting[] {
   return (setup?.env_vars ?? []).map((spec) => {

@@ -13,9 +13,19 @@ import { finishTask, type Task } from "../store/tasks.ts";
 export class TaskFinisher {
   readonly #store: Store;
   readonly #onDelivery: () => void;
-  constructor(store: Store, onDelivery: () => void) {
+  readonly #onFinished: (task: Task, status: "complete" | "failed") => void;
+  /**
+   * @param onDelivery called after a delivery was queued (wakes the delivery worker)
+   * @param onFinished called after a task reached complete or failed (fires hooks)
+   */
+  constructor(
+    store: Store,
+    onDelivery: () => void,
+    onFinished: (task: Task, status: "complete" | "failed") => void = () => {},
+  ) {
     this.#store = store;
     this.#onDelivery = onDelivery;
+    this.#onFinished = onFinished;
   }
 
   /**
@@ -52,6 +62,7 @@ export class TaskFinisher {
       return true;
     });
     if (ok && task.dispatchType !== "none") this.#onDelivery();
+    if (ok) this.#onFinished(task, "complete");
     return ok;
   }
 
@@ -71,6 +82,7 @@ export class TaskFinisher {
       return true;
     });
     if (ok && task.dispatchType !== "none") this.#onDelivery();
+    if (ok) this.#onFinished(task, "failed");
     return ok;
   }
 
