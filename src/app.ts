@@ -11,6 +11,7 @@ import { runAgentTurn } from "./agent/loop.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { ToolRegistry } from "./agent/tools.ts";
 import { adminBotRoutes } from "./api/admin-bots.ts";
+import { adminIntegrationRoutes } from "./api/admin-integrations.ts";
 import { sessionRoutes } from "./api/sessions.ts";
 import { taskRoutes } from "./api/tasks.ts";
 import type { Config } from "./config.ts";
@@ -22,13 +23,17 @@ import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
 import { createWebhookDispatcher } from "./dispatch/webhook.ts";
 import { HookRegistry } from "./hooks/lifecycle.ts";
+import { HookWebhooks } from "./hooks/webhooks.ts";
 import { ApiKeyAuth } from "./http/auth.ts";
 import { openApiDocument, RouteTable } from "./http/routes.ts";
 import { buildServer } from "./http/server.ts";
 import { uuidv7 } from "./ids.ts";
+import { integrationSources } from "./integrations/discovery.ts";
 import { IntegrationManager } from "./integrations/manager.ts";
+import { ProcessSupervisor } from "./integrations/processes.ts";
 import type { IntegrationContext } from "./sdk.ts";
 import { Store } from "./store/index.ts";
+import { IntegrationSettingsRepository } from "./store/integration-settings.ts";
 import { listTurnHistory } from "./store/messages.ts";
 import type { Task } from "./store/tasks.ts";
 import { insertToolCall } from "./store/tool-calls.ts";
@@ -87,6 +92,8 @@ export class App {
   readonly server: FastifyInstance;
   readonly apiKey: ApiKeyInfo;
   readonly integrations: IntegrationManager;
+  readonly processes: ProcessSupervisor;
+  readonly hookWebhooks: HookWebhooks | undefined;
   readonly auth: ApiKeyAuth;
   readonly owner = `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
   readonly #tuning: AppTuning;
@@ -154,24 +161,41 @@ export class App {
       closing: () => this.#stopping !== undefined,
     });
     this.auth = new ApiKeyAuth(store, config.SWITCHYARD_API_KEY);
-    this.#routes();
+    const hookUrls = (config.HOOK_WEBHOOK_URLS ?? "")
+      .split(",")
+      .map((u) => u.trim())
+      .filter(Boolean);
+    this.hookWebhooks = hookUrls.length
+      ? new HookWebhooks({
+          urls: hookUrls,
+          secret: config.HOOK_WEBHOOK_SECRET,
+          http: this.http,
+          log,
+        })
+      : undefined;
+    this.hookWebhooks?.attach(this.hooks);
+    this.processes = new ProcessSupervisor({ log });
     this.integrations = new IntegrationManager({
       tools: this.tools,
       dispatchers: this.dispatchers,
       hooks: this.hooks,
       log,
       env: config.env,
+      settingsStore: new IntegrationSettingsRepository(store.k, config.SWITCHYARD_SECRET_KEY),
+      processes: this.processes,
       makeContext: (name, settings) => this.#integrationContext(name, settings),
     });
+    this.#routes();
   }
 
   /** Where integrations are discovered, in order: repo, INTEGRATION_DIRS, workspace. */
   integrationSources(): string[] {
-    return [
-      join(import.meta.dirname, "..", "integrations"),
-      ...this.config.integrationDirs,
-      join(this.config.workspaceDir, "integrations"),
-    ];
+    return integrationSources(this.config);
+  }
+
+  /** The URL users reach this server at (for webhook URLs in the admin API). */
+  #publicUrl(): string {
+    return this.#url ?? `http://${this.config.HOST}:${this.config.PORT}`;
   }
 
   /** Fires `after_task_complete` {task_id, status} (fire-and-forget). */
@@ -284,10 +308,12 @@ export class App {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       await this.server.close().catch(() => {});
+      await this.processes.stopAll();
       await this.taskWorker.stop(
         this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000,
       );
       await this.deliveryWorker.stop();
+      await this.hookWebhooks?.drain();
       await this.http.close();
       await this.store.close();
     })();
@@ -340,6 +366,12 @@ export class App {
     sessionRoutes(routes, this.store, this.messages);
     taskRoutes(routes, this.store, (id) => this.taskWorker.abortLocal(id));
     adminBotRoutes(routes, this.store, this.config.SWITCHYARD_MODEL);
+    adminIntegrationRoutes(
+      routes,
+      () => this.integrations,
+      () => this.processes,
+      () => this.#publicUrl(),
+    );
     let doc: Record<string, unknown> | undefined;
     routes.add({
       method: "GET",

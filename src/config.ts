@@ -48,6 +48,15 @@ const schema = z.object({
   SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
   SWITCHYARD_SHUTDOWN_GRACE_SECONDS: int(0).max(3600).default(10),
   INTEGRATION_DIRS: z.string().optional(),
+  HOOK_WEBHOOK_URLS: z
+    .string()
+    .optional()
+    .refine(
+      (v) => !v || v.split(",").every((u) => /^https?:\/\/\S+$/.test(u.trim())),
+      "expected comma-separated http(s) URLs",
+    ),
+  HOOK_WEBHOOK_SECRET: z.string().optional(),
+  SWITCHYARD_SECRET_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   SWITCHYARD_WORKSPACE_DIR: z.string().min(1).optional(),
   SWITCHYARD_MAX_BODY_BYTES: int(1024).default(1024 * 1024),
   SWITCHYARD_LOG_LEVEL: z

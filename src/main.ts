@@ -5,6 +5,9 @@
 import { Command, Option } from "commander";
 import { ModelRegistry } from "./agent/models.ts";
 import { App, VERSION } from "./app.ts";
+import { integrationsCheck } from "./cli/integrations-check.ts";
+import { integrationsList, workspaceIntegrationsDir } from "./cli/integrations-list.ts";
+import { newIntegration } from "./cli/new-integration.ts";
 import { type Config, ConfigError, loadConfig, redactDatabaseUrl } from "./config.ts";
 import { SCOPES, type Scope } from "./store/api-keys.ts";
 import { Store } from "./store/index.ts";
@@ -155,4 +158,22 @@ program
   .command("doctor")
   .description("Check configuration, database and model endpoint")
   .action(doctor);
+const integrations = program.command("integrations").description("Inspect integration folders");
+integrations
+  .command("list")
+  .description("Load every integration as the server would (nothing started) and show its status")
+  .action(async () => process.exit(await integrationsList(configOrExit())));
+integrations
+  .command("check <dir>")
+  .description("Validate one integration folder against the contract; exit 1 on any problem")
+  .action(async (dir: string) => process.exit(await integrationsCheck(dir)));
+program
+  .command("new")
+  .description("Create from a template")
+  .command("integration <name>")
+  .description("Scaffold an integration folder that passes `integrations check`")
+  .option("--dir <dir>", "parent folder (default: <workspace dir>/integrations)")
+  .action((name: string, opts: { dir?: string }) =>
+    process.exit(newIntegration(name, opts.dir ?? workspaceIntegrationsDir(configOrExit()))),
+  );
 await program.parseAsync(process.argv);

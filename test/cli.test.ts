@@ -103,7 +103,8 @@ test("first start generates an API key file with mode 0600 and prints the key on
       let out = "";
       p.stdout.on("data", (d) => {
         out += d;
-        if (/integrations loaded/.test(out) && p.signalCode === null && !p.killed) p.kill("SIGTERM");
+        if (/integrations loaded/.test(out) && p.signalCode === null && !p.killed)
+          p.kill("SIGTERM");
       });
       p.on("exit", (code) =>
         code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`)),

@@ -20,9 +20,14 @@ describe("integration folders", () => {
   const dir = tempDir("switchyard-integrations-");
   let t: TestApp;
   let out: CaptureServer;
+  let hooksOk: CaptureServer;
+  let hooksDead: CaptureServer;
 
   before(async () => {
     out = await startCaptureServer();
+    hooksOk = await startCaptureServer();
+    hooksDead = await startCaptureServer();
+    hooksDead.setResponder(() => ({ status: 200, delayMs: 60_000 })); // never answers in time
     const ext = join(dir.path, "ext");
     cpSync(join(ROOT, "integrations", "example"), join(ext, "example"), { recursive: true });
     const index = join(ext, "example", "index.ts");
@@ -46,12 +51,18 @@ describe("integration folders", () => {
         INTEGRATION_DIRS: `${ext}:${join(dir.path, "missing")}`,
         EXAMPLE_WEBHOOK_SECRET: SECRET,
         EXAMPLE_OUTBOUND_URL: `${out.url}/out`,
+        HOOK_WEBHOOK_URLS: `${hooksDead.url}/dead,${hooksOk.url}/hooks`,
+        HOOK_WEBHOOK_SECRET: "hook-secret",
+        SWITCHYARD_SECRET_KEY: "at-rest-key-0123456789",
       },
+      tuning: { shutdownGraceMs: 500 },
     });
   });
   after(async () => {
+    await hooksDead.close();
     await t.close();
     await out.close();
+    await hooksOk.close();
     dir.remove();
   });
 
@@ -163,6 +174,136 @@ describe("integration folders", () => {
     ]);
     const done = events.find((e) => e.event === "after_task_complete");
     assert.deepEqual(done.extra, { task_id: taskId, status: "complete" });
+
+    // Hook webhooks: the live URL got every event with the exact shape, signed, although
+    // the other URL never answers (and the turn was not slowed by it: it completed above).
+    let mine: any[] = [];
+    for (let i = 0; i < 100; i++) {
+      mine = hooksOk.requests.filter((r) => r.json?.context?.correlation_id === taskId);
+      if (mine.some((r) => r.json.event === "after_task_complete")) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const first = mine.find((r) => r.json.event === "before_llm_call")!;
+    assert.deepEqual(Object.keys(first.json).sort(), ["context", "data", "event", "timestamp"]);
+    assert.deepEqual(Object.keys(first.json.context).sort(), [
+      "bot_id",
+      "channel_id",
+      "client_id",
+      "correlation_id",
+      "session_id",
+    ]);
+    assert.equal(first.json.context.client_id, "example:chan-7");
+    assert.equal(first.json.data.model, "openai-compatible:fake-model");
+    assert.equal(
+      first.headers["x-ams-signature"],
+      createHmac("sha256", "hook-secret").update(first.body).digest("hex"),
+    );
+    assert.ok(mine.some((r) => r.json.event === "after_task_complete"));
+    assert.ok(hooksDead.requests.length > 0, "the dead URL was tried too");
+  });
+
+  test("admin API: integrations with status, settings masked, stored (encrypted) and applied at once", async () => {
+    const list = (await t.api("GET", "/api/v1/admin/integrations")).body;
+    const ex = list.find((i: any) => i.folder === "example");
+    assert.equal(ex.status, "ready");
+    assert.equal(ex.webhook_url, `${t.url}/integrations/example/webhook`);
+    assert.deepEqual(
+      ex.env_vars.find((v: any) => v.key === "EXAMPLE_WEBHOOK_SECRET"),
+      {
+        key: "EXAMPLE_WEBHOOK_SECRET",
+        is_set: true,
+        source: "env",
+        required: true,
+        secret: true,
+        description: ex.env_vars[0].description,
+      },
+    );
+    assert.ok(!JSON.stringify(list).includes(SECRET), "no secret in the list");
+    assert.ok(list.find((i: any) => i.folder === "broken").errors.length >= 2);
+    assert.equal(
+      (await t.api("GET", "/api/v1/admin/integrations", undefined, { key: null })).status,
+      401,
+    );
+
+    const settings = (await t.api("GET", "/api/v1/admin/integrations/example/settings")).body
+      .settings;
+    assert.equal(
+      settings.find((s: any) => s.key === "EXAMPLE_WEBHOOK_SECRET").value,
+      "exam****6789",
+    );
+
+    const unknown = await t.api("PUT", "/api/v1/admin/integrations/example/settings", {
+      settings: { NOPE: "x" },
+    });
+    assert.equal(unknown.status, 422);
+    assert.match(unknown.body.detail, /NOPE/);
+
+    const put = await t.api("PUT", "/api/v1/admin/integrations/example/settings", {
+      settings: { EXAMPLE_GREETING: "Ahoy" },
+    });
+    assert.equal(put.status, 200);
+    const greeting = put.body.settings.find((s: any) => s.key === "EXAMPLE_GREETING");
+    assert.deepEqual([greeting.value, greeting.source], ["Ahoy", "db"]);
+    const row = await t.app.store.k
+      .selectFrom("integration_settings")
+      .selectAll()
+      .executeTakeFirstOrThrow();
+    assert.ok(!row.value.includes("Ahoy"), "encrypted at rest");
+    const tool = t.app.tools.get("example_greet")!;
+    const result = await tool.execute(
+      { name: "Bo" },
+      {
+        taskId: "t",
+        sessionId: "s",
+        botId: "b",
+        signal: new AbortController().signal,
+        log: t.app.log,
+      },
+    );
+    assert.deepEqual(
+      result,
+      { greeting: "Ahoy, Bo!" },
+      "the integration sees the new value at once",
+    );
+
+    const cleared = await t.api("PUT", "/api/v1/admin/integrations/example/settings", {
+      settings: { EXAMPLE_GREETING: "" },
+    });
+    const back = cleared.body.settings.find((s: any) => s.key === "EXAMPLE_GREETING");
+    assert.deepEqual([back.value, back.source], ["Hello", "default"]);
+
+    assert.deepEqual((await t.api("GET", "/api/v1/admin/integrations/sidebar-sections")).body, [
+      { integration: "example", title: "Example", icon: "puzzle" },
+    ]);
+    assert.equal(
+      (await t.api("GET", "/api/v1/admin/integrations/dashboard-modules")).body[0].id,
+      "example-events",
+    );
+  });
+
+  test("process: not configured until its setting is stored, then runs and is restarted when it dies", async () => {
+    const before = (await t.api("GET", "/api/v1/admin/integrations/example/process")).body;
+    assert.equal(before.state, "not_configured");
+    assert.deepEqual(before.missingEnv, ["EXAMPLE_PROCESS_ENABLED"]);
+    await t.api("PUT", "/api/v1/admin/integrations/example/settings", {
+      settings: { EXAMPLE_PROCESS_ENABLED: "1" },
+    });
+    const running = (await t.api("GET", "/api/v1/admin/integrations/example/process")).body;
+    assert.equal(running.state, "running");
+    process.kill(running.pid, "SIGKILL");
+    let after: any;
+    for (let i = 0; i < 100; i++) {
+      after = (await t.api("GET", "/api/v1/admin/integrations/example/process")).body;
+      if (after.state === "running" && after.pid !== running.pid) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(after.state, "running");
+    assert.notEqual(after.pid, running.pid);
+    assert.equal(after.restarts, 1);
+    const restarted = await t.api("POST", "/api/v1/admin/integrations/example/process/restart");
+    assert.notEqual(restarted.body.pid, after.pid);
+    const stopped = await t.api("POST", "/api/v1/admin/integrations/example/process/stop");
+    assert.equal(stopped.body.state, "stopped");
   });
 
   test("loading the same folder again registers nothing twice", async () => {

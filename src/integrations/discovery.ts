@@ -91,3 +91,18 @@ export function discoverIntegrations(
   }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
+
+/**
+ * The discovery sources in order: this repository's `integrations/`, each
+ * `INTEGRATION_DIRS` entry, then `<workspace>/integrations`. Server and CLI share it.
+ */
+export function integrationSources(config: {
+  integrationDirs: string[];
+  workspaceDir: string;
+}): string[] {
+  return [
+    join(import.meta.dirname, "..", "..", "integrations"),
+    ...config.integrationDirs,
+    join(config.workspaceDir, "integrations"),
+  ];
+}

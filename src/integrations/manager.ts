@@ -10,8 +10,11 @@ import type { ToolRegistry } from "../agent/tools.ts";
 import type { DispatcherRegistry } from "../dispatch/registry.ts";
 import type { HookRegistry, LifecycleEvent } from "../hooks/lifecycle.ts";
 import type { IntegrationContext, IntegrationMeta } from "../sdk.ts";
+import { SCOPES } from "../store/api-keys.ts";
+import type { IntegrationSettingsRepository } from "../store/integration-settings.ts";
 import { type DiscoveredFolder, discoverIntegrations } from "./discovery.ts";
 import { type LoadedIntegration, loadIntegration, relativeToFolder } from "./loader.ts";
+import type { ProcessSupervisor } from "./processes.ts";
 import { type ResolvedSetting, resolveSettings, settingsObject } from "./settings.ts";
 
 /** Status of an integration, as the admin API and CLI show it. */
@@ -20,6 +23,8 @@ export type IntegrationStatus = "ready" | "partial" | "not_configured" | "error"
 /** A loaded integration with its registration outcome. */
 export interface IntegrationRecord extends LoadedIntegration {
   settings: ResolvedSetting[];
+  /** The live `ctx.settings` object handed to the integration (updated in place). */
+  settingsValues: Record<string, string | undefined>;
   status: IntegrationStatus;
   meta: IntegrationMeta | null;
 }
@@ -31,6 +36,10 @@ export interface IntegrationManagerDeps {
   hooks: HookRegistry;
   log: Logger;
   env: Record<string, string | undefined>;
+  /** Settings stored through the admin API (win over the environment); absent in the CLI. */
+  settingsStore?: IntegrationSettingsRepository;
+  /** Runs integrations' background processes; absent when nothing should be started. */
+  processes?: ProcessSupervisor;
   /** Builds the run-time context handed to an integration's modules. */
   makeContext(name: string, settings: Record<string, string | undefined>): IntegrationContext;
 }
@@ -72,11 +81,20 @@ export class IntegrationManager {
     const fresh = this.#records.has(folder.name);
     const loaded = await loadIntegration(folder, fresh);
     this.#unregister(folder.name);
-    const resolved = resolveSettings(loaded.setup, this.#deps.env);
-    const ctx = this.#deps.makeContext(folder.name, settingsObject(resolved));
+    const stored =
+      (await this.#deps.settingsStore?.get(folder.name, (key, err) =>
+        this.#deps.log.error(
+          { integration: folder.name, key, reason: err.message },
+          "stored setting unreadable",
+        ),
+      )) ?? {};
+    const resolved = resolveSettings(loaded.setup, this.#deps.env, stored);
+    const settingsValues = settingsObject(resolved);
+    const ctx = this.#deps.makeContext(folder.name, settingsValues);
     const record: IntegrationRecord = {
       ...loaded,
       settings: resolved,
+      settingsValues,
       status: "ready",
       meta: null,
     };
@@ -84,12 +102,43 @@ export class IntegrationManager {
     this.#registerDispatcher(record, ctx);
     this.#registerHooks(record);
     if (record.router && server) await this.#mountRouter(record, ctx, server);
+    if (record.process && this.#deps.processes) {
+      await this.#deps.processes.add(record.name, record.process, settingsValues, record.dir);
+    }
     record.status = statusOf(record);
     this.#records.set(folder.name, record);
     for (const e of record.errors) {
       this.#deps.log.error(
         { integration: record.name, file: relativeToFolder(record, e.file), reason: e.reason },
         "integration part skipped",
+      );
+    }
+    return record;
+  }
+
+  /**
+   * Stores settings of `name` (`""` deletes a stored value) and applies them at once: the
+   * integration's `ctx.settings` is updated in place and its process restarted with them.
+   * @throws UnknownSettingError naming keys its setup.ts does not declare
+   */
+  async updateSettings(name: string, values: Record<string, string>): Promise<IntegrationRecord> {
+    const record = this.#records.get(name);
+    if (!record) throw new Error(`Unknown integration: ${name}`);
+    const store = this.#deps.settingsStore;
+    if (!store) throw new Error("Settings cannot be stored here");
+    const declared = new Set((record.setup?.env_vars ?? []).map((v) => v.key));
+    const unknown = Object.keys(values).filter((k) => !declared.has(k));
+    if (unknown.length) throw new UnknownSettingError(unknown, [...declared]);
+    await store.put(name, values);
+    record.settings = resolveSettings(record.setup, this.#deps.env, await store.get(name));
+    Object.assign(record.settingsValues, settingsObject(record.settings));
+    record.status = statusOf(record);
+    if (record.process && this.#deps.processes) {
+      await this.#deps.processes.add(
+        record.name,
+        record.process,
+        record.settingsValues,
+        record.dir,
       );
     }
     return record;
@@ -167,7 +216,7 @@ export class IntegrationManager {
         scope.addHook("onRoute", (route) => {
           const auth = (route.config as { auth?: unknown } | undefined)?.auth;
           if (auth === "self") return;
-          if (typeof auth === "string" && auth.length > 0) {
+          if (typeof auth === "string" && (SCOPES as readonly string[]).includes(auth)) {
             const check = ctx.requireApiKey(
               auth as Parameters<IntegrationContext["requireApiKey"]>[0],
             );
@@ -180,7 +229,7 @@ export class IntegrationManager {
             return;
           }
           throw new Error(
-            `route ${route.method} ${route.url} must state config.auth ("self" or an API scope)`,
+            `route ${route.method} ${route.url} must state config.auth ("self" or an API scope: ${SCOPES.join(", ")})`,
           );
         });
         try {
@@ -204,4 +253,13 @@ function statusOf(r: IntegrationRecord): IntegrationStatus {
   }
   if (r.settings.some((s) => s.spec.required && s.value === undefined)) return "not_configured";
   return r.errors.length ? "partial" : "ready";
+}
+
+/** A settings update named keys the integration does not declare. */
+export class UnknownSettingError extends Error {
+  readonly keys: string[];
+  constructor(keys: string[], valid: string[]) {
+    super(`Unknown setting(s): ${keys.join(", ")}. Valid: ${valid.join(", ") || "(none)"}`);
+    this.keys = keys;
+  }
 }

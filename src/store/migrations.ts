@@ -150,6 +150,19 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0002_integration_settings": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("integration_settings")
+        .addColumn("integration", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("value", "text", (c) => c.notNull())
+        .addColumn("encrypted", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("integration_settings_pk", ["integration", "key"])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

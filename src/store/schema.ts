@@ -129,6 +129,15 @@ export interface ApiKeysTable {
   revoked_at: number | null;
 }
 
+export interface IntegrationSettingsTable {
+  integration: string;
+  key: string;
+  /** The value, or its AES-256-GCM ciphertext (`v1:<iv>:<tag>:<data>`, base64) when encrypted. */
+  value: string;
+  encrypted: number;
+  updated_at: number;
+}
+
 /** The whole database, for `Kysely<Database>`. */
 export interface Database {
   bots: BotsTable;
@@ -139,4 +148,5 @@ export interface Database {
   tool_calls: ToolCallsTable;
   deliveries: DeliveriesTable;
   api_keys: ApiKeysTable;
+  integration_settings: IntegrationSettingsTable;
 }

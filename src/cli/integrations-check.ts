@@ -1,0 +1,282 @@
+/**
+ * `switchyard integrations check <dir>`: loads one integration folder in isolation and
+ * validates every file against the contract (src/sdk.ts). The loader does most of it;
+ * on top of that the router is run against a throwaway Fastify instance to see that
+ * every route states `config.auth`, the dispatcher factory is called and must return
+ * `deliver` and `postMessage`, tool schemas are checked, skills need `name` and
+ * `description` front matter, `setup.ts` keys must be unique, and no module may import
+ * a path under switchyard's `src/`. Modules get a stub context: nothing is sent anywhere.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import Fastify from "fastify";
+import { ACTIVE_PARTS, findModule, isIntegrationFolder } from "../integrations/discovery.ts";
+import {
+  type LoadError,
+  type LoadedIntegration,
+  loadIntegration,
+  relativeToFolder,
+} from "../integrations/loader.ts";
+import { resolveSettings, settingsObject } from "../integrations/settings.ts";
+import type { IntegrationContext } from "../sdk.ts";
+import { SCOPES } from "../store/api-keys.ts";
+import { parseFrontMatter } from "./front-matter.ts";
+import { stubContext } from "./stub-context.ts";
+
+/** switchyard's own `src/`: integrations must not import from it. */
+const SRC_DIR = resolve(import.meta.dirname, "..");
+
+/** The outcome of checking one folder. */
+export interface CheckReport {
+  name: string;
+  dir: string;
+  /** Every problem found, with the file it is in. */
+  problems: LoadError[];
+  /** The loaded folder (absent when it could not be loaded at all). */
+  loaded?: LoadedIntegration;
+  /** Routes the router declared: `METHOD /integrations/<name>/path (auth)`. */
+  routes: string[];
+}
+
+/**
+ * Checks the integration folder `dir`.
+ * @param env the environment its settings resolve from (for the stub context)
+ */
+export async function checkIntegrationFolder(
+  dir: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<CheckReport> {
+  const abs = resolve(dir);
+  const report: CheckReport = { name: basename(abs), dir: abs, problems: [], routes: [] };
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) {
+    report.problems.push({ file: abs, reason: "no such folder" });
+    return report;
+  }
+  if (!isIntegrationFolder(abs)) {
+    const parts = ACTIVE_PARTS.map((p) => `${p}.ts`).join(", ");
+    report.problems.push({
+      file: abs,
+      reason: `not an integration folder: it needs one of ${parts}, tools/*.ts or skills/*.md`,
+    });
+    return report;
+  }
+  const loaded = await loadIntegration({
+    name: report.name,
+    dir: abs,
+    source: dirname(abs),
+    overrides: [],
+  });
+  report.loaded = loaded;
+  const problems = report.problems;
+  problems.push(...loaded.errors);
+  const ctx = stubContext(loaded.name, settingsObject(resolveSettings(loaded.setup, env)));
+
+  const setupFile = findModule(abs, "setup");
+  const seenKeys = new Set<string>();
+  for (const v of loaded.setup?.env_vars ?? []) {
+    if (seenKeys.has(v.key))
+      problems.push({ file: setupFile!, reason: `env_vars: duplicate key ${v.key}` });
+    seenKeys.add(v.key);
+  }
+  const hookPath = loaded.setup?.webhook?.path;
+  if (hookPath !== undefined && !hookPath.startsWith("/")) {
+    problems.push({ file: setupFile!, reason: `webhook.path must start with "/": ${hookPath}` });
+  }
+
+  if (loaded.router) {
+    const r = await checkRouter(loaded, ctx);
+    report.routes = r.routes;
+    problems.push(...r.problems.map((reason) => ({ file: findModule(abs, "router")!, reason })));
+  }
+  if (loaded.dispatcher) {
+    const reason = checkDispatcher(loaded.dispatcher, ctx);
+    if (reason) problems.push({ file: findModule(abs, "dispatcher")!, reason });
+  }
+  const hooksFile = findModule(abs, "hooks");
+  const meta = (loaded.hooks?.meta ?? {}) as Record<string, unknown>;
+  for (const key of ["user_attribution", "resolve_display_names", "resolve_dispatch_config"]) {
+    if (meta[key] !== undefined && typeof meta[key] !== "function") {
+      problems.push({ file: hooksFile!, reason: `hooks: meta.${key} must be a function` });
+    }
+  }
+
+  const toolFiles = new Map<string, string>();
+  for (const t of loaded.tools) {
+    const first = toolFiles.get(t.name);
+    if (first !== undefined) {
+      problems.push({
+        file: t.file,
+        reason: `tool ${t.name}: the name is also used in ${relativeToFolder(loaded, first)}`,
+      });
+    } else toolFiles.set(t.name, t.file);
+    const reason = schemaProblem(t.parameters);
+    if (reason) problems.push({ file: t.file, reason: `tool ${t.name}: parameters: ${reason}` });
+  }
+
+  for (const file of loaded.skills) {
+    const fm = parseFrontMatter(readFileSync(file, "utf8"));
+    if (!fm) {
+      problems.push({
+        file,
+        reason: "skill has no front matter (a --- block with name and description)",
+      });
+      continue;
+    }
+    for (const key of ["name", "description"]) {
+      if (!fm[key]) problems.push({ file, reason: `skill front matter has no ${key}` });
+    }
+  }
+
+  for (const file of moduleFiles(abs)) {
+    for (const reason of importProblems(file)) problems.push({ file, reason });
+  }
+  return report;
+}
+
+/** Mounts the router on a throwaway Fastify instance; a problem per route without auth. */
+async function checkRouter(
+  loaded: LoadedIntegration,
+  ctx: IntegrationContext,
+): Promise<{ problems: string[]; routes: string[] }> {
+  const problems: string[] = [];
+  const routes: Array<{ method: string; url: string; auth: unknown }> = [];
+  const app = Fastify({ logger: false });
+  try {
+    await app.register(
+      async (scope) => {
+        scope.addHook("onRoute", (route) => {
+          const auth = (route.config as { auth?: unknown } | undefined)?.auth;
+          routes.push({ method: [route.method].flat().join(","), url: route.url, auth });
+        });
+        await loaded.router!(scope, ctx);
+      },
+      { prefix: `/integrations/${loaded.name}` },
+    );
+    await app.ready();
+  } catch (err) {
+    problems.push(`router failed to register: ${(err as Error)?.message ?? String(err)}`);
+  } finally {
+    await app.close().catch(() => {});
+  }
+  // Fastify adds a HEAD route for each GET one (with the same config): not the author's.
+  const gets = new Set(routes.filter((r) => r.method === "GET").map((r) => r.url));
+  const own = routes.filter((r) => !(r.method === "HEAD" && gets.has(r.url)));
+  for (const r of own) {
+    if (typeof r.auth !== "string" || r.auth === "") {
+      problems.push(
+        `route ${r.method} ${r.url} must state config.auth ("self" or an API scope such as "sessions:write")`,
+      );
+    } else if (r.auth !== "self" && !(SCOPES as readonly string[]).includes(r.auth)) {
+      problems.push(
+        `route ${r.method} ${r.url}: config.auth "${r.auth}" is neither "self" nor an API scope (${SCOPES.join(", ")})`,
+      );
+    }
+  }
+  return { problems, routes: own.map((r) => `${r.method} ${r.url} (${String(r.auth)})`) };
+}
+
+/** Calls the dispatcher factory; the reason it does not give a Dispatcher, or undefined. */
+function checkDispatcher(
+  factory: NonNullable<LoadedIntegration["dispatcher"]>,
+  ctx: IntegrationContext,
+): string | undefined {
+  let d: unknown;
+  try {
+    d = factory(ctx);
+  } catch (err) {
+    return `the dispatcher factory threw: ${(err as Error)?.message ?? String(err)}`;
+  }
+  if (d && typeof (d as { then?: unknown }).then === "function") {
+    return "the dispatcher factory must return a Dispatcher synchronously, not a Promise";
+  }
+  if (!d || typeof d !== "object") {
+    return "the dispatcher factory must return an object with deliver() and postMessage()";
+  }
+  const missing = (["deliver", "postMessage"] as const).filter(
+    (m) => typeof (d as Record<string, unknown>)[m] !== "function",
+  );
+  return missing.length
+    ? `the dispatcher has no ${missing.map((m) => `${m}()`).join(" or ")} method`
+    : undefined;
+}
+
+/** What is wrong with a tool's (JSON-Schema) parameters beyond `type: "object"`, if anything. */
+function schemaProblem(schema: Record<string, unknown>): string | undefined {
+  const props = schema.properties;
+  if (props !== undefined && (typeof props !== "object" || props === null || Array.isArray(props)))
+    return "properties must be an object";
+  const required = schema.required;
+  if (required === undefined) return undefined;
+  if (!Array.isArray(required) || required.some((k) => typeof k !== "string"))
+    return "required must be an array of property names";
+  const unknown = required.filter((k) => !props || !(k in (props as object)));
+  return unknown.length ? `required names unknown properties: ${unknown.join(", ")}` : undefined;
+}
+
+/** Every module file in the folder (recursively; not node_modules or dot folders). */
+function moduleFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.name.startsWith(".") || e.name === "node_modules") return [];
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return moduleFiles(p);
+    return /\.(?:[mc]?ts|[mc]?js)$/.test(e.name) && !e.name.endsWith(".d.ts") ? [p] : [];
+  });
+}
+
+/** Static imports in `file` that break the rule "nothing from switchyard's src/ at run time". */
+function importProblems(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const out: string[] = [];
+  const re = /^[ \t]*(?:import|export)\b([^;]*?)\bfrom[ \t]*["']([^"']+)["']/gm;
+  for (const m of text.matchAll(re)) {
+    const clause = m[1]!.trim();
+    const spec = m[2]!;
+    const typeOnly = clause.startsWith("type ") || clause.startsWith("type{");
+    if ((spec === "switchyard" || spec.startsWith("switchyard/")) && !typeOnly) {
+      out.push(
+        `imports "${spec}" at run time: use \`import type { … } from "switchyard"\` (run-time needs come in ctx)`,
+      );
+    } else if (spec.startsWith(".") || isAbsolute(spec)) {
+      const target = resolve(dirname(file), spec);
+      if (target.startsWith(SRC_DIR + sep)) {
+        out.push(
+          `imports ${spec}, a path under switchyard's src/ (${relative(dirname(SRC_DIR), target)}): use \`import type\` from "switchyard" and ctx`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The `integrations check <dir>` command: prints each problem as `file: reason` (paths
+ * relative to the folder's parent) and a count, or a short summary when there is none.
+ * @returns the exit code: 1 on any problem, else 0
+ */
+export async function integrationsCheck(dir: string): Promise<number> {
+  const r = await checkIntegrationFolder(dir);
+  const show = (file: string) => (r.loaded ? relativeToFolder(r.loaded, file) : file);
+  if (r.problems.length) {
+    // By file (a stable sort keeps each file's problems in the order they were found).
+    const byFile = [...r.problems].sort((a, b) => show(a.file).localeCompare(show(b.file)));
+    for (const p of byFile) process.stdout.write(`${show(p.file)}: ${p.reason}\n`);
+    const n = r.problems.length;
+    process.stdout.write(`\n${n} problem${n === 1 ? "" : "s"} in ${r.dir}\n`);
+    return 1;
+  }
+  const l = r.loaded!;
+  const lines = [
+    `${r.name}: ok (${r.dir})`,
+    `  parts:    ${l.parts.join(", ")}`,
+    r.routes.length ? `  routes:   ${r.routes.join(", ")}` : "",
+    l.tools.length ? `  tools:    ${l.tools.map((t) => t.name).join(", ")}` : "",
+    l.skills.length ? `  skills:   ${l.skills.map((f) => basename(f)).join(", ")}` : "",
+    l.setup?.env_vars?.length
+      ? `  settings: ${l.setup.env_vars
+          .map((v) => `${v.key}${v.required ? " (required)" : ""}`)
+          .join(", ")}`
+      : "",
+  ];
+  process.stdout.write(`${lines.filter(Boolean).join("\n")}\n`);
+  return 0;
+}

@@ -1,0 +1,108 @@
+/**
+ * `switchyard integrations list`: the integrations the server would load, with the same
+ * statuses, found and loaded the same way (the real {@link IntegrationManager}), but with
+ * no listening server, no database and no network: routers are mounted on a throwaway
+ * Fastify instance and every module gets a stub context. Settings resolve from the
+ * environment (and `.env`) and defaults; values stored through the admin API are not read.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import Fastify from "fastify";
+import pino from "pino";
+import { ToolRegistry } from "../agent/tools.ts";
+import type { Config } from "../config.ts";
+import { DispatcherRegistry } from "../dispatch/registry.ts";
+import { HookRegistry } from "../hooks/lifecycle.ts";
+import { integrationSources } from "../integrations/discovery.ts";
+import { relativeToFolder } from "../integrations/loader.ts";
+import { IntegrationManager, type IntegrationRecord } from "../integrations/manager.ts";
+import { stubContext } from "./stub-context.ts";
+
+/** The parts of {@link Config} that decide where integrations come from. */
+export type SourceConfig = Pick<Config, "integrationDirs" | "workspaceDir">;
+
+/** The workspace's `integrations/` folder: the last source, and where `new integration` writes. */
+export function workspaceIntegrationsDir(config: Pick<Config, "workspaceDir">): string {
+  return join(config.workspaceDir, "integrations");
+}
+
+/**
+ * Discovers and loads every integration from `sources` exactly as the server does, with
+ * a stub context and an unstarted Fastify instance. Nothing is started, stored or sent.
+ * @param env the environment the settings resolve from
+ */
+export async function loadIntegrationRecords(
+  sources: string[],
+  env: Record<string, string | undefined>,
+): Promise<IntegrationRecord[]> {
+  const log = pino({ level: "silent" });
+  const manager = new IntegrationManager({
+    tools: new ToolRegistry(),
+    dispatchers: new DispatcherRegistry(log),
+    hooks: new HookRegistry(log),
+    log,
+    env,
+    makeContext: (name, settings) => stubContext(name, settings),
+  });
+  const server = Fastify({ logger: false });
+  try {
+    return await manager.loadAll(sources, server);
+  } finally {
+    await server.close().catch(() => {});
+  }
+}
+
+/** Required settings of `r` that have no value. */
+export function missingSettings(r: IntegrationRecord): string[] {
+  return r.settings.filter((s) => s.spec.required && s.value === undefined).map((s) => s.spec.key);
+}
+
+/**
+ * The table `integrations list` prints: one row per integration (name, status, parts,
+ * folder), followed by indented lines for its load errors (`file: reason`), missing
+ * required settings and the folders it overrides.
+ */
+export function formatIntegrationTable(records: IntegrationRecord[]): string {
+  const rows = records.map((r) => [r.name, r.status, r.parts.join(", ") || "-", r.dir]);
+  const header = ["NAME", "STATUS", "PARTS", "FOLDER"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  const out = [line(header)];
+  records.forEach((r, i) => {
+    out.push(line(rows[i]!));
+    for (const e of r.errors) out.push(`    error: ${relativeToFolder(r, e.file)}: ${e.reason}`);
+    for (const key of missingSettings(r)) out.push(`    missing required setting: ${key}`);
+    for (const o of r.overrides) out.push(`    overrides: ${o}`);
+  });
+  return `${out.join("\n")}\n`;
+}
+
+/**
+ * The `integrations list` command: prints the table to stdout (and a note on stderr for
+ * each `INTEGRATION_DIRS` entry that does not exist).
+ * @returns the exit code (always 0: a broken integration is reported, not fatal)
+ */
+export async function integrationsList(
+  config: SourceConfig & Pick<Config, "env">,
+): Promise<number> {
+  const sources = integrationSources(config);
+  for (const dir of config.integrationDirs) {
+    if (!existsSync(dir)) process.stderr.write(`note: INTEGRATION_DIRS entry not found: ${dir}\n`);
+  }
+  const records = await loadIntegrationRecords(sources, config.env);
+  if (records.length === 0) {
+    process.stdout.write(`No integrations found in:\n${sources.map((s) => `  ${s}\n`).join("")}`);
+    return 0;
+  }
+  process.stdout.write(formatIntegrationTable(records));
+  if (records.some((r) => missingSettings(r).length)) {
+    process.stdout.write(
+      "\nSettings shown as missing may be stored through the admin API, which this command does not read.\n",
+    );
+  }
+  return 0;
+}

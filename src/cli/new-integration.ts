@@ -1,0 +1,65 @@
+/**
+ * `switchyard new integration <name> [--dir DIR]`: scaffolds a working integration folder
+ * (metadata, manifest, settings type, router, a tool, a skill and a test) that passes
+ * `switchyard integrations check` and whose own test passes with `node --test`.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { integrationTemplate } from "./templates.ts";
+
+/**
+ * Valid integration names: lower-case letters, digits, `-` or `_`, starting with a letter
+ * (the name becomes a URL segment, a tool-name prefix and an env-var prefix).
+ */
+export const INTEGRATION_NAME = /^[a-z][a-z0-9_-]{0,49}$/;
+
+/**
+ * Writes the folder `<parentDir>/<name>/`; refuses a bad name or an existing folder.
+ * @returns the files written (absolute paths)
+ * @throws Error with a message for the user
+ */
+export function scaffoldIntegration(name: string, parentDir: string): string[] {
+  if (!INTEGRATION_NAME.test(name)) {
+    throw new Error(
+      `invalid integration name "${name}": use lower-case letters, digits, - or _, starting with a letter (at most 50 characters)`,
+    );
+  }
+  const dir = resolve(parentDir, name);
+  if (existsSync(dir)) throw new Error(`${dir} already exists; not overwriting it`);
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  for (const f of integrationTemplate(name)) {
+    const file = join(dir, f.path);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, f.content, { flag: "wx" });
+    written.push(file);
+  }
+  return written;
+}
+
+/**
+ * The `new integration` command: scaffolds and prints what was created and what to run next.
+ * @returns the exit code: 1 for a bad name or an existing folder, else 0
+ */
+export function newIntegration(name: string, parentDir: string): number {
+  let files: string[];
+  try {
+    files = scaffoldIntegration(name, parentDir);
+  } catch (err) {
+    process.stderr.write(`switchyard: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const dir = resolve(parentDir, name);
+  const width = Math.max(...integrationTemplate(name).map((f) => f.path.length));
+  const lines = [
+    `Created integration ${name} in ${dir}:`,
+    ...integrationTemplate(name).map((f) => `  ${f.path.padEnd(width)}  ${f.about}`),
+    "",
+    "Next:",
+    `  switchyard integrations check ${dir}`,
+    `  node --test ${join(dir, `${name}.test.ts`)}`,
+    `The server discovers it when ${resolve(parentDir)} is in INTEGRATION_DIRS or is the workspace's integrations/ folder.`,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return files.length ? 0 : 1;
+}
