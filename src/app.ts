@@ -276,6 +276,7 @@ export class App {
       const app = new App(config, log, store, apiKey, opts.tuning ?? {});
       mkdirSync(join(config.workspaceDir, "integrations"), { recursive: true });
       await app.integrations.loadAll(app.integrationSources(), app.server);
+      await app.integrations.loadToolDirs(config.toolDirs);
       return app;
     } catch (err) {
       await store.close();

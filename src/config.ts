@@ -48,6 +48,7 @@ const schema = z.object({
   SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
   SWITCHYARD_SHUTDOWN_GRACE_SECONDS: int(0).max(3600).default(10),
   INTEGRATION_DIRS: z.string().optional(),
+  TOOL_DIRS: z.string().optional(),
   HOOK_WEBHOOK_URLS: z
     .string()
     .optional()
@@ -74,6 +75,8 @@ export type Config = z.infer<typeof schema> & {
   workspaceDir: string;
   /** Absolute `INTEGRATION_DIRS` entries, in order. */
   integrationDirs: string[];
+  /** Absolute `TOOL_DIRS` entries, in order. */
+  toolDirs: string[];
   /** The merged environment (`.env` under the process environment); integration settings read it. */
   env: Record<string, string | undefined>;
 };
@@ -107,12 +110,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
   const workspaceDir = resolve(cwd, c.SWITCHYARD_WORKSPACE_DIR ?? resolve(dataDir, "workspace"));
-  const integrationDirs = (c.INTEGRATION_DIRS ?? "")
-    .split(":")
-    .map((d) => d.trim())
-    .filter(Boolean)
-    .map((d) => resolve(cwd, d));
-  return { ...c, dataDir, databaseUrl, workspaceDir, integrationDirs, env: merged };
+  const dirs = (v: string | undefined) =>
+    (v ?? "")
+      .split(":")
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => resolve(cwd, d));
+  return {
+    ...c,
+    dataDir,
+    databaseUrl,
+    workspaceDir,
+    integrationDirs: dirs(c.INTEGRATION_DIRS),
+    toolDirs: dirs(c.TOOL_DIRS),
+    env: merged,
+  };
 }
 
 function readDotEnv(cwd: string): Record<string, string> {

@@ -9,6 +9,8 @@ import { createHmac } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { z } from "zod";
+import { normaliseTool } from "../src/integrations/loader.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { tempDir } from "./support/db.ts";
@@ -43,12 +45,24 @@ describe("integration folders", () => {
       'export default { name: "broken_good", description: "fine", parameters: { type: "object", properties: {} }, execute: () => "ok" };\n',
     );
     writeFileSync(join(ext, "broken", "router.ts"), 'throw new Error("boom at import");\n');
+    // TOOL_DIRS: the seed's OpenAI function form, an array export, and a name clash with
+    // the broken folder's good tool (the later source, TOOL_DIRS, wins).
+    mkdirSync(join(dir.path, "tools"));
+    writeFileSync(
+      join(dir.path, "tools", "seed_form.ts"),
+      'export default [{ type: "function", function: { name: "seed_upper", description: "Upper-case", parameters: { type: "object", properties: { s: { type: "string" } } } }, execute: (a) => a.s.toUpperCase() }, { name: "broken_good", description: "clash", parameters: { type: "object", properties: {} }, execute: () => "from TOOL_DIRS" }];\n',
+    );
+    writeFileSync(
+      join(dir.path, "tools", "_helper.ts"),
+      'throw new Error("helpers are not loaded");\n',
+    );
     // Not an integration: no part that counts.
     mkdirSync(join(ext, "just-notes"));
     writeFileSync(join(ext, "just-notes", "README.md"), "notes\n");
     t = await startTestApp({
       env: {
         INTEGRATION_DIRS: `${ext}:${join(dir.path, "missing")}`,
+        TOOL_DIRS: join(dir.path, "tools"),
         EXAMPLE_WEBHOOK_SECRET: SECRET,
         EXAMPLE_OUTBOUND_URL: `${out.url}/out`,
         HOOK_WEBHOOK_URLS: `${hooksDead.url}/dead,${hooksOk.url}/hooks`,
@@ -304,6 +318,44 @@ describe("integration folders", () => {
     assert.notEqual(restarted.body.pid, after.pid);
     const stopped = await t.api("POST", "/api/v1/admin/integrations/example/process/stop");
     assert.equal(stopped.body.state, "stopped");
+  });
+
+  test("TOOL_DIRS: the OpenAI function form and array exports load; a clash goes to the later source", async () => {
+    const upper = t.app.tools.get("seed_upper")!;
+    assert.equal(upper.description, "Upper-case");
+    const ctx = {
+      taskId: "t",
+      sessionId: "s",
+      botId: "b",
+      signal: new AbortController().signal,
+      log: t.app.log,
+    };
+    assert.equal(await upper.execute({ s: "abc" }, ctx), "ABC");
+    const clash = t.app.tools.get("broken_good")!;
+    assert.ok(clash.source.endsWith("seed_form.ts"), clash.source);
+    assert.equal(await clash.execute({}, ctx), "from TOOL_DIRS");
+  });
+
+  test("Zod parameters become JSON Schema", () => {
+    const tool = normaliseTool(
+      {
+        name: "zod_tool",
+        description: "d",
+        parameters: z.object({ n: z.number().int() }),
+        execute: () => 1,
+      },
+      "inline",
+    );
+    assert.equal(tool.parameters.type, "object");
+    assert.deepEqual(Object.keys(tool.parameters.properties ?? {}), ["n"]);
+    assert.throws(
+      () =>
+        normaliseTool(
+          { name: "x", description: "d", parameters: z.string(), execute: () => 1 },
+          "f",
+        ),
+      /object schema/,
+    );
   });
 
   test("loading the same folder again registers nothing twice", async () => {

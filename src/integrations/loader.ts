@@ -141,6 +141,16 @@ export function normaliseTool(value: unknown, file: string): LoadedTool {
 }
 
 /**
+ * Imports one tool file (a definition, or an array of them, as its default export).
+ * @throws Error with the reason the file does not fit the contract
+ */
+export async function loadToolFile(file: string, fresh = false): Promise<LoadedTool[]> {
+  const mod = await importModule(file, fresh);
+  const def = definitionOf(mod, basename(file).replace(/\.[mc]?[jt]s$/, ""));
+  return (Array.isArray(def) ? def : [def]).map((t) => normaliseTool(t, file));
+}
+
+/**
  * Loads a discovered folder.
  * @param fresh import modules anew (for a reload) instead of reusing cached ones
  */
@@ -210,10 +220,7 @@ export async function loadIntegration(
   });
   for (const file of listFiles(folder.dir, "tools", MODULE_EXTENSIONS)) {
     try {
-      const mod = await importModule(file, fresh);
-      const def = definitionOf(mod, basename(file).replace(/\.[mc]?[jt]s$/, ""));
-      const list = Array.isArray(def) ? def : [def];
-      for (const t of list) out.tools.push(normaliseTool(t, file));
+      out.tools.push(...(await loadToolFile(file, fresh)));
     } catch (err) {
       out.errors.push({ file, reason: (err as Error)?.message ?? String(err) });
     }

@@ -4,6 +4,7 @@
  * `/integrations/<name>/`. Registration is keyed by integration, so loading a folder again
  * replaces its earlier definitions instead of adding to them.
  */
+import { existsSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { ToolRegistry } from "../agent/tools.ts";
@@ -12,8 +13,20 @@ import type { HookRegistry, LifecycleEvent } from "../hooks/lifecycle.ts";
 import type { IntegrationContext, IntegrationMeta } from "../sdk.ts";
 import { SCOPES } from "../store/api-keys.ts";
 import type { IntegrationSettingsRepository } from "../store/integration-settings.ts";
-import { type DiscoveredFolder, discoverIntegrations } from "./discovery.ts";
-import { type LoadedIntegration, loadIntegration, relativeToFolder } from "./loader.ts";
+import {
+  type DiscoveredFolder,
+  discoverIntegrations,
+  listFiles,
+  MODULE_EXTENSIONS,
+} from "./discovery.ts";
+import {
+  type LoadError,
+  type LoadedIntegration,
+  type LoadedTool,
+  loadIntegration,
+  loadToolFile,
+  relativeToFolder,
+} from "./loader.ts";
 import type { ProcessSupervisor } from "./processes.ts";
 import { type ResolvedSetting, resolveSettings, settingsObject } from "./settings.ts";
 
@@ -74,6 +87,31 @@ export class IntegrationManager {
     );
     for (const f of folders) await this.load(f, server);
     return this.list();
+  }
+
+  /**
+   * Registers the tools of every file in each `TOOL_DIRS` directory (`_` files skipped).
+   * Their `ctx.integration` is a context named `tools` with no settings.
+   * @returns the files that failed, with their reasons (also logged)
+   */
+  async loadToolDirs(dirs: string[]): Promise<LoadError[]> {
+    const errors: LoadError[] = [];
+    const ctx = this.#deps.makeContext("tools", {});
+    for (const dir of dirs) {
+      if (!existsSync(dir)) {
+        this.#deps.log.warn({ dir }, "TOOL_DIRS entry not found; skipped");
+        continue;
+      }
+      for (const file of listFiles(dir, ".", MODULE_EXTENSIONS)) {
+        try {
+          for (const t of await loadToolFile(file, true)) this.#registerTool(t, ctx, "tool-dirs");
+        } catch (err) {
+          errors.push({ file, reason: (err as Error)?.message ?? String(err) });
+          this.#deps.log.error({ file, reason: (err as Error)?.message }, "tool file skipped");
+        }
+      }
+    }
+    return errors;
   }
 
   /** Loads one folder and (re)registers it. */
@@ -159,26 +197,31 @@ export class IntegrationManager {
   #registerTools(record: IntegrationRecord, ctx: IntegrationContext): void {
     for (const t of record.tools) {
       try {
-        const previous = this.#deps.tools.register(
-          {
-            name: t.name,
-            description: t.description,
-            parameters: t.parameters,
-            execute: (args, toolCtx) => t.execute(args, { ...toolCtx, integration: ctx }),
-          },
-          t.file,
-        );
-        if (previous && previous !== t.file) {
-          this.#deps.log.warn(
-            { tool: t.name, previous, now: t.file },
-            "tool name clash: the later source wins",
-          );
-        }
-        this.#toolOwners.set(t.name, record.name);
+        this.#registerTool(t, ctx, record.name);
       } catch (err) {
         record.errors.push({ file: t.file, reason: (err as Error).message });
       }
     }
+  }
+
+  /** Registers one tool owned by `owner`; a name clash is logged with both sources. */
+  #registerTool(t: LoadedTool, ctx: IntegrationContext, owner: string): void {
+    const previous = this.#deps.tools.register(
+      {
+        name: t.name,
+        description: t.description,
+        parameters: t.parameters,
+        execute: (args, toolCtx) => t.execute(args, { ...toolCtx, integration: ctx }),
+      },
+      t.file,
+    );
+    if (previous && previous !== t.file) {
+      this.#deps.log.warn(
+        { tool: t.name, previous, now: t.file },
+        "tool name clash: the later source wins",
+      );
+    }
+    this.#toolOwners.set(t.name, owner);
   }
 
   #registerDispatcher(record: IntegrationRecord, ctx: IntegrationContext): void {
