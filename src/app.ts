@@ -13,6 +13,7 @@ import { ToolRegistry } from "./agent/tools.ts";
 import { adminBotRoutes } from "./api/admin-bots.ts";
 import { adminIntegrationRoutes } from "./api/admin-integrations.ts";
 import { sessionRoutes } from "./api/sessions.ts";
+import { skillRoutes } from "./api/skills.ts";
 import { taskRoutes } from "./api/tasks.ts";
 import type { Config } from "./config.ts";
 import type { Connector } from "./delivery/connector.ts";
@@ -32,10 +33,12 @@ import { integrationSources } from "./integrations/discovery.ts";
 import { IntegrationManager } from "./integrations/manager.ts";
 import { ProcessSupervisor } from "./integrations/processes.ts";
 import type { IntegrationContext } from "./sdk.ts";
+import { SkillStore } from "./skills/store.ts";
+import { type SkillSyncReport, syncSkills } from "./skills/sync.ts";
 import { Store } from "./store/index.ts";
 import { IntegrationSettingsRepository } from "./store/integration-settings.ts";
 import { listTurnHistory } from "./store/messages.ts";
-import type { Task } from "./store/tasks.ts";
+import { setTaskWarnings, type Task } from "./store/tasks.ts";
 import { insertToolCall } from "./store/tool-calls.ts";
 import { TaskFinisher } from "./tasks/finish.ts";
 import { MessageService } from "./tasks/inject.ts";
@@ -83,6 +86,7 @@ export class App {
   readonly store: Store;
   readonly models: ModelRegistry;
   readonly tools = new ToolRegistry();
+  readonly skills: SkillStore;
   readonly hooks: HookRegistry;
   readonly dispatchers: DispatcherRegistry;
   readonly http: OutboundHttpClient;
@@ -113,6 +117,7 @@ export class App {
     this.apiKey = apiKey;
     this.#tuning = tuning;
     this.models = new ModelRegistry(config);
+    this.skills = new SkillStore(store.k);
     this.hooks = new HookRegistry(log);
     this.dispatchers = new DispatcherRegistry(log);
     this.http = new OutboundHttpClient({
@@ -277,11 +282,21 @@ export class App {
       mkdirSync(join(config.workspaceDir, "integrations"), { recursive: true });
       await app.integrations.loadAll(app.integrationSources(), app.server);
       await app.integrations.loadToolDirs(config.toolDirs);
+      await app.syncSkills();
       return app;
     } catch (err) {
       await store.close();
       throw err;
     }
+  }
+
+  /** Syncs the skill store with the loaded integrations' `skills/*.md` (done at create). */
+  syncSkills(): Promise<SkillSyncReport> {
+    return syncSkills(
+      this.skills,
+      this.integrations.list().map((r) => ({ integration: r.name, files: r.skills })),
+      this.log,
+    );
   }
 
   /** The base URL once listening, e.g. `http://127.0.0.1:8080`. */
@@ -331,9 +346,11 @@ export class App {
       {
         models: this.models,
         tools: this.tools,
+        skills: this.skills,
         hooks: this.hooks,
         log: this.log,
         recordToolCall: (c) => insertToolCall(this.store.k, c),
+        recordWarnings: (id, warnings) => setTaskWarnings(this.store.k, id, warnings),
         maxRetries: this.#tuning.llmMaxRetries ?? 2,
         maxSteps: 10,
       },
@@ -366,6 +383,7 @@ export class App {
     });
     sessionRoutes(routes, this.store, this.messages);
     taskRoutes(routes, this.store, (id) => this.taskWorker.abortLocal(id));
+    skillRoutes(routes, this.skills);
     adminBotRoutes(routes, this.store, this.config.SWITCHYARD_MODEL);
     adminIntegrationRoutes(
       routes,

@@ -1,12 +1,15 @@
 /**
  * The agent loop: one turn of a bot on a task, through the AI SDK. The model sees the
- * bot's system prompt (plus the run's `system_preamble`), the session's recent history
+ * bot's system prompt (plus the run's `system_preamble` and the text of its skills: the
+ * bot's, `execution_config.skills` and `@skill:<id>` tags), the session's recent history
  * and the task's prompt; it may call tools for up to `maxSteps` steps. 429/5xx answers
  * are retried by the SDK with backoff; then the bot's fallback models are tried in order.
  */
 import { generateText, jsonSchema, type ModelMessage, stepCountIs, type ToolSet, tool } from "ai";
 import type { Logger } from "pino";
 import type { HookContext, HookRegistry } from "../hooks/lifecycle.ts";
+import { runSkillIds, skillSection } from "../skills/context.ts";
+import type { SkillStore } from "../skills/store.ts";
 import type { Bot } from "../store/bots.ts";
 import type { Message } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
@@ -19,10 +22,13 @@ import type { RegisteredTool, ToolRegistry } from "./tools.ts";
 export interface AgentDeps {
   models: ModelRegistry;
   tools: ToolRegistry;
+  skills: Pick<SkillStore, "resolve">;
   hooks: HookRegistry;
   log: Logger;
   /** Stores one tool execution (name, args, result, duration). */
   recordToolCall(call: Omit<ToolCallRecord, "id" | "createdAt">): Promise<void>;
+  /** Stores what the run could not honour on its task (the whole list each time). */
+  recordWarnings(taskId: string, warnings: string[]): Promise<void>;
   /** Retries per model for retryable errors (429, 5xx), with the SDK's backoff. */
   maxRetries: number;
   /** Most LLM calls in one turn (default 10). */
@@ -45,7 +51,7 @@ export interface AgentTurnResult {
   model: string;
   steps: number;
   toolCalls: number;
-  /** Things the run could not honour (unknown tools…), to be shown on the task. */
+  /** Things the run could not honour (unknown skills, tools…); also stored on the task. */
   notes: string[];
 }
 
@@ -70,8 +76,22 @@ export async function runAgentTurn(
     if (deps.hooks.has(event)) deps.hooks.fire(event, { ...hookBase, extra } satisfies HookContext);
   };
 
+  const saveNotes = () =>
+    deps
+      .recordWarnings(task.id, notes)
+      .catch((err) => deps.log.error({ err, task_id: task.id }, "could not record task warnings"));
+
   fire("before_context_assembly", { user_message: task.prompt });
-  const system = [bot.systemPrompt, exec.system_preamble].filter((s) => s?.trim()).join("\n\n");
+  const { skills, unknown: unknownSkills } = await deps.skills.resolve(
+    runSkillIds(bot.skills, exec.skills, task.prompt),
+  );
+  if (unknownSkills.length) {
+    notes.push(`Unknown skills ignored: ${unknownSkills.join(", ")}`);
+    deps.log.warn({ task_id: task.id, unknown: unknownSkills }, "unknown skills requested");
+  }
+  const system = [bot.systemPrompt, exec.system_preamble, ...skills.map(skillSection)]
+    .filter((s) => s?.trim())
+    .join("\n\n");
   const messages: ModelMessage[] = [];
   for (const m of input.history) {
     if (m.role === "user" || m.role === "assistant" || m.role === "system") {
@@ -85,6 +105,8 @@ export async function runAgentTurn(
     notes.push(`Unknown tools ignored: ${unknown.join(", ")}`);
     deps.log.warn({ task_id: task.id, unknown }, "unknown tools requested");
   }
+  // Also when empty: an earlier attempt's list must not outlive a run that had none.
+  if (notes.length || task.warnings?.length) await saveNotes();
   let toolsRan = false;
   const toolSet = buildToolSet(deps, input, found, (event, extra) => {
     if (event === "before_tool_execution") toolsRan = true;
@@ -144,7 +166,10 @@ export async function runAgentTurn(
         );
       }
       fire("after_response", { response_length: result.text.length, tool_calls_made: toolCalls });
-      if (i > 0) notes.push(`Answered by fallback model ${spec}`);
+      if (i > 0) {
+        notes.push(`Answered by fallback model ${spec}`);
+        await saveNotes();
+      }
       return { text: result.text, model: spec, steps: result.steps.length, toolCalls, notes };
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;

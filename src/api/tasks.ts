@@ -22,6 +22,7 @@ export function taskJson(t: Task) {
     error: t.error,
     dispatch_type: t.dispatchType,
     execution_config: t.executionConfig,
+    warnings: t.warnings,
     attempts: t.attempts,
     created_at: iso(t.createdAt),
     run_at: iso(t.runAt),

@@ -79,6 +79,8 @@ export interface TasksTable {
   run_at: number;
   started_at: number | null;
   completed_at: number | null;
+  /** JSON array of strings: what the run could not honour (unknown skills, tools…), or null. */
+  warnings: string | null;
 }
 
 export interface ToolCallsTable {
@@ -138,6 +140,23 @@ export interface IntegrationSettingsTable {
   updated_at: number;
 }
 
+/** Skills synced from integration folders (`integrations/<name>/skills/*.md`). */
+export interface SkillsTable {
+  /** `integrations/<name>/<stem>` */
+  id: string;
+  integration: string;
+  name: string;
+  description: string;
+  /** The Markdown body, without its front matter. */
+  content: string;
+  /** The file it was read from. */
+  source: string;
+  /** sha256 hex of the whole file. */
+  content_hash: string;
+  created_at: number;
+  updated_at: number;
+}
+
 /** The whole database, for `Kysely<Database>`. */
 export interface Database {
   bots: BotsTable;
@@ -149,4 +168,5 @@ export interface Database {
   deliveries: DeliveriesTable;
   api_keys: ApiKeysTable;
   integration_settings: IntegrationSettingsTable;
+  skills: SkillsTable;
 }

@@ -41,6 +41,8 @@ export interface Task {
   runAt: number;
   startedAt: number | null;
   completedAt: number | null;
+  /** What the run could not honour (unknown skills or tools, a fallback model…). */
+  warnings: string[];
 }
 
 /** What {@link insertTask} needs. */
@@ -83,6 +85,7 @@ export function toTask(r: TasksTable): Task {
     runAt: Number(r.run_at),
     startedAt: r.started_at == null ? null : Number(r.started_at),
     completedAt: r.completed_at == null ? null : Number(r.completed_at),
+    warnings: fromJson(r.warnings, []),
   };
 }
 
@@ -111,6 +114,7 @@ export async function insertTask(db: Kysely<Database>, t: NewTask): Promise<Task
     run_at: t.runAt ?? now,
     started_at: null,
     completed_at: null,
+    warnings: null,
   };
   await db.insertInto("tasks").values(row).execute();
   return toTask(row);
@@ -263,4 +267,17 @@ export async function finishTask(
   if (guard.owner) q = q.where("lease_owner", "=", guard.owner);
   const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/** Records what a run could not honour on its task (replaces the earlier list). */
+export async function setTaskWarnings(
+  db: Kysely<Database>,
+  id: string,
+  warnings: string[],
+): Promise<void> {
+  await db
+    .updateTable("tasks")
+    .set({ warnings: warnings.length ? JSON.stringify(warnings) : null })
+    .where("id", "=", id)
+    .execute();
 }
