@@ -12,6 +12,7 @@ import { ModelRegistry } from "./agent/models.ts";
 import { ToolRegistry } from "./agent/tools.ts";
 import { adminBotRoutes } from "./api/admin-bots.ts";
 import { adminIntegrationRoutes } from "./api/admin-integrations.ts";
+import { documentRoutes } from "./api/documents.ts";
 import { sessionRoutes } from "./api/sessions.ts";
 import { skillRoutes } from "./api/skills.ts";
 import { taskRoutes } from "./api/tasks.ts";
@@ -23,6 +24,8 @@ import type { Resolver } from "./delivery/ssrf.ts";
 import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
 import { createWebhookDispatcher } from "./dispatch/webhook.ts";
+import { DocumentService } from "./documents/service.ts";
+import { searchDocumentsTool } from "./documents/tool.ts";
 import { HookRegistry } from "./hooks/lifecycle.ts";
 import { HookWebhooks } from "./hooks/webhooks.ts";
 import { ApiKeyAuth } from "./http/auth.ts";
@@ -86,6 +89,7 @@ export class App {
   readonly store: Store;
   readonly models: ModelRegistry;
   readonly tools = new ToolRegistry();
+  readonly documents: DocumentService;
   readonly skills: SkillStore;
   readonly hooks: HookRegistry;
   readonly dispatchers: DispatcherRegistry;
@@ -117,6 +121,14 @@ export class App {
     this.apiKey = apiKey;
     this.#tuning = tuning;
     this.models = new ModelRegistry(config);
+    this.documents = new DocumentService({
+      store,
+      models: this.models,
+      embeddingModel: config.SWITCHYARD_EMBEDDING_MODEL,
+      log,
+      maxRetries: tuning.llmMaxRetries,
+    });
+    this.tools.register(searchDocumentsTool(this.documents));
     this.skills = new SkillStore(store.k);
     this.hooks = new HookRegistry(log);
     this.dispatchers = new DispatcherRegistry(log);
@@ -249,6 +261,12 @@ export class App {
           dispatchConfig: opts.dispatch,
           maxRunSeconds: opts.maxRunSeconds,
         }),
+      ingestDocument: (doc) =>
+        this.documents.ingest({
+          ...doc,
+          integrationId: doc.integrationId === undefined ? name : doc.integrationId,
+        }),
+      searchDocuments: (query) => this.documents.search(query),
       requireApiKey: (scope) => async (req) => {
         await this.auth.require(req, scope);
       },
@@ -279,6 +297,7 @@ export class App {
       });
       const apiKey = await ensureApiKey(store, config);
       const app = new App(config, log, store, apiKey, opts.tuning ?? {});
+      await app.documents.init();
       mkdirSync(join(config.workspaceDir, "integrations"), { recursive: true });
       await app.integrations.loadAll(app.integrationSources(), app.server);
       await app.integrations.loadToolDirs(config.toolDirs);
@@ -383,6 +402,7 @@ export class App {
     });
     sessionRoutes(routes, this.store, this.messages);
     taskRoutes(routes, this.store, (id) => this.taskWorker.abortLocal(id));
+    documentRoutes(routes, this.documents);
     skillRoutes(routes, this.skills);
     adminBotRoutes(routes, this.store, this.config.SWITCHYARD_MODEL);
     adminIntegrationRoutes(

@@ -36,6 +36,8 @@ const schema = z.object({
   DATABASE_URL: z.string().optional(),
   SWITCHYARD_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   SWITCHYARD_MODEL: modelSpec.default("ollama:llama3.2"),
+  /** Embedding model for document search (`provider:model`); unset → lexical search only. */
+  SWITCHYARD_EMBEDDING_MODEL: modelSpec.optional(),
   SWITCHYARD_LLM_BASE_URL: urlString.optional(),
   SWITCHYARD_LLM_API_KEY: z.string().optional(),
   OPENAI_API_KEY: z.string().optional(),

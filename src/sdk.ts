@@ -17,6 +17,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JsonSchemaObject, ToolContext } from "./agent/tools.ts";
 import type { OutboundResult, PostOptions } from "./delivery/http-client.ts";
 import type { Dispatcher } from "./dispatch/types.ts";
+import type {
+  DocumentInput,
+  DocumentRecord,
+  DocumentSearchQuery,
+  DocumentSearchResult,
+} from "./documents/types.ts";
 import type { HookContext, LifecycleEvent } from "./hooks/lifecycle.ts";
 import type { Scope } from "./store/api-keys.ts";
 import type { ExecutionConfig } from "./store/tasks.ts";
@@ -30,6 +36,13 @@ export type {
   DispatchTask,
   PostMessageOptions,
 } from "./dispatch/types.ts";
+export type {
+  DocumentInput,
+  DocumentRecord,
+  DocumentSearchHit,
+  DocumentSearchQuery,
+  DocumentSearchResult,
+} from "./documents/types.ts";
 export type { HookContext, LifecycleEvent } from "./hooks/lifecycle.ts";
 export type { Scope } from "./store/api-keys.ts";
 export type { ExecutionConfig } from "./store/tasks.ts";
@@ -88,6 +101,14 @@ export interface IntegrationContext<
     content: string,
     opts?: InjectMessageOptions,
   ): Promise<{ messageId: string; sessionId: string; taskId: string | null }>;
+  /**
+   * Stores a document, chunked and indexed (and embedded when an embedding model is set);
+   * searchable when this resolves. `integrationId` defaults to this integration's name.
+   * @throws when the embedding model fails (nothing is stored)
+   */
+  ingestDocument(doc: DocumentInput): Promise<DocumentRecord>;
+  /** Searches documents (all of them unless filtered); `mode` says lexical or hybrid. */
+  searchDocuments(query: DocumentSearchQuery): Promise<DocumentSearchResult>;
   /**
    * A Fastify preHandler that demands the server's API key with `scope` (401/403 otherwise),
    * for routes that do not verify their caller themselves.

@@ -7,7 +7,7 @@
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import type { LanguageModel } from "ai";
+import type { EmbeddingModel, LanguageModel } from "ai";
 import { type Config, MODEL_PROVIDERS } from "../config.ts";
 
 /** The provider settings a model registry needs (a subset of {@link Config}). */
@@ -47,6 +47,7 @@ export class ModelRegistry {
   readonly #providers = new Map<string, (model: string) => LanguageModel>();
   /** Model objects are costly to build (the SDK compiles its schemas): one per spec. */
   readonly #models = new Map<string, LanguageModel>();
+  readonly #embeddings = new Map<string, EmbeddingModel>();
   constructor(settings: ModelSettings) {
     this.#settings = settings;
   }
@@ -63,6 +64,48 @@ export class ModelRegistry {
     }
     const made = make(model);
     this.#models.set(spec, made);
+    return made;
+  }
+
+  /**
+   * The embedding model for `provider:model` (`SWITCHYARD_EMBEDDING_MODEL`), from the same
+   * providers and settings as chat models. @throws ModelSpecError (also for `anthropic`,
+   * which has no embeddings)
+   */
+  embedding(spec: string): EmbeddingModel {
+    const cached = this.#embeddings.get(spec);
+    if (cached) return cached;
+    const { provider, model } = parseModelSpec(spec);
+    const s = this.#settings;
+    let made: EmbeddingModel;
+    switch (provider) {
+      case "openai":
+        made = createOpenAI({
+          apiKey: s.OPENAI_API_KEY,
+          baseURL: s.OPENAI_BASE_URL,
+        }).embeddingModel(model);
+        break;
+      case "anthropic":
+        throw new ModelSpecError(`Provider anthropic has no embeddings models ("${spec}")`);
+      case "ollama":
+        made = createOpenAICompatible({
+          name: "ollama",
+          baseURL: `${trimSlash(s.OLLAMA_BASE_URL)}/v1`,
+        }).embeddingModel(model);
+        break;
+      default:
+        if (!s.SWITCHYARD_LLM_BASE_URL) {
+          throw new ModelSpecError(
+            "Provider openai-compatible needs SWITCHYARD_LLM_BASE_URL (e.g. http://127.0.0.1:8000/v1)",
+          );
+        }
+        made = createOpenAICompatible({
+          name: "openai-compatible",
+          baseURL: trimSlash(s.SWITCHYARD_LLM_BASE_URL),
+          apiKey: s.SWITCHYARD_LLM_API_KEY,
+        }).embeddingModel(model);
+    }
+    this.#embeddings.set(spec, made);
     return made;
   }
 

@@ -43,6 +43,8 @@ export function stubContext(
     http: { postJson: refused, request: refused },
     getOrCreateSession: async () => unavailable("getOrCreateSession"),
     injectMessage: async () => unavailable("injectMessage"),
+    ingestDocument: async () => unavailable("ingestDocument"),
+    searchDocuments: async () => unavailable("searchDocuments"),
     requireApiKey: () => async (_req, reply) => {
       await reply.code(401).send({ detail: "Unauthorized" });
     },
