@@ -2,7 +2,7 @@
  * The composition root: builds the store, registries, workers and HTTP server from a
  * {@link Config}; `start()` listens and starts the workers, `stop()` undoes it in order.
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -16,6 +16,7 @@ import { documentRoutes } from "./api/documents.ts";
 import { sessionRoutes } from "./api/sessions.ts";
 import { skillRoutes } from "./api/skills.ts";
 import { taskRoutes } from "./api/tasks.ts";
+import { type ApiKeyInfo, ensureApiKey } from "./api-key-setup.ts";
 import type { Config } from "./config.ts";
 import type { Connector } from "./delivery/connector.ts";
 import { OutboundHttpClient } from "./delivery/http-client.ts";
@@ -32,10 +33,10 @@ import { ApiKeyAuth } from "./http/auth.ts";
 import { openApiDocument, RouteTable } from "./http/routes.ts";
 import { buildServer } from "./http/server.ts";
 import { uuidv7 } from "./ids.ts";
+import { createIntegrationContext } from "./integrations/context.ts";
 import { integrationSources } from "./integrations/discovery.ts";
 import { IntegrationManager } from "./integrations/manager.ts";
 import { ProcessSupervisor } from "./integrations/processes.ts";
-import type { IntegrationContext } from "./sdk.ts";
 import { SkillStore } from "./skills/store.ts";
 import { type SkillSyncReport, syncSkills } from "./skills/sync.ts";
 import { Store } from "./store/index.ts";
@@ -71,16 +72,6 @@ export interface AppTuning {
   /** Grace period for running tasks on stop (default 10 000). */
   shutdownGraceMs?: number;
 }
-
-/** Where the API key in force comes from, for the banner. */
-export interface ApiKeyInfo {
-  source: "env" | "generated" | "file";
-  /** The generated key, only on the start that created it (print once). */
-  newKey?: string;
-  path?: string;
-}
-
-const GENERATED_KEY_NAME = "generated-on-first-start";
 
 /** A built server. */
 export class App {
@@ -200,7 +191,19 @@ export class App {
       env: config.env,
       settingsStore: new IntegrationSettingsRepository(store.k, config.SWITCHYARD_SECRET_KEY),
       processes: this.processes,
-      makeContext: (name, settings) => this.#integrationContext(name, settings),
+      makeContext: (name, settings) =>
+        createIntegrationContext(
+          {
+            store,
+            log,
+            http: this.http,
+            messages: this.messages,
+            documents: this.documents,
+            auth: this.auth,
+          },
+          name,
+          settings,
+        ),
     });
     this.#routes();
   }
@@ -229,48 +232,6 @@ export class App {
         }),
       (err) => this.log.warn({ err, task_id: task.id }, "after_task_complete hook skipped"),
     );
-  }
-
-  #integrationContext(
-    name: string,
-    settings: Record<string, string | undefined>,
-  ): IntegrationContext {
-    return {
-      name,
-      settings,
-      log: this.log.child({ integration: name }),
-      http: this.http,
-      getOrCreateSession: async (clientId, opts = {}) => {
-        const botId = opts.botId ?? "default";
-        if (!(await this.store.bots.get(botId))) throw new Error(`Unknown bot: ${botId}`);
-        const { session, created } = await this.store.sessions.getOrCreate(
-          botId,
-          clientId,
-          opts.dispatchConfig,
-        );
-        return { sessionId: session.id, created };
-      },
-      injectMessage: (sessionId, content, opts = {}) =>
-        this.messages.injectMessage(sessionId, {
-          content,
-          role: opts.role,
-          source: opts.source ?? name,
-          metadata: opts.metadata,
-          runAgent: opts.runAgent,
-          executionConfig: opts.executionConfig,
-          dispatchConfig: opts.dispatch,
-          maxRunSeconds: opts.maxRunSeconds,
-        }),
-      ingestDocument: (doc) =>
-        this.documents.ingest({
-          ...doc,
-          integrationId: doc.integrationId === undefined ? name : doc.integrationId,
-        }),
-      searchDocuments: (query) => this.documents.search(query),
-      requireApiKey: (scope) => async (req) => {
-        await this.auth.require(req, scope);
-      },
-    };
   }
 
   /**
@@ -422,20 +383,4 @@ export class App {
       },
     });
   }
-}
-
-/**
- * Makes sure an API key exists: `SWITCHYARD_API_KEY` when set; else one generated on first
- * start, stored hashed, written to `<data dir>/api-key` (mode 0600) and returned once.
- */
-async function ensureApiKey(store: Store, config: Config): Promise<ApiKeyInfo> {
-  if (config.SWITCHYARD_API_KEY) return { source: "env" };
-  const path = join(config.dataDir, "api-key");
-  if (await store.apiKeys.existsNamed(GENERATED_KEY_NAME)) {
-    return { source: "file", path: existsSync(path) ? path : undefined };
-  }
-  const { key } = await store.apiKeys.create(GENERATED_KEY_NAME, ["admin"]);
-  writeFileSync(path, `${key}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
-  return { source: "generated", newKey: key, path };
 }

@@ -1,0 +1,68 @@
+/**
+ * The run-time context handed to an integration's modules (`ctx`): everything an
+ * integration needs, so it imports nothing from `src/` at run time.
+ */
+import type { Logger } from "pino";
+import type { OutboundHttpClient } from "../delivery/http-client.ts";
+import type { DocumentService } from "../documents/service.ts";
+import type { ApiKeyAuth } from "../http/auth.ts";
+import type { IntegrationContext } from "../sdk.ts";
+import type { Store } from "../store/index.ts";
+import type { MessageService } from "../tasks/inject.ts";
+
+/** The server services a context is built from. */
+export interface IntegrationContextDeps {
+  store: Store;
+  log: Logger;
+  http: OutboundHttpClient;
+  messages: MessageService;
+  documents: DocumentService;
+  auth: ApiKeyAuth;
+}
+
+/**
+ * Builds the context of integration `name`.
+ * @param settings its live settings object (updated in place when settings change)
+ */
+export function createIntegrationContext(
+  deps: IntegrationContextDeps,
+  name: string,
+  settings: Record<string, string | undefined>,
+): IntegrationContext {
+  return {
+    name,
+    settings,
+    log: deps.log.child({ integration: name }),
+    http: deps.http,
+    getOrCreateSession: async (clientId, opts = {}) => {
+      const botId = opts.botId ?? "default";
+      if (!(await deps.store.bots.get(botId))) throw new Error(`Unknown bot: ${botId}`);
+      const { session, created } = await deps.store.sessions.getOrCreate(
+        botId,
+        clientId,
+        opts.dispatchConfig,
+      );
+      return { sessionId: session.id, created };
+    },
+    injectMessage: (sessionId, content, opts = {}) =>
+      deps.messages.injectMessage(sessionId, {
+        content,
+        role: opts.role,
+        source: opts.source ?? name,
+        metadata: opts.metadata,
+        runAgent: opts.runAgent,
+        executionConfig: opts.executionConfig,
+        dispatchConfig: opts.dispatch,
+        maxRunSeconds: opts.maxRunSeconds,
+      }),
+    ingestDocument: (doc) =>
+      deps.documents.ingest({
+        ...doc,
+        integrationId: doc.integrationId === undefined ? name : doc.integrationId,
+      }),
+    searchDocuments: (query) => deps.documents.search(query),
+    requireApiKey: (scope) => async (req) => {
+      await deps.auth.require(req, scope);
+    },
+  };
+}
