@@ -5,35 +5,13 @@
  * statuses, errors and overriding by folder name.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { tempDir } from "./support/db.ts";
+import { runCommand } from "./support/run.ts";
 
 const ROOT = join(import.meta.dirname, "..");
-
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-function spawnRun(cmd: string, args: string[], cwd: string, env: Record<string, string>) {
-  return new Promise<Run>((resolve) => {
-    // A clean environment: no NODE_TEST_CONTEXT from this runner, no stray INTEGRATION_DIRS.
-    const p = spawn(cmd, args, { cwd, env: { PATH: process.env.PATH ?? "", ...env } });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => {
-      out += d;
-    });
-    p.stderr.on("data", (d) => {
-      err += d;
-    });
-    p.on("exit", (code) => resolve({ code, out, err }));
-  });
-}
 
 /** The table row of `name` in `integrations list` output, with its indented detail lines. */
 function rowOf(out: string, name: string): string {
@@ -53,7 +31,7 @@ describe("integration CLI", () => {
   const a = join(dir.path, "a");
   const b = join(dir.path, "b");
   const run = (args: string[], env: Record<string, string> = {}) =>
-    spawnRun(join(ROOT, "bin/switchyard"), args, dir.path, {
+    runCommand(join(ROOT, "bin/switchyard"), args, dir.path, {
       SWITCHYARD_LOG_LEVEL: "warn",
       ...env,
     });
@@ -109,7 +87,7 @@ describe("integration CLI", () => {
     assert.match(check.out, /GET \/integrations\/demo\/status \(sessions:read\)/);
     assert.match(check.out, /tools:\s+demo_echo/);
 
-    const own = await spawnRun(
+    const own = await runCommand(
       process.execPath,
       ["--test", join(a, "demo", "demo.test.ts")],
       ROOT,

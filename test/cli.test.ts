@@ -7,6 +7,7 @@ import { after, before, test } from "node:test";
 import { Store } from "../src/store/index.ts";
 import { tempDir } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
+import { runCommand } from "./support/run.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const dir = tempDir();
@@ -19,24 +20,10 @@ after(async () => {
   dir.remove();
 });
 
-function run(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(join(ROOT, "bin/switchyard"), args, {
-      cwd: dir.path,
-      env: { PATH: process.env.PATH ?? "", SWITCHYARD_LOG_LEVEL: "warn", ...env },
-    });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => {
-      out += d;
-    });
-    p.stderr.on("data", (d) => {
-      err += d;
-    });
-    p.on("exit", (code) => resolve({ code, out, err }));
+function run(args: string[], env: Record<string, string> = {}) {
+  return runCommand(join(ROOT, "bin/switchyard"), args, dir.path, {
+    SWITCHYARD_LOG_LEVEL: "warn",
+    ...env,
   });
 }
 
