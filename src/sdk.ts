@@ -78,6 +78,12 @@ export interface InjectMessageOptions {
   dispatch?: Record<string, unknown> & { type: string };
   /** Per-task limit (s). */
   maxRunSeconds?: number;
+  /**
+   * The provider's delivery id (X-GitHub-Delivery, event_id, update_id…), recorded with the
+   * message in one transaction: a redelivery with the same key stores nothing and comes
+   * back with `duplicate: true` (also when copies race, and across restarts; kept 7 days).
+   */
+  dedupeKey?: string;
 }
 
 /** What every integration module receives at run time. */
@@ -100,7 +106,13 @@ export interface IntegrationContext<
     sessionId: string,
     content: string,
     opts?: InjectMessageOptions,
-  ): Promise<{ messageId: string; sessionId: string; taskId: string | null }>;
+  ): Promise<{
+    messageId: string;
+    sessionId: string;
+    taskId: string | null;
+    /** True when `dedupeKey` was seen before: nothing was stored; ids are the first's. */
+    duplicate: boolean;
+  }>;
   /**
    * Stores a document, chunked and indexed (and embedded when an embedding model is set);
    * searchable when this resolves. `integrationId` defaults to this integration's name.

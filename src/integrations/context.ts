@@ -54,6 +54,7 @@ export function createIntegrationContext(
         executionConfig: opts.executionConfig,
         dispatchConfig: opts.dispatch,
         maxRunSeconds: opts.maxRunSeconds,
+        dedupeKey: opts.dedupeKey,
       }),
     ingestDocument: (doc) =>
       deps.documents.ingest({

@@ -25,6 +25,8 @@ export interface Delivery {
   createdAt: number;
   updatedAt: number;
   deliveredAt: number | null;
+  /** The webhook subscription of an event delivery, else null. */
+  subscriptionId: string | null;
 }
 
 function toDelivery(r: DeliveriesTable): Delivery {
@@ -42,6 +44,7 @@ function toDelivery(r: DeliveriesTable): Delivery {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     deliveredAt: r.delivered_at == null ? null : Number(r.delivered_at),
+    subscriptionId: r.subscription_id ?? null,
   };
 }
 
@@ -53,6 +56,7 @@ export async function insertDelivery(
     targetType: string;
     target: Record<string, unknown>;
     payload: Record<string, unknown>;
+    subscriptionId?: string | null;
   },
 ): Promise<string> {
   const now = Date.now();
@@ -75,6 +79,7 @@ export async function insertDelivery(
       created_at: now,
       updated_at: now,
       delivered_at: null,
+      subscription_id: d.subscriptionId ?? null,
     })
     .execute();
   return id;

@@ -263,6 +263,68 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("tasks").addColumn("warnings", "text").execute();
     },
   },
+  "0005_inbound_receipts": {
+    async up(db: Kysely<any>) {
+      // Provider delivery ids already accepted (X-GitHub-Delivery, event_id, update_id…),
+      // written in the same transaction as the message they produced.
+      await db.schema
+        .createTable("inbound_receipts")
+        .addColumn("source", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("message_id", "text")
+        .addColumn("task_id", "text")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("inbound_receipts_pk", ["source", "key"])
+        .execute();
+      await db.schema
+        .createIndex("inbound_receipts_created")
+        .on("inbound_receipts")
+        .column("created_at")
+        .execute();
+    },
+  },
+  "0006_outbound_events": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("webhook_subscriptions")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("url", "text", (c) => c.notNull().unique())
+        .addColumn("events", "text", (c) => c.notNull().defaultTo("[]"))
+        .addColumn("secret", "text")
+        .addColumn("secret_encrypted", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("disabled_at", "bigint")
+        .addColumn("disabled_reason", "text")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("notifications")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("channel", "text", (c) => c.notNull())
+        .addColumn("message", "text", (c) => c.notNull())
+        .addColumn("priority", "text", (c) => c.notNull())
+        .addColumn("delivered", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("delivery_id", "text")
+        .addColumn("meta", "text", (c) => c.notNull().defaultTo("{}"))
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      // Small named settings documents (git_auto_commit…), each a JSON value.
+      await db.schema
+        .createTable("integrations_state")
+        .addColumn("key", "text", (c) => c.primaryKey())
+        .addColumn("value", "text", (c) => c.notNull())
+        .addColumn("version", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      // Event deliveries name their subscription, for filtering and for disabling on 410.
+      await db.schema.alterTable("deliveries").addColumn("subscription_id", "text").execute();
+      await db.schema
+        .createIndex("deliveries_subscription")
+        .on("deliveries")
+        .columns(["subscription_id", "id"])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

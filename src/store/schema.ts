@@ -119,6 +119,8 @@ export interface DeliveriesTable {
   created_at: number;
   updated_at: number;
   delivered_at: number | null;
+  /** The webhook subscription an event delivery goes to, else null. */
+  subscription_id: string | null;
 }
 
 export interface ApiKeysTable {
@@ -200,6 +202,55 @@ export interface DocumentIndexStateTable {
   generation: number;
 }
 
+/** Provider delivery ids already accepted: a redelivery with the same key creates nothing. */
+export interface InboundReceiptsTable {
+  /** Who issued the key (an integration name, `api`). */
+  source: string;
+  key: string;
+  message_id: string | null;
+  task_id: string | null;
+  created_at: number;
+}
+
+/** Outbound event webhook subscriptions. */
+export interface WebhookSubscriptionsTable {
+  id: string;
+  url: string;
+  /** JSON array of event names; empty = all events. */
+  events: string;
+  /** The signing secret (AES-256-GCM ciphertext when `secret_encrypted`), or null. */
+  secret: string | null;
+  secret_encrypted: number;
+  /** Set when the receiver answered 410 Gone (or an operator disabled it). */
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Notification history (newest 200 kept). */
+export interface NotificationsTable {
+  id: string;
+  channel: string;
+  message: string;
+  priority: string;
+  delivered: number;
+  /** Its outbox row, when it was sent through one. */
+  delivery_id: string | null;
+  /** JSON object: webhook host, attachments count, reason when not delivered… */
+  meta: string;
+  created_at: number;
+}
+
+/** Named JSON settings documents (`git_auto_commit`…) with an optimistic version. */
+export interface IntegrationsStateTable {
+  key: string;
+  /** JSON value. */
+  value: string;
+  version: number;
+  updated_at: number;
+}
+
 /** The whole database, for `Kysely<Database>`. */
 export interface Database {
   bots: BotsTable;
@@ -215,4 +266,8 @@ export interface Database {
   documents: DocumentsTable;
   document_chunks: DocumentChunksTable;
   document_index_state: DocumentIndexStateTable;
+  inbound_receipts: InboundReceiptsTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  notifications: NotificationsTable;
+  integrations_state: IntegrationsStateTable;
 }

@@ -4,8 +4,10 @@
  * task are written in one transaction; the caller can acknowledge once it returns.
  */
 
+import type { Kysely } from "kysely";
 import type { Store } from "../store/index.ts";
 import { insertMessage, type MessageRole } from "../store/messages.ts";
+import type { Database } from "../store/schema.ts";
 import { type ExecutionConfig, insertTask } from "../store/tasks.ts";
 
 /** Options of {@link MessageService.injectMessage}. */
@@ -27,6 +29,13 @@ export interface InjectOptions {
   callbackConfig?: Record<string, unknown> | null;
   /** Per-task limit (s); default TASK_MAX_RUN_SECONDS. */
   maxRunSeconds?: number | null;
+  /**
+   * The provider's delivery id (X-GitHub-Delivery, event_id, update_id…). Recorded under
+   * `source` in the same transaction as the message, so a second injection with the same
+   * (source, key) creates nothing and reports `duplicate: true`, even when both race.
+   * Keys are kept {@link RECEIPT_RETENTION_MS}.
+   */
+  dedupeKey?: string;
 }
 
 /** What an injection created. */
@@ -34,7 +43,12 @@ export interface InjectResult {
   messageId: string;
   sessionId: string;
   taskId: string | null;
+  /** True when `dedupeKey` was seen before: nothing was stored, ids are the first one's. */
+  duplicate: boolean;
 }
+
+/** How long accepted dedupe keys are kept (7 days; GitHub asks for at least 3). */
+export const RECEIPT_RETENTION_MS = 7 * 24 * 3600_000;
 
 /** Thrown when the session does not exist. */
 export class SessionNotFoundError extends Error {
@@ -47,6 +61,7 @@ export class SessionNotFoundError extends Error {
 export class MessageService {
   readonly #store: Store;
   readonly #onTaskCreated: (sessionId: string) => void;
+  #lastReceiptPrune = 0;
   constructor(store: Store, onTaskCreated: (sessionId: string) => void) {
     this.#store = store;
     this.#onTaskCreated = onTaskCreated;
@@ -68,12 +83,17 @@ export class MessageService {
       dispatchType = "none";
       dispatchConfig = null;
     }
-    const result = await this.#store.transaction(async (trx) => {
+    const source = opts.source ?? "api";
+    const result = await this.#store.transaction(async (trx): Promise<InjectResult> => {
+      if (opts.dedupeKey !== undefined) {
+        const seen = await claimReceipt(trx, source, opts.dedupeKey);
+        if (seen) return { ...seen, sessionId, duplicate: true };
+      }
       const message = await insertMessage(trx, {
         sessionId,
         role: opts.role ?? "user",
         content: opts.content,
-        metadata: { ...opts.metadata, source: opts.source ?? "api" },
+        metadata: { ...opts.metadata, source },
       });
       let taskId: string | null = null;
       if (runAgent) {
@@ -90,9 +110,56 @@ export class MessageService {
         });
         taskId = task.id;
       }
-      return { messageId: message.id, sessionId, taskId };
+      if (opts.dedupeKey !== undefined) {
+        await trx
+          .updateTable("inbound_receipts")
+          .set({ message_id: message.id, task_id: taskId })
+          .where("source", "=", source)
+          .where("key", "=", opts.dedupeKey)
+          .execute();
+      }
+      return { messageId: message.id, sessionId, taskId, duplicate: false };
     });
-    if (result.taskId) this.#onTaskCreated(sessionId);
+    if (result.taskId && !result.duplicate) this.#onTaskCreated(sessionId);
+    if (opts.dedupeKey !== undefined) this.#pruneReceipts();
     return result;
   }
+
+  /** Drops receipts past retention, at most once an hour per process (never awaited). */
+  #pruneReceipts(): void {
+    const now = Date.now();
+    if (now - this.#lastReceiptPrune < 3600_000) return;
+    this.#lastReceiptPrune = now;
+    this.#store.k
+      .deleteFrom("inbound_receipts")
+      .where("created_at", "<", now - RECEIPT_RETENTION_MS)
+      .execute()
+      .catch(() => {});
+  }
+}
+
+/**
+ * Records (source, key); when it was already recorded returns the ids stored with it.
+ * Under concurrency the unique key decides: PostgreSQL makes a racing insert wait for the
+ * first transaction and then do nothing; SQLite serialises writers.
+ */
+async function claimReceipt(
+  trx: Kysely<Database>,
+  source: string,
+  key: string,
+): Promise<{ messageId: string; taskId: string | null } | undefined> {
+  const inserted = await trx
+    .insertInto("inbound_receipts")
+    .values({ source, key, message_id: null, task_id: null, created_at: Date.now() })
+    .onConflict((oc) => oc.columns(["source", "key"]).doNothing())
+    .returning("key")
+    .execute();
+  if (inserted.length > 0) return undefined;
+  const r = await trx
+    .selectFrom("inbound_receipts")
+    .select(["message_id", "task_id"])
+    .where("source", "=", source)
+    .where("key", "=", key)
+    .executeTakeFirst();
+  return { messageId: r?.message_id ?? "", taskId: r?.task_id ?? null };
 }
