@@ -10,7 +10,13 @@ import type { DispatcherRegistry } from "../dispatch/registry.ts";
 import type { DeliveryErrorInfo, DispatchTask } from "../dispatch/types.ts";
 import { withDefaults } from "../lib/defaults.ts";
 import { WakeLoop } from "../lib/wake-loop.ts";
-import { claimDueDeliveries, type Delivery, recordDeliveryAttempt } from "../store/deliveries.ts";
+import {
+  claimDueDeliveries,
+  type Delivery,
+  insertDeliveryRow,
+  type NewDelivery,
+  recordDeliveryAttempt,
+} from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { getTask } from "../store/tasks.ts";
 
@@ -18,6 +24,27 @@ import { getTask } from "../store/tasks.ts";
 export const DEFAULT_RETRY_SCHEDULE_MS = [
   5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
 ];
+
+/**
+ * Sends one delivery of a core target type (`event`, `notification`…). Resolves when the
+ * receiver took it; throws otherwise, steering retries like a dispatcher's error
+ * ({@link DeliveryErrorInfo}: `retryable: false` = dead at once, `status`, `retryAfterMs`).
+ * It may return the receiver's HTTP status, which is recorded.
+ */
+export type DeliverySender = (delivery: Delivery) => Promise<void | { httpStatus?: number }>;
+
+/** The result of one attempt, as recorded. */
+export interface AttemptOutcome {
+  status: "delivered" | "failed" | "dead";
+  /** HTTP status of the last response, when the sender reported one. */
+  httpStatus: number | null;
+  /** Secret-free reason, absent when delivered. */
+  error?: string;
+  /** When the next attempt is due (ms since epoch), for `failed`. */
+  nextAttemptAt?: number;
+  /** Wall time of the attempt in ms. */
+  durationMs: number;
+}
 
 /** Settings of a {@link DeliveryWorker}. Times in ms. */
 export interface DeliveryWorkerOptions {
@@ -37,11 +64,15 @@ export interface DeliveryWorkerOptions {
   pollMs?: number;
   /** Smallest delay after a 429 or a timeout; default 60 000. */
   minBackoffAfterThrottleMs?: number;
+  /** Called after every recorded attempt (metrics); must not throw. */
+  onOutcome?: (delivery: Delivery, outcome: AttemptOutcome) => void;
 }
 
 /** Sends due deliveries. */
 export class DeliveryWorker {
-  readonly #o: Required<DeliveryWorkerOptions>;
+  readonly #o: Required<Omit<DeliveryWorkerOptions, "onOutcome">> &
+    Pick<DeliveryWorkerOptions, "onOutcome">;
+  readonly #senders = new Map<string, DeliverySender>();
   readonly #loop: WakeLoop;
   readonly #inFlight = new Set<Promise<void>>();
   /** Times (ms) of retries this worker scheduled and has not yet reached. */
@@ -64,6 +95,31 @@ export class DeliveryWorker {
       log: opts.log,
       name: "deliveries",
     });
+  }
+
+  /**
+   * Routes deliveries of `targetType` to `sender` instead of a dispatcher. Core target
+   * types are not dispatcher names, so users cannot pick them as a task's dispatch_type.
+   */
+  registerSender(targetType: string, sender: DeliverySender): void {
+    this.#senders.set(targetType, sender);
+  }
+
+  /**
+   * Writes a delivery already leased to this worker and makes its first attempt at once,
+   * in the caller's time (inline), recording the outcome like any other attempt. A failure
+   * leaves it to the durable schedule; a crash mid-send leaves it to lease expiry. Works
+   * before {@link start} and after {@link stop}.
+   */
+  async sendNow(
+    d: Omit<NewDelivery, "lease">,
+  ): Promise<{ delivery: Delivery; outcome: AttemptOutcome }> {
+    const row = await insertDeliveryRow(this.#o.store.k, {
+      ...d,
+      lease: { owner: this.#o.owner, ms: this.#o.leaseMs },
+    });
+    const outcome = await this.#attempt(row);
+    return { delivery: row, outcome };
   }
 
   /** Starts sending. */
@@ -106,60 +162,99 @@ export class DeliveryWorker {
   }
 
   async #send(d: Delivery): Promise<void> {
-    const { store, dispatchers, owner, log } = this.#o;
+    await this.#attempt(d);
+  }
+
+  /** Hands a task's result in `d` to the dispatcher named by its target type. */
+  async #dispatch(d: Delivery): Promise<void> {
+    const { store, dispatchers } = this.#o;
+    const task = d.taskId ? await getTask(store.k, d.taskId) : undefined;
+    const dt: DispatchTask = {
+      id: task?.id ?? d.taskId ?? "",
+      session_id: task?.sessionId ?? "",
+      bot_id: task?.botId ?? "",
+      status: task?.status ?? String(d.payload.status ?? ""),
+      prompt: task?.prompt ?? "",
+      result: task?.result ?? null,
+      error: task?.error ?? null,
+      dispatch_type: d.targetType,
+      dispatch_config: d.target,
+      callback_config: task?.callbackConfig ?? null,
+    };
+    const result = typeof d.payload.result === "string" ? d.payload.result : "";
+    await dispatchers.get(d.targetType).deliver(dt, result, {
+      deliveryId: d.id,
+      clientActions: d.payload.client_actions as Array<Record<string, unknown>> | undefined,
+      extraMetadata: d.payload.extra_metadata as Record<string, unknown> | undefined,
+    });
+  }
+
+  /** One attempt of a leased delivery: send, then record delivered / failed / dead. */
+  async #attempt(d: Delivery): Promise<AttemptOutcome> {
+    const started = performance.now();
+    let outcome: AttemptOutcome;
     try {
-      const task = d.taskId ? await getTask(store.k, d.taskId) : undefined;
-      const dt: DispatchTask = {
-        id: task?.id ?? d.taskId ?? "",
-        session_id: task?.sessionId ?? "",
-        bot_id: task?.botId ?? "",
-        status: task?.status ?? String(d.payload.status ?? ""),
-        prompt: task?.prompt ?? "",
-        result: task?.result ?? null,
-        error: task?.error ?? null,
-        dispatch_type: d.targetType,
-        dispatch_config: d.target,
-        callback_config: task?.callbackConfig ?? null,
-      };
-      const result = typeof d.payload.result === "string" ? d.payload.result : "";
-      await dispatchers.get(d.targetType).deliver(dt, result, {
-        deliveryId: d.id,
-        clientActions: d.payload.client_actions as Array<Record<string, unknown>> | undefined,
-        extraMetadata: d.payload.extra_metadata as Record<string, unknown> | undefined,
-      });
-      await recordDeliveryAttempt(store.k, d.id, owner, { status: "delivered" });
+      const sender = this.#senders.get(d.targetType);
+      const sent = sender ? await sender(d) : await this.#dispatch(d);
+      outcome = { status: "delivered", httpStatus: sent?.httpStatus ?? null, durationMs: 0 };
     } catch (err) {
-      const info = (err ?? {}) as DeliveryErrorInfo;
-      const error = (err as Error)?.message ?? String(err);
-      const httpStatus = typeof info.status === "number" ? info.status : null;
-      const schedule = this.#o.scheduleMs;
-      if (info.retryable === false || d.attempts > schedule.length) {
-        await recordDeliveryAttempt(store.k, d.id, owner, { status: "dead", httpStatus, error });
-        log.warn({ delivery_id: d.id, attempts: d.attempts, error }, "delivery dead");
-        return;
-      }
-      let delay = schedule[d.attempts - 1]!;
-      delay = Math.round(delay * (1 + (Math.random() * 2 - 1) * this.#o.jitter));
-      if (httpStatus === 429 || /timed? ?out/i.test(error)) {
-        delay = Math.max(delay, this.#o.minBackoffAfterThrottleMs);
-      }
-      // Retry-After is honoured, clamped to the schedule's longest step (a receiver asking
-      // for a year must not park the delivery forever).
-      if (info.retryAfterMs && info.retryAfterMs > delay) {
-        delay = Math.min(info.retryAfterMs, Math.max(...schedule));
-      }
-      const nextAttemptAt = Date.now() + delay;
-      this.#retryAt.add(nextAttemptAt);
+      outcome = this.#failure(d, err);
+    }
+    outcome.durationMs = performance.now() - started;
+    const { store, owner, log } = this.#o;
+    try {
       await recordDeliveryAttempt(store.k, d.id, owner, {
-        status: "failed",
-        nextAttemptAt,
-        httpStatus,
-        error,
+        status: outcome.status,
+        httpStatus: outcome.httpStatus,
+        error: outcome.error ?? "",
+        nextAttemptAt: outcome.nextAttemptAt ?? Date.now(),
       });
+    } catch (err) {
+      // The lease runs out and the delivery is tried again: at least once, never lost.
+      log.warn({ delivery_id: d.id, err: (err as Error).message }, "delivery outcome not recorded");
+    }
+    if (outcome.status === "dead") {
+      log.warn({ delivery_id: d.id, attempts: d.attempts, error: outcome.error }, "delivery dead");
+    } else if (outcome.status === "failed") {
       log.info(
-        { delivery_id: d.id, attempts: d.attempts, retry_in_ms: delay, error },
+        {
+          delivery_id: d.id,
+          attempts: d.attempts,
+          retry_at: outcome.nextAttemptAt,
+          error: outcome.error,
+        },
         "delivery failed; will retry",
       );
     }
+    // Wake the loop so it plans for this retry (an inline send happens outside of it).
+    if (outcome.status === "failed") this.poke();
+    try {
+      this.#o.onOutcome?.(d, outcome);
+    } catch {}
+    return outcome;
+  }
+
+  /** Decides what a failed attempt means: dead, or retried when (schedule, jitter, 429). */
+  #failure(d: Delivery, err: unknown): AttemptOutcome {
+    const info = (err ?? {}) as DeliveryErrorInfo;
+    const error = (err as Error)?.message ?? String(err);
+    const httpStatus = typeof info.status === "number" ? info.status : null;
+    const schedule = this.#o.scheduleMs;
+    if (info.retryable === false || d.attempts > schedule.length) {
+      return { status: "dead", httpStatus, error, durationMs: 0 };
+    }
+    let delay = schedule[d.attempts - 1]!;
+    delay = Math.round(delay * (1 + (Math.random() * 2 - 1) * this.#o.jitter));
+    if (httpStatus === 429 || /timed? ?out/i.test(error)) {
+      delay = Math.max(delay, this.#o.minBackoffAfterThrottleMs);
+    }
+    // Retry-After is honoured, clamped to the schedule's longest step (a receiver asking
+    // for a year must not park the delivery forever).
+    if (info.retryAfterMs && info.retryAfterMs > delay) {
+      delay = Math.min(info.retryAfterMs, Math.max(...schedule));
+    }
+    const nextAttemptAt = Date.now() + delay;
+    this.#retryAt.add(nextAttemptAt);
+    return { status: "failed", httpStatus, error, nextAttemptAt, durationMs: 0 };
   }
 }

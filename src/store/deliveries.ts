@@ -48,41 +48,53 @@ function toDelivery(r: DeliveriesTable): Delivery {
   };
 }
 
-/** Adds a pending delivery, due now (inside the caller's transaction when given one). */
-export async function insertDelivery(
-  db: Kysely<Database>,
-  d: {
-    taskId?: string | null;
-    targetType: string;
-    target: Record<string, unknown>;
-    payload: Record<string, unknown>;
-    subscriptionId?: string | null;
-  },
-): Promise<string> {
+/** What a new delivery row holds. */
+export interface NewDelivery {
+  taskId?: string | null;
+  /** The sender: a dispatcher name, or a core target type (`event`, `notification`). */
+  targetType: string;
+  target: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  subscriptionId?: string | null;
+  /**
+   * Insert it already claimed by `owner` for `ms` (attempt 1 counted), for a caller that
+   * sends it at once; if that caller dies, the lease expires and the worker sends it.
+   */
+  lease?: { owner: string; ms: number };
+}
+
+/**
+ * Adds a pending delivery, due now (inside the caller's transaction when given one).
+ * @returns its id (UUIDv7), the receiver's idempotency key
+ */
+export async function insertDelivery(db: Kysely<Database>, d: NewDelivery): Promise<string> {
+  return (await insertDeliveryRow(db, d)).id;
+}
+
+/** Like {@link insertDelivery}, returning the whole row. */
+export async function insertDeliveryRow(db: Kysely<Database>, d: NewDelivery): Promise<Delivery> {
   const now = Date.now();
   const id = uuidv7();
-  await db
-    .insertInto("deliveries")
-    .values({
-      id,
-      task_id: d.taskId ?? null,
-      target_type: d.targetType,
-      target: JSON.stringify(d.target),
-      payload: JSON.stringify(d.payload),
-      status: "pending",
-      attempts: 0,
-      next_attempt_at: now,
-      lease_owner: null,
-      lease_expires_at: null,
-      last_status: null,
-      last_error: null,
-      created_at: now,
-      updated_at: now,
-      delivered_at: null,
-      subscription_id: d.subscriptionId ?? null,
-    })
-    .execute();
-  return id;
+  const row: DeliveriesTable = {
+    id,
+    task_id: d.taskId ?? null,
+    target_type: d.targetType,
+    target: JSON.stringify(d.target),
+    payload: JSON.stringify(d.payload),
+    status: "pending",
+    attempts: d.lease ? 1 : 0,
+    next_attempt_at: now,
+    lease_owner: d.lease?.owner ?? null,
+    lease_expires_at: d.lease ? now + d.lease.ms : null,
+    last_status: null,
+    last_error: null,
+    created_at: now,
+    updated_at: now,
+    delivered_at: null,
+    subscription_id: d.subscriptionId ?? null,
+  };
+  await db.insertInto("deliveries").values(row).execute();
+  return toDelivery(row);
 }
 
 /**
@@ -152,11 +164,22 @@ export async function getDelivery(db: Kysely<Database>, id: string): Promise<Del
 /** Deliveries, newest first, optionally filtered. */
 export async function listDeliveries(
   db: Kysely<Database>,
-  filter: { status?: DeliveryStatus; taskId?: string; limit?: number },
+  filter: {
+    status?: DeliveryStatus;
+    taskId?: string;
+    subscriptionId?: string;
+    targetType?: string;
+    /** Only ids below this one (the previous page's last id), for paging. */
+    before?: string;
+    limit?: number;
+  },
 ): Promise<Delivery[]> {
   let q = db.selectFrom("deliveries").selectAll();
   if (filter.status) q = q.where("status", "=", filter.status);
   if (filter.taskId) q = q.where("task_id", "=", filter.taskId);
+  if (filter.subscriptionId) q = q.where("subscription_id", "=", filter.subscriptionId);
+  if (filter.targetType) q = q.where("target_type", "=", filter.targetType);
+  if (filter.before) q = q.where("id", "<", filter.before);
   const rows = await q
     .orderBy("id", "desc")
     .limit(filter.limit ?? 100)
