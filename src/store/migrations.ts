@@ -316,6 +316,8 @@ const migrations: Record<string, Migration> = {
         .addColumn("version", "bigint", (c) => c.notNull())
         .addColumn("updated_at", "bigint", (c) => c.notNull())
         .execute();
+      // Ended by POST /sessions/{id}/end (emits session.end); null while open.
+      await db.schema.alterTable("sessions").addColumn("ended_at", "bigint").execute();
       // Event deliveries name their subscription, for filtering and for disabling on 410.
       await db.schema.alterTable("deliveries").addColumn("subscription_id", "text").execute();
       await db.schema

@@ -31,6 +31,8 @@ export interface SessionsTable {
   dispatch_config: string | null;
   created_at: number;
   updated_at: number;
+  /** When the session was ended (POST /sessions/{id}/end), else null. */
+  ended_at?: number | null;
 }
 
 export interface ChannelsTable {
