@@ -1,0 +1,112 @@
+/**
+ * Prometheus metrics (text exposition format 0.0.4, via `prom-client`) for `GET /metrics`.
+ *
+ * Counted in this process as things happen:
+ * - `switchyard_delivery_attempts_total{target_type, outcome}`: outbox attempts by outcome
+ *   (delivered, failed = will retry, dead);
+ * - `switchyard_delivery_attempt_duration_seconds{target_type}`: time of each attempt,
+ *   inline retries included;
+ * - `switchyard_notifications_total{channel, delivered}`: notifications sent.
+ *
+ * Read from the database at scrape time (so they agree across instances):
+ * - `switchyard_tasks{status}`: tasks by status;
+ * - `switchyard_task_queue_depth`: pending tasks that are due;
+ * - `switchyard_deliveries{status}`: outbox rows by status.
+ *
+ * Plus Node's process metrics (`process_*`, `nodejs_*`). Each App has its own registry,
+ * so several apps in one process (tests) do not mix their figures.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Store } from "../store/index.ts";
+
+/** The metrics of one App. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #deliveryAttempts: Counter<"target_type" | "outcome">;
+  readonly #deliveryDuration: Histogram<"target_type">;
+  readonly #notifications: Counter<"channel" | "delivered">;
+
+  constructor(store: Store) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.#deliveryAttempts = new Counter({
+      name: "switchyard_delivery_attempts_total",
+      help: "Outbox delivery attempts by target type and outcome (delivered, failed, dead)",
+      labelNames: ["target_type", "outcome"],
+      registers,
+    });
+    this.#deliveryDuration = new Histogram({
+      name: "switchyard_delivery_attempt_duration_seconds",
+      help: "Duration of one delivery attempt, inline retries included",
+      labelNames: ["target_type"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.#notifications = new Counter({
+      name: "switchyard_notifications_total",
+      help: "Notifications sent, by channel and whether they were delivered at once",
+      labelNames: ["channel", "delivered"],
+      registers,
+    });
+    new Gauge({
+      name: "switchyard_tasks",
+      help: "Tasks by status (from the database)",
+      labelNames: ["status"],
+      registers,
+      async collect() {
+        this.reset();
+        const rows = await store.k
+          .selectFrom("tasks")
+          .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
+          .groupBy("status")
+          .execute();
+        for (const r of rows) this.set({ status: r.status }, Number(r.n));
+      },
+    });
+    new Gauge({
+      name: "switchyard_task_queue_depth",
+      help: "Pending tasks that are due to run (from the database)",
+      registers,
+      async collect() {
+        const r = await store.k
+          .selectFrom("tasks")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .where("status", "=", "pending")
+          .where("run_at", "<=", Date.now())
+          .executeTakeFirst();
+        this.set(Number(r?.n ?? 0));
+      },
+    });
+    new Gauge({
+      name: "switchyard_deliveries",
+      help: "Outbox deliveries by status (from the database)",
+      labelNames: ["status"],
+      registers,
+      async collect() {
+        this.reset();
+        const rows = await store.k
+          .selectFrom("deliveries")
+          .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
+          .groupBy("status")
+          .execute();
+        for (const r of rows) this.set({ status: r.status }, Number(r.n));
+      },
+    });
+  }
+
+  /** Counts one delivery attempt of `targetType` that took `durationMs` (ms). */
+  deliveryAttempt(targetType: string, outcome: string, durationMs: number): void {
+    this.#deliveryAttempts.inc({ target_type: targetType, outcome });
+    this.#deliveryDuration.observe({ target_type: targetType }, durationMs / 1000);
+  }
+
+  /** Counts one notification. */
+  notification(channel: string, delivered: boolean): void {
+    this.#notifications.inc({ channel, delivered: String(delivered) });
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

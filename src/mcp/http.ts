@@ -1,0 +1,50 @@
+/**
+ * MCP over Streamable HTTP at `POST /mcp` (MCP specification 2025-06-18, "Streamable
+ * HTTP" transport), stateless: each request gets its own server and transport, so any
+ * instance can answer any request. The caller needs the API key (Bearer) with at least
+ * `webhooks:read`; each tool then checks its own scope (see `MCP_TOOL_SCOPES`). GET and
+ * DELETE (server-initiated streams and session teardown) are not offered: 405.
+ */
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { FastifyInstance } from "fastify";
+import type { OutboundServices } from "../delivery/outbound-types.ts";
+import type { ApiKeyAuth } from "../http/auth.ts";
+import { scopeAllows } from "../store/api-keys.ts";
+import { createMcpServer } from "./server.ts";
+
+/** Mounts `/mcp` on `app`; `services` is read per request (it may be wired later). */
+export function mountMcpHttp(
+  app: FastifyInstance,
+  auth: ApiKeyAuth,
+  services: () => OutboundServices,
+  version: string,
+): void {
+  app.route({
+    method: ["GET", "DELETE"],
+    url: "/mcp",
+    async handler(_req, reply) {
+      return reply
+        .code(405)
+        .header("allow", "POST")
+        .send({ detail: "This MCP endpoint is stateless: POST JSON-RPC messages only" });
+    },
+  });
+  app.post("/mcp", async (req, reply) => {
+    const key = await auth.require(req, "webhooks:read");
+    const server = createMcpServer(services(), {
+      version,
+      allows: (scope) => scopeAllows(key.scopes, scope),
+    });
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
+    reply.hijack();
+    reply.raw.on("close", () => {
+      transport.close().catch(() => {});
+      server.close().catch(() => {});
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req.raw, reply.raw, req.body);
+  });
+}
