@@ -30,6 +30,7 @@ import { searchDocumentsTool } from "./documents/tool.ts";
 import { HookRegistry } from "./hooks/lifecycle.ts";
 import { HookWebhooks } from "./hooks/webhooks.ts";
 import { ApiKeyAuth } from "./http/auth.ts";
+import { Metrics } from "./http/metrics.ts";
 import { openApiDocument, RouteTable } from "./http/routes.ts";
 import { buildServer } from "./http/server.ts";
 import { uuidv7 } from "./ids.ts";
@@ -94,6 +95,7 @@ export class App {
   readonly processes: ProcessSupervisor;
   readonly hookWebhooks: HookWebhooks | undefined;
   readonly auth: ApiKeyAuth;
+  readonly metrics: Metrics;
   readonly owner = `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
   readonly #tuning: AppTuning;
   #url: string | undefined;
@@ -112,6 +114,7 @@ export class App {
     this.apiKey = apiKey;
     this.#tuning = tuning;
     this.models = new ModelRegistry(config);
+    this.metrics = new Metrics(store);
     this.documents = new DocumentService({
       store,
       models: this.models,
@@ -139,6 +142,7 @@ export class App {
       scheduleMs: tuning.deliveryScheduleMs,
       minBackoffAfterThrottleMs: tuning.minBackoffAfterThrottleMs,
       pollMs: tuning.pollMs,
+      onOutcome: (d, o) => this.metrics.deliveryAttempt(d.targetType, o.status, o.durationMs),
     });
     const finisher = new TaskFinisher(
       store,
@@ -372,6 +376,16 @@ export class App {
       () => this.processes,
       () => this.#publicUrl(),
     );
+    routes.add({
+      method: "GET",
+      url: "/metrics",
+      summary: "Prometheus metrics (text format): deliveries, notifications, tasks, queue depth",
+      scope: "tasks:read",
+      handler: async (_i, reply) => {
+        const m = await this.metrics.render();
+        return reply.type(m.contentType).send(m.body);
+      },
+    });
     let doc: Record<string, unknown> | undefined;
     routes.add({
       method: "GET",
