@@ -79,7 +79,7 @@ export interface InjectMessageOptions {
   /** Per-task limit (s). */
   maxRunSeconds?: number;
   /**
-   * The provider's delivery id (X-GitHub-Delivery, event_id, update_id…), recorded with the
+   * The provider's delivery id (a webhook delivery header, an event or update id), recorded with the
    * message in one transaction: a redelivery with the same key stores nothing and comes
    * back with `duplicate: true` (also when copies race, and across restarts; kept 7 days).
    */

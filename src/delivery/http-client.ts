@@ -57,6 +57,11 @@ export interface PostOptions {
    * e.g. a fresh `webhook-timestamp` and signature per attempt (Standard Webhooks).
    */
   headersForAttempt?: (attempt: number) => Record<string, string>;
+  /**
+   * How much of the response body to keep in `responseBody`, in bytes; default 2048
+   * (enough for an error message). Raise it to read an API response (e.g. 10 MiB).
+   */
+  maxResponseBytes?: number;
 }
 
 /** Outcome of a request; returned for every HTTP, network, timeout and SSRF failure. */
@@ -73,14 +78,18 @@ export interface OutboundResult {
   retryAfterMs?: number;
   /** Short, secret-free description of the failure, absent when ok. */
   error?: string;
-  /** First 2 KiB of the last response body, decoded as UTF-8. */
+  /** The last response body, decoded as UTF-8, cut at `maxResponseBytes` (default 2 KiB). */
   responseBody?: string;
+  /** True when `responseBody` was cut at `maxResponseBytes`. */
+  responseTruncated?: boolean;
+  /** Headers of the last response (names lower-case; repeated ones joined with ", "). */
+  responseHeaders?: Record<string, string>;
   /** Wall time of the whole call, retries and waits included, in ms. */
   durationMs: number;
 }
 
 const RESPONSE_BODY_LIMIT = 2048;
-/** Bytes read past the limit to keep the connection reusable; more closes it. */
+/** Bytes read in all to keep the connection reusable; more closes it. */
 const DRAIN_LIMIT = 64 * 1024;
 
 /**
@@ -108,21 +117,35 @@ function describeStatus(status: number): string {
   return `HTTP ${status}`;
 }
 
-/** Reads at most RESPONSE_BODY_LIMIT bytes of text, draining (or dropping) the rest. */
-async function readBodyPrefix(body: AsyncIterable<Uint8Array>): Promise<string> {
+/**
+ * Reads at most `limit` bytes of text, draining the rest up to DRAIN_LIMIT (more closes
+ * the connection).
+ */
+async function readBodyPrefix(
+  body: AsyncIterable<Uint8Array>,
+  limit: number,
+): Promise<{ text: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let kept = 0;
   let seen = 0;
   for await (const chunk of body) {
     seen += chunk.byteLength;
-    if (kept < RESPONSE_BODY_LIMIT) {
-      const part = Buffer.from(chunk).subarray(0, RESPONSE_BODY_LIMIT - kept);
+    if (kept < limit) {
+      const part = Buffer.from(chunk).subarray(0, limit - kept);
       chunks.push(part);
       kept += part.byteLength;
     }
-    if (seen > DRAIN_LIMIT) break;
+    if (seen > Math.max(limit, DRAIN_LIMIT)) break;
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return { text: Buffer.concat(chunks).toString("utf8"), truncated: seen > kept };
+}
+
+function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
+  }
+  return out;
 }
 
 /** A secret-free description of a network error: its code and a scrubbed message. */
@@ -139,7 +162,14 @@ function describeNetworkError(err: unknown, url: URL): string {
 }
 
 type AttemptOutcome =
-  | { kind: "response"; status: number; retryAfterMs?: number; body: string }
+  | {
+      kind: "response";
+      status: number;
+      retryAfterMs?: number;
+      body: string;
+      truncated: boolean;
+      headers: Record<string, string>;
+    }
   | { kind: "refused"; reason: string }
   | { kind: "timeout" }
   | { kind: "aborted" }
@@ -252,6 +282,7 @@ export class OutboundHttpClient {
         opts.body,
         timeoutMs,
         signal,
+        opts.maxResponseBytes ?? RESPONSE_BODY_LIMIT,
       );
 
       let retryAfterMs: number | undefined;
@@ -276,6 +307,8 @@ export class OutboundHttpClient {
             status: out.status,
             attempts,
             responseBody: out.body,
+            responseHeaders: out.headers,
+            ...(out.truncated ? { responseTruncated: true } : {}),
             ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
           };
           if (out.status >= 200 && out.status < 300) {
@@ -324,6 +357,7 @@ export class OutboundHttpClient {
     body: string | Uint8Array | undefined,
     timeoutMs: number,
     callerSignal: AbortSignal | undefined,
+    maxResponseBytes: number,
   ): Promise<AttemptOutcome> {
     const timer = new AbortController();
     const timeout = setTimeout(
@@ -339,12 +373,14 @@ export class OutboundHttpClient {
         body,
         signal,
       });
-      const text = await readBodyPrefix(res.body);
+      const { text, truncated } = await readBodyPrefix(res.body, maxResponseBytes);
       return {
         kind: "response",
         status: res.statusCode,
         retryAfterMs: parseRetryAfter(res.headers["retry-after"]),
         body: text,
+        truncated,
+        headers: flattenHeaders(res.headers),
       };
     } catch (err) {
       if (callerSignal?.aborted) return { kind: "aborted" };

@@ -265,7 +265,7 @@ const migrations: Record<string, Migration> = {
   },
   "0005_inbound_receipts": {
     async up(db: Kysely<any>) {
-      // Provider delivery ids already accepted (X-GitHub-Delivery, event_id, update_id…),
+      // Provider delivery ids already accepted (a webhook delivery header, an event or update id),
       // written in the same transaction as the message they produced.
       await db.schema
         .createTable("inbound_receipts")

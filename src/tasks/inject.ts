@@ -30,7 +30,7 @@ export interface InjectOptions {
   /** Per-task limit (s); default TASK_MAX_RUN_SECONDS. */
   maxRunSeconds?: number | null;
   /**
-   * The provider's delivery id (X-GitHub-Delivery, event_id, update_id…). Recorded under
+   * The provider's delivery id (a webhook delivery header, an event or update id). Recorded under
    * `source` in the same transaction as the message, so a second injection with the same
    * (source, key) creates nothing and reports `duplicate: true`, even when both race.
    * Keys are kept {@link RECEIPT_RETENTION_MS}.
@@ -47,7 +47,7 @@ export interface InjectResult {
   duplicate: boolean;
 }
 
-/** How long accepted dedupe keys are kept (7 days; GitHub asks for at least 3). */
+/** How long accepted dedupe keys are kept (7 days; providers redeliver for up to 3). */
 export const RECEIPT_RETENTION_MS = 7 * 24 * 3600_000;
 
 /** Thrown when the session does not exist. */
@@ -57,12 +57,16 @@ export class SessionNotFoundError extends Error {
   }
 }
 
+/** Told about each new task after its transaction committed: its session, id and bot. */
+export type TaskCreatedCallback = (sessionId: string, task: { id: string; botId: string }) => void;
+
 /** Writes messages (and tasks) into sessions. */
 export class MessageService {
   readonly #store: Store;
-  readonly #onTaskCreated: (sessionId: string) => void;
+  readonly #onTaskCreated: TaskCreatedCallback;
   #lastReceiptPrune = 0;
-  constructor(store: Store, onTaskCreated: (sessionId: string) => void) {
+  /** @param onTaskCreated called after a new task was committed (wakes the worker, emits task.created) */
+  constructor(store: Store, onTaskCreated: TaskCreatedCallback) {
     this.#store = store;
     this.#onTaskCreated = onTaskCreated;
   }
@@ -120,7 +124,9 @@ export class MessageService {
       }
       return { messageId: message.id, sessionId, taskId, duplicate: false };
     });
-    if (result.taskId && !result.duplicate) this.#onTaskCreated(sessionId);
+    if (result.taskId && !result.duplicate) {
+      this.#onTaskCreated(sessionId, { id: result.taskId, botId: session.botId });
+    }
     if (opts.dedupeKey !== undefined) this.#pruneReceipts();
     return result;
   }
