@@ -1,6 +1,7 @@
 /** `/api/v1/tasks…`: read a task, its tool calls; cancel it. */
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
+import { redactConfig } from "../lib/redact.ts";
 import type { RouteTable } from "../http/routes.ts";
 import type { Store } from "../store/index.ts";
 import { finishTask, getTask, type Task } from "../store/tasks.ts";
@@ -21,6 +22,8 @@ export function taskJson(t: Task) {
     result: t.result,
     error: t.error,
     dispatch_type: t.dispatchType,
+    /** Where the result goes, secret-like fields masked and URLs cut to their host. */
+    dispatch_config: redactConfig(t.dispatchConfig),
     execution_config: t.executionConfig,
     warnings: t.warnings,
     attempts: t.attempts,
