@@ -62,6 +62,15 @@ const schema = z.object({
   SWITCHYARD_SECRET_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   SWITCHYARD_WORKSPACE_DIR: z.string().min(1).optional(),
   SWITCHYARD_MAX_BODY_BYTES: int(1024).default(1024 * 1024),
+  /** SMTP server for email notifications: `smtp://[user:pass@]host[:port]` or `smtps://…`. */
+  SMTP_URL: z
+    .string()
+    .optional()
+    .refine((v) => !v || /^smtps?:\/\/[^\s]+$/.test(v), "expected smtp://… or smtps://…"),
+  /** Sender of email notifications; default `switchyard@localhost`. */
+  SMTP_FROM: z.string().min(3).optional(),
+  /** Recipient of email notifications that name none. */
+  SMTP_TO: z.string().min(3).optional(),
   SWITCHYARD_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info"),

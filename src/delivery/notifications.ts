@@ -1,0 +1,373 @@
+/**
+ * Notifications (seed 003 `sendNotification`): a message to an incoming-webhook URL of a
+ * chat channel, to any webhook, or by email. Each one is written to the history, then sent
+ * through the outbox (DESIGN §6): `DeliveryWorker.sendNow` makes the first attempt inline
+ * (with `retry_count` inline retries, `timeout_ms` each); a failure stays in the outbox on
+ * its durable schedule, and the history's `delivered` flag turns true when a later attempt
+ * succeeds. HTTP goes through the one {@link OutboundHttpClient}; mail through nodemailer
+ * (https://nodemailer.com/smtp/) when `SMTP_URL` is set.
+ *
+ * Email recipient: `webhook_url` as `mailto:addr` or a plain address, else `SMTP_TO`.
+ * Without `SMTP_URL` an email is kept in the history with `delivered: false` and the reason.
+ */
+import type { Logger } from "pino";
+import { DeliveryError } from "../dispatch/types.ts";
+import type { Delivery } from "../store/deliveries.ts";
+import type { Store } from "../store/index.ts";
+import {
+  insertNotification,
+  listNotifications,
+  markNotificationDelivered,
+  type Notification,
+  setNotificationDelivery,
+} from "../store/notifications.ts";
+import type { OutboundHttpClient } from "./http-client.ts";
+import { httpPayload, type MailContent, mailContent, sendMail } from "./notification-payloads.ts";
+import {
+  NOTIFICATION_CHANNELS,
+  NOTIFICATION_PRIORITIES,
+  type NotificationChannel,
+  type NotificationPriority,
+  type NotificationRecord,
+  type NotificationResult,
+  type NotifyInput,
+  OutboundInputError,
+} from "./outbound-types.ts";
+import type { DeliverySender, DeliveryWorker } from "./outbox-worker.ts";
+import { assertUrlAllowed, type Resolver, redactUrl, UrlNotAllowedError } from "./ssrf.ts";
+
+/** The outbox target type of notifications. */
+export const NOTIFICATION_TARGET = "notification";
+/** Default per-attempt timeout, ms. */
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
+/** Default inline retries after the first attempt. */
+export const DEFAULT_NOTIFY_RETRIES = 2;
+const MAX_TIMEOUT_MS = 120_000;
+const MAX_RETRIES = 10;
+/** Longest message, in characters (chat incoming webhooks truncate text beyond 40 000). */
+const MAX_MESSAGE_CHARS = 40_000;
+const MAX_ATTACHMENTS = 100;
+
+/** SMTP settings: `SMTP_URL` (may hold a password — never echoed), `SMTP_FROM`, `SMTP_TO`. */
+export interface SmtpSettings {
+  url?: string;
+  /** Sender address; default `switchyard@localhost`. */
+  from?: string;
+  /** Recipient when a notification names none. */
+  to?: string;
+}
+
+/** Options of {@link NotificationService}. */
+export interface NotificationServiceOptions {
+  store: Store;
+  http: OutboundHttpClient;
+  deliveryWorker: Pick<DeliveryWorker, "sendNow">;
+  log: Logger;
+  smtp?: SmtpSettings;
+  /** `SWITCHYARD_ALLOW_PRIVATE_URLS`: skip the request-time SSRF check. */
+  allowPrivate: boolean;
+  /** Resolver for the request-time SSRF check; default the system resolver. */
+  resolver?: Resolver;
+  /** Counts each notification by channel and inline outcome. */
+  metrics?: { notification(channel: string, delivered: boolean): void };
+  /** First inline retry delay for SMTP, ms, doubled per retry (default 100). */
+  smtpRetryDelayMs?: number;
+}
+
+/** A validated {@link NotifyInput}. */
+interface Checked {
+  channel: NotificationChannel;
+  message: string;
+  priority: NotificationPriority;
+  attachments: unknown[];
+  timeoutMs: number;
+  retries: number;
+  /** The HTTP channels: the URL. */
+  url?: string;
+  /** email: the recipient, when there is one. */
+  to?: string;
+}
+
+const bad = (message: string) => new OutboundInputError(422, message);
+
+/** A plain address from `mailto:addr[?…]` or `addr`; null when it is not one address. */
+function parseRecipient(value: string): string | null {
+  let s = value.trim();
+  if (/^mailto:/i.test(s)) {
+    s = s.slice("mailto:".length).split("?", 1)[0]!;
+    try {
+      s = decodeURIComponent(s);
+    } catch {
+      return null;
+    }
+  }
+  return /^[^\s@<>,;:"()[\]\\]+@[^\s@<>,;:"()[\]\\]+$/.test(s) ? s : null;
+}
+
+function intIn(v: unknown, name: string, min: number, max: number, dflt: number): number {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw bad(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return v;
+}
+
+/**
+ * Checks a notification request.
+ * @throws OutboundInputError 422 naming the field: unknown channel or priority, missing or
+ *   too long message, missing or non-http(s) `webhook_url` for an HTTP channel, a bad email
+ *   address, out-of-range timeout_ms (1…120 000) or retry_count (0…10)
+ */
+function check(input: NotifyInput, smtp: SmtpSettings): Checked {
+  const i = (input ?? {}) as Partial<Record<keyof NotifyInput, unknown>>;
+  const channel = i.channel as NotificationChannel;
+  if (!NOTIFICATION_CHANNELS.includes(channel)) {
+    throw bad(`channel must be one of: ${NOTIFICATION_CHANNELS.join(", ")}`);
+  }
+  if (typeof i.message !== "string" || i.message.trim() === "") {
+    throw bad("message is required");
+  }
+  if (i.message.length > MAX_MESSAGE_CHARS) {
+    throw bad(`message is longer than ${MAX_MESSAGE_CHARS} characters`);
+  }
+  const priority = (i.priority ?? "normal") as NotificationPriority;
+  if (!NOTIFICATION_PRIORITIES.includes(priority)) {
+    throw bad(`priority must be one of: ${NOTIFICATION_PRIORITIES.join(", ")}`);
+  }
+  const attachments = i.attachments ?? [];
+  if (!Array.isArray(attachments)) throw bad("attachments must be an array");
+  if (attachments.length > MAX_ATTACHMENTS) throw bad(`at most ${MAX_ATTACHMENTS} attachments`);
+  const out: Checked = {
+    channel,
+    message: i.message,
+    priority,
+    attachments,
+    timeoutMs: intIn(i.timeout_ms, "timeout_ms", 1, MAX_TIMEOUT_MS, DEFAULT_NOTIFY_TIMEOUT_MS),
+    retries: intIn(i.retry_count, "retry_count", 0, MAX_RETRIES, DEFAULT_NOTIFY_RETRIES),
+  };
+  const target = i.webhook_url;
+  if (target !== undefined && target !== null && typeof target !== "string") {
+    throw bad("webhook_url must be a string");
+  }
+  if (channel === "email") {
+    const given = target?.trim() || smtp.to;
+    if (given) {
+      const to = parseRecipient(given);
+      if (!to && target?.trim()) {
+        throw bad("webhook_url must be an email address or a mailto: URL for email");
+      }
+      if (!to) throw bad("SMTP_TO is not an email address");
+      out.to = to;
+    } else if (smtp.url) {
+      throw bad("email needs a recipient: webhook_url (address or mailto:) or SMTP_TO");
+    }
+    return out;
+  }
+  if (!target) throw bad(`webhook_url is required for channel ${channel}`);
+  let u: URL;
+  try {
+    u = new URL(target);
+  } catch {
+    throw bad("webhook_url is not a valid URL");
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw bad("webhook_url must be an http or https URL");
+  }
+  out.url = u.href;
+  return out;
+}
+
+/** The wire shape of a history entry; `meta.delivery` is the outbox row's live state. */
+export function notificationRecord(n: Notification): NotificationRecord {
+  const meta: Record<string, unknown> = { ...n.meta };
+  if (n.deliveryId) {
+    meta.delivery_id = n.deliveryId;
+    if (n.delivery) {
+      meta.delivery = {
+        status: n.delivery.status,
+        attempts: n.delivery.attempts,
+        http_status: n.delivery.lastStatus,
+        ...(n.delivery.lastError ? { error: n.delivery.lastError } : {}),
+        delivered_at: n.delivery.deliveredAt
+          ? new Date(n.delivery.deliveredAt).toISOString()
+          : null,
+      };
+    }
+  }
+  return {
+    id: n.id,
+    channel: n.channel,
+    message: n.message,
+    priority: n.priority,
+    delivered: n.delivered,
+    created_at: new Date(n.createdAt).toISOString(),
+    meta,
+  };
+}
+
+/** Sends notifications and keeps their history. */
+export class NotificationService {
+  readonly #o: NotificationServiceOptions;
+  /** Inline HTTP/SMTP attempts of sends in progress here, by notification id. */
+  readonly #inline = new Map<string, { attempts: number }>();
+
+  constructor(opts: NotificationServiceOptions) {
+    this.#o = opts;
+  }
+
+  /**
+   * The outbox sender for target type {@link NOTIFICATION_TARGET}: register it with
+   * `deliveryWorker.registerSender`. Resolves when the receiver took it (and marks the
+   * notification delivered); throws a {@link DeliveryError} otherwise (retryable or not).
+   */
+  readonly sender: DeliverySender = (d) => this.#send(d);
+
+  /**
+   * Sends a notification (seed 003 `sendNotification`) and records it.
+   * `success` is true when it was delivered or is queued for a retry, false when it is
+   * dead (e.g. 4xx, destination refused) or could not be sent (email without SMTP_URL).
+   * @throws OutboundInputError 422 for bad input (see the checks) or a destination the SSRF
+   *   policy refuses; database errors propagate
+   */
+  async notify(input: NotifyInput): Promise<NotificationResult> {
+    const { store, smtp = {} } = this.#o;
+    const c = check(input, smtp);
+    if (c.url) {
+      try {
+        await assertUrlAllowed(c.url, {
+          allowPrivate: this.#o.allowPrivate,
+          resolver: this.#o.resolver,
+        });
+      } catch (err) {
+        if (err instanceof UrlNotAllowedError) throw bad(`webhook_url: ${err.message}`);
+        throw err;
+      }
+    }
+    const meta: Record<string, unknown> = c.url
+      ? { destination: redactUrl(c.url) }
+      : { to: c.to ?? null };
+    meta.attachments = c.attachments.length;
+    const unsent = c.channel === "email" && !smtp.url ? "not sent: SMTP_URL is not set" : null;
+    if (unsent) meta.error = unsent;
+    const id = await store.transaction((trx) =>
+      insertNotification(trx, {
+        channel: c.channel,
+        message: c.message,
+        priority: c.priority,
+        meta,
+      }),
+    );
+    const base = { notification_id: id, channel: c.channel, priority: c.priority };
+
+    if (unsent) {
+      this.#o.metrics?.notification(c.channel, false);
+      return {
+        success: false,
+        delivered: false,
+        ...base,
+        delivery: {
+          delivery_id: null,
+          status: "not_sent",
+          http_status: null,
+          attempts: 0,
+          error: unsent,
+        },
+      };
+    }
+
+    const content = { message: c.message, priority: c.priority, attachments: c.attachments };
+    const common = { channel: c.channel, timeout_ms: c.timeoutMs, retry_count: c.retries };
+    const track = { attempts: 0 };
+    this.#inline.set(id, track);
+    let sent: Awaited<ReturnType<DeliveryWorker["sendNow"]>>;
+    try {
+      sent = await this.#o.deliveryWorker.sendNow({
+        targetType: NOTIFICATION_TARGET,
+        target: c.url ? { ...common, url: c.url } : { ...common, to: c.to },
+        payload: c.url
+          ? { notification_id: id, body: httpPayload(c.channel, content) }
+          : { notification_id: id, mail: mailContent(content) },
+      });
+    } finally {
+      this.#inline.delete(id);
+    }
+    const { delivery, outcome } = sent;
+    await setNotificationDelivery(store.k, id, delivery.id);
+    const delivered = outcome.status === "delivered";
+    this.#o.metrics?.notification(c.channel, delivered);
+    return {
+      success: outcome.status !== "dead",
+      delivered,
+      ...base,
+      delivery: {
+        delivery_id: delivery.id,
+        status: outcome.status,
+        http_status: outcome.httpStatus,
+        attempts: track.attempts,
+        ...(outcome.error ? { error: outcome.error } : {}),
+      },
+    };
+  }
+
+  /**
+   * The history, newest first.
+   * @param limit entries, 1…200 (default 200)
+   */
+  async list(limit?: number): Promise<NotificationRecord[]> {
+    return (await listNotifications(this.#o.store.k, limit)).map(notificationRecord);
+  }
+
+  /** One attempt of a notification delivery (inline or from the outbox schedule). */
+  async #send(d: Delivery): Promise<{ httpStatus?: number }> {
+    const id = String(d.payload.notification_id ?? "");
+    const track = this.#inline.get(id);
+    const t = d.target;
+    const timeoutMs = typeof t.timeout_ms === "number" ? t.timeout_ms : DEFAULT_NOTIFY_TIMEOUT_MS;
+    const retries = typeof t.retry_count === "number" ? t.retry_count : DEFAULT_NOTIFY_RETRIES;
+    let httpStatus: number | undefined;
+    if (t.channel === "email") {
+      const smtp = this.#o.smtp ?? {};
+      if (!smtp.url) throw new DeliveryError("SMTP_URL is not set", { retryable: false });
+      const r = await sendMail({
+        smtpUrl: smtp.url,
+        from: smtp.from ?? "switchyard@localhost",
+        to: String(t.to ?? ""),
+        mail: d.payload.mail as MailContent,
+        messageId: `<${d.id}@switchyard>`,
+        timeoutMs,
+        retries,
+        retryDelayMs: this.#o.smtpRetryDelayMs ?? 100,
+      });
+      if (track) track.attempts = r.attempts;
+      if (!r.ok) throw new DeliveryError(r.error, { retryable: r.retryable });
+    } else {
+      if (typeof t.url !== "string") {
+        throw new DeliveryError("notification has no URL", { retryable: false });
+      }
+      const res = await this.#o.http.postJson(t.url, d.payload.body, {
+        timeoutMs,
+        retries,
+        headers: { "webhook-id": d.id },
+      });
+      if (track) track.attempts = res.attempts;
+      if (!res.ok) {
+        throw new DeliveryError(res.error ?? `HTTP ${res.status}`, {
+          retryable: res.retryable,
+          status: res.status,
+          retryAfterMs: res.retryAfterMs,
+        });
+      }
+      httpStatus = res.status ?? undefined;
+    }
+    try {
+      await markNotificationDelivered(this.#o.store.k, id);
+    } catch (err) {
+      // The outbox row still says delivered, and the history reads it; do not resend.
+      this.#o.log.warn(
+        { notification_id: id, err: (err as Error).message },
+        "notification delivered flag not written",
+      );
+    }
+    return httpStatus === undefined ? {} : { httpStatus };
+  }
+}
