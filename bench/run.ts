@@ -5,6 +5,7 @@
  *   npm run bench                      # all of them
  *   npm run bench -- turns             # those whose name contains "turns"
  *   npm run bench -- turns --latency=0 --sessions=10   # options go to the benchmark
+ *   npm run bench -- deliveries --subs=16 --rounds=3   # event deliveries/s vs bare POSTs
  *
  * A watchdog ends the process if the whole run exceeds BENCH_TIMEOUT_S (default 300 s).
  */

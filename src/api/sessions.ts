@@ -5,6 +5,7 @@ import type { RouteTable } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
 import type { Store } from "../store/index.ts";
 import { listRecentMessages, MESSAGE_ROLES, type Message } from "../store/messages.ts";
+import type { Session } from "../store/sessions.ts";
 import { type MessageService, SessionNotFoundError } from "../tasks/inject.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
@@ -49,8 +50,19 @@ export function messageJson(m: Message) {
   };
 }
 
+/** Told when a session starts or ends (emits session.start / session.end); must not throw. */
+export interface SessionEvents {
+  started(session: Session): void;
+  ended(session: Session): void;
+}
+
 /** Registers the session routes. */
-export function sessionRoutes(routes: RouteTable, store: Store, messages: MessageService): void {
+export function sessionRoutes(
+  routes: RouteTable,
+  store: Store,
+  messages: MessageService,
+  events?: SessionEvents,
+): void {
   routes.add({
     method: "POST",
     url: "/api/v1/sessions",
@@ -66,6 +78,7 @@ export function sessionRoutes(routes: RouteTable, store: Store, messages: Messag
         body.client_id,
         body.dispatch_config,
       );
+      if (created) events?.started(session);
       return { session_id: session.id, created };
     },
   });
@@ -85,6 +98,24 @@ export function sessionRoutes(routes: RouteTable, store: Store, messages: Messag
         client_id: s.clientId,
         dispatch_config: redactConfig(s.dispatchConfig),
         created_at: new Date(s.createdAt).toISOString(),
+        ended_at: s.endedAt == null ? null : new Date(s.endedAt).toISOString(),
+      };
+    },
+  });
+
+  routes.add({
+    method: "POST",
+    url: "/api/v1/sessions/:id/end",
+    summary: "End a session (emits session.end once; calling it again answers the same)",
+    scope: "sessions:write",
+    params: idParams,
+    async handler({ params }) {
+      const r = await store.sessions.end(params.id);
+      if (!r) throw notFound("Session");
+      if (r.ended) events?.ended(r.session);
+      return {
+        session_id: r.session.id,
+        ended_at: new Date(r.session.endedAt ?? r.session.updatedAt).toISOString(),
       };
     },
   });

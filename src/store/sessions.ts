@@ -13,6 +13,8 @@ export interface Session {
   dispatchConfig: Record<string, unknown> | null;
   createdAt: number;
   updatedAt: number;
+  /** When it was ended (POST /sessions/{id}/end), else null. */
+  endedAt: number | null;
 }
 
 function toSession(r: SessionsTable): Session {
@@ -23,6 +25,7 @@ function toSession(r: SessionsTable): Session {
     dispatchConfig: fromJson(r.dispatch_config, null),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    endedAt: r.ended_at == null ? null : Number(r.ended_at),
   };
 }
 
@@ -41,6 +44,23 @@ export class SessionRepository {
       .where("id", "=", id)
       .executeTakeFirst();
     return r ? toSession(r) : undefined;
+  }
+
+  /**
+   * Ends the session: sets `ended_at` once (a conditional update, so of concurrent calls
+   * exactly one reports `ended: true`).
+   * @returns the session and whether this call ended it, or undefined when unknown
+   */
+  async end(id: string): Promise<{ session: Session; ended: boolean } | undefined> {
+    const now = Date.now();
+    const r = await this.#db
+      .updateTable("sessions")
+      .set({ ended_at: now, updated_at: now })
+      .where("id", "=", id)
+      .where("ended_at", "is", null)
+      .executeTakeFirst();
+    const session = await this.get(id);
+    return session ? { session, ended: Number(r.numUpdatedRows) > 0 } : undefined;
   }
 
   /**

@@ -1,0 +1,104 @@
+/**
+ * `/api/v1/deliveries…`: the outbox as users see it — list (filter, page), read, replay.
+ * Responses never carry secrets: targets are redacted (secret-named keys masked, URLs cut
+ * to `scheme://host/…`), payloads appear on the single read only, redacted the same way.
+ */
+import { z } from "zod";
+import { HttpError, notFound } from "../http/errors.ts";
+import type { RouteTable } from "../http/routes.ts";
+import { redactConfig } from "../lib/redact.ts";
+import { type Delivery, getDelivery, listDeliveries, replayDelivery } from "../store/deliveries.ts";
+import type { Store } from "../store/index.ts";
+
+const STATUSES = ["pending", "delivered", "failed", "dead"] as const;
+
+const idParams = z.object({ id: z.string().min(1).max(200) });
+
+const listQuery = z.object({
+  status: z.enum(STATUSES).optional(),
+  subscription_id: z.string().min(1).max(200).optional(),
+  task_id: z.string().min(1).max(200).optional(),
+  target_type: z.string().min(1).max(100).optional(),
+  /** The previous page's last id: only older deliveries. */
+  before: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
+
+/**
+ * The wire shape of a delivery (times ISO 8601): id (also the `webhook-id` sent),
+ * task_id, subscription_id, target_type, target (redacted), status, attempts,
+ * next_attempt_at, last_status (HTTP), last_error, created_at, updated_at, delivered_at.
+ */
+export function deliveryJson(d: Delivery) {
+  return {
+    id: d.id,
+    task_id: d.taskId,
+    subscription_id: d.subscriptionId,
+    target_type: d.targetType,
+    target: redactConfig(d.target) as Record<string, unknown>,
+    status: d.status,
+    attempts: d.attempts,
+    next_attempt_at: d.status === "pending" || d.status === "failed" ? iso(d.nextAttemptAt) : null,
+    last_status: d.lastStatus,
+    last_error: d.lastError,
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt),
+    delivered_at: iso(d.deliveredAt),
+  };
+}
+
+/** Registers the delivery routes; `poke` wakes the delivery worker after a replay. */
+export function deliveryRoutes(routes: RouteTable, store: Store, poke: () => void): void {
+  routes.add({
+    method: "GET",
+    url: "/api/v1/deliveries",
+    summary:
+      "Outbox deliveries, newest first; filter by status, subscription_id, task_id, target_type; page with before=<last id>",
+    scope: "webhooks:read",
+    query: listQuery,
+    async handler({ query }) {
+      const list = await listDeliveries(store.k, {
+        status: query.status,
+        subscriptionId: query.subscription_id,
+        taskId: query.task_id,
+        targetType: query.target_type,
+        before: query.before,
+        limit: query.limit,
+      });
+      return list.map(deliveryJson);
+    },
+  });
+
+  routes.add({
+    method: "GET",
+    url: "/api/v1/deliveries/:id",
+    summary: "A delivery, with its payload (redacted)",
+    scope: "webhooks:read",
+    params: idParams,
+    async handler({ params }) {
+      const d = await getDelivery(store.k, params.id);
+      if (!d) throw notFound("Delivery");
+      return { ...deliveryJson(d), payload: redactConfig(d.payload) };
+    },
+  });
+
+  routes.add({
+    method: "POST",
+    url: "/api/v1/deliveries/:id/replay",
+    summary:
+      "Send a delivered, failed or dead delivery again with the same id (webhook-id); 409 while it is pending or being sent",
+    scope: "webhooks:write",
+    params: idParams,
+    async handler({ params }) {
+      if (!(await replayDelivery(store.k, params.id))) {
+        const d = await getDelivery(store.k, params.id);
+        if (!d) throw notFound("Delivery");
+        throw new HttpError(409, "Delivery is pending or being sent; replay it once it settled");
+      }
+      poke();
+      return deliveryJson((await getDelivery(store.k, params.id))!);
+    },
+  });
+}

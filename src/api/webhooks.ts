@@ -1,0 +1,93 @@
+/**
+ * `/api/v1/webhooks…` and `/api/v1/events`: event webhook subscriptions (register or
+ * update by URL, list, delete) and emitting an event. Secrets are write-only: responses
+ * carry `has_secret`. The same service calls back the MCP tools.
+ */
+import { z } from "zod";
+import { OutboundInputError, type OutboundServices } from "../delivery/outbound-types.ts";
+import { HttpError } from "../http/errors.ts";
+import type { RouteTable } from "../http/routes.ts";
+
+/** The part of the outbound services these routes call. */
+export type WebhookApiServices = Pick<
+  OutboundServices,
+  "listWebhooks" | "registerWebhook" | "deleteWebhook" | "emitEvent"
+>;
+
+const idParams = z.object({ id: z.string().min(1).max(200) });
+
+const registerBody = z.strictObject({
+  url: z.string().min(1).max(2048),
+  events: z.array(z.string().max(100)).max(100).optional(),
+  secret: z.string().max(1024).optional(),
+});
+
+const emitBody = z.strictObject({
+  event: z.string().min(1).max(100),
+  payload: z.record(z.string(), z.unknown()).optional(),
+});
+
+/**
+ * Runs an outbound service call, turning {@link OutboundInputError} into the API's
+ * `{detail}` answer with its status (400, 404 or 422).
+ */
+export async function outboundCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof OutboundInputError) throw new HttpError(err.status, err.message);
+    throw err;
+  }
+}
+
+/** Registers the webhook subscription and event routes. */
+export function webhookRoutes(routes: RouteTable, services: () => WebhookApiServices): void {
+  routes.add({
+    method: "GET",
+    url: "/api/v1/webhooks",
+    summary:
+      "Event webhook subscriptions: [{id, url, events, has_secret, created_at, updated_at, disabled_at}]",
+    scope: "webhooks:read",
+    async handler() {
+      return services().listWebhooks();
+    },
+  });
+
+  routes.add({
+    method: "POST",
+    url: "/api/v1/webhooks",
+    summary:
+      "Register an event webhook, or update the one with the same URL (201 created, 200 updated); no events = all events",
+    scope: "webhooks:write",
+    body: registerBody,
+    // No `status` here: RouteTable would override the 200 of an update with it.
+    async handler({ body }, reply) {
+      const r = await outboundCall(() => services().registerWebhook(body));
+      reply.code(r.created ? 201 : 200);
+      return r;
+    },
+  });
+
+  routes.add({
+    method: "DELETE",
+    url: "/api/v1/webhooks/:id",
+    summary: "Delete an event webhook: {removed, webhook_id}",
+    scope: "webhooks:write",
+    params: idParams,
+    async handler({ params }) {
+      return outboundCall(() => services().deleteWebhook(params.id));
+    },
+  });
+
+  routes.add({
+    method: "POST",
+    url: "/api/v1/events",
+    summary:
+      "Emit an event to its subscribers; answers after the inline attempts: {event, sent, failed, skipped, deliveries}",
+    scope: "webhooks:write",
+    body: emitBody,
+    async handler({ body }) {
+      return outboundCall(() => services().emitEvent(body.event, body.payload ?? {}));
+    },
+  });
+}

@@ -1,0 +1,146 @@
+// Event deliveries survive kill -9: `switchyard serve` emits events while the receiver
+// answers 503, is killed with SIGKILL, and a new process on the same database delivers
+// every one of them from the outbox, each with its own stable webhook-id, signed.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Webhook } from "standardwebhooks";
+import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
+import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
+import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
+
+const KEY = "webhooks-crash-key-0123456789";
+const SECRET = "crash-test-signing-secret";
+const ROOT = join(import.meta.dirname, "..");
+
+interface Server {
+  proc: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+}
+
+function startServer(env: Record<string, string>): Promise<Server> {
+  const proc = spawn(process.execPath, [join(ROOT, "src/main.ts"), "serve"], {
+    cwd: env.SWITCHYARD_DATA_DIR,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | null>((res) => proc.once("exit", (code) => res(code)));
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    proc.stderr!.on("data", (d) => {
+      err += d;
+    });
+    proc.stdout!.on("data", (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ proc, url: m[1]!, exited });
+    });
+    exited.then((code) =>
+      reject(new Error(`server exited (${code}) before listening:\n${out}\n${err}`)),
+    );
+  });
+}
+
+async function api(url: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${KEY}`,
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+for (const backend of backends) {
+  describe(`event deliveries across kill -9 on ${backend}`, () => {
+    let llm: FakeLlm;
+    let hook: CaptureServer;
+    let db: TestDatabase;
+    const dir = tempDir();
+    const running = new Set<Server>();
+
+    before(async () => {
+      llm = await startFakeLlm();
+      hook = await startCaptureServer();
+      db = await createTestDatabase(backend);
+    });
+    after(async () => {
+      for (const s of running) s.proc.kill("SIGKILL");
+      await llm.close();
+      await hook.close();
+      await db.drop();
+      dir.remove();
+    });
+
+    const start = async () => {
+      const s = await startServer({
+        PORT: "0",
+        SWITCHYARD_DATA_DIR: dir.path,
+        DATABASE_URL: db.url,
+        SWITCHYARD_API_KEY: KEY,
+        SWITCHYARD_MODEL: "openai-compatible:fake-model",
+        SWITCHYARD_LLM_BASE_URL: llm.baseUrl,
+        SWITCHYARD_ALLOW_PRIVATE_URLS: "true",
+        SWITCHYARD_SECRET_KEY: "crash-secret-key-0123456789",
+        SWITCHYARD_LOG_LEVEL: "warn",
+      });
+      running.add(s);
+      s.exited.then(() => running.delete(s));
+      return s;
+    };
+
+    test("pending deliveries are all delivered after a restart", async () => {
+      let up = false;
+      hook.setResponder(() => (up ? undefined : { status: 503 }));
+      let s = await start();
+      const reg = await api(s.url, "POST", "/api/v1/webhooks", {
+        url: `${hook.url}/events`,
+        events: ["task.sync"],
+        secret: SECRET,
+      });
+      assert.equal(reg.status, 201);
+      const emits = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          api(s.url, "POST", "/api/v1/events", { event: "task.sync", payload: { i } }),
+        ),
+      );
+      const ids = emits.map((e) => {
+        assert.equal(e.body.deliveries[0].status, "failed");
+        return e.body.deliveries[0].delivery_id as string;
+      });
+      const failed = (await api(s.url, "GET", "/api/v1/deliveries?status=failed")).body;
+      assert.equal(failed.length, 6);
+      s.proc.kill("SIGKILL");
+      await s.exited;
+
+      up = true;
+      const downRequests = hook.requests.length;
+      s = await start();
+      const deadline = Date.now() + 20_000; // first scheduled retry: 5 s ± 20 %
+      for (const id of ids) {
+        for (;;) {
+          const d = (await api(s.url, "GET", `/api/v1/deliveries/${id}`)).body;
+          if (d.status === "delivered") {
+            assert.equal(d.attempts, 2);
+            break;
+          }
+          assert.ok(Date.now() < deadline, `delivery ${id} still ${d.status}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const delivered = hook.requests.slice(downRequests);
+      assert.deepEqual(delivered.map((r) => r.headers["webhook-id"]).sort(), [...ids].sort());
+      for (const r of delivered) {
+        new Webhook(SECRET, { format: "raw" }).verify(r.body, r.headers as Record<string, string>);
+      }
+      assert.deepEqual(delivered.map((r) => r.json.data.i).sort(), [0, 1, 2, 3, 4, 5]);
+      s.proc.kill("SIGKILL");
+      await s.exited;
+    });
+  });
+}
