@@ -12,16 +12,26 @@ import { ModelRegistry } from "./agent/models.ts";
 import { ToolRegistry } from "./agent/tools.ts";
 import { adminBotRoutes } from "./api/admin-bots.ts";
 import { adminIntegrationRoutes } from "./api/admin-integrations.ts";
+import { deliveryRoutes } from "./api/deliveries.ts";
 import { documentRoutes } from "./api/documents.ts";
+import { notificationRoutes } from "./api/notifications.ts";
 import { sessionRoutes } from "./api/sessions.ts";
 import { skillRoutes } from "./api/skills.ts";
+import { stateRoutes } from "./api/state.ts";
 import { taskRoutes } from "./api/tasks.ts";
+import { webhookRoutes } from "./api/webhooks.ts";
 import { type ApiKeyInfo, ensureApiKey } from "./api-key-setup.ts";
 import type { Config } from "./config.ts";
 import type { Connector } from "./delivery/connector.ts";
+import { EVENT_TARGET_TYPE, type EventData, EventService } from "./delivery/events.ts";
+import { GitAutoCommit } from "./delivery/git-auto-commit.ts";
 import { OutboundHttpClient } from "./delivery/http-client.ts";
+import { integrationsState } from "./delivery/integrations-state.ts";
+import { NOTIFICATION_TARGET, NotificationService } from "./delivery/notifications.ts";
+import type { EventName, OutboundServices } from "./delivery/outbound-types.ts";
 import { DeliveryWorker } from "./delivery/outbox-worker.ts";
 import type { Resolver } from "./delivery/ssrf.ts";
+import { WebhookSubscriptionService } from "./delivery/webhook-subscriptions.ts";
 import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
 import { createWebhookDispatcher } from "./dispatch/webhook.ts";
@@ -38,16 +48,22 @@ import { createIntegrationContext } from "./integrations/context.ts";
 import { integrationSources } from "./integrations/discovery.ts";
 import { IntegrationManager } from "./integrations/manager.ts";
 import { ProcessSupervisor } from "./integrations/processes.ts";
+import { mountMcpHttp } from "./mcp/http.ts";
 import { SkillStore } from "./skills/store.ts";
 import { type SkillSyncReport, syncSkills } from "./skills/sync.ts";
 import { Store } from "./store/index.ts";
 import { IntegrationSettingsRepository } from "./store/integration-settings.ts";
 import { listTurnHistory } from "./store/messages.ts";
-import { setTaskWarnings, type Task } from "./store/tasks.ts";
+import type { Session } from "./store/sessions.ts";
+import { getTask, setTaskWarnings, type Task } from "./store/tasks.ts";
 import { insertToolCall } from "./store/tool-calls.ts";
+import { WebhookSubscriptionRepository } from "./store/webhook-subscriptions.ts";
 import { TaskFinisher } from "./tasks/finish.ts";
 import { MessageService } from "./tasks/inject.ts";
 import { TaskWorker } from "./tasks/worker.ts";
+
+/** `source` of the `error` event a failed git auto-commit emits. */
+const GIT_ERROR_SOURCE = "git_auto_commit";
 
 /** Package version, shown in the banner and the OpenAPI document. */
 export const VERSION = "0.1.0";
@@ -72,6 +88,8 @@ export interface AppTuning {
   connector?: Connector;
   /** Grace period for running tasks on stop (default 10 000). */
   shutdownGraceMs?: number;
+  /** Start integrations' background processes (default true; `switchyard mcp` says false). */
+  startProcesses?: boolean;
 }
 
 /** A built server. */
@@ -89,6 +107,16 @@ export class App {
   readonly messages: MessageService;
   readonly taskWorker: TaskWorker;
   readonly deliveryWorker: DeliveryWorker;
+  /** Event webhook subscriptions (register, list, delete; cached list for emission). */
+  readonly webhooks: WebhookSubscriptionService;
+  /** Events: emitEvent, core emission, tool-call mapping, the `event` outbox sender. */
+  readonly events: EventService;
+  /** The outbound services (webhooks, events, notifications, git, state): REST and MCP call these. */
+  readonly outbound: OutboundServices;
+  /** Notifications: send (through the outbox) and history. */
+  readonly notifications: NotificationService;
+  /** Git auto-commit of the workspace on selected events (`handleEvent`). */
+  readonly gitAutoCommit: GitAutoCommit;
   readonly server: FastifyInstance;
   readonly apiKey: ApiKeyInfo;
   readonly integrations: IntegrationManager;
@@ -142,8 +170,63 @@ export class App {
       scheduleMs: tuning.deliveryScheduleMs,
       minBackoffAfterThrottleMs: tuning.minBackoffAfterThrottleMs,
       pollMs: tuning.pollMs,
-      onOutcome: (d, o) => this.metrics.deliveryAttempt(d.targetType, o.status, o.durationMs),
+      onOutcome: (d, o) => {
+        this.metrics.deliveryAttempt(d.targetType, o.status, o.durationMs);
+        // Never for an event delivery's own failure: that could loop.
+        if (o.status === "dead" && d.targetType !== EVENT_TARGET_TYPE) {
+          this.events.emit("error", {
+            source: "delivery",
+            delivery_id: d.id,
+            target_type: d.targetType,
+            task_id: d.taskId,
+            http_status: o.httpStatus,
+            error: o.error ?? null,
+          });
+        }
+      },
     });
+    this.webhooks = new WebhookSubscriptionService({
+      repo: new WebhookSubscriptionRepository(store.k, config.SWITCHYARD_SECRET_KEY),
+      log,
+      allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
+      resolver: tuning.resolver,
+    });
+    this.events = new EventService({
+      store,
+      subscriptions: this.webhooks,
+      deliveryWorker: this.deliveryWorker,
+      http: this.http,
+      log,
+      onEvent: (name, data) => this.#autoCommit(name, data),
+    });
+    this.notifications = new NotificationService({
+      store,
+      http: this.http,
+      deliveryWorker: this.deliveryWorker,
+      log,
+      smtp: { url: config.SMTP_URL, from: config.SMTP_FROM, to: config.SMTP_TO },
+      allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
+      resolver: tuning.resolver,
+      metrics: this.metrics,
+      smtpRetryDelayMs: tuning.httpRetryDelayMs,
+    });
+    this.deliveryWorker.registerSender(NOTIFICATION_TARGET, this.notifications.sender);
+    this.gitAutoCommit = new GitAutoCommit({
+      store,
+      workspaceDir: config.workspaceDir,
+      log,
+      onError: (err) => this.events.emit("error", { source: GIT_ERROR_SOURCE, error: err.message }),
+    });
+    this.outbound = {
+      state: () => integrationsState({ store, listWebhooks: () => this.webhooks.listWebhooks() }),
+      listWebhooks: () => this.webhooks.listWebhooks(),
+      registerWebhook: (input) => this.webhooks.registerWebhook(input),
+      deleteWebhook: (id) => this.webhooks.deleteWebhook(id),
+      getGitAutoCommit: () => this.gitAutoCommit.get(),
+      setGitAutoCommit: (input) => this.gitAutoCommit.set(input),
+      notify: (input) => this.notifications.notify(input),
+      emitEvent: (name, payload) => this.events.emitEvent(name, payload),
+    };
     const finisher = new TaskFinisher(
       store,
       () => this.deliveryWorker.poke(),
@@ -160,9 +243,14 @@ export class App {
       defaultMaxRunSeconds: config.TASK_MAX_RUN_SECONDS,
       execute: (task, signal) => this.#execute(task, signal),
     });
-    this.messages = new MessageService(store, (sessionId) =>
-      this.taskWorker.taskCreated(sessionId),
-    );
+    this.messages = new MessageService(store, (sessionId, task) => {
+      this.taskWorker.taskCreated(sessionId);
+      this.events.emit("task.created", {
+        task_id: task.id,
+        session_id: sessionId,
+        bot_id: task.botId,
+      });
+    });
 
     this.dispatchers.register("webhook", createWebhookDispatcher(this.http));
     this.dispatchers.register("internal", createInternalDispatcher(store.k, this.messages));
@@ -194,9 +282,9 @@ export class App {
       log,
       env: config.env,
       settingsStore: new IntegrationSettingsRepository(store.k, config.SWITCHYARD_SECRET_KEY),
-      processes: this.processes,
-      makeContext: (name, settings) =>
-        createIntegrationContext(
+      processes: tuning.startProcesses === false ? undefined : this.processes,
+      makeContext: (name, settings) => {
+        const ctx = createIntegrationContext(
           {
             store,
             log,
@@ -207,7 +295,21 @@ export class App {
           },
           name,
           settings,
-        ),
+        );
+        const getOrCreate = ctx.getOrCreateSession;
+        ctx.getOrCreateSession = async (clientId, opts) => {
+          const r = await getOrCreate(clientId, opts);
+          if (r.created) {
+            this.#sessionEvent("session.start", {
+              id: r.sessionId,
+              botId: opts?.botId ?? "default",
+              clientId,
+            });
+          }
+          return r;
+        };
+        return ctx;
+      },
     });
     this.#routes();
   }
@@ -222,8 +324,51 @@ export class App {
     return this.#url ?? `http://${this.config.HOST}:${this.config.PORT}`;
   }
 
-  /** Fires `after_task_complete` {task_id, status} (fire-and-forget). */
+  /**
+   * Commits the workspace when git auto-commit wants `name` (in the background; never
+   * throws). An `error` event raised by a failed auto-commit never triggers another one,
+   * so a broken repository cannot loop.
+   */
+  #autoCommit(name: EventName, data: EventData): void {
+    if (name === "error" && typeof data !== "function" && data.source === GIT_ERROR_SOURCE) return;
+    (async () => {
+      if (!(await this.gitAutoCommit.wants(name))) return;
+      const payload = typeof data === "function" ? await data() : data;
+      await this.gitAutoCommit.handleEvent(name, payload);
+    })().catch((err) =>
+      this.log.warn({ event: name, err: (err as Error).message }, "git auto-commit skipped"),
+    );
+  }
+
+  /** Emits session.start / session.end {session_id, bot_id, client_id} (fire-and-forget). */
+  #sessionEvent(
+    name: "session.start" | "session.end",
+    s: Pick<Session, "id" | "botId" | "clientId"> & { endedAt?: number | null },
+  ): void {
+    const ended = name === "session.end" ? { ended_at: new Date(s.endedAt ?? Date.now()) } : {};
+    this.events.emit(name, {
+      session_id: s.id,
+      bot_id: s.botId,
+      client_id: s.clientId,
+      ...ended,
+    });
+  }
+
+  /**
+   * Emits task.completed / task.failed {task_id, session_id, bot_id, status, result |
+   * error} and fires `after_task_complete` {task_id, status} (both fire-and-forget).
+   */
   #taskFinished(task: Task, status: "complete" | "failed"): void {
+    this.events.emit(status === "complete" ? "task.completed" : "task.failed", async () => {
+      const t = (await getTask(this.store.k, task.id)) ?? task;
+      return {
+        task_id: t.id,
+        session_id: t.sessionId,
+        bot_id: t.botId,
+        status,
+        ...(status === "complete" ? { result: t.result } : { error: t.error }),
+      };
+    });
     if (!this.hooks.has("after_task_complete")) return;
     this.store.sessions.get(task.sessionId).then(
       (session) =>
@@ -312,8 +457,10 @@ export class App {
       await this.taskWorker.stop(
         this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000,
       );
+      await this.events.drain();
       await this.deliveryWorker.stop();
       await this.hookWebhooks?.drain();
+      await this.gitAutoCommit.idle();
       await this.http.close();
       await this.store.close();
     })();
@@ -333,7 +480,10 @@ export class App {
         skills: this.skills,
         hooks: this.hooks,
         log: this.log,
-        recordToolCall: (c) => insertToolCall(this.store.k, c),
+        recordToolCall: (c) => {
+          this.events.toolCalled(c);
+          return insertToolCall(this.store.k, c);
+        },
         recordWarnings: (id, warnings) => setTaskWarnings(this.store.k, id, warnings),
         maxRetries: this.#tuning.llmMaxRetries ?? 2,
         maxSteps: 10,
@@ -365,8 +515,20 @@ export class App {
         }
       },
     });
-    sessionRoutes(routes, this.store, this.messages);
+    sessionRoutes(routes, this.store, this.messages, {
+      started: (s) => this.#sessionEvent("session.start", s),
+      ended: (s) => this.#sessionEvent("session.end", s),
+    });
     taskRoutes(routes, this.store, (id) => this.taskWorker.abortLocal(id));
+    webhookRoutes(routes, () => this.outbound);
+    deliveryRoutes(routes, this.store, () => this.deliveryWorker.poke());
+    notificationRoutes(
+      routes,
+      () => this.notifications,
+      () => this.gitAutoCommit,
+    );
+    stateRoutes(routes, () => this.outbound.state());
+    mountMcpHttp(this.server, this.auth, () => this.outbound, VERSION);
     documentRoutes(routes, this.documents);
     skillRoutes(routes, this.skills);
     adminBotRoutes(routes, this.store, this.config.SWITCHYARD_MODEL);

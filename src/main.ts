@@ -3,12 +3,15 @@
  * Run through `bin/switchyard` or `npm start`, which use the pinned Node.
  */
 import { Command, Option } from "commander";
+import pino from "pino";
 import { ModelRegistry } from "./agent/models.ts";
 import { App, VERSION } from "./app.ts";
 import { integrationsCheck } from "./cli/integrations-check.ts";
 import { integrationsList, workspaceIntegrationsDir } from "./cli/integrations-list.ts";
 import { newIntegration } from "./cli/new-integration.ts";
+import { stateExport } from "./cli/state-export.ts";
 import { type Config, ConfigError, loadConfig, redactDatabaseUrl } from "./config.ts";
+import { serveMcpStdio } from "./mcp/stdio.ts";
 import { SCOPES, type Scope } from "./store/api-keys.ts";
 import { Store } from "./store/index.ts";
 
@@ -88,6 +91,34 @@ function integrationSummary(app: App): string {
   return `${all.length - bad.length} of ${all.length}${names.length ? ` — ${names.join(", ")}` : ""}`;
 }
 
+/**
+ * `switchyard mcp`: the MCP server over stdio, on the configured database. Nothing listens
+ * and no task runs here; the delivery worker runs so that what this process sends is
+ * retried. stdout carries MCP messages only: logs go to stderr.
+ */
+async function mcp(): Promise<void> {
+  const config = configOrExit();
+  let app: App;
+  try {
+    app = await App.create(config, {
+      log: pino({ level: config.SWITCHYARD_LOG_LEVEL }, pino.destination(2)),
+      tuning: { startProcesses: false },
+    });
+  } catch (err) {
+    process.stderr.write(`switchyard mcp: cannot start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (app.apiKey.source === "generated") {
+    process.stderr.write(
+      `switchyard mcp: an API key was generated and saved to ${app.apiKey.path}\n`,
+    );
+  }
+  app.deliveryWorker.start();
+  await serveMcpStdio(app.outbound, VERSION);
+  await app.stop();
+  process.exit(0);
+}
+
 async function keysCreate(opts: { scopes: string; name: string }): Promise<void> {
   const config = configOrExit();
   const scopes = opts.scopes
@@ -155,6 +186,10 @@ program
   .option("--name <name>", "a label for the key", "cli")
   .action(keysCreate);
 program
+  .command("mcp")
+  .description("Serve the MCP tools over stdio (for a local MCP client)")
+  .action(mcp);
+program
   .command("doctor")
   .description("Check configuration, database and model endpoint")
   .action(doctor);
@@ -167,6 +202,15 @@ integrations
   .command("check <dir>")
   .description("Validate one integration folder against the contract; exit 1 on any problem")
   .action(async (dir: string) => process.exit(await integrationsCheck(dir)));
+program
+  .command("state")
+  .description("Integrations state: webhooks (no secrets), git auto-commit, notifications")
+  .command("export")
+  .description("Write the state as JSON, read from the database (the server need not run)")
+  .option("--output <file>", "write to this file (mode 0600) instead of standard output")
+  .action(async (opts: { output?: string }) =>
+    process.exit(await stateExport(configOrExit(), opts.output)),
+  );
 program
   .command("new")
   .description("Create from a template")

@@ -1,8 +1,8 @@
 /** `/api/v1/tasks…`: read a task, its tool calls; cancel it. */
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
-import { redactConfig } from "../lib/redact.ts";
 import type { RouteTable } from "../http/routes.ts";
+import { redactConfig } from "../lib/redact.ts";
 import type { Store } from "../store/index.ts";
 import { finishTask, getTask, type Task } from "../store/tasks.ts";
 import { listToolCalls } from "../store/tool-calls.ts";

@@ -4,6 +4,10 @@
  * REST (`/api/v1`) and the MCP tools return exactly these, from the same service calls.
  */
 
+import type { NotificationChannel } from "./notification-payloads.ts";
+
+export { NOTIFICATION_CHANNELS, type NotificationChannel } from "./notification-payloads.ts";
+
 /** Every event name a subscription may name (seed 003's INTEGRATION_EVENTS plus `task.failed`). */
 export const EVENT_NAMES = [
   "session.start",
@@ -63,8 +67,6 @@ export interface EmitResult {
 }
 
 /** Notification channels. */
-export const NOTIFICATION_CHANNELS = ["slack", "discord", "email", "webhook"] as const;
-export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
 export const NOTIFICATION_PRIORITIES = ["low", "normal", "high", "urgent"] as const;
 export type NotificationPriority = (typeof NOTIFICATION_PRIORITIES)[number];
 
@@ -74,7 +76,7 @@ export interface NotifyInput {
   message: string;
   /** Default "normal". */
   priority?: NotificationPriority;
-  /** Destination for slack, discord and webhook (an incoming-webhook URL); for email, the recipient address. */
+  /** Destination: an incoming-webhook URL for the chat and webhook channels; for email, the recipient address. */
   webhook_url?: string;
   attachments?: unknown[];
   /** Per-attempt timeout in ms (default 10 000). */

@@ -31,6 +31,7 @@ export const DEFAULT_RETRY_SCHEDULE_MS = [
  * ({@link DeliveryErrorInfo}: `retryable: false` = dead at once, `status`, `retryAfterMs`).
  * It may return the receiver's HTTP status, which is recorded.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a sender that returns nothing is fine
 export type DeliverySender = (delivery: Delivery) => Promise<void | { httpStatus?: number }>;
 
 /** The result of one attempt, as recorded. */

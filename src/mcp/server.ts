@@ -150,7 +150,7 @@ export function createMcpServer(services: OutboundServices, opts: McpServerOptio
     "integration_notify",
     {
       description:
-        "Send a notification to Slack, Discord or a webhook (an incoming-webhook URL in webhook_url) or by email (over SMTP when SMTP_URL is set). Returns {success, notification_id, delivered, channel, priority, delivery}.",
+        "Send a notification: to a chat or webhook channel (an incoming-webhook URL in webhook_url), or by email (over SMTP when SMTP_URL is set). Returns {success, notification_id, delivered, channel, priority, delivery}.",
       inputSchema: {
         channel: z.enum(NOTIFICATION_CHANNELS),
         message: z.string(),
@@ -158,7 +158,7 @@ export function createMcpServer(services: OutboundServices, opts: McpServerOptio
         webhook_url: z
           .string()
           .optional()
-          .describe("Destination URL (slack, discord, webhook) or recipient address (email)"),
+          .describe("Incoming-webhook URL, or the recipient address for email"),
         attachments: z.array(z.unknown()).optional(),
         timeout_ms: z.number().int().positive().optional().describe("Per-attempt timeout (ms)"),
         retry_count: z.number().int().min(0).max(10).optional().describe("Inline retries"),
