@@ -4,10 +4,13 @@
  * `rand_a` field is used as a counter, RFC 9562 §6.2 method 1), so the store can
  * order tasks and messages by id.
  */
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
 let lastMs = 0;
 let counter = 0;
+/** Random bytes drawn in blocks (one getrandom call per 256 ids instead of per id). */
+const pool = Buffer.alloc(16 * 256);
+let poolOffset = pool.length;
 
 /** A new UUIDv7 string, e.g. `0192f7c1-7a3e-7c01-8a4f-3b2d1e0f9a8b`. */
 export function uuidv7(): string {
@@ -24,7 +27,12 @@ export function uuidv7(): string {
     lastMs = ms;
     counter = 0;
   }
-  const b = randomBytes(16);
+  if (poolOffset >= pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const b = Buffer.from(pool.subarray(poolOffset, poolOffset + 16));
+  poolOffset += 16;
   b[0] = Math.floor(ms / 2 ** 40) & 0xff;
   b[1] = Math.floor(ms / 2 ** 32) & 0xff;
   b[2] = (ms >>> 24) & 0xff;

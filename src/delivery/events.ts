@@ -15,7 +15,7 @@
  */
 import type { Logger } from "pino";
 import { DeliveryError } from "../dispatch/types.ts";
-import { type Delivery, insertDelivery } from "../store/deliveries.ts";
+import { type Delivery, insertDeliveryRows } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import type { WebhookSubscription } from "../store/webhook-subscriptions.ts";
 import type { OutboundHttpClient } from "./http-client.ts";
@@ -135,7 +135,8 @@ export class EventService {
   /**
    * Sends `eventName` to every enabled subscription that wants it, in parallel, and
    * resolves after their inline attempts (seed 003 `emitWebhookEvent`). The body is
-   * `{event, timestamp (ISO 8601), data: payload}`. Reads the subscriptions afresh.
+   * `{event, timestamp (ISO 8601), data: payload}`. Uses the cached subscription list (this
+   * process's changes apply at once; another instance's within 2 s).
    * @throws OutboundInputError 422 for an unknown event name (listing the valid ones) or
    *   a payload that is not an object
    */
@@ -150,7 +151,7 @@ export class EventService {
       throw new OutboundInputError(422, "payload must be a JSON object");
     }
     this.#notify(eventName as EventName, payload);
-    return this.#emit(eventName, payload, await this.#o.subscriptions.fresh(), false);
+    return this.#emit(eventName, payload, await this.#o.subscriptions.cached(), false);
   }
 
   /**
@@ -228,7 +229,7 @@ export class EventService {
   ): Promise<EmitResult> {
     const body = { event, timestamp: new Date().toISOString(), data };
     const matching = subs.filter((s) => subscribedTo(s, event));
-    const deliveries = await Promise.all(matching.map((s) => this.#deliver(s, body, background)));
+    const deliveries = await this.#deliver(matching, body, background);
     const sent = deliveries.filter((d) => d.status === "delivered").length;
     return {
       event,
@@ -239,42 +240,62 @@ export class EventService {
     };
   }
 
-  /** Writes one delivery and attempts it inline (or leaves it to the worker when busy). */
+  /**
+   * Writes one delivery per subscription (one statement) and attempts them inline in
+   * parallel; core emission beyond `maxInlineSends` in flight only writes the rows and
+   * leaves them to the worker (reported as failed with error "queued").
+   */
   async #deliver(
-    sub: WebhookSubscription,
+    subs: WebhookSubscription[],
     body: Record<string, unknown>,
     background: boolean,
-  ): Promise<EmitDelivery> {
-    const row = {
+  ): Promise<EmitDelivery[]> {
+    const row = (sub: WebhookSubscription) => ({
       targetType: EVENT_TARGET_TYPE,
       subscriptionId: sub.id,
       target: { timeout_ms: this.#timeoutMs, retry_count: this.#retryCount },
       payload: body,
-    };
-    if (background && this.#inlineSends >= (this.#o.maxInlineSends ?? 64)) {
-      const id = await insertDelivery(this.#o.store.k, row);
+    });
+    const room = background
+      ? Math.max(0, (this.#o.maxInlineSends ?? 64) - this.#inlineSends)
+      : subs.length;
+    const inline = subs.slice(0, room);
+    const queued = subs.slice(room);
+    const out: EmitDelivery[] = [];
+    const queuedOut: EmitDelivery[] = [];
+    if (queued.length) {
+      const rows = await insertDeliveryRows(this.#o.store.k, queued.map(row));
       this.#o.deliveryWorker.poke();
-      return {
-        webhook_id: sub.id,
-        delivery_id: id,
-        status: "failed",
-        http_status: null,
-        error: "queued",
-      };
+      rows.forEach((d, i) => {
+        queuedOut.push({
+          webhook_id: queued[i]!.id,
+          delivery_id: d.id,
+          status: "failed",
+          http_status: null,
+          error: "queued",
+        });
+      });
     }
-    this.#inlineSends++;
-    try {
-      const { delivery, outcome } = await this.#o.deliveryWorker.sendNow(row);
-      return {
-        webhook_id: sub.id,
-        delivery_id: delivery.id,
-        status: outcome.status,
-        http_status: outcome.httpStatus,
-        ...(outcome.error ? { error: outcome.error } : {}),
-      };
-    } finally {
-      this.#inlineSends--;
+    if (inline.length) {
+      this.#inlineSends += inline.length;
+      try {
+        const results = await this.#o.deliveryWorker.sendNowMany(inline.map(row), {
+          awaitOutcomes: !background,
+        });
+        results.forEach(({ delivery, outcome }, i) => {
+          out.push({
+            webhook_id: inline[i]!.id,
+            delivery_id: delivery.id,
+            status: outcome.status,
+            http_status: outcome.httpStatus,
+            ...(outcome.error ? { error: outcome.error } : {}),
+          });
+        });
+      } finally {
+        this.#inlineSends -= inline.length;
+      }
     }
+    return [...out, ...queuedOut];
   }
 
   /**
@@ -294,7 +315,7 @@ export class EventService {
     if (sub.disabledAt != null) {
       throw new DeliveryError("webhook subscription is disabled", { retryable: false });
     }
-    const body = JSON.stringify(d.payload);
+    const body = bodyText(d.payload);
     const signer = sub.secret ? standardWebhookSigner(sub.secret) : null;
     const res = await this.#o.http.postJson(sub.url, body, {
       timeoutMs: positive(d.target.timeout_ms, this.#timeoutMs),
@@ -318,6 +339,17 @@ export class EventService {
       retryAfterMs: res.retryAfterMs,
     });
   }
+}
+
+/** JSON of each emitted body, made once for all its subscriptions (keyed by the object). */
+const bodyTexts = new WeakMap<object, string>();
+function bodyText(payload: Record<string, unknown>): string {
+  let text = bodyTexts.get(payload);
+  if (text === undefined) {
+    text = JSON.stringify(payload);
+    bodyTexts.set(payload, text);
+  }
+  return text;
 }
 
 /** `v` when it is a finite number ≥ 0, else `fallback`. */

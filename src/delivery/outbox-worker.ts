@@ -13,9 +13,10 @@ import { WakeLoop } from "../lib/wake-loop.ts";
 import {
   claimDueDeliveries,
   type Delivery,
-  insertDeliveryRow,
+  type DeliveryOutcomeRecord,
+  insertDeliveryRows,
   type NewDelivery,
-  recordDeliveryAttempt,
+  recordDeliveryAttempts,
 } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { getTask } from "../store/tasks.ts";
@@ -78,6 +79,9 @@ export class DeliveryWorker {
   readonly #inFlight = new Set<Promise<void>>();
   /** Times (ms) of retries this worker scheduled and has not yet reached. */
   readonly #retryAt = new Set<number>();
+  /** Outcomes waiting to be written; one transaction writes all that piled up. */
+  #toRecord: Array<{ rec: DeliveryOutcomeRecord; done: () => void }> = [];
+  #recording: Promise<void> | undefined;
 
   constructor(opts: DeliveryWorkerOptions) {
     this.#o = withDefaults(
@@ -115,12 +119,32 @@ export class DeliveryWorker {
   async sendNow(
     d: Omit<NewDelivery, "lease">,
   ): Promise<{ delivery: Delivery; outcome: AttemptOutcome }> {
-    const row = await insertDeliveryRow(this.#o.store.k, {
-      ...d,
-      lease: { owner: this.#o.owner, ms: this.#o.leaseMs },
-    });
-    const outcome = await this.#attempt(row);
-    return { delivery: row, outcome };
+    return (await this.sendNowMany([d]))[0]!;
+  }
+
+  /**
+   * {@link sendNow} for several deliveries: written in one statement, attempted in
+   * parallel; results in the same order.
+   * @param opts.awaitOutcomes wait until the outcomes are written (default true), so a
+   *   reader right after sees them; background senders pass false (until written, a row
+   *   stays leased, so a crash in between only means it is sent again)
+   */
+  async sendNowMany(
+    list: Array<Omit<NewDelivery, "lease">>,
+    opts: { awaitOutcomes?: boolean } = {},
+  ): Promise<Array<{ delivery: Delivery; outcome: AttemptOutcome }>> {
+    const lease = { owner: this.#o.owner, ms: this.#o.leaseMs };
+    const rows = await insertDeliveryRows(
+      this.#o.store.k,
+      list.map((d) => ({ ...d, lease })),
+    );
+    return Promise.all(
+      rows.map(async (delivery) => {
+        const { outcome, recorded } = await this.#attempt(delivery);
+        if (opts.awaitOutcomes !== false) await recorded;
+        return { delivery, outcome };
+      }),
+    );
   }
 
   /** Starts sending. */
@@ -137,6 +161,12 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     await this.#loop.stop();
     await Promise.allSettled([...this.#inFlight]);
+    await this.outcomesWritten();
+  }
+
+  /** Resolves once every outcome reported so far is written (inline sends do not wait). */
+  async outcomesWritten(): Promise<void> {
+    while (this.#recording) await this.#recording;
   }
 
   async #pass(): Promise<boolean | number | undefined> {
@@ -163,7 +193,8 @@ export class DeliveryWorker {
   }
 
   async #send(d: Delivery): Promise<void> {
-    await this.#attempt(d);
+    // A claimed slot stays taken until its outcome is written.
+    await (await this.#attempt(d)).recorded;
   }
 
   /** Hands a task's result in `d` to the dispatcher named by its target type. */
@@ -191,7 +222,7 @@ export class DeliveryWorker {
   }
 
   /** One attempt of a leased delivery: send, then record delivered / failed / dead. */
-  async #attempt(d: Delivery): Promise<AttemptOutcome> {
+  async #attempt(d: Delivery): Promise<{ outcome: AttemptOutcome; recorded: Promise<void> }> {
     const started = performance.now();
     let outcome: AttemptOutcome;
     try {
@@ -202,18 +233,14 @@ export class DeliveryWorker {
       outcome = this.#failure(d, err);
     }
     outcome.durationMs = performance.now() - started;
-    const { store, owner, log } = this.#o;
-    try {
-      await recordDeliveryAttempt(store.k, d.id, owner, {
-        status: outcome.status,
-        httpStatus: outcome.httpStatus,
-        error: outcome.error ?? "",
-        nextAttemptAt: outcome.nextAttemptAt ?? Date.now(),
-      });
-    } catch (err) {
-      // The lease runs out and the delivery is tried again: at least once, never lost.
-      log.warn({ delivery_id: d.id, err: (err as Error).message }, "delivery outcome not recorded");
-    }
+    const { log } = this.#o;
+    const recorded = this.#record({
+      id: d.id,
+      status: outcome.status,
+      httpStatus: outcome.httpStatus,
+      error: outcome.error ?? "",
+      nextAttemptAt: outcome.nextAttemptAt ?? Date.now(),
+    });
     if (outcome.status === "dead") {
       log.warn({ delivery_id: d.id, attempts: d.attempts, error: outcome.error }, "delivery dead");
     } else if (outcome.status === "failed") {
@@ -232,7 +259,42 @@ export class DeliveryWorker {
     try {
       this.#o.onOutcome?.(d, outcome);
     } catch {}
-    return outcome;
+    return { outcome, recorded };
+  }
+
+  /**
+   * Writes an outcome together with the others that arrive while a write is in flight
+   * (one transaction for many sends under load). Never rejects: on a database error the
+   * lease runs out and the delivery is tried again — at least once, never lost.
+   */
+  #record(rec: DeliveryOutcomeRecord): Promise<void> {
+    return new Promise<void>((done) => {
+      this.#toRecord.push({ rec, done });
+      this.#recording ??= this.#flushOutcomes();
+    });
+  }
+
+  async #flushOutcomes(): Promise<void> {
+    const { store, owner, log } = this.#o;
+    // Let the sends finishing in this turn of the event loop join the batch.
+    await new Promise<void>((r) => setImmediate(r));
+    while (this.#toRecord.length) {
+      const batch = this.#toRecord.splice(0, 500);
+      try {
+        await recordDeliveryAttempts(
+          store.k,
+          owner,
+          batch.map((b) => b.rec),
+        );
+      } catch (err) {
+        log.warn(
+          { deliveries: batch.length, err: (err as Error).message },
+          "delivery outcomes not recorded; their leases will expire and they are sent again",
+        );
+      }
+      for (const b of batch) b.done();
+    }
+    this.#recording = undefined;
   }
 
   /** Decides what a failed attempt means: dead, or retried when (schedule, jitter, 429). */

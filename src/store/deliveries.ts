@@ -3,7 +3,7 @@
  * transaction as the state change they report (a finished task), then claimed with a
  * lease by the delivery worker, so a crash never loses or duplicates the decision to send.
  */
-import { type Kysely, sql } from "kysely";
+import { type Kysely, PostgresAdapter, sql } from "kysely";
 import { uuidv7 } from "../ids.ts";
 import type { Dialect } from "./db.ts";
 import { fromJson } from "./json.ts";
@@ -73,9 +73,29 @@ export async function insertDelivery(db: Kysely<Database>, d: NewDelivery): Prom
 
 /** Like {@link insertDelivery}, returning the whole row. */
 export async function insertDeliveryRow(db: Kysely<Database>, d: NewDelivery): Promise<Delivery> {
+  return (await insertDeliveryRows(db, [d]))[0]!;
+}
+
+/** Inserts several deliveries in one statement; returns their rows in the same order. */
+export async function insertDeliveryRows(
+  db: Kysely<Database>,
+  list: NewDelivery[],
+): Promise<Delivery[]> {
+  if (list.length === 0) return [];
+  const rows = list.map(newRow);
+  await db.insertInto("deliveries").values(rows).execute();
+  // The caller's own objects, not a parse of the JSON just written.
+  return rows.map((r, i) => ({
+    ...toDelivery({ ...r, target: "{}", payload: "{}" }),
+    target: list[i]!.target,
+    payload: list[i]!.payload,
+  }));
+}
+
+function newRow(d: NewDelivery): DeliveriesTable {
   const now = Date.now();
   const id = uuidv7();
-  const row: DeliveriesTable = {
+  return {
     id,
     task_id: d.taskId ?? null,
     target_type: d.targetType,
@@ -93,8 +113,6 @@ export async function insertDeliveryRow(db: Kysely<Database>, d: NewDelivery): P
     delivered_at: null,
     subscription_id: d.subscriptionId ?? null,
   };
-  await db.insertInto("deliveries").values(row).execute();
-  return toDelivery(row);
 }
 
 /**
@@ -153,6 +171,63 @@ export async function recordDeliveryAttempt(
     .where("id", "=", id)
     .where("lease_owner", "=", owner)
     .execute();
+}
+
+/** One attempt's outcome, for {@link recordDeliveryAttempts}. */
+export type DeliveryOutcomeRecord = { id: string } & Parameters<typeof recordDeliveryAttempt>[3];
+
+/**
+ * Records several attempts by `owner` in one transaction: the delivered ones sharing an
+ * HTTP status in one statement, the others one by one. Same rules as
+ * {@link recordDeliveryAttempt} (a row another owner holds now is left alone).
+ */
+export async function recordDeliveryAttempts(
+  db: Kysely<Database>,
+  owner: string,
+  outcomes: DeliveryOutcomeRecord[],
+): Promise<void> {
+  const delivered = new Map<number | null, string[]>();
+  const others: DeliveryOutcomeRecord[] = [];
+  for (const o of outcomes) {
+    if (o.status !== "delivered") {
+      others.push(o);
+      continue;
+    }
+    const key = o.httpStatus ?? null;
+    const ids = delivered.get(key) ?? [];
+    ids.push(o.id);
+    delivered.set(key, ids);
+  }
+  const write = async (trx: Kysely<Database>) => {
+    const now = Date.now();
+    for (const [httpStatus, ids] of delivered) {
+      await trx
+        .updateTable("deliveries")
+        .set({
+          status: "delivered",
+          lease_owner: null,
+          lease_expires_at: null,
+          last_status: httpStatus,
+          last_error: null,
+          next_attempt_at: now,
+          delivered_at: now,
+          updated_at: now,
+        })
+        .where("id", "in", ids)
+        .where("lease_owner", "=", owner)
+        .execute();
+    }
+    for (const o of others) await recordDeliveryAttempt(trx, o.id, owner, o);
+  };
+  if (db.isTransaction) return write(db);
+  await db.transaction().execute(async (trx) => {
+    // PostgreSQL: an outcome lost to a database crash only means the delivery is sent
+    // again (at least once, deduplicated by webhook-id), so skip waiting for the flush.
+    if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+      await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+    }
+    await write(trx);
+  });
 }
 
 /** One delivery, or undefined. */
