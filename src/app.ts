@@ -457,10 +457,11 @@ export class App {
       await this.taskWorker.stop(
         this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000,
       );
+      // Commits first: a failed one emits an `error` event, which the drain then sends.
+      await this.gitAutoCommit.idle();
       await this.events.drain();
       await this.deliveryWorker.stop();
       await this.hookWebhooks?.drain();
-      await this.gitAutoCommit.idle();
       await this.http.close();
       await this.store.close();
     })();

@@ -26,6 +26,12 @@ describe("metrics", () => {
     const noKey = await fetch(`${t.url}/metrics`);
     assert.equal(noKey.status, 401);
 
+    const note = await t.api("POST", "/api/v1/notifications", {
+      channel: "webhook",
+      message: "count me too",
+      webhook_url: `${capture.url}/note`,
+    });
+    assert.equal(note.status, 201, JSON.stringify(note.body));
     const sessionId = await t.session("metrics:1");
     const r = await t.api("POST", `/api/v1/sessions/${sessionId}/messages`, {
       content: "count me",
@@ -34,7 +40,7 @@ describe("metrics", () => {
     });
     assert.equal(r.status, 201);
     await t.waitForTask(r.body.task_id);
-    await capture.waitFor(1);
+    await capture.waitFor(2);
     // The attempt is recorded just after the receiver answered.
     let text = "";
     for (let i = 0; i < 50; i++) {
@@ -44,7 +50,7 @@ describe("metrics", () => {
       assert.equal(res.status, 200);
       assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
       text = await res.text();
-      if (sample(text, 'switchyard_deliveries{status="delivered"}') === 1) break;
+      if (sample(text, 'switchyard_deliveries{status="delivered"}') === 2) break;
       await new Promise((res) => setTimeout(res, 50));
     }
     assert.equal(
@@ -56,7 +62,18 @@ describe("metrics", () => {
       1,
     );
     assert.equal(sample(text, 'switchyard_tasks{status="complete"}'), 1);
-    assert.equal(sample(text, 'switchyard_deliveries{status="delivered"}'), 1);
+    assert.equal(sample(text, 'switchyard_deliveries{status="delivered"}'), 2);
+    assert.equal(
+      sample(text, 'switchyard_notifications_total{channel="webhook",delivered="true"}'),
+      1,
+    );
+    assert.equal(
+      sample(
+        text,
+        'switchyard_delivery_attempts_total{target_type="notification",outcome="delivered"}',
+      ),
+      1,
+    );
     assert.equal(sample(text, "switchyard_task_queue_depth"), 0);
     assert.match(text, /# TYPE switchyard_notifications_total counter/);
   });

@@ -111,7 +111,7 @@ for (const backend of backends) {
     const notify = (body: Record<string, unknown>) => t.api("POST", "/api/v1/notifications", body);
     const sentTo = (path: string) => cap.requests.filter((r) => r.path === path);
 
-    test("each channel's body: slack {text, attachments}, discord {content, embeds}, webhook {message, priority, attachments}", async () => {
+    test("each channel's body: slack {text, attachments}, discord {content, embeds}, webhook {message, attachments}", async () => {
       const slack = await notify({
         channel: "slack",
         message: "Build green",
@@ -152,7 +152,7 @@ for (const backend of backends) {
       });
       assert.equal(hook.body.delivered, true);
       const req = sentTo("/generic")[0]!;
-      assert.deepEqual(req.json, { message: "Queue backlog", priority: "normal", attachments: [] });
+      assert.deepEqual(req.json, { message: "Queue backlog", attachments: [] });
       assert.equal(req.headers["content-type"], "application/json");
       assert.equal(req.headers["webhook-id"], hook.body.delivery.delivery_id);
 

@@ -140,7 +140,9 @@ for (const backend of backends) {
       assert.equal(b.body.webhook.created_at, a.body.webhook.created_at);
       const c = await api("POST", "/api/v1/webhooks", { url, secret: "" });
       assert.equal(c.body.webhook.has_secret, false, '"" removes the secret');
-      assert.deepEqual(c.body.webhook.events, [], "no events = all events");
+      assert.deepEqual(c.body.webhook.events, ["session.start"], "omitted events are kept");
+      const d = await api("POST", "/api/v1/webhooks", { url, events: [] });
+      assert.deepEqual(d.body.webhook.events, [], "[] = all events");
 
       const racing = "http://127.0.0.1:9/racing";
       const all = await Promise.all(
@@ -306,6 +308,15 @@ for (const backend of backends) {
           .status,
         404,
       );
+
+      // A replay that fails runs the whole schedule again, not one try and dead.
+      assert.equal((await api("POST", `/api/v1/deliveries/${id}/replay`)).status, 200);
+      const deadAgain = await until(async () => {
+        const d = await delivery(id);
+        return d.status === "dead" && hook.requests.length >= 18 ? d : undefined;
+      }, "the failed replay to go dead after its schedule");
+      assert.equal(deadAgain.attempts, 3);
+      assert.equal(hook.requests.length, 18);
 
       up = true;
       hook.setResponder(() => ({ delayMs: 300 }));

@@ -232,7 +232,7 @@ export async function githubGet<T = unknown>(
  */
 export function writeFailure(label: string, res: OutboundResult): GithubFailure {
   const message = githubMessage(res.responseBody);
-  const limit = rateLimitDelayMs(res.status, () => null, message);
+  const limit = rateLimitDelayMs(res.status, (h) => res.responseHeaders?.[h] ?? null, message);
   const wait = res.retryAfterMs ?? limit;
   return {
     ok: false,

@@ -4,7 +4,7 @@
  * the tools and the skill for that kind of event). Payload shapes:
  * https://docs.github.com/en/webhooks/webhook-events-and-payloads
  *
- * Handled: `pull_request` opened / reopened / ready_for_review (not drafts), `issues`
+ * Handled: `pull_request` opened / reopened / ready_for_review, `issues`
  * opened, `issue_comment` created, `pull_request_review` submitted with changes requested,
  * `pull_request_review_comment` created. Everything else is ignored.
  */
@@ -91,7 +91,6 @@ export function classifyEvent(event: string, payload: Obj, skillId: string): Han
     const pr = payload.pull_request;
     const number = parseNumber(pr.number ?? payload.number);
     if (!number || !["opened", "reopened", "ready_for_review"].includes(action)) return null;
-    if (pr.draft === true) return null; // reviewed once it is marked ready for review
     return make(
       "review",
       number,

@@ -77,6 +77,10 @@ const router: RouterDefinition = async (app, ctx) => {
     const handled = classifyEvent(event, payload, `integrations/${ctx.name}/github`);
     if (!handled) return { status: "ignored", event };
     if (!repoAllowed(ctx.settings, handled.repo)) {
+      ctx.log.warn(
+        { repo: handled.repo.full, event, delivery: delivery ?? null },
+        "github event refused: repository not in GITHUB_REPO_ALLOWLIST",
+      );
       return { status: "ignored", reason: "repo_not_allowed", event };
     }
     if (!delivery || delivery.length > MAX_DELIVERY_ID) {

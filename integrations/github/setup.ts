@@ -1,7 +1,7 @@
 /**
  * The manifest: the settings this integration reads (resolved database → environment →
  * default, handed over as `ctx.settings`) and where GitHub sends webhooks. How to connect
- * a repository: docs/github.md.
+ * a repository: the README's "Connect a repository".
  */
 import type { SetupManifest } from "switchyard";
 

@@ -129,7 +129,7 @@ export class EventService {
     this.#timeoutMs = opts.timeoutMs ?? 15_000;
     this.#retryCount = opts.retryCount ?? 2;
     this.#toolEvents = opts.toolEvents ?? DEFAULT_TOOL_EVENTS;
-    opts.deliveryWorker.registerSender(EVENT_TARGET_TYPE, (d) => this.#send(d));
+    opts.deliveryWorker.registerSender(EVENT_TARGET_TYPE, (d, signal) => this.#send(d, signal));
   }
 
   /**
@@ -306,7 +306,7 @@ export class EventService {
    *   any non-2xx but 410; not retryable for 410 (the subscription is disabled), refused
    *   destinations, and a gone or disabled subscription
    */
-  async #send(d: Delivery): Promise<{ httpStatus?: number }> {
+  async #send(d: Delivery, signal: AbortSignal): Promise<{ httpStatus?: number }> {
     const sub = d.subscriptionId
       ? await this.#o.subscriptions.forSend(d.subscriptionId)
       : undefined;
@@ -320,6 +320,7 @@ export class EventService {
     const res = await this.#o.http.postJson(sub.url, body, {
       timeoutMs: positive(d.target.timeout_ms, this.#timeoutMs),
       retries: positive(d.target.retry_count, this.#retryCount),
+      signal,
       headersForAttempt: () => signatureHeaders(d.id, body, sub.secret, new Date(), signer),
     });
     if (res.ok) return res.status == null ? {} : { httpStatus: res.status };

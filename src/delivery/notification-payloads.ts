@@ -9,7 +9,7 @@
  *   (https://discord.com/developers/docs/resources/webhook#execute-webhook; at most 10
  *   embed objects, `content` at most 2000 characters — longer text is refused by Discord
  *   with 400 and the delivery is dead);
- * - webhook: `{message, priority, attachments}` for any other receiver;
+ * - webhook: `{message, attachments}` for any other receiver (seed 003's default shape);
  * - email: a plain-text mail (subject + body) sent over SMTP with nodemailer
  *   (https://nodemailer.com/smtp/), {@link sendMail}.
  *
@@ -63,7 +63,7 @@ export function httpPayload(
     case "discord":
       return { content: c.message, embeds: c.attachments.map((a) => asObject(a, "description")) };
     case "webhook":
-      return { message: c.message, priority: c.priority, attachments: c.attachments };
+      return { message: c.message, attachments: c.attachments };
     default:
       throw new TypeError(`channel ${channel} is not sent over HTTP`);
   }
@@ -102,6 +102,8 @@ export interface SendMailOptions {
   /** Message-ID, kept across retries so receivers can drop duplicates, e.g. `<id@switchyard>`. */
   messageId: string;
   /** Limit of one attempt in ms (connect, greeting, each command, and the whole send). */
+  /** Stops sending (and retrying) when aborted, e.g. before the delivery's lease ends. */
+  signal?: AbortSignal;
   timeoutMs: number;
   /** Inline retries after the first attempt, for transient failures only. */
   retries: number;
@@ -166,7 +168,9 @@ export async function sendMail(o: SendMailOptions): Promise<SendMailResult> {
         text: o.mail.text,
         priority: o.mail.priority,
         messageId: o.messageId,
-        signal: AbortSignal.timeout(o.timeoutMs),
+        signal: o.signal
+          ? AbortSignal.any([AbortSignal.timeout(o.timeoutMs), o.signal])
+          : AbortSignal.timeout(o.timeoutMs),
       });
       return { ok: true, attempts };
     } catch (err) {
@@ -192,7 +196,7 @@ export async function sendMail(o: SendMailOptions): Promise<SendMailResult> {
     } finally {
       transport.close();
     }
-    if (!failure.inline || attempt >= o.retries) {
+    if (!failure.inline || attempt >= o.retries || o.signal?.aborted) {
       return { ok: false, attempts, retryable: failure.retryable, error: failure.error };
     }
     await sleep(o.retryDelayMs * 2 ** attempt);

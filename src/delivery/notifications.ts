@@ -220,7 +220,7 @@ export class NotificationService {
    * `deliveryWorker.registerSender`. Resolves when the receiver took it (and marks the
    * notification delivered); throws a {@link DeliveryError} otherwise (retryable or not).
    */
-  readonly sender: DeliverySender = (d) => this.#send(d);
+  readonly sender: DeliverySender = (d, signal) => this.#send(d, signal);
 
   /**
    * Sends a notification (seed 003 `sendNotification`) and records it.
@@ -318,7 +318,7 @@ export class NotificationService {
   }
 
   /** One attempt of a notification delivery (inline or from the outbox schedule). */
-  async #send(d: Delivery): Promise<{ httpStatus?: number }> {
+  async #send(d: Delivery, signal: AbortSignal): Promise<{ httpStatus?: number }> {
     const id = String(d.payload.notification_id ?? "");
     const track = this.#inline.get(id);
     const t = d.target;
@@ -337,6 +337,7 @@ export class NotificationService {
         timeoutMs,
         retries,
         retryDelayMs: this.#o.smtpRetryDelayMs ?? 100,
+        signal,
       });
       if (track) track.attempts = r.attempts;
       if (!r.ok) throw new DeliveryError(r.error, { retryable: r.retryable });
@@ -347,6 +348,7 @@ export class NotificationService {
       const res = await this.#o.http.postJson(t.url, d.payload.body, {
         timeoutMs,
         retries,
+        signal,
         headers: { "webhook-id": d.id },
       });
       if (track) track.attempts = res.attempts;

@@ -32,8 +32,18 @@ export const DEFAULT_RETRY_SCHEDULE_MS = [
  * ({@link DeliveryErrorInfo}: `retryable: false` = dead at once, `status`, `retryAfterMs`).
  * It may return the receiver's HTTP status, which is recorded.
  */
+export type DeliverySender = (
+  delivery: Delivery,
+  /**
+   * Aborts shortly before the delivery's lease runs out: a sender must stop then (pass it
+   * to the HTTP client), or the worker could claim the delivery again and send it twice.
+   */
+  signal: AbortSignal,
+) => Promise<SenderResult>;
+
+/** What a sender may resolve to: nothing, or the receiver's HTTP status. */
 // biome-ignore lint/suspicious/noConfusingVoidType: a sender that returns nothing is fine
-export type DeliverySender = (delivery: Delivery) => Promise<void | { httpStatus?: number }>;
+type SenderResult = void | { httpStatus?: number };
 
 /** The result of one attempt, as recorded. */
 export interface AttemptOutcome {
@@ -227,7 +237,9 @@ export class DeliveryWorker {
     let outcome: AttemptOutcome;
     try {
       const sender = this.#senders.get(d.targetType);
-      const sent = sender ? await sender(d) : await this.#dispatch(d);
+      const leaseMs = this.#o.leaseMs;
+      const budget = AbortSignal.timeout(Math.max(1000, leaseMs - Math.min(30_000, leaseMs / 10)));
+      const sent = sender ? await sender(d, budget) : await this.#dispatch(d);
       outcome = { status: "delivered", httpStatus: sent?.httpStatus ?? null, durationMs: 0 };
     } catch (err) {
       outcome = this.#failure(d, err);

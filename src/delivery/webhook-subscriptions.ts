@@ -88,7 +88,7 @@ export class WebhookSubscriptionService {
 
   /**
    * Registers `input.url`, or updates the subscription with that URL (seed 003): its
-   * events (omitted = every event), its secret when one is given (`""` removes it, omitted
+   * events (omitted: every event for a new one, unchanged for an existing one), its secret when one is given (`""` removes it, omitted
    * keeps the stored one, since a secret cannot be read back), and `updated_at`. A
    * subscription disabled by a 410 is enabled again.
    * @throws OutboundInputError 422 for a URL that is not http(s), too long, or refused by
@@ -100,7 +100,7 @@ export class WebhookSubscriptionService {
     input: RegisterWebhookInput,
   ): Promise<{ created: boolean; webhook: WebhookSummary }> {
     const url = await this.#checkUrl(input.url);
-    const events = checkEvents(input.events ?? []);
+    const events = input.events === undefined ? undefined : checkEvents(input.events);
     let secret: string | null | undefined = input.secret;
     if (typeof secret === "string") {
       if (secret === "") secret = null;

@@ -273,6 +273,8 @@ export async function replayDelivery(db: Kysely<Database>, id: string): Promise<
     .updateTable("deliveries")
     .set({
       status: "pending",
+      // A fresh run of the schedule: a replay that fails is retried, not dead at once.
+      attempts: 0,
       next_attempt_at: now,
       lease_owner: null,
       lease_expires_at: null,

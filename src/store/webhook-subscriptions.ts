@@ -32,8 +32,8 @@ export interface SubscriptionForSend extends WebhookSubscription {
 /** Input of {@link WebhookSubscriptionRepository.upsert}. */
 export interface UpsertSubscription {
   url: string;
-  /** Event names; empty = every event. */
-  events: string[];
+  /** Event names; empty = every event; `undefined` = every event on insert, kept on update. */
+  events?: string[];
   /** New secret; `null` removes it; `undefined` keeps the stored one on update. */
   secret?: string | null;
 }
@@ -63,7 +63,7 @@ export class WebhookSubscriptionRepository {
   }
 
   /**
-   * Inserts the subscription of `url`, or updates the existing one (events, secret when
+   * Inserts the subscription of `url`, or updates the existing one (events and secret when
    * given, `updated_at`; a disabled one is enabled again). One statement (`INSERT … ON
    * CONFLICT (url) DO UPDATE`), so concurrent registrations of one URL never duplicate it.
    * `updated_at` strictly increases on every update, even within one millisecond.
@@ -73,7 +73,7 @@ export class WebhookSubscriptionRepository {
     const now = Date.now();
     const id = uuidv7();
     const secret = input.secret ? this.#seal(input.secret) : null;
-    const events = JSON.stringify(input.events);
+    const events = JSON.stringify(input.events ?? []);
     const row = await this.#db
       .insertInto("webhook_subscriptions")
       .values({
@@ -89,7 +89,7 @@ export class WebhookSubscriptionRepository {
       })
       .onConflict((oc) =>
         oc.column("url").doUpdateSet({
-          events,
+          ...(input.events !== undefined ? { events } : {}),
           disabled_at: null,
           disabled_reason: null,
           updated_at: sql<number>`CASE WHEN excluded.updated_at > webhook_subscriptions.updated_at
