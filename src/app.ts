@@ -55,7 +55,7 @@ import { Store } from "./store/index.ts";
 import { IntegrationSettingsRepository } from "./store/integration-settings.ts";
 import { listTurnHistory } from "./store/messages.ts";
 import type { Session } from "./store/sessions.ts";
-import { getTask, setTaskWarnings, type Task } from "./store/tasks.ts";
+import { setTaskWarnings, type Task } from "./store/tasks.ts";
 import { insertToolCall } from "./store/tool-calls.ts";
 import { WebhookSubscriptionRepository } from "./store/webhook-subscriptions.ts";
 import { TaskFinisher } from "./tasks/finish.ts";
@@ -231,6 +231,26 @@ export class App {
       store,
       () => this.deliveryWorker.poke(),
       (task, status) => this.#taskFinished(task, status),
+      {
+        // task.completed / task.failed commit with the task's final state.
+        prepare: async () => {
+          await this.webhooks.cached();
+        },
+        write: (trx, task, outcome) =>
+          this.events.queueInTransaction(
+            trx,
+            outcome.status === "complete" ? "task.completed" : "task.failed",
+            {
+              task_id: task.id,
+              session_id: task.sessionId,
+              bot_id: task.botId,
+              status: outcome.status,
+              ...(outcome.status === "complete"
+                ? { result: outcome.result }
+                : { error: outcome.error }),
+            },
+          ),
+      },
     );
     this.taskWorker = new TaskWorker({
       store,
@@ -355,20 +375,10 @@ export class App {
   }
 
   /**
-   * Emits task.completed / task.failed {task_id, session_id, bot_id, status, result |
-   * error} and fires `after_task_complete` {task_id, status} (both fire-and-forget).
+   * Fires `after_task_complete` {task_id, status} (fire-and-forget). task.completed /
+   * task.failed were written with the task's final state (see the TaskFinisher above).
    */
   #taskFinished(task: Task, status: "complete" | "failed"): void {
-    this.events.emit(status === "complete" ? "task.completed" : "task.failed", async () => {
-      const t = (await getTask(this.store.k, task.id)) ?? task;
-      return {
-        task_id: t.id,
-        session_id: t.sessionId,
-        bot_id: t.botId,
-        status,
-        ...(status === "complete" ? { result: t.result } : { error: t.error }),
-      };
-    });
     if (!this.hooks.has("after_task_complete")) return;
     this.store.sessions.get(task.sessionId).then(
       (session) =>

@@ -13,10 +13,12 @@
  * Core emission ({@link EventService.emit}) is fire-and-forget: it never waits, never
  * throws, and when nobody subscribed it costs a look at an in-memory list.
  */
+import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { DeliveryError } from "../dispatch/types.ts";
 import { type Delivery, insertDeliveryRows } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
+import type { Database } from "../store/schema.ts";
 import type { WebhookSubscription } from "../store/webhook-subscriptions.ts";
 import type { OutboundHttpClient } from "./http-client.ts";
 import {
@@ -214,6 +216,34 @@ export class EventService {
     } catch (err) {
       this.#o.log.warn({ event: name, err: (err as Error)?.message }, "event listener failed");
     }
+  }
+
+  /**
+   * Writes `name`'s deliveries (pending, due now, for the delivery worker) inside the
+   * caller's transaction, so the event commits with the change it reports or not at all.
+   * Uses the subscription list as last read: call `subscriptions.cached()` before the
+   * transaction. Tells `onEvent` listeners too.
+   * @returns how many deliveries were written
+   */
+  async queueInTransaction(
+    trx: Kysely<Database>,
+    name: EventName,
+    data: Record<string, unknown>,
+  ): Promise<number> {
+    this.#notify(name, data);
+    const subs = (this.#o.subscriptions.lastKnown() ?? []).filter((s) => subscribedTo(s, name));
+    if (subs.length === 0) return 0;
+    const body = { event: name, timestamp: new Date().toISOString(), data };
+    await insertDeliveryRows(
+      trx,
+      subs.map((s) => ({
+        targetType: EVENT_TARGET_TYPE,
+        subscriptionId: s.id,
+        target: { timeout_ms: this.#timeoutMs, retry_count: this.#retryCount },
+        payload: body,
+      })),
+    );
+    return subs.length;
   }
 
   /** Waits for background emissions started so far (used on stop, and by tests). */

@@ -192,6 +192,14 @@ export class WebhookSubscriptionService {
     return p;
   }
 
+  /**
+   * The list as last read, however old, or undefined when none was read since the last
+   * write: for code inside a transaction, which must not read (call {@link cached} first).
+   */
+  lastKnown(): WebhookSubscription[] | undefined {
+    return this.#cache?.subs;
+  }
+
   /** Drops the cached list (after a write of this process). */
   invalidate(): void {
     this.#generation++;

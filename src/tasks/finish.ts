@@ -3,29 +3,49 @@
  * written in one transaction, so a result is never lost between "done" and "sent", and
  * never sent for a task someone else finished (a cancel, or a lease taken over).
  */
+import type { Kysely } from "kysely";
 import { insertDelivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { insertMessage } from "../store/messages.ts";
-import type { TaskStatus } from "../store/schema.ts";
+import type { Database, TaskStatus } from "../store/schema.ts";
 import { finishTask, type Task } from "../store/tasks.ts";
+
+/**
+ * More outbox rows to write in the finishing transaction (event deliveries), so they
+ * commit with the task's final state or not at all. `prepare` runs before the transaction
+ * (to load what `write` needs without reading inside it); `write` returns how many rows it
+ * wrote.
+ */
+export interface FinishRows {
+  prepare(): Promise<void>;
+  write(
+    trx: Kysely<Database>,
+    task: Task,
+    outcome: { status: "complete"; result: string } | { status: "failed"; error: string },
+  ): Promise<number>;
+}
 
 /** Writes final task states and queues their deliveries. */
 export class TaskFinisher {
   readonly #store: Store;
   readonly #onDelivery: () => void;
   readonly #onFinished: (task: Task, status: "complete" | "failed") => void;
+  readonly #extra: FinishRows | undefined;
   /**
    * @param onDelivery called after a delivery was queued (wakes the delivery worker)
    * @param onFinished called after a task reached complete or failed (fires hooks)
+   * @param extra more outbox rows written in the same transaction
    */
   constructor(
     store: Store,
     onDelivery: () => void,
     onFinished: (task: Task, status: "complete" | "failed") => void = () => {},
+    extra?: FinishRows,
   ) {
     this.#store = store;
     this.#onDelivery = onDelivery;
     this.#onFinished = onFinished;
+    this.#extra = extra;
   }
 
   /**
@@ -39,6 +59,8 @@ export class TaskFinisher {
     owner: string,
     meta: { model?: string; notes?: string[] } = {},
   ): Promise<boolean> {
+    await this.#extra?.prepare();
+    let extraRows = 0;
     const ok = await this.#store.transaction(async (trx) => {
       const updated = await finishTask(
         trx,
@@ -47,6 +69,7 @@ export class TaskFinisher {
         { from: ["running"], owner },
       );
       if (!updated) return false;
+      extraRows = (await this.#extra?.write(trx, task, { status: "complete", result: text })) ?? 0;
       await insertMessage(trx, {
         sessionId: task.sessionId,
         role: "assistant",
@@ -61,7 +84,7 @@ export class TaskFinisher {
       await this.#queueDelivery(trx, task, "complete", text);
       return true;
     });
-    if (ok && task.dispatchType !== "none") this.#onDelivery();
+    if (ok && (task.dispatchType !== "none" || extraRows > 0)) this.#onDelivery();
     if (ok) this.#onFinished(task, "complete");
     return ok;
   }
@@ -75,13 +98,16 @@ export class TaskFinisher {
     error: string,
     guard: { from: TaskStatus[]; owner?: string },
   ): Promise<boolean> {
+    await this.#extra?.prepare();
+    let extraRows = 0;
     const ok = await this.#store.transaction(async (trx) => {
       const updated = await finishTask(trx, task.id, { status: "failed", error }, guard);
       if (!updated) return false;
+      extraRows = (await this.#extra?.write(trx, task, { status: "failed", error })) ?? 0;
       await this.#queueDelivery(trx, task, "failed", `[Error: ${error}]`);
       return true;
     });
-    if (ok && task.dispatchType !== "none") this.#onDelivery();
+    if (ok && (task.dispatchType !== "none" || extraRows > 0)) this.#onDelivery();
     if (ok) this.#onFinished(task, "failed");
     return ok;
   }
