@@ -5,57 +5,18 @@
  * once instead.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
+import { callApi, type ServerProcess, startServerProcess } from "./support/serve-process.ts";
 
 const KEY = "crash-test-key-0123456789";
-const ROOT = join(import.meta.dirname, "..");
 
-interface Server {
-  proc: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-}
-
-function startServer(env: Record<string, string>): Promise<Server> {
-  const proc = spawn(process.execPath, [join(ROOT, "src/main.ts"), "serve"], {
-    cwd: env.SWITCHYARD_DATA_DIR,
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise<number | null>((res) => proc.once("exit", (code) => res(code)));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    proc.stderr!.on("data", (d) => {
-      err += d;
-    });
-    proc.stdout!.on("data", (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ proc, url: m[1]!, exited });
-    });
-    exited.then((code) =>
-      reject(new Error(`server exited (${code}) before listening:\n${out}\n${err}`)),
-    );
-  });
-}
-
-async function api(url: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${KEY}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+type Server = ServerProcess;
+const startServer = startServerProcess;
+const api = (url: string, method: string, path: string, body?: unknown) =>
+  callApi(url, KEY, method, path, body);
 
 async function waitFor<T>(
   fn: () => Promise<T | undefined>,
