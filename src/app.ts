@@ -18,20 +18,21 @@ import { notificationRoutes } from "./api/notifications.ts";
 import { sessionRoutes } from "./api/sessions.ts";
 import { skillRoutes } from "./api/skills.ts";
 import { stateRoutes } from "./api/state.ts";
+import { systemRoutes } from "./api/system.ts";
 import { taskRoutes } from "./api/tasks.ts";
 import { webhookRoutes } from "./api/webhooks.ts";
 import { type ApiKeyInfo, ensureApiKey } from "./api-key-setup.ts";
 import type { Config } from "./config.ts";
 import type { Connector } from "./delivery/connector.ts";
-import { EVENT_TARGET_TYPE, type EventData, EventService } from "./delivery/events.ts";
-import { GitAutoCommit } from "./delivery/git-auto-commit.ts";
+import { EVENT_TARGET_TYPE, type EventService } from "./delivery/events.ts";
+import type { GitAutoCommit } from "./delivery/git-auto-commit.ts";
 import { OutboundHttpClient } from "./delivery/http-client.ts";
-import { integrationsState } from "./delivery/integrations-state.ts";
-import { NOTIFICATION_TARGET, NotificationService } from "./delivery/notifications.ts";
-import type { EventName, OutboundServices } from "./delivery/outbound-types.ts";
+import type { NotificationService } from "./delivery/notifications.ts";
+import { createOutbound } from "./delivery/outbound.ts";
+import type { OutboundServices } from "./delivery/outbound-types.ts";
 import { DeliveryWorker } from "./delivery/outbox-worker.ts";
 import type { Resolver } from "./delivery/ssrf.ts";
-import { WebhookSubscriptionService } from "./delivery/webhook-subscriptions.ts";
+import type { WebhookSubscriptionService } from "./delivery/webhook-subscriptions.ts";
 import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
 import { createWebhookDispatcher } from "./dispatch/webhook.ts";
@@ -41,7 +42,7 @@ import { HookRegistry } from "./hooks/lifecycle.ts";
 import { HookWebhooks } from "./hooks/webhooks.ts";
 import { ApiKeyAuth } from "./http/auth.ts";
 import { Metrics } from "./http/metrics.ts";
-import { openApiDocument, RouteTable } from "./http/routes.ts";
+import { RouteTable } from "./http/routes.ts";
 import { buildServer } from "./http/server.ts";
 import { uuidv7 } from "./ids.ts";
 import { createIntegrationContext } from "./integrations/context.ts";
@@ -57,13 +58,9 @@ import { listTurnHistory } from "./store/messages.ts";
 import type { Session } from "./store/sessions.ts";
 import { setTaskWarnings, type Task } from "./store/tasks.ts";
 import { insertToolCall } from "./store/tool-calls.ts";
-import { WebhookSubscriptionRepository } from "./store/webhook-subscriptions.ts";
 import { TaskFinisher } from "./tasks/finish.ts";
 import { MessageService } from "./tasks/inject.ts";
 import { TaskWorker } from "./tasks/worker.ts";
-
-/** `source` of the `error` event a failed git auto-commit emits. */
-const GIT_ERROR_SOURCE = "git_auto_commit";
 
 /** Package version, shown in the banner and the OpenAPI document. */
 export const VERSION = "0.1.0";
@@ -185,48 +182,21 @@ export class App {
         }
       },
     });
-    this.webhooks = new WebhookSubscriptionService({
-      repo: new WebhookSubscriptionRepository(store.k, config.SWITCHYARD_SECRET_KEY),
-      log,
-      allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
-      resolver: tuning.resolver,
-    });
-    this.events = new EventService({
+    const outbound = createOutbound({
+      config,
       store,
-      subscriptions: this.webhooks,
-      deliveryWorker: this.deliveryWorker,
-      http: this.http,
       log,
-      onEvent: (name, data) => this.#autoCommit(name, data),
-    });
-    this.notifications = new NotificationService({
-      store,
       http: this.http,
       deliveryWorker: this.deliveryWorker,
-      log,
-      smtp: { url: config.SMTP_URL, from: config.SMTP_FROM, to: config.SMTP_TO },
-      allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
-      resolver: tuning.resolver,
       metrics: this.metrics,
+      resolver: tuning.resolver,
       smtpRetryDelayMs: tuning.httpRetryDelayMs,
     });
-    this.deliveryWorker.registerSender(NOTIFICATION_TARGET, this.notifications.sender);
-    this.gitAutoCommit = new GitAutoCommit({
-      store,
-      workspaceDir: config.workspaceDir,
-      log,
-      onError: (err) => this.events.emit("error", { source: GIT_ERROR_SOURCE, error: err.message }),
-    });
-    this.outbound = {
-      state: () => integrationsState({ store, listWebhooks: () => this.webhooks.listWebhooks() }),
-      listWebhooks: () => this.webhooks.listWebhooks(),
-      registerWebhook: (input) => this.webhooks.registerWebhook(input),
-      deleteWebhook: (id) => this.webhooks.deleteWebhook(id),
-      getGitAutoCommit: () => this.gitAutoCommit.get(),
-      setGitAutoCommit: (input) => this.gitAutoCommit.set(input),
-      notify: (input) => this.notifications.notify(input),
-      emitEvent: (name, payload) => this.events.emitEvent(name, payload),
-    };
+    this.webhooks = outbound.webhooks;
+    this.events = outbound.events;
+    this.notifications = outbound.notifications;
+    this.gitAutoCommit = outbound.gitAutoCommit;
+    this.outbound = outbound.services;
     const finisher = new TaskFinisher(
       store,
       () => this.deliveryWorker.poke(),
@@ -342,22 +312,6 @@ export class App {
   /** The URL users reach this server at (for webhook URLs in the admin API). */
   #publicUrl(): string {
     return this.#url ?? `http://${this.config.HOST}:${this.config.PORT}`;
-  }
-
-  /**
-   * Commits the workspace when git auto-commit wants `name` (in the background; never
-   * throws). An `error` event raised by a failed auto-commit never triggers another one,
-   * so a broken repository cannot loop.
-   */
-  #autoCommit(name: EventName, data: EventData): void {
-    if (name === "error" && typeof data !== "function" && data.source === GIT_ERROR_SOURCE) return;
-    (async () => {
-      if (!(await this.gitAutoCommit.wants(name))) return;
-      const payload = typeof data === "function" ? await data() : data;
-      await this.gitAutoCommit.handleEvent(name, payload);
-    })().catch((err) =>
-      this.log.warn({ event: name, err: (err as Error).message }, "git auto-commit skipped"),
-    );
   }
 
   /** Emits session.start / session.end {session_id, bot_id, client_id} (fire-and-forget). */
@@ -505,27 +459,7 @@ export class App {
 
   #routes(): void {
     const routes = new RouteTable(this.server, this.auth);
-    routes.add({
-      method: "GET",
-      url: "/healthz",
-      summary: "Liveness: the process answers",
-      async handler() {
-        return { status: "ok" };
-      },
-    });
-    routes.add({
-      method: "GET",
-      url: "/readyz",
-      summary: "Readiness: the database answers",
-      handler: async (_i, reply) => {
-        try {
-          await this.store.k.selectFrom("bots").select("id").limit(1).execute();
-          return { status: "ready" };
-        } catch {
-          return reply.code(503).send({ detail: "Database unavailable" });
-        }
-      },
-    });
+    systemRoutes(routes, { store: this.store, metrics: this.metrics, version: VERSION });
     sessionRoutes(routes, this.store, this.messages, {
       started: (s) => this.#sessionEvent("session.start", s),
       ended: (s) => this.#sessionEvent("session.end", s),
@@ -549,25 +483,5 @@ export class App {
       () => this.processes,
       () => this.#publicUrl(),
     );
-    routes.add({
-      method: "GET",
-      url: "/metrics",
-      summary: "Prometheus metrics (text format): deliveries, notifications, tasks, queue depth",
-      scope: "tasks:read",
-      handler: async (_i, reply) => {
-        const m = await this.metrics.render();
-        return reply.type(m.contentType).send(m.body);
-      },
-    });
-    let doc: Record<string, unknown> | undefined;
-    routes.add({
-      method: "GET",
-      url: "/api/v1/openapi.json",
-      summary: "This document",
-      async handler() {
-        doc ??= openApiDocument(routes, VERSION);
-        return doc;
-      },
-    });
   }
 }
