@@ -233,14 +233,25 @@ export class App {
       defaultMaxRunSeconds: config.TASK_MAX_RUN_SECONDS,
       execute: (task, signal) => this.#execute(task, signal),
     });
-    this.messages = new MessageService(store, (sessionId, task) => {
-      this.taskWorker.taskCreated(sessionId);
-      this.events.emit("task.created", {
-        task_id: task.id,
-        session_id: sessionId,
-        bot_id: task.botId,
-      });
-    });
+    this.messages = new MessageService(
+      store,
+      (sessionId, _task, rows) => {
+        this.taskWorker.taskCreated(sessionId);
+        if (rows > 0) this.deliveryWorker.poke();
+      },
+      {
+        // task.created commits with its task.
+        prepare: async () => {
+          await this.webhooks.cached();
+        },
+        write: (trx, sessionId, task) =>
+          this.events.queueInTransaction(trx, "task.created", {
+            task_id: task.id,
+            session_id: sessionId,
+            bot_id: task.botId,
+          }),
+      },
+    );
 
     this.dispatchers.register("webhook", createWebhookDispatcher(this.http));
     this.dispatchers.register("internal", createInternalDispatcher(store.k, this.messages));

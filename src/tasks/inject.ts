@@ -57,18 +57,45 @@ export class SessionNotFoundError extends Error {
   }
 }
 
-/** Told about each new task after its transaction committed: its session, id and bot. */
-export type TaskCreatedCallback = (sessionId: string, task: { id: string; botId: string }) => void;
+/**
+ * Told about each new task after its transaction committed: its session, id and bot, and
+ * how many outbox rows were written with it.
+ */
+export type TaskCreatedCallback = (
+  sessionId: string,
+  task: { id: string; botId: string },
+  rows: number,
+) => void;
+
+/**
+ * More rows to write in the transaction that creates a task (its `task.created` event
+ * deliveries), so they commit with it or not at all. `prepare` runs before the transaction;
+ * `write` returns how many outbox rows it wrote.
+ */
+export interface TaskCreatedRows {
+  prepare(): Promise<void>;
+  write(
+    trx: Kysely<Database>,
+    sessionId: string,
+    task: { id: string; botId: string },
+  ): Promise<number>;
+}
 
 /** Writes messages (and tasks) into sessions. */
 export class MessageService {
   readonly #store: Store;
   readonly #onTaskCreated: TaskCreatedCallback;
+  readonly #extra: TaskCreatedRows | undefined;
   #lastReceiptPrune = 0;
-  /** @param onTaskCreated called after a new task was committed (wakes the worker, emits task.created) */
-  constructor(store: Store, onTaskCreated: TaskCreatedCallback) {
+  /**
+   * @param onTaskCreated called after a new task was committed (wakes the worker); its
+   *   second argument says how many outbox rows `extra` wrote with it
+   * @param extra more rows written with each new task
+   */
+  constructor(store: Store, onTaskCreated: TaskCreatedCallback, extra?: TaskCreatedRows) {
     this.#store = store;
     this.#onTaskCreated = onTaskCreated;
+    this.#extra = extra;
   }
 
   /**
@@ -88,6 +115,8 @@ export class MessageService {
       dispatchConfig = null;
     }
     const source = opts.source ?? "api";
+    if (runAgent) await this.#extra?.prepare();
+    let extraRows = 0;
     const result = await this.#store.transaction(async (trx): Promise<InjectResult> => {
       if (opts.dedupeKey !== undefined) {
         const seen = await claimReceipt(trx, source, opts.dedupeKey);
@@ -113,6 +142,8 @@ export class MessageService {
           maxRunSeconds: opts.maxRunSeconds ?? null,
         });
         taskId = task.id;
+        extraRows =
+          (await this.#extra?.write(trx, sessionId, { id: task.id, botId: session.botId })) ?? 0;
       }
       if (opts.dedupeKey !== undefined) {
         await trx
@@ -125,7 +156,7 @@ export class MessageService {
       return { messageId: message.id, sessionId, taskId, duplicate: false };
     });
     if (result.taskId && !result.duplicate) {
-      this.#onTaskCreated(sessionId, { id: result.taskId, botId: session.botId });
+      this.#onTaskCreated(sessionId, { id: result.taskId, botId: session.botId }, extraRows);
     }
     if (opts.dedupeKey !== undefined) this.#pruneReceipts();
     return result;
