@@ -201,26 +201,7 @@ export class App {
       store,
       () => this.deliveryWorker.poke(),
       (task, status) => this.#taskFinished(task, status),
-      {
-        // task.completed / task.failed commit with the task's final state.
-        prepare: async () => {
-          await this.webhooks.cached();
-        },
-        write: (trx, task, outcome) =>
-          this.events.queueInTransaction(
-            trx,
-            outcome.status === "complete" ? "task.completed" : "task.failed",
-            {
-              task_id: task.id,
-              session_id: task.sessionId,
-              bot_id: task.botId,
-              status: outcome.status,
-              ...(outcome.status === "complete"
-                ? { result: outcome.result }
-                : { error: outcome.error }),
-            },
-          ),
-      },
+      outbound.finishRows,
     );
     this.taskWorker = new TaskWorker({
       store,
@@ -239,18 +220,7 @@ export class App {
         this.taskWorker.taskCreated(sessionId);
         if (rows > 0) this.deliveryWorker.poke();
       },
-      {
-        // task.created commits with its task.
-        prepare: async () => {
-          await this.webhooks.cached();
-        },
-        write: (trx, sessionId, task) =>
-          this.events.queueInTransaction(trx, "task.created", {
-            task_id: task.id,
-            session_id: sessionId,
-            bot_id: task.botId,
-          }),
-      },
+      outbound.taskCreatedRows,
     );
 
     this.dispatchers.register("webhook", createWebhookDispatcher(this.http));

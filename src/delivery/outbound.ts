@@ -11,6 +11,8 @@ import type { Logger } from "pino";
 import type { Config } from "../config.ts";
 import type { Store } from "../store/index.ts";
 import { WebhookSubscriptionRepository } from "../store/webhook-subscriptions.ts";
+import type { FinishRows } from "../tasks/finish.ts";
+import type { TaskCreatedRows } from "../tasks/inject.ts";
 import { type EventData, EventService } from "./events.ts";
 import { GitAutoCommit } from "./git-auto-commit.ts";
 import type { OutboundHttpClient } from "./http-client.ts";
@@ -46,6 +48,10 @@ export interface Outbound {
   gitAutoCommit: GitAutoCommit;
   /** The same calls as one object, for REST and MCP. */
   services: OutboundServices;
+  /** `task.created` deliveries, written in the transaction that creates the task. */
+  taskCreatedRows: TaskCreatedRows;
+  /** `task.completed` / `task.failed` deliveries, written in the finishing transaction. */
+  finishRows: FinishRows;
 }
 
 /** Builds the outbound services and registers their outbox senders with `deliveryWorker`. */
@@ -106,5 +112,35 @@ export function createOutbound(deps: OutboundDeps): Outbound {
     notify: (input) => notifications.notify(input),
     emitEvent: (name, payload) => events.emitEvent(name, payload),
   };
-  return { webhooks, events, notifications, gitAutoCommit, services };
+  // The subscription list is loaded before a transaction; inside it only the copy is read.
+  const prepare = async () => {
+    await webhooks.cached();
+  };
+  const taskCreatedRows: TaskCreatedRows = {
+    prepare,
+    write: (trx, sessionId, task) =>
+      events.queueInTransaction(trx, "task.created", {
+        task_id: task.id,
+        session_id: sessionId,
+        bot_id: task.botId,
+      }),
+  };
+  const finishRows: FinishRows = {
+    prepare,
+    write: (trx, task, outcome) =>
+      events.queueInTransaction(
+        trx,
+        outcome.status === "complete" ? "task.completed" : "task.failed",
+        {
+          task_id: task.id,
+          session_id: task.sessionId,
+          bot_id: task.botId,
+          status: outcome.status,
+          ...(outcome.status === "complete"
+            ? { result: outcome.result }
+            : { error: outcome.error }),
+        },
+      ),
+  };
+  return { webhooks, events, notifications, gitAutoCommit, services, taskCreatedRows, finishRows };
 }
