@@ -12,7 +12,7 @@ import { newIntegration } from "./cli/new-integration.ts";
 import { stateExport } from "./cli/state-export.ts";
 import { type Config, ConfigError, loadConfig, redactDatabaseUrl } from "./config.ts";
 import { serveMcpStdio } from "./mcp/stdio.ts";
-import { SCOPES, type Scope } from "./store/api-keys.ts";
+import { SCOPES, type Scope } from "./sdk/scopes.ts";
 import { Store } from "./store/index.ts";
 
 function configOrExit(): Config {

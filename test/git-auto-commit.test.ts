@@ -9,8 +9,8 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import pino from "pino";
-import { GitAutoCommit, loadGitAutoCommitConfig } from "../src/delivery/git-auto-commit.ts";
-import { EVENT_NAMES, OutboundInputError } from "../src/delivery/outbound-types.ts";
+import { GitAutoCommit, loadGitAutoCommitConfig } from "../src/events/git-auto-commit.ts";
+import { EVENT_NAMES, OutboundInputError } from "../src/events/outbound-types.ts";
 import { Store } from "../src/store/index.ts";
 import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
 

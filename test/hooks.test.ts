@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import pino from "pino";
-import { type HookContext, HookRegistry } from "../src/hooks/lifecycle.ts";
+import { HookRegistry } from "../src/hooks/lifecycle.ts";
+import type { HookContext } from "../src/sdk/hooks.ts";
 
 function capturingLog() {
   const lines: any[] = [];

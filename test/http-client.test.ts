@@ -6,9 +6,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import { buildConnector } from "undici";
-import type { Connector } from "../src/delivery/connector.ts";
-import { OutboundHttpClient, parseRetryAfter } from "../src/delivery/http-client.ts";
-import { assertUrlAllowed, type Resolver } from "../src/delivery/ssrf.ts";
+import type { Connector } from "../src/outbox/connector.ts";
+import { OutboundHttpClient, parseRetryAfter } from "../src/outbox/http-client.ts";
+import { assertUrlAllowed, type Resolver } from "../src/outbox/ssrf.ts";
 
 interface Seen {
   method: string;

@@ -14,7 +14,7 @@ import {
   ProcessSupervisor,
   type SupervisorOptions,
 } from "../src/integrations/processes.ts";
-import type { ProcessDefinition } from "../src/sdk.ts";
+import type { ProcessDefinition } from "../src/sdk/index.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const CWD = tmpdir();

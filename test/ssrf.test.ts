@@ -8,7 +8,7 @@ import {
   type Resolver,
   redactUrl,
   UrlNotAllowedError,
-} from "../src/delivery/ssrf.ts";
+} from "../src/outbox/ssrf.ts";
 
 /** A resolver from a fixed table; unknown names fail like DNS does. */
 function tableResolver(table: Record<string, string[]>): Resolver & { calls: string[] } {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { EVENT_NAMES } from "../src/delivery/outbound-types.ts";
+import { EVENT_NAMES } from "../src/events/outbound-types.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { backends, tempDir } from "./support/db.ts";

@@ -8,7 +8,8 @@ import { createHash } from "node:crypto";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
-import { hashApiKey, type Scope, scopeAllows } from "../src/store/api-keys.ts";
+import type { Scope } from "../src/sdk/scopes.ts";
+import { hashApiKey, scopeAllows } from "../src/store/api-keys.ts";
 import { openDatabase } from "../src/store/db.ts";
 import {
   claimDueDeliveries,

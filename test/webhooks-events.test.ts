@@ -2,7 +2,7 @@
 // error) and events mapped from tool calls, received by a subscriber on 127.0.0.1.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { DEFAULT_TOOL_EVENTS, resolveEventName } from "../src/delivery/events.ts";
+import { DEFAULT_TOOL_EVENTS, resolveEventName } from "../src/events/events.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { backends } from "./support/db.ts";

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { buildConnector } from "undici";
-import type { Connector } from "../src/delivery/connector.ts";
-import type { Resolver } from "../src/delivery/ssrf.ts";
+import type { Connector } from "../src/outbox/connector.ts";
+import type { Resolver } from "../src/outbox/ssrf.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 

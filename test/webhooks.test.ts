@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, afterEach, before, describe, test } from "node:test";
 import { Webhook } from "standardwebhooks";
-import { EVENT_NAMES } from "../src/delivery/outbound-types.ts";
-import { secretProblem, signatureHeaders } from "../src/delivery/signing.ts";
+import { EVENT_NAMES } from "../src/events/outbound-types.ts";
+import { secretProblem, signatureHeaders } from "../src/outbox/signing.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import {
   type CapturedRequest,

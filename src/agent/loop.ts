@@ -7,15 +7,16 @@
  */
 import { generateText, jsonSchema, type ModelMessage, stepCountIs, type ToolSet, tool } from "ai";
 import type { Logger } from "pino";
-import type { HookContext, HookRegistry } from "../hooks/lifecycle.ts";
-import { runSkillIds, skillSection } from "../skills/context.ts";
-import type { SkillStore } from "../skills/store.ts";
+import type { HookRegistry } from "../hooks/lifecycle.ts";
+import type { HookContext } from "../sdk/hooks.ts";
 import type { Bot } from "../store/bots.ts";
 import type { Message } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
+import type { SkillStore } from "../store/skills.ts";
 import type { Task } from "../store/tasks.ts";
 import type { ToolCallRecord } from "../store/tool-calls.ts";
 import type { ModelRegistry } from "./models.ts";
+import { runSkillIds, skillSection } from "./skills-context.ts";
 import type { RegisteredTool, ToolRegistry } from "./tools.ts";
 
 /** What the loop needs from the rest of the server. */

@@ -3,24 +3,7 @@
  * parameter definition. Bots list tool names; a task may add more through
  * `execution_config.tools`.
  */
-import type { Logger } from "pino";
-
-/** JSON Schema of a tool's arguments (an object schema). */
-export type JsonSchemaObject = {
-  type: "object";
-  properties?: Record<string, unknown>;
-  [k: string]: unknown;
-};
-
-/** What a tool's `execute` receives besides its arguments. */
-export interface ToolContext {
-  taskId: string;
-  sessionId: string;
-  botId: string;
-  /** Aborted when the task is cancelled or times out. */
-  signal: AbortSignal;
-  log: Logger;
-}
+import type { JsonSchemaObject, ToolContext } from "../sdk/tools.ts";
 
 /** A tool the agent can call. `execute` returns any JSON-serialisable value or a string. */
 export interface ToolDefinition {

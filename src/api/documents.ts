@@ -2,9 +2,9 @@
 import { z } from "zod";
 import type { DocumentService } from "../documents/service.ts";
 import { EmbeddingError, MAX_LIMIT } from "../documents/service.ts";
-import type { DocumentRecord, DocumentSearchHit } from "../documents/types.ts";
 import { HttpError, notFound } from "../http/errors.ts";
 import type { RouteTable } from "../http/routes.ts";
+import type { DocumentRecord, DocumentSearchHit } from "../sdk/documents.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
 const label = z.string().min(1).max(512);

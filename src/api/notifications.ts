@@ -5,9 +5,9 @@
  * priority or event name, missing message or webhook_url, refused destination…).
  */
 import { z } from "zod";
-import type { GitAutoCommit } from "../delivery/git-auto-commit.ts";
-import type { NotificationService } from "../delivery/notifications.ts";
-import type { NotifyInput } from "../delivery/outbound-types.ts";
+import type { GitAutoCommit } from "../events/git-auto-commit.ts";
+import type { NotificationService } from "../events/notifications.ts";
+import type { NotifyInput } from "../events/outbound-types.ts";
 import type { RouteTable } from "../http/routes.ts";
 import { NOTIFICATION_HISTORY_LIMIT } from "../store/notifications.ts";
 import { outboundCall } from "./webhooks.ts";

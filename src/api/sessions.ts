@@ -3,10 +3,10 @@ import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
 import type { RouteTable } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
+import { type MessageService, SessionNotFoundError } from "../sessions/inject.ts";
 import type { Store } from "../store/index.ts";
 import { listRecentMessages, MESSAGE_ROLES, type Message } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
-import { type MessageService, SessionNotFoundError } from "../tasks/inject.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
 const dispatchConfig = z.record(z.string(), z.unknown()).nullable().optional();

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { notFound } from "../http/errors.ts";
 import type { RouteTable } from "../http/routes.ts";
-import type { Skill, SkillStore } from "../skills/store.ts";
+import type { Skill, SkillStore } from "../store/skills.ts";
 
 const idParams = z.object({ "*": z.string().min(1) });
 const listQuery = z.object({ integration: z.string().min(1).optional() });

@@ -1,5 +1,5 @@
 /** `/api/v1/state`: the integrations state (webhooks without secrets, git auto-commit, notifications). */
-import type { IntegrationsState } from "../delivery/outbound-types.ts";
+import type { IntegrationsState } from "../events/outbound-types.ts";
 import type { RouteTable } from "../http/routes.ts";
 
 /** Registers the state route; `state` assembles it (see `delivery/integrations-state.ts`). */

@@ -4,7 +4,7 @@
  * carry `has_secret`. The same service calls back the MCP tools.
  */
 import { z } from "zod";
-import { OutboundInputError, type OutboundServices } from "../delivery/outbound-types.ts";
+import { OutboundInputError, type OutboundServices } from "../events/outbound-types.ts";
 import { HttpError } from "../http/errors.ts";
 import type { RouteTable } from "../http/routes.ts";
 

@@ -18,8 +18,8 @@ import {
   relativeToFolder,
 } from "../integrations/loader.ts";
 import { resolveSettings, settingsObject } from "../integrations/settings.ts";
-import type { IntegrationContext } from "../sdk.ts";
-import { SCOPES } from "../store/api-keys.ts";
+import type { IntegrationContext } from "../sdk/index.ts";
+import { SCOPES } from "../sdk/scopes.ts";
 import { parseFrontMatter } from "./front-matter.ts";
 import { stubContext } from "./stub-context.ts";
 

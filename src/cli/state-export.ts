@@ -8,7 +8,7 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Config } from "../config.ts";
-import { integrationsState } from "../delivery/integrations-state.ts";
+import { integrationsState } from "../events/state.ts";
 import { Store } from "../store/index.ts";
 
 /**

@@ -3,14 +3,18 @@
  * folder's router and dispatcher be built without a server, a database or the network.
  * Outbound calls are refused (never sent), and session/message calls throw.
  */
-import type { OutboundResult } from "../delivery/http-client.ts";
-import type { IntegrationContext, IntegrationLogger } from "../sdk.ts";
+
+import { integrationVerify } from "../http/verify.ts";
+import { integrationErrors } from "../sdk/errors.ts";
+import type { OutboundResult } from "../sdk/http.ts";
+import type { IntegrationContext, IntegrationLogger } from "../sdk/index.ts";
 
 const silent: IntegrationLogger = {
   debug() {},
   info() {},
   warn() {},
   error() {},
+  child: () => silent,
 };
 
 function refused(): Promise<OutboundResult> {
@@ -41,6 +45,8 @@ export function stubContext(
     settings,
     log: silent,
     http: { postJson: refused, request: refused },
+    verify: integrationVerify,
+    errors: integrationErrors,
     getOrCreateSession: async () => unavailable("getOrCreateSession"),
     injectMessage: async () => unavailable("injectMessage"),
     ingestDocument: async () => unavailable("ingestDocument"),

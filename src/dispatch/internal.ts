@@ -5,10 +5,11 @@
  * message carries the delivery id and is looked up first.
  */
 import type { Kysely } from "kysely";
+import type { Dispatcher } from "../sdk/dispatch.ts";
+import { DeliveryError } from "../sdk/errors.ts";
+import type { MessageService } from "../sessions/inject.ts";
+import { SessionNotFoundError } from "../sessions/inject.ts";
 import type { Database } from "../store/schema.ts";
-import type { MessageService } from "../tasks/inject.ts";
-import { SessionNotFoundError } from "../tasks/inject.ts";
-import { DeliveryError, type Dispatcher } from "./types.ts";
 
 /** Makes the internal dispatcher. */
 export function createInternalDispatcher(

@@ -1,6 +1,6 @@
 /** The dispatcher registry: dispatch type → dispatcher; unknown types fall back to `none`. */
 import type { Logger } from "pino";
-import type { Dispatcher } from "./types.ts";
+import type { Dispatcher } from "../sdk/dispatch.ts";
 
 /** A dispatcher that keeps the result in the database only. */
 export const noneDispatcher: Dispatcher = {

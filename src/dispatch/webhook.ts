@@ -3,8 +3,9 @@
  * through the one outbound client (timeout, inline retries, SSRF guard). The delivery id
  * is sent as `webhook-id` (Standard Webhooks) so the receiver can drop duplicates.
  */
-import type { OutboundHttpClient } from "../delivery/http-client.ts";
-import { DeliveryError, type Dispatcher } from "./types.ts";
+import type { OutboundHttpClient } from "../outbox/http-client.ts";
+import type { Dispatcher } from "../sdk/dispatch.ts";
+import { DeliveryError } from "../sdk/errors.ts";
 
 /** Makes the webhook dispatcher over `http`. */
 export function createWebhookDispatcher(http: OutboundHttpClient): Dispatcher {

@@ -5,11 +5,11 @@
  * chunks (and so their index entries and embeddings).
  */
 import { type Kysely, sql } from "kysely";
+import type { DocumentRecord } from "../sdk/documents.ts";
 import type { Dialect } from "../store/db.ts";
 import { fromJson } from "../store/json.ts";
 import type { Database, DocumentsTable } from "../store/schema.ts";
 import type { Chunk } from "./chunking.ts";
-import type { DocumentRecord } from "./types.ts";
 import { toBytes, toVectorLiteral } from "./vectors.ts";
 
 /** Where chunk embeddings go: none, the portable BLOB/bytea column, or pgvector. */

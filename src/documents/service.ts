@@ -13,6 +13,13 @@ import { type EmbeddingModel, embed, embedMany } from "ai";
 import type { Logger } from "pino";
 import type { ModelRegistry } from "../agent/models.ts";
 import { uuidv7 } from "../ids.ts";
+import type {
+  DocumentInput,
+  DocumentRecord,
+  DocumentSearchHit,
+  DocumentSearchQuery,
+  DocumentSearchResult,
+} from "../sdk/documents.ts";
 import type { Store } from "../store/index.ts";
 import { type Chunk, chunkText } from "./chunking.ts";
 import {
@@ -22,13 +29,6 @@ import {
   type RankedChunk,
 } from "./lexical.ts";
 import { DocumentRepository, type EmbeddingTarget } from "./repository.ts";
-import type {
-  DocumentInput,
-  DocumentRecord,
-  DocumentSearchHit,
-  DocumentSearchQuery,
-  DocumentSearchResult,
-} from "./types.ts";
 import { VectorIndex } from "./vector-index.ts";
 import { normalize, pgvectorSearch, setUpPgvector, type VectorEngine } from "./vectors.ts";
 

@@ -5,32 +5,7 @@
  */
 import type { Logger } from "pino";
 
-/** Events core fires, with the keys of `ctx.extra` each carries (issue 3 lists them). */
-export const LIFECYCLE_EVENTS = [
-  "before_context_assembly",
-  "before_llm_call",
-  "after_llm_call",
-  "before_tool_execution",
-  "after_tool_call",
-  "after_response",
-  "after_task_complete",
-  "before_transcription",
-] as const;
-export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
-
-/** What every hook receives. */
-export interface HookContext {
-  botId: string;
-  sessionId: string;
-  channelId?: string | null;
-  clientId: string | null;
-  /** The task id; ties together every event of one run. */
-  correlationId: string;
-  extra: Record<string, unknown>;
-}
-
-/** A hook callback; sync or async. */
-export type HookCallback = (ctx: HookContext) => unknown;
+import type { HookCallback, HookContext, LifecycleEvent } from "../sdk/hooks.ts";
 
 /** Registry of lifecycle hooks. */
 export class HookRegistry {

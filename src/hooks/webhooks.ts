@@ -8,9 +8,10 @@
  */
 import { createHmac } from "node:crypto";
 import type { Logger } from "pino";
-import type { OutboundHttpClient } from "../delivery/http-client.ts";
-import { redactUrl } from "../delivery/ssrf.ts";
-import { type HookContext, type HookRegistry, LIFECYCLE_EVENTS } from "./lifecycle.ts";
+import type { OutboundHttpClient } from "../outbox/http-client.ts";
+import { redactUrl } from "../outbox/ssrf.ts";
+import { type HookContext, LIFECYCLE_EVENTS } from "../sdk/hooks.ts";
+import type { HookRegistry } from "./lifecycle.ts";
 
 /** Settings of {@link HookWebhooks}. */
 export interface HookWebhookOptions {

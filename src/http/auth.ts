@@ -6,7 +6,8 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import { type ApiKeyRecord, hashApiKey, type Scope, scopeAllows } from "../store/api-keys.ts";
+import type { Scope } from "../sdk/scopes.ts";
+import { type ApiKeyRecord, hashApiKey, scopeAllows } from "../store/api-keys.ts";
 import type { Store } from "../store/index.ts";
 import { HttpError } from "./errors.ts";
 

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { Scope } from "../store/api-keys.ts";
+import type { Scope } from "../sdk/scopes.ts";
 import type { ApiKeyAuth } from "./auth.ts";
 import { HttpError } from "./errors.ts";
 

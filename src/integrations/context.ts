@@ -3,12 +3,14 @@
  * integration needs, so it imports nothing from `src/` at run time.
  */
 import type { Logger } from "pino";
-import type { OutboundHttpClient } from "../delivery/http-client.ts";
 import type { DocumentService } from "../documents/service.ts";
 import type { ApiKeyAuth } from "../http/auth.ts";
-import type { IntegrationContext } from "../sdk.ts";
+import { integrationVerify } from "../http/verify.ts";
+import type { OutboundHttpClient } from "../outbox/http-client.ts";
+import { integrationErrors } from "../sdk/errors.ts";
+import type { IntegrationContext } from "../sdk/index.ts";
+import type { MessageService } from "../sessions/inject.ts";
 import type { Store } from "../store/index.ts";
-import type { MessageService } from "../tasks/inject.ts";
 
 /** The server services a context is built from. */
 export interface IntegrationContextDeps {
@@ -34,6 +36,8 @@ export function createIntegrationContext(
     settings,
     log: deps.log.child({ integration: name }),
     http: deps.http,
+    verify: integrationVerify,
+    errors: integrationErrors,
     getOrCreateSession: async (clientId, opts = {}) => {
       const botId = opts.botId ?? "default";
       if (!(await deps.store.bots.get(botId))) throw new Error(`Unknown bot: ${botId}`);

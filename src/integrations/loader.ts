@@ -8,8 +8,7 @@ import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import type { JsonSchemaObject } from "../agent/tools.ts";
-import { LIFECYCLE_EVENTS } from "../hooks/lifecycle.ts";
+import { LIFECYCLE_EVENTS } from "../sdk/hooks.ts";
 import type {
   DispatcherDefinition,
   HooksDefinition,
@@ -18,7 +17,8 @@ import type {
   RouterDefinition,
   SetupManifest,
   ToolDefinition,
-} from "../sdk.ts";
+} from "../sdk/index.ts";
+import type { JsonSchemaObject } from "../sdk/tools.ts";
 import { type DiscoveredFolder, findModule, listFiles, MODULE_EXTENSIONS } from "./discovery.ts";
 
 /** A tool as loaded: JSON-Schema parameters, the file it came from. */

@@ -9,9 +9,10 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { ToolRegistry } from "../agent/tools.ts";
 import type { DispatcherRegistry } from "../dispatch/registry.ts";
-import type { HookRegistry, LifecycleEvent } from "../hooks/lifecycle.ts";
-import type { IntegrationContext, IntegrationMeta } from "../sdk.ts";
-import { SCOPES } from "../store/api-keys.ts";
+import type { HookRegistry } from "../hooks/lifecycle.ts";
+import type { LifecycleEvent } from "../sdk/hooks.ts";
+import type { IntegrationContext, IntegrationMeta } from "../sdk/index.ts";
+import { SCOPES } from "../sdk/scopes.ts";
 import type { IntegrationSettingsRepository } from "../store/integration-settings.ts";
 import {
   type DiscoveredFolder,

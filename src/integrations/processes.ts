@@ -14,7 +14,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
-import type { ProcessDefinition } from "../sdk.ts";
+import type { ProcessDefinition } from "../sdk/index.ts";
 
 /**
  * Where a process is:

@@ -3,7 +3,7 @@
  * environment → declared default (database-stored values come first once the admin API
  * stores them). Secrets are never logged; {@link maskSecret} shows them as `abcd****wxyz`.
  */
-import type { EnvVarSpec, SetupManifest } from "../sdk.ts";
+import type { EnvVarSpec, SetupManifest } from "../sdk/index.ts";
 
 /** Where a setting's value came from. */
 export type SettingSource = "db" | "env" | "default" | "unset";

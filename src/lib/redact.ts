@@ -3,7 +3,7 @@
  * Keys that name a secret become `"****"`; URLs lose everything after the host (webhook
  * URLs often carry a token in their path, query or userinfo).
  */
-import { redactUrl } from "../delivery/ssrf.ts";
+import { redactUrl } from "../outbox/ssrf.ts";
 
 const SECRET_KEY = /secret|token|password|passwd|api[_-]?key|authorization|credential/i;
 

@@ -7,7 +7,7 @@
  */
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { FastifyInstance } from "fastify";
-import type { OutboundServices } from "../delivery/outbound-types.ts";
+import type { OutboundServices } from "../events/outbound-types.ts";
 import type { ApiKeyAuth } from "../http/auth.ts";
 import { scopeAllows } from "../store/api-keys.ts";
 import { createMcpServer } from "./server.ts";

@@ -16,8 +16,8 @@ import {
   NOTIFICATION_PRIORITIES,
   OutboundInputError,
   type OutboundServices,
-} from "../delivery/outbound-types.ts";
-import type { Scope } from "../store/api-keys.ts";
+} from "../events/outbound-types.ts";
+import type { Scope } from "../sdk/scopes.ts";
 
 /** Every MCP tool with the API scope it needs (the same as its REST route). */
 export const MCP_TOOL_SCOPES = {

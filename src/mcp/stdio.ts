@@ -4,7 +4,7 @@
  * messages: logs go to stderr. A local operator holds every scope.
  */
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import type { OutboundServices } from "../delivery/outbound-types.ts";
+import type { OutboundServices } from "../events/outbound-types.ts";
 import { createMcpServer } from "./server.ts";
 
 /**

@@ -5,22 +5,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import { uuidv7 } from "../ids.ts";
+import { SCOPES, type Scope } from "../sdk/scopes.ts";
 import { fromJson } from "./json.ts";
 import type { Database } from "./schema.ts";
 
-/** Every scope the API knows. `X:write` implies `X:read`; `admin` implies all. */
-export const SCOPES = [
-  "sessions:read",
-  "sessions:write",
-  "tasks:read",
-  "tasks:write",
-  "documents:read",
-  "documents:write",
-  "webhooks:read",
-  "webhooks:write",
-  "admin",
-] as const;
-export type Scope = (typeof SCOPES)[number];
+export { SCOPES, type Scope };
 
 /** A key's stored record (never the key itself). */
 export interface ApiKeyRecord {

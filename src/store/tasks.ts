@@ -5,18 +5,10 @@
  */
 import { type Kysely, sql } from "kysely";
 import { uuidv7 } from "../ids.ts";
+import type { ExecutionConfig } from "../sdk/execution.ts";
 import type { Dialect } from "./db.ts";
 import { fromJson, toJson } from "./json.ts";
 import type { Database, TaskStatus, TasksTable } from "./schema.ts";
-
-/** Per-run settings carried by a task (all optional; see issue 5 for their use). */
-export interface ExecutionConfig {
-  system_preamble?: string;
-  skills?: string[];
-  tools?: string[];
-  model_override?: string;
-  [key: string]: unknown;
-}
 
 /** A task as the code sees it. */
 export interface Task {

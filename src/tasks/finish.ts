@@ -4,6 +4,7 @@
  * never sent for a task someone else finished (a cancel, or a lease taken over).
  */
 import type { Kysely } from "kysely";
+import type { DispatchTask } from "../sdk/dispatch.ts";
 import { insertDelivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { insertMessage } from "../store/messages.ts";
@@ -123,7 +124,27 @@ export class TaskFinisher {
       taskId: task.id,
       targetType: task.dispatchType,
       target: task.dispatchConfig ?? {},
-      payload: { task_id: task.id, status, result },
+      payload: { task_id: task.id, status, result, task: dispatchTaskOf(task, status, result) },
     });
   }
+}
+
+/**
+ * The task as its dispatcher sees it, stored in the delivery row's payload (`task`) so the
+ * delivery worker never reads the task again. `result` is what is delivered: the answer, or
+ * `"[Error: …]"` for a failed task (whose `error` is set).
+ */
+function dispatchTaskOf(task: Task, status: "complete" | "failed", result: string): DispatchTask {
+  return {
+    id: task.id,
+    session_id: task.sessionId,
+    bot_id: task.botId,
+    status,
+    prompt: task.prompt,
+    result: status === "complete" ? result : null,
+    error: status === "failed" ? result.replace(/^\[Error: ([\s\S]*)\]$/, "$1") : null,
+    dispatch_type: task.dispatchType,
+    dispatch_config: task.dispatchConfig ?? {},
+    callback_config: task.callbackConfig ?? null,
+  };
 }

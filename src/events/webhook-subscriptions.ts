@@ -5,6 +5,8 @@
  * nobody subscribed to costs no database round trip.
  */
 import type { Logger } from "pino";
+import { secretProblem } from "../outbox/signing.ts";
+import { assertUrlAllowed, type Resolver, redactUrl, UrlNotAllowedError } from "../outbox/ssrf.ts";
 import { SettingDecryptError } from "../store/integration-settings.ts";
 import type {
   SubscriptionForSend,
@@ -17,8 +19,6 @@ import {
   type RegisterWebhookInput,
   type WebhookSummary,
 } from "./outbound-types.ts";
-import { secretProblem } from "./signing.ts";
-import { assertUrlAllowed, type Resolver, redactUrl, UrlNotAllowedError } from "./ssrf.ts";
 
 /** Longest accepted URL, in characters. */
 const MAX_URL_LENGTH = 2048;

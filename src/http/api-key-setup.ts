@@ -4,8 +4,8 @@
  */
 import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Config } from "./config.ts";
-import type { Store } from "./store/index.ts";
+import type { Config } from "../config.ts";
+import type { Store } from "../store/index.ts";
 
 /** Where the API key in force comes from, for the banner. */
 export interface ApiKeyInfo {

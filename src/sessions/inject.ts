@@ -5,10 +5,11 @@
  */
 
 import type { Kysely } from "kysely";
+import type { ExecutionConfig } from "../sdk/execution.ts";
 import type { Store } from "../store/index.ts";
 import { insertMessage, type MessageRole } from "../store/messages.ts";
 import type { Database } from "../store/schema.ts";
-import { type ExecutionConfig, insertTask } from "../store/tasks.ts";
+import { insertTask } from "../store/tasks.ts";
 
 /** Options of {@link MessageService.injectMessage}. */
 export interface InjectOptions {

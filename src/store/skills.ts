@@ -4,7 +4,7 @@
  * `@skill:<id>` tags), and their text goes into that run's context.
  */
 import type { Kysely } from "kysely";
-import type { Database, SkillsTable } from "../store/schema.ts";
+import type { Database, SkillsTable } from "./schema.ts";
 
 /** A skill as the code sees it. */
 export interface Skill {

@@ -9,18 +9,18 @@
  */
 import type { Logger } from "pino";
 import type { Config } from "../config.ts";
+import type { OutboundHttpClient } from "../outbox/http-client.ts";
+import type { Resolver } from "../outbox/ssrf.ts";
+import type { DeliveryWorker } from "../outbox/worker.ts";
+import type { TaskCreatedRows } from "../sessions/inject.ts";
 import type { Store } from "../store/index.ts";
 import { WebhookSubscriptionRepository } from "../store/webhook-subscriptions.ts";
 import type { FinishRows } from "../tasks/finish.ts";
-import type { TaskCreatedRows } from "../tasks/inject.ts";
 import { type EventData, EventService } from "./events.ts";
 import { GitAutoCommit } from "./git-auto-commit.ts";
-import type { OutboundHttpClient } from "./http-client.ts";
-import { integrationsState } from "./integrations-state.ts";
 import { NOTIFICATION_TARGET, NotificationService } from "./notifications.ts";
 import type { EventName, OutboundServices } from "./outbound-types.ts";
-import type { DeliveryWorker } from "./outbox-worker.ts";
-import type { Resolver } from "./ssrf.ts";
+import { integrationsState } from "./state.ts";
 import { WebhookSubscriptionService } from "./webhook-subscriptions.ts";
 
 /** `source` of the `error` event a failed git auto-commit emits. */

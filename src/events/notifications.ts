@@ -11,7 +11,10 @@
  * Without `SMTP_URL` an email is kept in the history with `delivered: false` and the reason.
  */
 import type { Logger } from "pino";
-import { DeliveryError } from "../dispatch/types.ts";
+import type { OutboundHttpClient } from "../outbox/http-client.ts";
+import { assertUrlAllowed, type Resolver, redactUrl, UrlNotAllowedError } from "../outbox/ssrf.ts";
+import type { DeliverySender, DeliveryWorker } from "../outbox/worker.ts";
+import { DeliveryError } from "../sdk/errors.ts";
 import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import {
@@ -21,7 +24,6 @@ import {
   type Notification,
   setNotificationDelivery,
 } from "../store/notifications.ts";
-import type { OutboundHttpClient } from "./http-client.ts";
 import { httpPayload, type MailContent, mailContent, sendMail } from "./notification-payloads.ts";
 import {
   NOTIFICATION_CHANNELS,
@@ -33,8 +35,6 @@ import {
   type NotifyInput,
   OutboundInputError,
 } from "./outbound-types.ts";
-import type { DeliverySender, DeliveryWorker } from "./outbox-worker.ts";
-import { assertUrlAllowed, type Resolver, redactUrl, UrlNotAllowedError } from "./ssrf.ts";
 
 /** The outbox target type of notifications. */
 export const NOTIFICATION_TARGET = "notification";

@@ -15,12 +15,15 @@
  */
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import { DeliveryError } from "../dispatch/types.ts";
+import type { OutboundHttpClient } from "../outbox/http-client.ts";
+import { signatureHeaders, standardWebhookSigner } from "../outbox/signing.ts";
+import { redactUrl } from "../outbox/ssrf.ts";
+import type { DeliveryWorker } from "../outbox/worker.ts";
+import { DeliveryError } from "../sdk/errors.ts";
 import { type Delivery, insertDeliveryRows } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import type { Database } from "../store/schema.ts";
 import type { WebhookSubscription } from "../store/webhook-subscriptions.ts";
-import type { OutboundHttpClient } from "./http-client.ts";
 import {
   type EmitDelivery,
   type EmitResult,
@@ -28,9 +31,6 @@ import {
   type EventName,
   OutboundInputError,
 } from "./outbound-types.ts";
-import type { DeliveryWorker } from "./outbox-worker.ts";
-import { signatureHeaders, standardWebhookSigner } from "./signing.ts";
-import { redactUrl } from "./ssrf.ts";
 import { subscribedTo, type WebhookSubscriptionService } from "./webhook-subscriptions.ts";
 
 /** The outbox target type of event deliveries (not a dispatcher name). */

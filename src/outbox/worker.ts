@@ -6,10 +6,10 @@
  * then marked dead. A receiver being down never reruns the LLM: the result is in the row.
  */
 import type { Logger } from "pino";
-import type { DispatcherRegistry } from "../dispatch/registry.ts";
-import type { DeliveryErrorInfo, DispatchTask } from "../dispatch/types.ts";
 import { withDefaults } from "../lib/defaults.ts";
 import { WakeLoop } from "../lib/wake-loop.ts";
+import type { Dispatcher, DispatchTask } from "../sdk/dispatch.ts";
+import type { DeliveryErrorInfo } from "../sdk/errors.ts";
 import {
   claimDueDeliveries,
   type Delivery,
@@ -19,7 +19,6 @@ import {
   recordDeliveryAttempts,
 } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
-import { getTask } from "../store/tasks.ts";
 
 /** Delays (ms) after the 1st, 2nd, … failed attempt; its length + 1 is the attempt cap. */
 export const DEFAULT_RETRY_SCHEDULE_MS = [
@@ -61,7 +60,8 @@ export interface AttemptOutcome {
 /** Settings of a {@link DeliveryWorker}. Times in ms. */
 export interface DeliveryWorkerOptions {
   store: Store;
-  dispatchers: DispatcherRegistry;
+  /** The dispatcher of a target type (`get` throws a final error for an unknown one). */
+  dispatchers: { get(type: string): Dispatcher };
   log: Logger;
   owner: string;
   /** Sends in flight at once; default 16. */
@@ -207,25 +207,29 @@ export class DeliveryWorker {
     await (await this.#attempt(d)).recorded;
   }
 
-  /** Hands a task's result in `d` to the dispatcher named by its target type. */
-  async #dispatch(d: Delivery): Promise<void> {
-    const { store, dispatchers } = this.#o;
-    const task = d.taskId ? await getTask(store.k, d.taskId) : undefined;
+  /**
+   * Hands a task's result in `d` to the dispatcher named by its target type. The row carries
+   * the task as the dispatcher sees it (written when the task finished); `signal` aborts
+   * before the lease ends.
+   */
+  async #dispatch(d: Delivery, signal: AbortSignal): Promise<void> {
+    const stored = d.payload.task as Partial<DispatchTask> | undefined;
     const dt: DispatchTask = {
-      id: task?.id ?? d.taskId ?? "",
-      session_id: task?.sessionId ?? "",
-      bot_id: task?.botId ?? "",
-      status: task?.status ?? String(d.payload.status ?? ""),
-      prompt: task?.prompt ?? "",
-      result: task?.result ?? null,
-      error: task?.error ?? null,
+      id: stored?.id ?? d.taskId ?? "",
+      session_id: stored?.session_id ?? "",
+      bot_id: stored?.bot_id ?? "",
+      status: stored?.status ?? String(d.payload.status ?? ""),
+      prompt: stored?.prompt ?? "",
+      result: stored?.result ?? null,
+      error: stored?.error ?? null,
       dispatch_type: d.targetType,
       dispatch_config: d.target,
-      callback_config: task?.callbackConfig ?? null,
+      callback_config: stored?.callback_config ?? null,
     };
     const result = typeof d.payload.result === "string" ? d.payload.result : "";
-    await dispatchers.get(d.targetType).deliver(dt, result, {
+    await this.#o.dispatchers.get(d.targetType).deliver(dt, result, {
       deliveryId: d.id,
+      signal,
       clientActions: d.payload.client_actions as Array<Record<string, unknown>> | undefined,
       extraMetadata: d.payload.extra_metadata as Record<string, unknown> | undefined,
     });
@@ -239,7 +243,7 @@ export class DeliveryWorker {
       const sender = this.#senders.get(d.targetType);
       const leaseMs = this.#o.leaseMs;
       const budget = AbortSignal.timeout(Math.max(1000, leaseMs - Math.min(30_000, leaseMs / 10)));
-      const sent = sender ? await sender(d, budget) : await this.#dispatch(d);
+      const sent = sender ? await sender(d, budget) : await this.#dispatch(d, budget);
       outcome = { status: "delivered", httpStatus: sent?.httpStatus ?? null, durationMs: 0 };
     } catch (err) {
       outcome = this.#failure(d, err);

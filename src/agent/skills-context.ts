@@ -1,5 +1,5 @@
 /** Which skills a run gets, and how their text enters its context. */
-import type { Skill } from "./store.ts";
+import type { Skill } from "../store/skills.ts";
 
 /**
  * `@skill:<id>` tags: an id is word characters and `-`, in parts joined by `/` or `.`, so a

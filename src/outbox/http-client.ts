@@ -15,6 +15,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request } from "undici";
+import type { OutboundResult, PostOptions } from "../sdk/http.ts";
 import { type Connector, createGuardedConnector } from "./connector.ts";
 import { parseHttpUrl, type Resolver, redactUrl, UrlNotAllowedError } from "./ssrf.ts";
 
@@ -43,50 +44,6 @@ export interface OutboundHttpOptions {
 }
 
 /** Per-request options. */
-export interface PostOptions {
-  /** Extra request headers (never echoed in errors). */
-  headers?: Record<string, string>;
-  /** Per-attempt timeout in ms; default `defaultTimeoutMs`. */
-  timeoutMs?: number;
-  /** Inline retries after the first attempt; default 2 (so at most 3 attempts). */
-  retries?: number;
-  /** Caller's abort signal: aborting stops the current attempt and all retries. */
-  signal?: AbortSignal;
-  /**
-   * Headers recomputed for each attempt (0-based attempt index), merged over `headers`;
-   * e.g. a fresh `webhook-timestamp` and signature per attempt (Standard Webhooks).
-   */
-  headersForAttempt?: (attempt: number) => Record<string, string>;
-  /**
-   * How much of the response body to keep in `responseBody`, in bytes; default 2048
-   * (enough for an error message). Raise it to read an API response (e.g. 10 MiB).
-   */
-  maxResponseBytes?: number;
-}
-
-/** Outcome of a request; returned for every HTTP, network, timeout and SSRF failure. */
-export interface OutboundResult {
-  /** True for a 2xx response. */
-  ok: boolean;
-  /** HTTP status of the last response, or null when none was received. */
-  status: number | null;
-  /** Attempts made (0 when aborted before the first one, or for an invalid URL or scheme). */
-  attempts: number;
-  /** Whether a later retry (by the outbox) may succeed: 408, 429, 5xx, network, timeout. */
-  retryable: boolean;
-  /** Server's `Retry-After` in ms from the last response, when it sent one. */
-  retryAfterMs?: number;
-  /** Short, secret-free description of the failure, absent when ok. */
-  error?: string;
-  /** The last response body, decoded as UTF-8, cut at `maxResponseBytes` (default 2 KiB). */
-  responseBody?: string;
-  /** True when `responseBody` was cut at `maxResponseBytes`. */
-  responseTruncated?: boolean;
-  /** Headers of the last response (names lower-case; repeated ones joined with ", "). */
-  responseHeaders?: Record<string, string>;
-  /** Wall time of the whole call, retries and waits included, in ms. */
-  durationMs: number;
-}
 
 const RESPONSE_BODY_LIMIT = 2048;
 /** Bytes read in all to keep the connection reusable; more closes it. */

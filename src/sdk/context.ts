@@ -1,0 +1,91 @@
+/** The run-time context every integration module receives (`ctx`). */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type {
+  DocumentInput,
+  DocumentRecord,
+  DocumentSearchQuery,
+  DocumentSearchResult,
+} from "./documents.ts";
+import type { IntegrationErrors } from "./errors.ts";
+import type { ExecutionConfig } from "./execution.ts";
+import type { IntegrationHttp } from "./http.ts";
+import type { IntegrationLogger } from "./logger.ts";
+import type { Scope } from "./scopes.ts";
+import type { IntegrationVerify } from "./verify.ts";
+
+/** Options of {@link IntegrationContext.injectMessage}. */
+export interface InjectMessageOptions {
+  role?: "user" | "assistant" | "system";
+  /** Stored as metadata.source; default the integration's name. */
+  source?: string;
+  metadata?: Record<string, unknown>;
+  /** Queue an agent turn on the message (default false). */
+  runAgent?: boolean;
+  executionConfig?: ExecutionConfig;
+  /** Where the result goes: `{type: "<dispatcher>", ...config}`; default the session's. */
+  dispatch?: Record<string, unknown> & { type: string };
+  /** Per-task limit (s). */
+  maxRunSeconds?: number;
+  /**
+   * The provider's delivery id (a webhook delivery header, an event or update id), recorded with the
+   * message in one transaction: a redelivery with the same key stores nothing and comes
+   * back with `duplicate: true` (also when copies race, and across restarts; kept 7 days).
+   */
+  dedupeKey?: string;
+}
+
+/** What {@link IntegrationContext.injectMessage} created. */
+export interface InjectMessageResult {
+  messageId: string;
+  sessionId: string;
+  taskId: string | null;
+  /** True when `dedupeKey` was seen before: nothing was stored; ids are the first's. */
+  duplicate: boolean;
+}
+
+/** What every integration module receives at run time. */
+export interface IntegrationContext<
+  S extends Record<string, unknown> = Record<string, string | undefined>,
+> {
+  /** The integration's folder name (its id). */
+  name: string;
+  /** Its settings, resolved database → environment → default (see `config.ts`). */
+  settings: S;
+  log: IntegrationLogger;
+  /** The server's one outbound HTTP client. */
+  http: IntegrationHttp;
+  /** Signature checks over raw request bytes (HMAC, Standard Webhooks, Ed25519). */
+  verify: IntegrationVerify;
+  /** The delivery error class and classification, for dispatchers and adapters. */
+  errors: IntegrationErrors;
+  /**
+   * The session of (bot, client_id), created when absent (emitting `session.start`).
+   * @throws UnknownBotError (`name === "UnknownBotError"`, `botId`) when the bot does not exist
+   */
+  getOrCreateSession(
+    clientId: string,
+    opts?: { botId?: string; dispatchConfig?: Record<string, unknown> },
+  ): Promise<{ sessionId: string; created: boolean }>;
+  /**
+   * Stores a message (and, with runAgent, its task) in one transaction; the one inject path.
+   * @throws SessionNotFoundError (`name === "SessionNotFoundError"`) when the session does not exist
+   */
+  injectMessage(
+    sessionId: string,
+    content: string,
+    opts?: InjectMessageOptions,
+  ): Promise<InjectMessageResult>;
+  /**
+   * Stores a document, chunked and indexed (and embedded when an embedding model is set);
+   * searchable when this resolves. `integrationId` defaults to this integration's name.
+   * @throws when the embedding model fails (nothing is stored)
+   */
+  ingestDocument(doc: DocumentInput): Promise<DocumentRecord>;
+  /** Searches documents (all of them unless filtered); `mode` says lexical or hybrid. */
+  searchDocuments(query: DocumentSearchQuery): Promise<DocumentSearchResult>;
+  /**
+   * A Fastify preHandler that demands the server's API key with `scope` (401/403 otherwise),
+   * for routes that do not verify their caller themselves.
+   */
+  requireApiKey(scope: Scope): (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+}

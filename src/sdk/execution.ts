@@ -1,0 +1,14 @@
+/** Per-run settings of one task (`execution_config` on the wire). */
+
+/** Per-run settings carried by a task; all optional. Unknown keys are kept (and warned about). */
+export interface ExecutionConfig {
+  /** Text put before the bot's system prompt for this run. */
+  system_preamble?: string;
+  /** Skill ids (`<integration>/<stem>`) added to the context. */
+  skills?: string[];
+  /** Tool names added to the bot's own for this run. */
+  tools?: string[];
+  /** `provider:model` used instead of the bot's model. */
+  model_override?: string;
+  [key: string]: unknown;
+}
