@@ -4,12 +4,14 @@
  * UTF-8 (no two byte strings verify as the same text), compares in constant time and
  * gives a reason that never contains the secret or the signature.
  *
- * - HMAC: the scheme GitHub (`X-Hub-Signature-256: sha256=<hex>`, docs "Validating webhook
- *   deliveries") and Slack (`X-Slack-Signature: v0=<hex>` over `v0:<ts>:<body>`, with a
- *   5-minute window, docs "Verifying requests from Slack") use; Node's `crypto`.
+ * - HMAC over `[signedPrefix] + body`, hex or base64, with an optional timestamp window:
+ *   the schemes chat and code-hosting providers sign webhooks with (`sha256=<hex>` over the
+ *   body; `v0=<hex>` over `v0:<ts>:<body>` with a 5-minute window); see
+ *   ../shared/REFERENCE.md for each provider's. Node's `crypto`.
  * - Standard Webhooks (standardwebhooks.com §"Verifying webhook authenticity"): the
  *   `standardwebhooks` library, which also enforces its 5-minute timestamp tolerance.
- * - Ed25519 over `timestamp + body` (Discord, "Security and Authorization"); Node's `crypto`.
+ * - Ed25519 over `timestamp + body` (RFC 8032), the scheme of chat interaction endpoints;
+ *   Node's `crypto`.
  */
 import {
   createHmac,

@@ -21,7 +21,7 @@ export interface HmacVerifyOptions {
   encoding?: "hex" | "base64";
   /** A prefix the header carries before the digest, e.g. `"sha256="` or `"v0="`. */
   prefix?: string;
-  /** Text signed before the body, e.g. Slack's `` `v0:${timestamp}:` ``; default none. */
+  /** Text signed before the body, e.g. `` `v0:${timestamp}:` ``; default none. */
   signedPrefix?: string;
   /** The request's timestamp (Unix seconds) when the scheme signs one; checked against the window. */
   timestamp?: string | number | undefined;
@@ -47,7 +47,7 @@ export interface Ed25519VerifyOptions {
   body: Uint8Array | string | undefined;
   /** The signature header, hex (64 bytes). */
   signature: string | string[] | undefined;
-  /** Signed before the body (Discord signs `timestamp + body`). */
+  /** Signed before the body (`timestamp + body`). */
   timestamp?: string | string[] | undefined;
   /** When set, `timestamp` must be Unix seconds within this many seconds of now. */
   toleranceSeconds?: number;
@@ -56,12 +56,13 @@ export interface Ed25519VerifyOptions {
 /** Signature checks over raw bytes, reached at run time through `ctx.verify`. */
 export interface IntegrationVerify {
   /**
-   * HMAC over `signedPrefix + body` (GitHub `X-Hub-Signature-256`: `prefix: "sha256="`;
-   * Slack: `prefix: "v0="`, `signedPrefix: "v0:<ts>:"`, `timestamp: <ts>`).
+   * HMAC over `signedPrefix + body`: for `X-Hub-Signature-256: sha256=<hex>` pass
+   * `prefix: "sha256="`; for `v0=<hex>` over `v0:<ts>:<body>` pass `prefix: "v0="`,
+   * `signedPrefix: "v0:<ts>:"`, `timestamp: <ts>`.
    */
   hmac(opts: HmacVerifyOptions): Verification;
   /** Standard Webhooks (standardwebhooks.com): `webhook-id`/`-timestamp`/`-signature`, 5 minutes' tolerance. */
   standardWebhooks(opts: StandardWebhooksVerifyOptions): Verification;
-  /** Ed25519 over `timestamp + body` (Discord interactions). */
+  /** Ed25519 over `timestamp + body` (RFC 8032; chat interaction endpoints). */
   ed25519(opts: Ed25519VerifyOptions): Verification;
 }
