@@ -11,17 +11,7 @@ import { runAgentTurn } from "./agent/loop.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
-import { adminBotRoutes } from "./api/admin-bots.ts";
-import { adminIntegrationRoutes } from "./api/admin-integrations.ts";
-import { deliveryRoutes } from "./api/deliveries.ts";
-import { documentRoutes } from "./api/documents.ts";
-import { notificationRoutes } from "./api/notifications.ts";
-import { sessionRoutes } from "./api/sessions.ts";
-import { skillRoutes } from "./api/skills.ts";
-import { stateRoutes } from "./api/state.ts";
-import { systemRoutes } from "./api/system.ts";
-import { taskRoutes } from "./api/tasks.ts";
-import { webhookRoutes } from "./api/webhooks.ts";
+import { mountApi } from "./api/index.ts";
 import type { Config } from "./config.ts";
 import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
@@ -39,7 +29,6 @@ import { HookWebhooks } from "./hooks/webhooks.ts";
 import { type ApiKeyInfo, ensureApiKey } from "./http/api-key-setup.ts";
 import { ApiKeyAuth } from "./http/auth.ts";
 import { Metrics } from "./http/metrics.ts";
-import { RouteTable } from "./http/routes.ts";
 import { buildServer } from "./http/server.ts";
 import { uuidv7 } from "./ids.ts";
 import { createIntegrationContext } from "./integrations/context.ts";
@@ -439,30 +428,31 @@ export class App {
   }
 
   #routes(): void {
-    const routes = new RouteTable(this.server, this.auth);
-    systemRoutes(routes, { store: this.store, metrics: this.metrics, version: VERSION });
-    sessionRoutes(routes, this.store, this.messages, {
-      started: (s) => this.#sessionEvent("session.start", s),
-      ended: (s) => this.#sessionEvent("session.end", s),
+    mountApi(this.server, {
+      auth: this.auth,
+      system: { store: this.store, metrics: this.metrics, version: VERSION },
+      sessions: {
+        store: this.store,
+        messages: this.messages,
+        events: {
+          started: (s) => this.#sessionEvent("session.start", s),
+          ended: (s) => this.#sessionEvent("session.end", s),
+        },
+      },
+      tasks: { store: this.store, abortLocal: (id) => this.taskWorker.abortLocal(id) },
+      webhooks: { services: () => this.outbound },
+      deliveries: { store: this.store, poke: () => this.deliveryWorker.poke() },
+      notifications: { notifications: () => this.notifications, git: () => this.gitAutoCommit },
+      state: { state: () => this.outbound.state() },
+      documents: { documents: this.documents },
+      skills: { skills: this.skills },
+      adminBots: { store: this.store, defaultModel: this.config.SWITCHYARD_MODEL },
+      adminIntegrations: {
+        integrations: () => this.integrations,
+        processes: () => this.processes,
+        baseUrl: () => this.#publicUrl(),
+      },
     });
-    taskRoutes(routes, this.store, (id) => this.taskWorker.abortLocal(id));
-    webhookRoutes(routes, () => this.outbound);
-    deliveryRoutes(routes, this.store, () => this.deliveryWorker.poke());
-    notificationRoutes(
-      routes,
-      () => this.notifications,
-      () => this.gitAutoCommit,
-    );
-    stateRoutes(routes, () => this.outbound.state());
     mountMcpHttp(this.server, this.auth, () => this.outbound, VERSION);
-    documentRoutes(routes, this.documents);
-    skillRoutes(routes, this.skills);
-    adminBotRoutes(routes, this.store, this.config.SWITCHYARD_MODEL);
-    adminIntegrationRoutes(
-      routes,
-      () => this.integrations,
-      () => this.processes,
-      () => this.#publicUrl(),
-    );
   }
 }

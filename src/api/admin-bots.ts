@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { parseModelSpec } from "../agent/models.ts";
 import { HttpError, notFound } from "../http/errors.ts";
-import type { RouteTable } from "../http/routes.ts";
+import { apiPlugin } from "../http/routes.ts";
 import type { Bot, BotInput } from "../store/bots.ts";
 import type { Store } from "../store/index.ts";
 
@@ -83,8 +83,14 @@ export function botJson(b: Bot) {
   };
 }
 
+/** What adminBotsApi needs. */
+export interface AdminBotsApiOptions {
+  store: Store;
+  defaultModel: string;
+}
+
 /** Registers the bot admin routes. `defaultModel` is used when a new bot names none. */
-export function adminBotRoutes(routes: RouteTable, store: Store, defaultModel: string): void {
+export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, defaultModel }) => {
   routes.add({
     method: "GET",
     url: "/api/v1/admin/bots",
@@ -148,4 +154,4 @@ export function adminBotRoutes(routes: RouteTable, store: Store, defaultModel: s
       return reply.code(204).send();
     },
   });
-}
+});

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
-import type { RouteTable } from "../http/routes.ts";
+import { apiPlugin } from "../http/routes.ts";
 import {
   type IntegrationManager,
   type IntegrationRecord,
@@ -28,133 +28,137 @@ function settingsJson(r: IntegrationRecord) {
   }));
 }
 
+/** What adminIntegrationsApi needs. */
+export interface AdminIntegrationsApiOptions {
+  integrations: () => IntegrationManager;
+  processes: () => ProcessSupervisor;
+  baseUrl: () => string;
+}
+
 /** Registers the integration admin routes; the getters are read per request. */
-export function adminIntegrationRoutes(
-  routes: RouteTable,
-  integrations: () => IntegrationManager,
-  processes: () => ProcessSupervisor,
-  baseUrl: () => string,
-): void {
-  const get = (id: string) => {
-    const r = integrations().get(id);
-    if (!r) throw notFound("Integration");
-    return r;
-  };
+export const adminIntegrationsApi = apiPlugin<AdminIntegrationsApiOptions>(
+  (routes, { integrations, processes, baseUrl }) => {
+    const get = (id: string) => {
+      const r = integrations().get(id);
+      if (!r) throw notFound("Integration");
+      return r;
+    };
 
-  routes.add({
-    method: "GET",
-    url: "/api/v1/admin/integrations",
-    summary: "Integrations: parts, status, settings (is_set, source), webhook URL, load errors",
-    scope: "admin",
-    async handler() {
-      return integrations()
-        .list()
-        .map((r) => ({
-          id: r.metadata.id,
-          name: r.metadata.name,
-          folder: r.name,
-          version: r.metadata.version,
-          source: r.dir,
-          overrides: r.overrides,
-          parts: r.parts,
-          status: r.status,
-          env_vars: settingsJson(r).map(({ value: _v, ...rest }) => rest),
-          webhook_url: r.setup?.webhook ? `${baseUrl()}${r.setup.webhook.path}` : null,
-          errors: r.errors,
-          process: processes().status(r.name)[0] ?? null,
-        }));
-    },
-  });
-
-  routes.add({
-    method: "GET",
-    url: "/api/v1/admin/integrations/sidebar-sections",
-    summary: "Sidebar sections declared by integrations' setup.ts",
-    scope: "admin",
-    async handler() {
-      return integrations()
-        .list()
-        .filter((r) => r.setup?.sidebar_section)
-        .map((r) => ({ integration: r.name, ...r.setup!.sidebar_section }));
-    },
-  });
-
-  routes.add({
-    method: "GET",
-    url: "/api/v1/admin/integrations/dashboard-modules",
-    summary: "Dashboard modules declared by integrations' setup.ts",
-    scope: "admin",
-    async handler() {
-      return integrations()
-        .list()
-        .flatMap((r) =>
-          (r.setup?.dashboard_modules ?? []).map((m) => ({ integration: r.name, ...m })),
-        );
-    },
-  });
-
-  routes.add({
-    method: "GET",
-    url: "/api/v1/admin/integrations/:id/settings",
-    summary: "An integration's settings; secrets masked",
-    scope: "admin",
-    params: idParams,
-    async handler({ params }) {
-      return { settings: settingsJson(get(params.id)) };
-    },
-  });
-
-  routes.add({
-    method: "PUT",
-    url: "/api/v1/admin/integrations/:id/settings",
-    summary: 'Store settings ({settings: {KEY: value}}; "" deletes); unknown key → 422',
-    scope: "admin",
-    params: idParams,
-    body: putBody,
-    async handler({ params, body }) {
-      get(params.id);
-      try {
-        return {
-          settings: settingsJson(await integrations().updateSettings(params.id, body.settings)),
-        };
-      } catch (err) {
-        if (err instanceof UnknownSettingError) throw new HttpError(422, err.message);
-        throw err;
-      }
-    },
-  });
-
-  routes.add({
-    method: "GET",
-    url: "/api/v1/admin/integrations/:id/process",
-    summary: "The integration's process status",
-    scope: "admin",
-    params: idParams,
-    async handler({ params }) {
-      get(params.id);
-      const s = processes().status(params.id)[0];
-      if (!s) throw new HttpError(404, "Integration has no process");
-      return s;
-    },
-  });
-
-  for (const action of ["start", "stop", "restart"] as const) {
     routes.add({
-      method: "POST",
-      url: `/api/v1/admin/integrations/:id/process/${action}`,
-      summary: `${action[0]!.toUpperCase()}${action.slice(1)} the integration's process`,
+      method: "GET",
+      url: "/api/v1/admin/integrations",
+      summary: "Integrations: parts, status, settings (is_set, source), webhook URL, load errors",
+      scope: "admin",
+      async handler() {
+        return integrations()
+          .list()
+          .map((r) => ({
+            id: r.metadata.id,
+            name: r.metadata.name,
+            folder: r.name,
+            version: r.metadata.version,
+            source: r.dir,
+            overrides: r.overrides,
+            parts: r.parts,
+            status: r.status,
+            env_vars: settingsJson(r).map(({ value: _v, ...rest }) => rest),
+            webhook_url: r.setup?.webhook ? `${baseUrl()}${r.setup.webhook.path}` : null,
+            errors: r.errors,
+            process: processes().status(r.name)[0] ?? null,
+          }));
+      },
+    });
+
+    routes.add({
+      method: "GET",
+      url: "/api/v1/admin/integrations/sidebar-sections",
+      summary: "Sidebar sections declared by integrations' setup.ts",
+      scope: "admin",
+      async handler() {
+        return integrations()
+          .list()
+          .filter((r) => r.setup?.sidebar_section)
+          .map((r) => ({ integration: r.name, ...r.setup!.sidebar_section }));
+      },
+    });
+
+    routes.add({
+      method: "GET",
+      url: "/api/v1/admin/integrations/dashboard-modules",
+      summary: "Dashboard modules declared by integrations' setup.ts",
+      scope: "admin",
+      async handler() {
+        return integrations()
+          .list()
+          .flatMap((r) =>
+            (r.setup?.dashboard_modules ?? []).map((m) => ({ integration: r.name, ...m })),
+          );
+      },
+    });
+
+    routes.add({
+      method: "GET",
+      url: "/api/v1/admin/integrations/:id/settings",
+      summary: "An integration's settings; secrets masked",
+      scope: "admin",
+      params: idParams,
+      async handler({ params }) {
+        return { settings: settingsJson(get(params.id)) };
+      },
+    });
+
+    routes.add({
+      method: "PUT",
+      url: "/api/v1/admin/integrations/:id/settings",
+      summary: 'Store settings ({settings: {KEY: value}}; "" deletes); unknown key → 422',
+      scope: "admin",
+      params: idParams,
+      body: putBody,
+      async handler({ params, body }) {
+        get(params.id);
+        try {
+          return {
+            settings: settingsJson(await integrations().updateSettings(params.id, body.settings)),
+          };
+        } catch (err) {
+          if (err instanceof UnknownSettingError) throw new HttpError(422, err.message);
+          throw err;
+        }
+      },
+    });
+
+    routes.add({
+      method: "GET",
+      url: "/api/v1/admin/integrations/:id/process",
+      summary: "The integration's process status",
       scope: "admin",
       params: idParams,
       async handler({ params }) {
         get(params.id);
-        if (!processes().status(params.id)[0])
-          throw new HttpError(404, "Integration has no process");
-        try {
-          return await processes()[action](params.id);
-        } catch (err) {
-          throw new HttpError(409, (err as Error).message);
-        }
+        const s = processes().status(params.id)[0];
+        if (!s) throw new HttpError(404, "Integration has no process");
+        return s;
       },
     });
-  }
-}
+
+    for (const action of ["start", "stop", "restart"] as const) {
+      routes.add({
+        method: "POST",
+        url: `/api/v1/admin/integrations/:id/process/${action}`,
+        summary: `${action[0]!.toUpperCase()}${action.slice(1)} the integration's process`,
+        scope: "admin",
+        params: idParams,
+        async handler({ params }) {
+          get(params.id);
+          if (!processes().status(params.id)[0])
+            throw new HttpError(404, "Integration has no process");
+          try {
+            return await processes()[action](params.id);
+          } catch (err) {
+            throw new HttpError(409, (err as Error).message);
+          }
+        },
+      });
+    }
+  },
+);

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
-import type { RouteTable } from "../http/routes.ts";
+import { apiPlugin } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
 import { type Delivery, getDelivery, listDeliveries, replayDelivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
@@ -49,8 +49,14 @@ export function deliveryJson(d: Delivery) {
   };
 }
 
+/** What deliveriesApi needs. */
+export interface DeliveriesApiOptions {
+  store: Store;
+  poke: () => void;
+}
+
 /** Registers the delivery routes; `poke` wakes the delivery worker after a replay. */
-export function deliveryRoutes(routes: RouteTable, store: Store, poke: () => void): void {
+export const deliveriesApi = apiPlugin<DeliveriesApiOptions>((routes, { store, poke }) => {
   routes.add({
     method: "GET",
     url: "/api/v1/deliveries",
@@ -101,4 +107,4 @@ export function deliveryRoutes(routes: RouteTable, store: Store, poke: () => voi
       return deliveryJson((await getDelivery(store.k, params.id))!);
     },
   });
-}
+});

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { DocumentService } from "../documents/service.ts";
 import { EmbeddingError, MAX_LIMIT } from "../documents/service.ts";
 import { HttpError, notFound } from "../http/errors.ts";
-import type { RouteTable } from "../http/routes.ts";
+import { apiPlugin } from "../http/routes.ts";
 import type { DocumentRecord, DocumentSearchHit } from "../sdk/documents.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
@@ -51,8 +51,13 @@ export function searchHitJson(h: DocumentSearchHit) {
   };
 }
 
+/** What documentsApi needs. */
+export interface DocumentsApiOptions {
+  documents: DocumentService;
+}
+
 /** Registers the document routes. */
-export function documentRoutes(routes: RouteTable, documents: DocumentService): void {
+export const documentsApi = apiPlugin<DocumentsApiOptions>((routes, { documents }) => {
   routes.add({
     method: "POST",
     url: "/api/v1/documents",
@@ -126,4 +131,4 @@ export function documentRoutes(routes: RouteTable, documents: DocumentService): 
       return reply.code(204).send();
     },
   });
-}
+});

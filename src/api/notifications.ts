@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { GitAutoCommit } from "../events/git-auto-commit.ts";
 import type { NotificationService } from "../events/notifications.ts";
 import type { NotifyInput } from "../events/outbound-types.ts";
-import type { RouteTable } from "../http/routes.ts";
+import { apiPlugin } from "../http/routes.ts";
 import { NOTIFICATION_HISTORY_LIMIT } from "../store/notifications.ts";
 import { outboundCall } from "./webhooks.ts";
 
@@ -32,54 +32,58 @@ const gitBody = z.strictObject({
   on_events: z.array(z.string().max(100)).max(100).optional(),
 });
 
-/** Registers the notification and git auto-commit routes. */
-export function notificationRoutes(
-  routes: RouteTable,
-  notifications: () => NotificationService,
-  git: () => GitAutoCommit,
-): void {
-  routes.add({
-    method: "POST",
-    url: "/api/v1/notifications",
-    summary:
-      "Send a notification (chat and webhook channels: to webhook_url; email: over SMTP) → {success, notification_id, delivered, channel, priority, delivery}",
-    scope: "webhooks:write",
-    body: notifyBody,
-    status: 201,
-    async handler({ body }) {
-      return outboundCall(() => notifications().notify(body as NotifyInput));
-    },
-  });
-
-  routes.add({
-    method: "GET",
-    url: "/api/v1/notifications",
-    summary: "Notification history, newest first (limit, default 50, at most 200)",
-    scope: "webhooks:read",
-    query: listQuery,
-    async handler({ query }) {
-      return notifications().list(query.limit);
-    },
-  });
-
-  routes.add({
-    method: "GET",
-    url: "/api/v1/git-auto-commit",
-    summary: "Git auto-commit settings: {enabled, on_events}",
-    scope: "webhooks:read",
-    async handler() {
-      return git().get();
-    },
-  });
-
-  routes.add({
-    method: "PUT",
-    url: "/api/v1/git-auto-commit",
-    summary: "Change git auto-commit settings ({enabled?, on_events?}; omitted fields kept)",
-    scope: "admin",
-    body: gitBody,
-    async handler({ body }) {
-      return outboundCall(() => git().set(body));
-    },
-  });
+/** What notificationsApi needs. */
+export interface NotificationsApiOptions {
+  notifications: () => NotificationService;
+  git: () => GitAutoCommit;
 }
+
+/** Registers the notification and git auto-commit routes. */
+export const notificationsApi = apiPlugin<NotificationsApiOptions>(
+  (routes, { notifications, git }) => {
+    routes.add({
+      method: "POST",
+      url: "/api/v1/notifications",
+      summary:
+        "Send a notification (chat and webhook channels: to webhook_url; email: over SMTP) → {success, notification_id, delivered, channel, priority, delivery}",
+      scope: "webhooks:write",
+      body: notifyBody,
+      status: 201,
+      async handler({ body }) {
+        return outboundCall(() => notifications().notify(body as NotifyInput));
+      },
+    });
+
+    routes.add({
+      method: "GET",
+      url: "/api/v1/notifications",
+      summary: "Notification history, newest first (limit, default 50, at most 200)",
+      scope: "webhooks:read",
+      query: listQuery,
+      async handler({ query }) {
+        return notifications().list(query.limit);
+      },
+    });
+
+    routes.add({
+      method: "GET",
+      url: "/api/v1/git-auto-commit",
+      summary: "Git auto-commit settings: {enabled, on_events}",
+      scope: "webhooks:read",
+      async handler() {
+        return git().get();
+      },
+    });
+
+    routes.add({
+      method: "PUT",
+      url: "/api/v1/git-auto-commit",
+      summary: "Change git auto-commit settings ({enabled?, on_events?}; omitted fields kept)",
+      scope: "admin",
+      body: gitBody,
+      async handler({ body }) {
+        return outboundCall(() => git().set(body));
+      },
+    });
+  },
+);

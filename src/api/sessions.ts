@@ -1,7 +1,7 @@
 /** `/api/v1/sessions…`: create sessions, inject messages, read history. */
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
-import type { RouteTable } from "../http/routes.ts";
+import { apiPlugin } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
 import { type MessageService, SessionNotFoundError } from "../sessions/inject.ts";
 import type { Store } from "../store/index.ts";
@@ -56,13 +56,15 @@ export interface SessionEvents {
   ended(session: Session): void;
 }
 
+/** What sessionsApi needs. */
+export interface SessionsApiOptions {
+  store: Store;
+  messages: MessageService;
+  events?: SessionEvents;
+}
+
 /** Registers the session routes. */
-export function sessionRoutes(
-  routes: RouteTable,
-  store: Store,
-  messages: MessageService,
-  events?: SessionEvents,
-): void {
+export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, messages, events }) => {
   routes.add({
     method: "POST",
     url: "/api/v1/sessions",
@@ -163,4 +165,4 @@ export function sessionRoutes(
       return list.map(messageJson);
     },
   });
-}
+});

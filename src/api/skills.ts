@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { notFound } from "../http/errors.ts";
-import type { RouteTable } from "../http/routes.ts";
+import { apiPlugin } from "../http/routes.ts";
 import type { Skill, SkillStore } from "../store/skills.ts";
 
 const idParams = z.object({ "*": z.string().min(1) });
@@ -26,8 +26,13 @@ export function skillJson(s: Skill) {
   };
 }
 
+/** What skillsApi needs. */
+export interface SkillsApiOptions {
+  skills: SkillStore;
+}
+
 /** Registers the skill routes. */
-export function skillRoutes(routes: RouteTable, skills: SkillStore): void {
+export const skillsApi = apiPlugin<SkillsApiOptions>((routes, { skills }) => {
   routes.add({
     method: "GET",
     url: "/api/v1/skills",
@@ -64,4 +69,4 @@ export function skillRoutes(routes: RouteTable, skills: SkillStore): void {
       return reply.code(204).send();
     },
   });
-}
+});

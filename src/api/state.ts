@@ -1,9 +1,14 @@
 /** `/api/v1/state`: the integrations state (webhooks without secrets, git auto-commit, notifications). */
 import type { IntegrationsState } from "../events/outbound-types.ts";
-import type { RouteTable } from "../http/routes.ts";
+import { apiPlugin } from "../http/routes.ts";
 
-/** Registers the state route; `state` assembles it (see `delivery/integrations-state.ts`). */
-export function stateRoutes(routes: RouteTable, state: () => Promise<IntegrationsState>): void {
+/** What stateApi needs. */
+export interface StateApiOptions {
+  state: () => Promise<IntegrationsState>;
+}
+
+/** Registers the state route; `state` assembles it (see `events/state.ts`). */
+export const stateApi = apiPlugin<StateApiOptions>((routes, { state }) => {
   routes.add({
     method: "GET",
     url: "/api/v1/state",
@@ -14,4 +19,4 @@ export function stateRoutes(routes: RouteTable, state: () => Promise<Integration
       return state();
     },
   });
-}
+});

@@ -1,16 +1,23 @@
 /** Health, readiness, Prometheus metrics and the OpenAPI document. */
 import type { Metrics } from "../http/metrics.ts";
-import { openApiDocument, type RouteTable } from "../http/routes.ts";
+import { apiPlugin, type OpenApiCollector, openApiDocument } from "../http/routes.ts";
 import type { Store } from "../store/index.ts";
+
+/** What systemApi needs. */
+export interface SystemApiOptions {
+  store: Store;
+  metrics: Metrics;
+  /** Package version, shown in the document. */
+  version: string;
+  /** The server's declared routes, for `/api/v1/openapi.json`. */
+  openApi: OpenApiCollector;
+}
 
 /**
  * Registers `/healthz`, `/readyz`, `/metrics` (scope `tasks:read`) and
  * `/api/v1/openapi.json` (built on first request from every route declared by then).
  */
-export function systemRoutes(
-  routes: RouteTable,
-  deps: { store: Store; metrics: Metrics; version: string },
-): void {
+export const systemApi = apiPlugin<SystemApiOptions>((routes, deps) => {
   routes.add({
     method: "GET",
     url: "/healthz",
@@ -25,7 +32,7 @@ export function systemRoutes(
     summary: "Readiness: the database answers",
     handler: async (_i, reply) => {
       try {
-        await deps.store.k.selectFrom("bots").select("id").limit(1).execute();
+        await deps.store.ping();
         return { status: "ready" };
       } catch {
         return reply.code(503).send({ detail: "Database unavailable" });
@@ -48,8 +55,8 @@ export function systemRoutes(
     url: "/api/v1/openapi.json",
     summary: "This document",
     async handler() {
-      doc ??= openApiDocument(routes, deps.version);
+      doc ??= openApiDocument(deps.openApi, deps.version);
       return doc;
     },
   });
-}
+});

@@ -1,7 +1,7 @@
 /** `/api/v1/tasks…`: read a task, its tool calls; cancel it. */
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
-import type { RouteTable } from "../http/routes.ts";
+import { apiPlugin } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
 import type { Store } from "../store/index.ts";
 import { finishTask, getTask, type Task } from "../store/tasks.ts";
@@ -34,12 +34,14 @@ export function taskJson(t: Task) {
   };
 }
 
+/** What tasksApi needs. */
+export interface TasksApiOptions {
+  store: Store;
+  abortLocal: (id: string) => void;
+}
+
 /** Registers the task routes. `abortLocal` stops a cancelled task this process runs. */
-export function taskRoutes(
-  routes: RouteTable,
-  store: Store,
-  abortLocal: (id: string) => void,
-): void {
+export const tasksApi = apiPlugin<TasksApiOptions>((routes, { store, abortLocal }) => {
   routes.add({
     method: "GET",
     url: "/api/v1/tasks/:id",
@@ -97,4 +99,4 @@ export function taskRoutes(
       return taskJson((await getTask(store.k, t.id))!);
     },
   });
-}
+});

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { OutboundInputError, type OutboundServices } from "../events/outbound-types.ts";
 import { HttpError } from "../http/errors.ts";
-import type { RouteTable } from "../http/routes.ts";
+import { apiPlugin } from "../http/routes.ts";
 
 /** The part of the outbound services these routes call. */
 export type WebhookApiServices = Pick<
@@ -40,8 +40,13 @@ export async function outboundCall<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What webhooksApi needs. */
+export interface WebhooksApiOptions {
+  services: () => WebhookApiServices;
+}
+
 /** Registers the webhook subscription and event routes. */
-export function webhookRoutes(routes: RouteTable, services: () => WebhookApiServices): void {
+export const webhooksApi = apiPlugin<WebhooksApiOptions>((routes, { services }) => {
   routes.add({
     method: "GET",
     url: "/api/v1/webhooks",
@@ -90,4 +95,4 @@ export function webhookRoutes(routes: RouteTable, services: () => WebhookApiServ
       return outboundCall(() => services().emitEvent(body.event, body.payload ?? {}));
     },
   });
-}
+});

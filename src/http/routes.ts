@@ -1,9 +1,10 @@
 /**
  * One way to declare an API route: method, path, scope, zod schemas for params, query and
- * body, and a handler. Declaring it registers it with Fastify, validates input (400 with a
- * `detail` naming the field), enforces the scope, and adds it to the OpenAPI document.
+ * body, and a handler, inside a resource's Fastify plugin ({@link apiPlugin}). Declaring it
+ * registers it with Fastify, validates input (400 with a `detail` naming the field),
+ * enforces the scope, and adds it to the OpenAPI document ({@link OpenApiCollector}).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Scope } from "../sdk/scopes.ts";
 import type { ApiKeyAuth } from "./auth.ts";
@@ -30,36 +31,66 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   ): Promise<unknown>;
 }
 
-/** Collects route declarations for the OpenAPI document. */
-export class RouteTable {
-  readonly routes: Array<RouteSpec<z.ZodType, z.ZodType, z.ZodType>> = [];
-  readonly #app: FastifyInstance;
-  readonly #auth: ApiKeyAuth;
-  constructor(app: FastifyInstance, auth: ApiKeyAuth) {
-    this.#app = app;
-    this.#auth = auth;
-  }
-
-  /** Declares and registers a route. */
+/** Declares routes inside one resource's Fastify plugin. */
+export interface ApiRoutes {
+  /** Declares and registers a route in the plugin's scope. */
   add<
     P extends z.ZodType = z.ZodUnknown,
     Q extends z.ZodType = z.ZodUnknown,
     B extends z.ZodType = z.ZodUnknown,
-  >(spec: RouteSpec<P, Q, B>): void {
-    this.routes.push(spec as unknown as RouteSpec<z.ZodType, z.ZodType, z.ZodType>);
-    const auth = this.#auth;
-    this.#app.route({
-      method: spec.method,
-      url: spec.url,
-      handler: async (req, reply) => {
-        if (spec.scope) await auth.require(req, spec.scope);
-        const params = parse(spec.params, req.params, "path", 404);
-        const query = parse(spec.query, req.query, "query", spec.queryErrorStatus ?? 400);
-        const body = parse(spec.body, req.body, "body", 400);
-        const out = await spec.handler({ params, query, body, req }, reply);
-        if (!reply.sent && spec.status) reply.code(spec.status);
-        return out;
-      },
+  >(spec: RouteSpec<P, Q, B>): void;
+}
+
+type AnySpec = RouteSpec<z.ZodType, z.ZodType, z.ZodType>;
+
+/** What every API plugin receives besides its own options: the API key check. */
+export interface ApiPluginBase {
+  auth: ApiKeyAuth;
+}
+
+/**
+ * Makes one REST resource a Fastify plugin: `register` declares its routes with
+ * {@link ApiRoutes.add}; mount it with `server.register(plugin, { auth, ...deps })`.
+ * Each route carries its declaration in `config.apiSpec`, where {@link OpenApiCollector}
+ * reads it, so the OpenAPI document comes from the same zod schemas that validate.
+ */
+export function apiPlugin<O extends object>(
+  register: (routes: ApiRoutes, opts: O) => void,
+): FastifyPluginAsync<O & ApiPluginBase> {
+  return async (app, opts) => {
+    register(routeAdder(app, opts.auth), opts);
+  };
+}
+
+function routeAdder(app: FastifyInstance, auth: ApiKeyAuth): ApiRoutes {
+  return {
+    add(spec) {
+      app.route({
+        method: spec.method,
+        url: spec.url,
+        config: { apiSpec: spec as unknown as AnySpec },
+        handler: async (req, reply) => {
+          if (spec.scope) await auth.require(req, spec.scope);
+          const params = parse(spec.params, req.params, "path", 404);
+          const query = parse(spec.query, req.query, "query", spec.queryErrorStatus ?? 400);
+          const body = parse(spec.body, req.body, "body", 400);
+          const out = await spec.handler({ params, query, body, req }, reply);
+          if (!reply.sent && spec.status) reply.code(spec.status);
+          return out;
+        },
+      });
+    },
+  };
+}
+
+/** Collects the declared API routes of a server (attach it before mounting plugins). */
+export class OpenApiCollector {
+  readonly routes: AnySpec[] = [];
+  /** Listens for every route added to `server` or any plugin inside it. */
+  attach(server: FastifyInstance): void {
+    server.addHook("onRoute", (r) => {
+      const spec = (r.config as { apiSpec?: AnySpec } | undefined)?.apiSpec;
+      if (spec) this.routes.push(spec);
     });
   }
 }
@@ -78,7 +109,7 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: string, sta
 }
 
 /** Builds an OpenAPI 3.1 document from the declared routes. */
-export function openApiDocument(table: RouteTable, version: string): Record<string, unknown> {
+export function openApiDocument(table: OpenApiCollector, version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of table.routes) {
     const path = r.url.replace(/:([a-zA-Z_]+)/g, "{$1}");

@@ -38,6 +38,11 @@ export class Store {
     return new Store(await openDatabase(url, opts));
   }
 
+  /** Answers when the database does (a one-row read); throws when it is unreachable. */
+  async ping(): Promise<void> {
+    await this.db.kysely.selectFrom("bots").select("id").limit(1).execute();
+  }
+
   /** Closes the database. */
   close(): Promise<void> {
     return this.db.close();

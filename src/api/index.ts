@@ -1,0 +1,56 @@
+/**
+ * The REST API (`/api/v1/*`, health, metrics, OpenAPI): every resource is a Fastify plugin
+ * (see `http/routes.ts` `apiPlugin`), mounted here with the services it needs. The OpenAPI
+ * document is collected from the same zod declarations as the routes register.
+ */
+import type { FastifyInstance } from "fastify";
+import type { ApiKeyAuth } from "../http/auth.ts";
+import { OpenApiCollector } from "../http/routes.ts";
+import { type AdminBotsApiOptions, adminBotsApi } from "./admin-bots.ts";
+import { type AdminIntegrationsApiOptions, adminIntegrationsApi } from "./admin-integrations.ts";
+import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
+import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
+import { type NotificationsApiOptions, notificationsApi } from "./notifications.ts";
+import { type SessionsApiOptions, sessionsApi } from "./sessions.ts";
+import { type SkillsApiOptions, skillsApi } from "./skills.ts";
+import { type StateApiOptions, stateApi } from "./state.ts";
+import { type SystemApiOptions, systemApi } from "./system.ts";
+import { type TasksApiOptions, tasksApi } from "./tasks.ts";
+import { type WebhooksApiOptions, webhooksApi } from "./webhooks.ts";
+
+/** Every resource's options, by resource. */
+export interface ApiDeps {
+  auth: ApiKeyAuth;
+  system: Omit<SystemApiOptions, "openApi">;
+  sessions: SessionsApiOptions;
+  tasks: TasksApiOptions;
+  webhooks: WebhooksApiOptions;
+  deliveries: DeliveriesApiOptions;
+  notifications: NotificationsApiOptions;
+  state: StateApiOptions;
+  documents: DocumentsApiOptions;
+  skills: SkillsApiOptions;
+  adminBots: AdminBotsApiOptions;
+  adminIntegrations: AdminIntegrationsApiOptions;
+}
+
+/**
+ * Registers every API plugin on `server`. Routes are added when Fastify loads the plugins
+ * (at `ready()`/`listen()`), in this order.
+ */
+export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
+  const openApi = new OpenApiCollector();
+  openApi.attach(server);
+  const { auth } = deps;
+  server.register(systemApi, { auth, ...deps.system, openApi });
+  server.register(sessionsApi, { auth, ...deps.sessions });
+  server.register(tasksApi, { auth, ...deps.tasks });
+  server.register(webhooksApi, { auth, ...deps.webhooks });
+  server.register(deliveriesApi, { auth, ...deps.deliveries });
+  server.register(notificationsApi, { auth, ...deps.notifications });
+  server.register(stateApi, { auth, ...deps.state });
+  server.register(documentsApi, { auth, ...deps.documents });
+  server.register(skillsApi, { auth, ...deps.skills });
+  server.register(adminBotsApi, { auth, ...deps.adminBots });
+  server.register(adminIntegrationsApi, { auth, ...deps.adminIntegrations });
+}
