@@ -51,11 +51,10 @@ import type { Connector } from "./outbox/connector.ts";
 import { OutboundHttpClient } from "./outbox/http-client.ts";
 import type { Resolver } from "./outbox/ssrf.ts";
 import { DeliveryWorker } from "./outbox/worker.ts";
-import { MessageService } from "./sessions/inject.ts";
+import { SessionService } from "./sessions/service.ts";
 import { Store } from "./store/index.ts";
 import { IntegrationSettingsRepository } from "./store/integration-settings.ts";
 import { listTurnHistory } from "./store/messages.ts";
-import type { Session } from "./store/sessions.ts";
 import { SkillStore } from "./store/skills.ts";
 import { setTaskWarnings, type Task } from "./store/tasks.ts";
 import { insertToolCall } from "./store/tool-calls.ts";
@@ -101,7 +100,8 @@ export class App {
   readonly hooks: HookRegistry;
   readonly dispatchers: DispatcherRegistry;
   readonly http: OutboundHttpClient;
-  readonly messages: MessageService;
+  /** Sessions: get-or-create, end, and the one injectMessage (REST, ctx, dispatchers). */
+  readonly sessions: SessionService;
   readonly taskWorker: TaskWorker;
   readonly deliveryWorker: DeliveryWorker;
   /** Event webhook subscriptions (register, list, delete; cached list for emission). */
@@ -214,17 +214,15 @@ export class App {
       defaultMaxRunSeconds: config.TASK_MAX_RUN_SECONDS,
       execute: (task, signal) => this.#execute(task, signal),
     });
-    this.messages = new MessageService(
+    this.sessions = new SessionService({
       store,
-      (sessionId, _task, rows) => {
-        this.taskWorker.taskCreated(sessionId);
-        if (rows > 0) this.deliveryWorker.poke();
-      },
-      outbound.taskCreatedRows,
-    );
+      onTaskCreated: (sessionId) => this.taskWorker.taskCreated(sessionId),
+      onOutboxRows: () => this.deliveryWorker.poke(),
+      rows: outbound.sessionRows,
+    });
 
     this.dispatchers.register("webhook", createWebhookDispatcher(this.http));
-    this.dispatchers.register("internal", createInternalDispatcher(store.k, this.messages));
+    this.dispatchers.register("internal", createInternalDispatcher(store.k, this.sessions));
 
     this.server = buildServer({
       log,
@@ -254,33 +252,18 @@ export class App {
       env: config.env,
       settingsStore: new IntegrationSettingsRepository(store.k, config.SWITCHYARD_SECRET_KEY),
       processes: tuning.startProcesses === false ? undefined : this.processes,
-      makeContext: (name, settings) => {
-        const ctx = createIntegrationContext(
+      makeContext: (name, settings) =>
+        createIntegrationContext(
           {
-            store,
             log,
             http: this.http,
-            messages: this.messages,
+            sessions: this.sessions,
             documents: this.documents,
             auth: this.auth,
           },
           name,
           settings,
-        );
-        const getOrCreate = ctx.getOrCreateSession;
-        ctx.getOrCreateSession = async (clientId, opts) => {
-          const r = await getOrCreate(clientId, opts);
-          if (r.created) {
-            this.#sessionEvent("session.start", {
-              id: r.sessionId,
-              botId: opts?.botId ?? "default",
-              clientId,
-            });
-          }
-          return r;
-        };
-        return ctx;
-      },
+        ),
     });
     this.#routes();
   }
@@ -293,20 +276,6 @@ export class App {
   /** The URL users reach this server at (for webhook URLs in the admin API). */
   #publicUrl(): string {
     return this.#url ?? `http://${this.config.HOST}:${this.config.PORT}`;
-  }
-
-  /** Emits session.start / session.end {session_id, bot_id, client_id} (fire-and-forget). */
-  #sessionEvent(
-    name: "session.start" | "session.end",
-    s: Pick<Session, "id" | "botId" | "clientId"> & { endedAt?: number | null },
-  ): void {
-    const ended = name === "session.end" ? { ended_at: new Date(s.endedAt ?? Date.now()) } : {};
-    this.events.emit(name, {
-      session_id: s.id,
-      bot_id: s.botId,
-      client_id: s.clientId,
-      ...ended,
-    });
   }
 
   /**
@@ -441,10 +410,7 @@ export class App {
   #routes(): void {
     const routes = new RouteTable(this.server, this.auth);
     systemRoutes(routes, { store: this.store, metrics: this.metrics, version: VERSION });
-    sessionRoutes(routes, this.store, this.messages, {
-      started: (s) => this.#sessionEvent("session.start", s),
-      ended: (s) => this.#sessionEvent("session.end", s),
-    });
+    sessionRoutes(routes, this.store, this.sessions);
     taskRoutes(routes, this.store, (id) => this.taskWorker.abortLocal(id));
     webhookRoutes(routes, () => this.outbound);
     deliveryRoutes(routes, this.store, () => this.deliveryWorker.poke());

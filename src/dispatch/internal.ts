@@ -7,14 +7,14 @@
 import type { Kysely } from "kysely";
 import type { Dispatcher } from "../sdk/dispatch.ts";
 import { DeliveryError } from "../sdk/errors.ts";
-import type { MessageService } from "../sessions/inject.ts";
-import { SessionNotFoundError } from "../sessions/inject.ts";
+import { SessionNotFoundError } from "../sessions/errors.ts";
+import type { SessionService } from "../sessions/service.ts";
 import type { Database } from "../store/schema.ts";
 
 /** Makes the internal dispatcher. */
 export function createInternalDispatcher(
   db: Kysely<Database>,
-  messages: MessageService,
+  sessions: Pick<SessionService, "injectMessage">,
 ): Dispatcher {
   async function post(
     config: Record<string, unknown>,
@@ -35,7 +35,7 @@ export function createInternalDispatcher(
       if (seen) return;
     }
     try {
-      await messages.injectMessage(sessionId, {
+      await sessions.injectMessage(sessionId, {
         content,
         role: "user",
         source: "internal",
