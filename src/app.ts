@@ -222,7 +222,7 @@ export class App {
     });
 
     this.dispatchers.register("webhook", createWebhookDispatcher(this.http));
-    this.dispatchers.register("internal", createInternalDispatcher(store.k, this.sessions));
+    this.dispatchers.register("internal", createInternalDispatcher(this.sessions));
 
     this.server = buildServer({
       log,
