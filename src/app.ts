@@ -7,7 +7,6 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
-import { runAgentTurn } from "./agent/loop.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
@@ -18,7 +17,8 @@ import { DispatcherRegistry } from "./dispatch/registry.ts";
 import { createWebhookDispatcher } from "./dispatch/webhook.ts";
 import { DocumentService } from "./documents/service.ts";
 import { searchDocumentsTool } from "./documents/tool.ts";
-import { EVENT_TARGET_TYPE, type EventService } from "./events/events.ts";
+import { deliveryOutcomeReporter } from "./events/delivery-outcomes.ts";
+import type { EventService } from "./events/events.ts";
 import type { GitAutoCommit } from "./events/git-auto-commit.ts";
 import type { NotificationService } from "./events/notifications.ts";
 import { createOutbound } from "./events/outbound.ts";
@@ -29,54 +29,29 @@ import { HookWebhooks } from "./hooks/webhooks.ts";
 import { type ApiKeyInfo, ensureApiKey } from "./http/api-key-setup.ts";
 import { ApiKeyAuth } from "./http/auth.ts";
 import { Metrics } from "./http/metrics.ts";
-import { buildServer } from "./http/server.ts";
+import { buildServer, listen } from "./http/server.ts";
 import { uuidv7 } from "./ids.ts";
 import { createIntegrationContext } from "./integrations/context.ts";
 import { integrationSources } from "./integrations/discovery.ts";
 import { IntegrationManager } from "./integrations/manager.ts";
 import { ProcessSupervisor } from "./integrations/processes.ts";
 import { mountMcpHttp } from "./mcp/http.ts";
-import type { Connector } from "./outbox/connector.ts";
 import { OutboundHttpClient } from "./outbox/http-client.ts";
-import type { Resolver } from "./outbox/ssrf.ts";
 import { DeliveryWorker } from "./outbox/worker.ts";
-import { MessageService } from "./sessions/inject.ts";
+import { SessionService } from "./sessions/service.ts";
 import { Store } from "./store/index.ts";
 import { IntegrationSettingsRepository } from "./store/integration-settings.ts";
-import { listTurnHistory } from "./store/messages.ts";
-import type { Session } from "./store/sessions.ts";
 import { SkillStore } from "./store/skills.ts";
-import { setTaskWarnings, type Task } from "./store/tasks.ts";
-import { insertToolCall } from "./store/tool-calls.ts";
 import { TaskFinisher } from "./tasks/finish.ts";
+import { createTaskFinishedHook } from "./tasks/finished-hook.ts";
+import { createTurnRunner } from "./tasks/run-turn.ts";
 import { TaskWorker } from "./tasks/worker.ts";
+import type { AppTuning } from "./tuning.ts";
 
 /** Package version, shown in the banner and the OpenAPI document. */
 export const VERSION = "0.1.0";
 
-/** Knobs for tests and benchmarks; production uses the defaults. Times in ms. */
-export interface AppTuning {
-  /** Fallback poll of both workers (default 1000). */
-  pollMs?: number;
-  /** Task lease length (default 30 000). */
-  taskLeaseMs?: number;
-  /** Outbox retry delays (default 5 s … 10 h). */
-  deliveryScheduleMs?: number[];
-  /** Smallest outbox delay after a 429 or timeout (default 60 000). */
-  minBackoffAfterThrottleMs?: number;
-  /** LLM retries per model (default 2). */
-  llmMaxRetries?: number;
-  /** Outbound client: inline retry base delay (default 100) and timeout (default 15 000). */
-  httpRetryDelayMs?: number;
-  httpTimeoutMs?: number;
-  /** DNS resolver and connector for the outbound client's SSRF guard (tests inject these). */
-  resolver?: Resolver;
-  connector?: Connector;
-  /** Grace period for running tasks on stop (default 10 000). */
-  shutdownGraceMs?: number;
-  /** Start integrations' background processes (default true; `switchyard mcp` says false). */
-  startProcesses?: boolean;
-}
+export type { AppTuning } from "./tuning.ts";
 
 /** A built server. */
 export class App {
@@ -90,7 +65,8 @@ export class App {
   readonly hooks: HookRegistry;
   readonly dispatchers: DispatcherRegistry;
   readonly http: OutboundHttpClient;
-  readonly messages: MessageService;
+  /** Sessions: get-or-create, end, and the one injectMessage (REST, ctx, dispatchers). */
+  readonly sessions: SessionService;
   readonly taskWorker: TaskWorker;
   readonly deliveryWorker: DeliveryWorker;
   /** Event webhook subscriptions (register, list, delete; cached list for emission). */
@@ -156,20 +132,7 @@ export class App {
       scheduleMs: tuning.deliveryScheduleMs,
       minBackoffAfterThrottleMs: tuning.minBackoffAfterThrottleMs,
       pollMs: tuning.pollMs,
-      onOutcome: (d, o) => {
-        this.metrics.deliveryAttempt(d.targetType, o.status, o.durationMs);
-        // Never for an event delivery's own failure: that could loop.
-        if (o.status === "dead" && d.targetType !== EVENT_TARGET_TYPE) {
-          this.events.emit("error", {
-            source: "delivery",
-            delivery_id: d.id,
-            target_type: d.targetType,
-            task_id: d.taskId,
-            http_status: o.httpStatus,
-            error: o.error ?? null,
-          });
-        }
-      },
+      onOutcome: deliveryOutcomeReporter({ metrics: this.metrics, events: () => this.events }),
     });
     const outbound = createOutbound({
       config,
@@ -189,7 +152,7 @@ export class App {
     const finisher = new TaskFinisher(
       store,
       () => this.deliveryWorker.poke(),
-      (task, status) => this.#taskFinished(task, status),
+      createTaskFinishedHook({ store, hooks: this.hooks, log }),
       outbound.finishRows,
     );
     this.taskWorker = new TaskWorker({
@@ -201,19 +164,26 @@ export class App {
       leaseMs: tuning.taskLeaseMs ?? config.SWITCHYARD_TASK_LEASE_SECONDS * 1000,
       pollMs: tuning.pollMs,
       defaultMaxRunSeconds: config.TASK_MAX_RUN_SECONDS,
-      execute: (task, signal) => this.#execute(task, signal),
+      execute: createTurnRunner({
+        store,
+        models: this.models,
+        tools: this.tools,
+        skills: this.skills,
+        hooks: this.hooks,
+        log,
+        onToolCall: (call) => this.events.toolCalled(call),
+        maxRetries: tuning.llmMaxRetries,
+      }),
     });
-    this.messages = new MessageService(
+    this.sessions = new SessionService({
       store,
-      (sessionId, _task, rows) => {
-        this.taskWorker.taskCreated(sessionId);
-        if (rows > 0) this.deliveryWorker.poke();
-      },
-      outbound.taskCreatedRows,
-    );
+      onTaskCreated: (sessionId) => this.taskWorker.taskCreated(sessionId),
+      onOutboxRows: () => this.deliveryWorker.poke(),
+      rows: outbound.sessionRows,
+    });
 
     this.dispatchers.register("webhook", createWebhookDispatcher(this.http));
-    this.dispatchers.register("internal", createInternalDispatcher(store.k, this.messages));
+    this.dispatchers.register("internal", createInternalDispatcher(this.sessions));
 
     this.server = buildServer({
       log,
@@ -243,33 +213,18 @@ export class App {
       env: config.env,
       settingsStore: new IntegrationSettingsRepository(store.k, config.SWITCHYARD_SECRET_KEY),
       processes: tuning.startProcesses === false ? undefined : this.processes,
-      makeContext: (name, settings) => {
-        const ctx = createIntegrationContext(
+      makeContext: (name, settings) =>
+        createIntegrationContext(
           {
-            store,
             log,
             http: this.http,
-            messages: this.messages,
+            sessions: this.sessions,
             documents: this.documents,
             auth: this.auth,
           },
           name,
           settings,
-        );
-        const getOrCreate = ctx.getOrCreateSession;
-        ctx.getOrCreateSession = async (clientId, opts) => {
-          const r = await getOrCreate(clientId, opts);
-          if (r.created) {
-            this.#sessionEvent("session.start", {
-              id: r.sessionId,
-              botId: opts?.botId ?? "default",
-              clientId,
-            });
-          }
-          return r;
-        };
-        return ctx;
-      },
+        ),
     });
     this.#routes();
   }
@@ -282,39 +237,6 @@ export class App {
   /** The URL users reach this server at (for webhook URLs in the admin API). */
   #publicUrl(): string {
     return this.#url ?? `http://${this.config.HOST}:${this.config.PORT}`;
-  }
-
-  /** Emits session.start / session.end {session_id, bot_id, client_id} (fire-and-forget). */
-  #sessionEvent(
-    name: "session.start" | "session.end",
-    s: Pick<Session, "id" | "botId" | "clientId"> & { endedAt?: number | null },
-  ): void {
-    const ended = name === "session.end" ? { ended_at: new Date(s.endedAt ?? Date.now()) } : {};
-    this.events.emit(name, {
-      session_id: s.id,
-      bot_id: s.botId,
-      client_id: s.clientId,
-      ...ended,
-    });
-  }
-
-  /**
-   * Fires `after_task_complete` {task_id, status} (fire-and-forget). task.completed /
-   * task.failed were written with the task's final state (see the TaskFinisher above).
-   */
-  #taskFinished(task: Task, status: "complete" | "failed"): void {
-    if (!this.hooks.has("after_task_complete")) return;
-    this.store.sessions.get(task.sessionId).then(
-      (session) =>
-        this.hooks.fire("after_task_complete", {
-          botId: task.botId,
-          sessionId: task.sessionId,
-          clientId: session?.clientId ?? null,
-          correlationId: task.id,
-          extra: { task_id: task.id, status },
-        }),
-      (err) => this.log.warn({ err, task_id: task.id }, "after_task_complete hook skipped"),
-    );
   }
 
   /**
@@ -370,11 +292,7 @@ export class App {
 
   /** Listens on HOST:PORT (PORT 0 picks a free port) and starts the workers. */
   async start(): Promise<string> {
-    await this.server.listen({ host: this.config.HOST, port: this.config.PORT });
-    const addr = this.server.server.address();
-    const port = typeof addr === "object" && addr ? addr.port : this.config.PORT;
-    const host = this.config.HOST.includes(":") ? `[${this.config.HOST}]` : this.config.HOST;
-    this.#url = `http://${host}:${port}`;
+    this.#url = await listen(this.server, this.config.HOST, this.config.PORT);
     this.deliveryWorker.start();
     this.taskWorker.start();
     return this.#url;
@@ -402,43 +320,11 @@ export class App {
     return this.#stopping;
   }
 
-  async #execute(task: Parameters<typeof runAgentTurn>[1]["task"], signal: AbortSignal) {
-    const bot = await this.store.bots.get(task.botId);
-    if (!bot) throw new Error(`Unknown bot: ${task.botId}`);
-    const session = await this.store.sessions.get(task.sessionId);
-    if (!session) throw new Error(`Session ${task.sessionId} no longer exists`);
-    const history = await listTurnHistory(this.store.k, task.sessionId, task.messageId, 50);
-    return runAgentTurn(
-      {
-        models: this.models,
-        tools: this.tools,
-        skills: this.skills,
-        hooks: this.hooks,
-        log: this.log,
-        recordToolCall: (c) => {
-          this.events.toolCalled(c);
-          return insertToolCall(this.store.k, c);
-        },
-        recordWarnings: (id, warnings) => setTaskWarnings(this.store.k, id, warnings),
-        maxRetries: this.#tuning.llmMaxRetries ?? 2,
-        maxSteps: 10,
-      },
-      { task, bot, session, history, signal },
-    );
-  }
-
   #routes(): void {
     mountApi(this.server, {
       auth: this.auth,
       system: { store: this.store, metrics: this.metrics, version: VERSION },
-      sessions: {
-        store: this.store,
-        messages: this.messages,
-        events: {
-          started: (s) => this.#sessionEvent("session.start", s),
-          ended: (s) => this.#sessionEvent("session.end", s),
-        },
-      },
+      sessions: { store: this.store, sessions: this.sessions },
       tasks: { store: this.store, abortLocal: (id) => this.taskWorker.abortLocal(id) },
       webhooks: { services: () => this.outbound },
       deliveries: { store: this.store, poke: () => this.deliveryWorker.poke() },

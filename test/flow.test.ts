@@ -210,6 +210,32 @@ for (const backend of backends) {
       assert.equal(msgs[0].content, `[Task ${taskId} completed]\n\nreport ready`);
     });
 
+    test("a replayed internal delivery adds its message once: the delivery id is the dedupe key", async () => {
+      const target = await t.session(`inbox-replay-${backend}`);
+      const sid = await t.session(`worker-replay-${backend}`);
+      t.llm.reset();
+      t.llm.enqueue({ text: "said once" });
+      const taskId = await inject(sid, "report once", {
+        dispatch_config: { type: "internal", session_id: target },
+      });
+      await t.waitForTask(taskId);
+      const first = await deliveryRow(taskId, "delivered");
+      assert.equal(first.status, "delivered");
+      const replay = await t.api("POST", `/api/v1/deliveries/${first.id}/replay`);
+      assert.equal(replay.status, 200, JSON.stringify(replay.body));
+      assert.equal(replay.body.status, "pending");
+      const again = await deliveryRow(taskId, "delivered");
+      assert.equal(again.status, "delivered", "the replay was delivered too");
+      assert.equal(again.id, first.id);
+      const msgs = (await t.api("GET", `/api/v1/sessions/${target}/messages`)).body;
+      assert.deepEqual(
+        msgs.map((m: any) => m.content),
+        [`[Task ${taskId} completed]\n\nsaid once`],
+      );
+      assert.equal(msgs[0].metadata.source, "internal");
+      assert.equal(msgs[0].metadata.delivery_id, first.id);
+    });
+
     test("an unknown dispatch type falls back to none: the result stays in the database", async () => {
       const sid = await t.session(`unknown-dispatch-${backend}`);
       const taskId = await inject(sid, "where does this go", {

@@ -21,7 +21,7 @@ for (const backend of backends) {
       apps.push(t);
       const sessionId = await t.session("dedupe:racing");
       const inject = (app: TestApp) =>
-        app.app.messages.injectMessage(sessionId, {
+        app.app.sessions.injectMessage(sessionId, {
           content: "hello",
           source: "provider-x",
           runAgent: true,
@@ -40,7 +40,7 @@ for (const backend of backends) {
       assert.equal(msgs.body.filter((m: any) => m.content === "hello").length, 1);
 
       // The same key from another source is a different delivery.
-      const other = await t.app.messages.injectMessage(sessionId, {
+      const other = await t.app.sessions.injectMessage(sessionId, {
         content: "hello",
         source: "provider-y",
         dedupeKey: "delivery-1",

@@ -92,7 +92,7 @@ const router: RouterDefinition = async (app, ctx) => {
     try {
       ({ sessionId } = await ctx.getOrCreateSession(clientIdOf(handled.repo), { botId }));
     } catch (err) {
-      if (!/^Unknown bot/.test((err as Error)?.message ?? "")) throw err;
+      if ((err as Error)?.name !== "UnknownBotError") throw err;
       ctx.log.error({ bot_id: botId }, "github webhook refused: GITHUB_BOT_ID names no bot");
       return reply.code(500).send({ detail: "GITHUB_BOT_ID names no bot" });
     }

@@ -3,10 +3,10 @@ import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
-import { type MessageService, SessionNotFoundError } from "../sessions/inject.ts";
+import { SessionNotFoundError, UnknownBotError } from "../sessions/errors.ts";
+import type { SessionService } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
 import { listRecentMessages, MESSAGE_ROLES, type Message } from "../store/messages.ts";
-import type { Session } from "../store/sessions.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
 const dispatchConfig = z.record(z.string(), z.unknown()).nullable().optional();
@@ -50,21 +50,27 @@ export function messageJson(m: Message) {
   };
 }
 
-/** Told when a session starts or ends (emits session.start / session.end); must not throw. */
-export interface SessionEvents {
-  started(session: Session): void;
-  ended(session: Session): void;
+/**
+ * Maps the session service's errors to HTTP: UnknownBotError → 400 "Unknown bot: <id>",
+ * SessionNotFoundError → 404 "Session not found"; anything else is rethrown.
+ */
+function httpError(err: unknown): never {
+  if (err instanceof UnknownBotError) throw new HttpError(400, `Unknown bot: ${err.botId}`);
+  if (err instanceof SessionNotFoundError) throw notFound("Session");
+  throw err;
 }
 
 /** What sessionsApi needs. */
 export interface SessionsApiOptions {
   store: Store;
-  messages: MessageService;
-  events?: SessionEvents;
+  sessions: SessionService;
 }
 
-/** Registers the session routes. */
-export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, messages, events }) => {
+/**
+ * Registers the session routes. Creating, ending and injecting go through `sessions`
+ * (which writes their events); reads use the store.
+ */
+export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, sessions }) => {
   routes.add({
     method: "POST",
     url: "/api/v1/sessions",
@@ -73,14 +79,9 @@ export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, messa
     body: createSessionBody,
     status: 201,
     async handler({ body }) {
-      if (!(await store.bots.get(body.bot_id)))
-        throw new HttpError(400, `Unknown bot: ${body.bot_id}`);
-      const { session, created } = await store.sessions.getOrCreate(
-        body.bot_id,
-        body.client_id,
-        body.dispatch_config,
-      );
-      if (created) events?.started(session);
+      const { session, created } = await sessions
+        .getOrCreate(body.bot_id, body.client_id, body.dispatch_config)
+        .catch(httpError);
       return { session_id: session.id, created };
     },
   });
@@ -112,9 +113,7 @@ export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, messa
     scope: "sessions:write",
     params: idParams,
     async handler({ params }) {
-      const r = await store.sessions.end(params.id);
-      if (!r) throw notFound("Session");
-      if (r.ended) events?.ended(r.session);
+      const r = await sessions.end(params.id).catch(httpError);
       return {
         session_id: r.session.id,
         ended_at: new Date(r.session.endedAt ?? r.session.updatedAt).toISOString(),
@@ -131,8 +130,8 @@ export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, messa
     body: postMessageBody,
     status: 201,
     async handler({ params, body }) {
-      try {
-        const r = await messages.injectMessage(params.id, {
+      const r = await sessions
+        .injectMessage(params.id, {
           content: body.content,
           role: body.role,
           source: body.source,
@@ -143,12 +142,9 @@ export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, messa
           dispatchConfig: body.dispatch_config ?? null,
           dispatchType: body.dispatch_type,
           maxRunSeconds: body.max_run_seconds,
-        });
-        return { message_id: r.messageId, session_id: r.sessionId, task_id: r.taskId };
-      } catch (err) {
-        if (err instanceof SessionNotFoundError) throw notFound("Session");
-        throw err;
-      }
+        })
+        .catch(httpError);
+      return { message_id: r.messageId, session_id: r.sessionId, task_id: r.taskId };
     },
   });
 

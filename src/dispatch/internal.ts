@@ -1,21 +1,25 @@
 /**
  * The `internal` dispatcher: adds `"[Task <id> completed]\n\n<result>"` as a user message
  * to the session `dispatch_config.session_id` (optionally running its agent when
- * `dispatch_config.run_agent` is true). A retried delivery does not add it twice: the
- * message carries the delivery id and is looked up first.
+ * `dispatch_config.run_agent` is true). A retried or replayed delivery does not add it
+ * twice: the delivery id is the message's dedupe key (source `internal`), recorded in the
+ * message's own transaction, so a repeat is a no-op.
  */
-import type { Kysely } from "kysely";
 import type { Dispatcher } from "../sdk/dispatch.ts";
 import { DeliveryError } from "../sdk/errors.ts";
-import type { MessageService } from "../sessions/inject.ts";
-import { SessionNotFoundError } from "../sessions/inject.ts";
-import type { Database } from "../store/schema.ts";
+import { SessionNotFoundError } from "../sessions/errors.ts";
+import type { SessionService } from "../sessions/service.ts";
 
-/** Makes the internal dispatcher. */
+/** The inbound receipt source of internal deliveries (receipts are kept 7 days). */
+export const INTERNAL_SOURCE = "internal";
+
+/** Makes the internal dispatcher over the one `injectMessage`. */
 export function createInternalDispatcher(
-  db: Kysely<Database>,
-  messages: MessageService,
+  sessions: Pick<SessionService, "injectMessage">,
 ): Dispatcher {
+  /**
+   * @throws DeliveryError (not retryable) when the session id is missing or names no session
+   */
   async function post(
     config: Record<string, unknown>,
     content: string,
@@ -25,22 +29,14 @@ export function createInternalDispatcher(
     if (typeof sessionId !== "string" || !sessionId) {
       throw new DeliveryError("dispatch_config.session_id is missing", { retryable: false });
     }
-    if (deliveryId) {
-      const seen = await db
-        .selectFrom("messages")
-        .select("id")
-        .where("session_id", "=", sessionId)
-        .where("metadata", "like", `%"delivery_id":"${deliveryId}"%`)
-        .executeTakeFirst();
-      if (seen) return;
-    }
     try {
-      await messages.injectMessage(sessionId, {
+      await sessions.injectMessage(sessionId, {
         content,
         role: "user",
-        source: "internal",
+        source: INTERNAL_SOURCE,
         metadata: deliveryId ? { delivery_id: deliveryId } : {},
         runAgent: config.run_agent === true,
+        dedupeKey: deliveryId,
       });
     } catch (err) {
       if (err instanceof SessionNotFoundError) {

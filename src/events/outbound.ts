@@ -12,7 +12,7 @@ import type { Config } from "../config.ts";
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
 import type { Resolver } from "../outbox/ssrf.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
-import type { TaskCreatedRows } from "../sessions/inject.ts";
+import type { SessionOutboxRows } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
 import { WebhookSubscriptionRepository } from "../store/webhook-subscriptions.ts";
 import type { FinishRows } from "../tasks/finish.ts";
@@ -48,8 +48,11 @@ export interface Outbound {
   gitAutoCommit: GitAutoCommit;
   /** The same calls as one object, for REST and MCP. */
   services: OutboundServices;
-  /** `task.created` deliveries, written in the transaction that creates the task. */
-  taskCreatedRows: TaskCreatedRows;
+  /**
+   * `session.start` / `session.end` / `task.created` deliveries, written in the transaction
+   * that creates or ends the session or creates the task.
+   */
+  sessionRows: SessionOutboxRows;
   /** `task.completed` / `task.failed` deliveries, written in the finishing transaction. */
   finishRows: FinishRows;
 }
@@ -116,9 +119,22 @@ export function createOutbound(deps: OutboundDeps): Outbound {
   const prepare = async () => {
     await webhooks.cached();
   };
-  const taskCreatedRows: TaskCreatedRows = {
+  const sessionRows: SessionOutboxRows = {
     prepare,
-    write: (trx, sessionId, task) =>
+    sessionStarted: (trx, s) =>
+      events.queueInTransaction(trx, "session.start", {
+        session_id: s.id,
+        bot_id: s.botId,
+        client_id: s.clientId,
+      }),
+    sessionEnded: (trx, s) =>
+      events.queueInTransaction(trx, "session.end", {
+        session_id: s.id,
+        bot_id: s.botId,
+        client_id: s.clientId,
+        ended_at: new Date(s.endedAt ?? s.updatedAt).toISOString(),
+      }),
+    taskCreated: (trx, sessionId, task) =>
       events.queueInTransaction(trx, "task.created", {
         task_id: task.id,
         session_id: sessionId,
@@ -142,5 +158,5 @@ export function createOutbound(deps: OutboundDeps): Outbound {
         },
       ),
   };
-  return { webhooks, events, notifications, gitAutoCommit, services, taskCreatedRows, finishRows };
+  return { webhooks, events, notifications, gitAutoCommit, services, sessionRows, finishRows };
 }

@@ -90,3 +90,15 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ detail: "Not found" }));
   return app;
 }
+
+/**
+ * Listens on `host`:`port` (port 0 picks a free one).
+ * @returns the base URL, e.g. `http://127.0.0.1:8080` (an IPv6 host in brackets)
+ * @throws when the address cannot be bound
+ */
+export async function listen(server: FastifyInstance, host: string, port: number): Promise<string> {
+  await server.listen({ host, port });
+  const addr = server.server.address();
+  const bound = typeof addr === "object" && addr ? addr.port : port;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+}

@@ -9,15 +9,14 @@ import { integrationVerify } from "../http/verify.ts";
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
 import { integrationErrors } from "../sdk/errors.ts";
 import type { IntegrationContext } from "../sdk/index.ts";
-import type { MessageService } from "../sessions/inject.ts";
-import type { Store } from "../store/index.ts";
+import type { SessionService } from "../sessions/service.ts";
 
 /** The server services a context is built from. */
 export interface IntegrationContextDeps {
-  store: Store;
   log: Logger;
   http: OutboundHttpClient;
-  messages: MessageService;
+  /** Sessions: ctx.getOrCreateSession and ctx.injectMessage call it (and throw its errors). */
+  sessions: SessionService;
   documents: DocumentService;
   auth: ApiKeyAuth;
 }
@@ -39,17 +38,15 @@ export function createIntegrationContext(
     verify: integrationVerify,
     errors: integrationErrors,
     getOrCreateSession: async (clientId, opts = {}) => {
-      const botId = opts.botId ?? "default";
-      if (!(await deps.store.bots.get(botId))) throw new Error(`Unknown bot: ${botId}`);
-      const { session, created } = await deps.store.sessions.getOrCreate(
-        botId,
+      const { session, created } = await deps.sessions.getOrCreate(
+        opts.botId ?? "default",
         clientId,
         opts.dispatchConfig,
       );
       return { sessionId: session.id, created };
     },
     injectMessage: (sessionId, content, opts = {}) =>
-      deps.messages.injectMessage(sessionId, {
+      deps.sessions.injectMessage(sessionId, {
         content,
         role: opts.role,
         source: opts.source ?? name,

@@ -9,6 +9,12 @@ import { type Db, openDatabase } from "./db.ts";
 import type { Database } from "./schema.ts";
 import { SessionRepository } from "./sessions.ts";
 
+/**
+ * A database handle for the function-style repositories: the store's Kysely instance or a
+ * transaction of it. Services outside `store/` pass it through without touching SQL.
+ */
+export type StoreDb = Kysely<Database>;
+
 /** Repositories over one database. */
 export class Store {
   readonly db: Db;

@@ -3,12 +3,11 @@
  * written in one transaction, so a result is never lost between "done" and "sent", and
  * never sent for a task someone else finished (a cancel, or a lease taken over).
  */
-import type { Kysely } from "kysely";
 import type { DispatchTask } from "../sdk/dispatch.ts";
 import { insertDelivery } from "../store/deliveries.ts";
-import type { Store } from "../store/index.ts";
+import type { Store, StoreDb } from "../store/index.ts";
 import { insertMessage } from "../store/messages.ts";
-import type { Database, TaskStatus } from "../store/schema.ts";
+import type { TaskStatus } from "../store/schema.ts";
 import { finishTask, type Task } from "../store/tasks.ts";
 
 /**
@@ -20,7 +19,7 @@ import { finishTask, type Task } from "../store/tasks.ts";
 export interface FinishRows {
   prepare(): Promise<void>;
   write(
-    trx: Kysely<Database>,
+    trx: StoreDb,
     task: Task,
     outcome: { status: "complete"; result: string } | { status: "failed"; error: string },
   ): Promise<number>;

@@ -1,0 +1,27 @@
+/**
+ * The session service's typed errors. Each has a stable `name`, so callers that cannot
+ * import the class (integrations get them through ctx) test `err.name`; REST maps them to
+ * 400 "Unknown bot: <id>" and 404 "Session not found".
+ */
+
+/** The bot named for a new session does not exist. */
+export class UnknownBotError extends Error {
+  override readonly name = "UnknownBotError";
+  /** The id that names no bot. */
+  readonly botId: string;
+  constructor(botId: string) {
+    super(`Unknown bot: ${botId}`);
+    this.botId = botId;
+  }
+}
+
+/** The session does not exist. */
+export class SessionNotFoundError extends Error {
+  override readonly name = "SessionNotFoundError";
+  /** The id that names no session. */
+  readonly sessionId: string;
+  constructor(sessionId: string) {
+    super("Session not found");
+    this.sessionId = sessionId;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The session service (DESIGN §2 `sessions/`): get-or-create, end, and the ONE
+ * `injectMessage` by which a message enters a session (REST, integration routers, the
+ * internal dispatcher, later adapters and the scheduler). Every state change is written in
+ * one transaction with the outbox rows that report it (`session.start`, `session.end`,
+ * `task.created`), so an event is sent if and only if its change committed; the caller
+ * can acknowledge once a call returns.
+ */
+import type { ExecutionConfig } from "../sdk/execution.ts";
+import { claimReceipt, pruneReceipts, stampReceipt } from "../store/inbound-receipts.ts";
+import type { Store, StoreDb } from "../store/index.ts";
+import { insertMessage, type MessageRole } from "../store/messages.ts";
+import { endSession, getOrCreateSession, getSession, type Session } from "../store/sessions.ts";
+import { insertTask } from "../store/tasks.ts";
+import { SessionNotFoundError, UnknownBotError } from "./errors.ts";
+
+/** Options of {@link SessionService.injectMessage}. */
+export interface InjectOptions {
+  content: string;
+  role?: MessageRole;
+  /** Where it came from (`api`, an integration name, `internal`…); stored in metadata.source. */
+  source?: string;
+  metadata?: Record<string, unknown>;
+  /** Queue an agent turn on this message (default false). */
+  runAgent?: boolean;
+  /** Deliver the result through the dispatcher (default true); false keeps it in the DB. */
+  notify?: boolean;
+  executionConfig?: ExecutionConfig | null;
+  /** Where the result goes: `{type, ...}`; default the session's dispatch_config, else none. */
+  dispatchConfig?: Record<string, unknown> | null;
+  /** Overrides the `type` of `dispatchConfig`. */
+  dispatchType?: string;
+  callbackConfig?: Record<string, unknown> | null;
+  /** Per-task limit (s); default TASK_MAX_RUN_SECONDS. */
+  maxRunSeconds?: number | null;
+  /**
+   * The sender's delivery id (a webhook delivery header, an event or update id, an outbox
+   * delivery id). Recorded under `source` in the same transaction as the message, so a
+   * second injection with the same (source, key) creates nothing and reports
+   * `duplicate: true`, even when both race. Keys are kept {@link RECEIPT_RETENTION_MS}.
+   */
+  dedupeKey?: string;
+}
+
+/** What an injection created. */
+export interface InjectResult {
+  messageId: string;
+  sessionId: string;
+  taskId: string | null;
+  /** True when `dedupeKey` was seen before: nothing was stored, ids are the first one's. */
+  duplicate: boolean;
+}
+
+/** How long accepted dedupe keys are kept (7 days; providers redeliver for up to 3). */
+export const RECEIPT_RETENTION_MS = 7 * 24 * 3600_000;
+
+/**
+ * The outbox rows that report session changes (event deliveries), written inside the
+ * transaction of the change so they commit with it or not at all. `prepare` runs before
+ * the transaction (to load what the writers need without reading inside it); each writer
+ * returns how many outbox rows it wrote.
+ */
+export interface SessionOutboxRows {
+  prepare(): Promise<void>;
+  /** `session.start` of a session this transaction created. */
+  sessionStarted(db: StoreDb, session: Session): Promise<number>;
+  /** `session.end` of a session this transaction ended (`endedAt` is set). */
+  sessionEnded(db: StoreDb, session: Session): Promise<number>;
+  /** `task.created` of a task this transaction created. */
+  taskCreated(db: StoreDb, sessionId: string, task: { id: string; botId: string }): Promise<number>;
+}
+
+/** What a {@link SessionService} is built from. */
+export interface SessionServiceOptions {
+  store: Store;
+  /** Called after a new task was committed (wakes the task worker); must not throw. */
+  onTaskCreated: (sessionId: string, task: { id: string; botId: string }) => void;
+  /** Called after outbox rows were committed (wakes the delivery worker); must not throw. */
+  onOutboxRows?: () => void;
+  /** The event rows written with each change; none when absent. */
+  rows?: SessionOutboxRows;
+}
+
+/** Creates, ends and writes into sessions. */
+export class SessionService {
+  readonly #o: SessionServiceOptions;
+  readonly #store: Store;
+  #lastReceiptPrune = 0;
+
+  constructor(opts: SessionServiceOptions) {
+    this.#o = opts;
+    this.#store = opts.store;
+  }
+
+  /** The session with this id, or undefined. */
+  get(id: string): Promise<Session | undefined> {
+    return this.#store.sessions.get(id);
+  }
+
+  /**
+   * Returns the session of (botId, clientId), creating it (with its `session.start` rows,
+   * in one transaction) when absent. Safe under concurrent callers: exactly one reports
+   * `created: true`. An existing session's dispatch_config is replaced when one is given.
+   * @throws UnknownBotError when `botId` names no bot
+   */
+  async getOrCreate(
+    botId: string,
+    clientId: string,
+    dispatchConfig?: Record<string, unknown> | null,
+  ): Promise<{ session: Session; created: boolean }> {
+    if (!(await this.#store.bots.get(botId))) throw new UnknownBotError(botId);
+    const rows = this.#o.rows;
+    await rows?.prepare();
+    let written = 0;
+    const r = await this.#store.transaction(async (trx) => {
+      const got = await getOrCreateSession(trx, botId, clientId, dispatchConfig);
+      if (got.created && rows) written = await rows.sessionStarted(trx, got.session);
+      return got;
+    });
+    if (written > 0) this.#o.onOutboxRows?.();
+    return r;
+  }
+
+  /**
+   * Ends the session: sets `ended_at` once, with its `session.end` rows in the same
+   * transaction. Of concurrent calls exactly one reports `ended: true` (and writes the
+   * event); the others return the session as it was ended.
+   * @throws SessionNotFoundError when the session does not exist
+   */
+  async end(sessionId: string): Promise<{ session: Session; ended: boolean }> {
+    const rows = this.#o.rows;
+    await rows?.prepare();
+    let written = 0;
+    const r = await this.#store.transaction(async (trx) => {
+      const got = await endSession(trx, sessionId);
+      if (got?.ended && rows) written = await rows.sessionEnded(trx, got.session);
+      return got;
+    });
+    if (!r) throw new SessionNotFoundError(sessionId);
+    if (written > 0) this.#o.onOutboxRows?.();
+    return r;
+  }
+
+  /**
+   * Stores a message in `sessionId` and, with `runAgent`, a pending task for it (with its
+   * `task.created` rows), in one transaction; with `dedupeKey`, a repeat is a no-op.
+   * @throws SessionNotFoundError when the session does not exist
+   */
+  async injectMessage(sessionId: string, opts: InjectOptions): Promise<InjectResult> {
+    const session = await getSession(this.#store.k, sessionId);
+    if (!session) throw new SessionNotFoundError(sessionId);
+    const runAgent = opts.runAgent === true;
+    let dispatchConfig = opts.dispatchConfig ?? session.dispatchConfig ?? null;
+    let dispatchType =
+      opts.dispatchType ??
+      (typeof dispatchConfig?.type === "string" ? dispatchConfig.type : "none");
+    if (opts.notify === false) {
+      dispatchType = "none";
+      dispatchConfig = null;
+    }
+    const source = opts.source ?? "api";
+    const key = opts.dedupeKey;
+    const rows = this.#o.rows;
+    if (runAgent) await rows?.prepare();
+    let written = 0;
+    const result = await this.#store.transaction(async (trx): Promise<InjectResult> => {
+      if (key !== undefined) {
+        const seen = await claimReceipt(trx, source, key);
+        if (seen) return { ...seen, sessionId, duplicate: true };
+      }
+      const message = await insertMessage(trx, {
+        sessionId,
+        role: opts.role ?? "user",
+        content: opts.content,
+        metadata: { ...opts.metadata, source },
+      });
+      let taskId: string | null = null;
+      if (runAgent) {
+        const task = await insertTask(trx, {
+          sessionId,
+          botId: session.botId,
+          messageId: message.id,
+          prompt: opts.content,
+          dispatchType,
+          dispatchConfig,
+          executionConfig: opts.executionConfig ?? null,
+          callbackConfig: opts.callbackConfig ?? null,
+          maxRunSeconds: opts.maxRunSeconds ?? null,
+        });
+        taskId = task.id;
+        if (rows) {
+          written = await rows.taskCreated(trx, sessionId, { id: task.id, botId: session.botId });
+        }
+      }
+      if (key !== undefined)
+        await stampReceipt(trx, source, key, { messageId: message.id, taskId });
+      return { messageId: message.id, sessionId, taskId, duplicate: false };
+    });
+    if (result.taskId && !result.duplicate) {
+      this.#o.onTaskCreated(sessionId, { id: result.taskId, botId: session.botId });
+    }
+    if (written > 0) this.#o.onOutboxRows?.();
+    if (key !== undefined) this.#pruneReceipts();
+    return result;
+  }
+
+  /** Drops receipts past retention, at most once an hour per process (never awaited). */
+  #pruneReceipts(): void {
+    const now = Date.now();
+    if (now - this.#lastReceiptPrune < 3600_000) return;
+    this.#lastReceiptPrune = now;
+    pruneReceipts(this.#store.k, now - RECEIPT_RETENTION_MS).catch(() => {});
+  }
+}

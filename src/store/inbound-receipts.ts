@@ -1,0 +1,67 @@
+/**
+ * Inbound receipts: the (source, key) pairs of provider delivery ids already accepted, so a
+ * redelivery creates nothing (dedupe at the door, DESIGN §4). A receipt is claimed in the
+ * same transaction that stores the message, then stamped with the ids it created.
+ */
+import type { Kysely } from "kysely";
+import type { Database } from "./schema.ts";
+
+/** The ids a receipt was stamped with (`messageId` is "" when a racer has not stamped yet). */
+export interface ReceiptIds {
+  messageId: string;
+  taskId: string | null;
+}
+
+/**
+ * Records (source, key); when it was already recorded returns the ids stored with it,
+ * else undefined (this caller owns the key). Call inside the transaction that stores the
+ * message. Under concurrency the unique key decides: PostgreSQL makes a racing insert wait
+ * for the first transaction and then do nothing; SQLite serialises writers.
+ */
+export async function claimReceipt(
+  db: Kysely<Database>,
+  source: string,
+  key: string,
+): Promise<ReceiptIds | undefined> {
+  const inserted = await db
+    .insertInto("inbound_receipts")
+    .values({ source, key, message_id: null, task_id: null, created_at: Date.now() })
+    .onConflict((oc) => oc.columns(["source", "key"]).doNothing())
+    .returning("key")
+    .execute();
+  if (inserted.length > 0) return undefined;
+  const r = await db
+    .selectFrom("inbound_receipts")
+    .select(["message_id", "task_id"])
+    .where("source", "=", source)
+    .where("key", "=", key)
+    .executeTakeFirst();
+  return { messageId: r?.message_id ?? "", taskId: r?.task_id ?? null };
+}
+
+/** Stamps a claimed receipt with the message (and task) it created, in the same transaction. */
+export async function stampReceipt(
+  db: Kysely<Database>,
+  source: string,
+  key: string,
+  ids: ReceiptIds,
+): Promise<void> {
+  await db
+    .updateTable("inbound_receipts")
+    .set({ message_id: ids.messageId, task_id: ids.taskId })
+    .where("source", "=", source)
+    .where("key", "=", key)
+    .execute();
+}
+
+/**
+ * Deletes receipts created before `before` (epoch ms).
+ * @returns how many were deleted
+ */
+export async function pruneReceipts(db: Kysely<Database>, before: number): Promise<number> {
+  const r = await db
+    .deleteFrom("inbound_receipts")
+    .where("created_at", "<", before)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

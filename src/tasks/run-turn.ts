@@ -1,0 +1,73 @@
+/**
+ * The turn runner: what the task worker runs for each claimed task. It loads the task's
+ * bot, session and history and runs one agent turn (`agent/loop.ts`), recording each tool
+ * call (row + mapped event) and the run's warnings on the task.
+ */
+import type { Logger } from "pino";
+import { type AgentDeps, runAgentTurn } from "../agent/loop.ts";
+import type { ModelRegistry } from "../agent/models.ts";
+import type { ToolRegistry } from "../agent/tools.ts";
+import type { HookRegistry } from "../hooks/lifecycle.ts";
+import { UnknownBotError } from "../sessions/errors.ts";
+import type { Store } from "../store/index.ts";
+import { listTurnHistory } from "../store/messages.ts";
+import type { SkillStore } from "../store/skills.ts";
+import { setTaskWarnings, type Task } from "../store/tasks.ts";
+import { insertToolCall, type ToolCallRecord } from "../store/tool-calls.ts";
+import type { TaskOutput } from "./worker.ts";
+
+/** What a turn runner needs. */
+export interface TurnRunnerDeps {
+  store: Store;
+  models: ModelRegistry;
+  tools: ToolRegistry;
+  skills: Pick<SkillStore, "resolve">;
+  hooks: HookRegistry;
+  log: Logger;
+  /** Told about each tool call after it ran (maps it to an event); must not throw. */
+  onToolCall?: (call: Omit<ToolCallRecord, "id" | "createdAt">) => void;
+  /** LLM retries per model for retryable errors (default 2). */
+  maxRetries?: number;
+  /** Most LLM calls in one turn (default 10). */
+  maxSteps?: number;
+  /** Most history messages the model sees before the task's own (default 50). */
+  historyLimit?: number;
+}
+
+/** Runs one task's agent turn; the task worker's `execute`. */
+export type TurnRunner = (task: Task, signal: AbortSignal) => Promise<TaskOutput>;
+
+/**
+ * Makes the turn runner. The runner rejects (failing the task) when the bot or session is
+ * gone, when every model failed, or with an AbortError when `signal` fires.
+ */
+export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
+  const { store } = deps;
+  const agent: AgentDeps = {
+    models: deps.models,
+    tools: deps.tools,
+    skills: deps.skills,
+    hooks: deps.hooks,
+    log: deps.log,
+    recordToolCall: (c) => {
+      deps.onToolCall?.(c);
+      return insertToolCall(store.k, c);
+    },
+    recordWarnings: (id, warnings) => setTaskWarnings(store.k, id, warnings),
+    maxRetries: deps.maxRetries ?? 2,
+    maxSteps: deps.maxSteps ?? 10,
+  };
+  return async (task, signal) => {
+    const bot = await store.bots.get(task.botId);
+    if (!bot) throw new UnknownBotError(task.botId);
+    const session = await store.sessions.get(task.sessionId);
+    if (!session) throw new Error(`Session ${task.sessionId} no longer exists`);
+    const history = await listTurnHistory(
+      store.k,
+      task.sessionId,
+      task.messageId,
+      deps.historyLimit ?? 50,
+    );
+    return runAgentTurn(agent, { task, bot, session, history, signal });
+  };
+}

@@ -1,0 +1,27 @@
+/** Knobs of a built server that tests and benchmarks turn (see `App.create`). */
+import type { Connector } from "./outbox/connector.ts";
+import type { Resolver } from "./outbox/ssrf.ts";
+
+/** Knobs for tests and benchmarks; production uses the defaults. Times in ms. */
+export interface AppTuning {
+  /** Fallback poll of both workers (default 1000). */
+  pollMs?: number;
+  /** Task lease length (default 30 000). */
+  taskLeaseMs?: number;
+  /** Outbox retry delays (default 5 s … 10 h). */
+  deliveryScheduleMs?: number[];
+  /** Smallest outbox delay after a 429 or timeout (default 60 000). */
+  minBackoffAfterThrottleMs?: number;
+  /** LLM retries per model (default 2). */
+  llmMaxRetries?: number;
+  /** Outbound client: inline retry base delay (default 100) and timeout (default 15 000). */
+  httpRetryDelayMs?: number;
+  httpTimeoutMs?: number;
+  /** DNS resolver and connector for the outbound client's SSRF guard (tests inject these). */
+  resolver?: Resolver;
+  connector?: Connector;
+  /** Grace period for running tasks on stop (default 10 000). */
+  shutdownGraceMs?: number;
+  /** Start integrations' background processes (default true; `switchyard mcp` says false). */
+  startProcesses?: boolean;
+}
