@@ -226,17 +226,31 @@ export class App {
           settings,
         ),
     });
-    this.#routes();
+    // The REST API (one Fastify plugin per resource) and MCP over HTTP.
+    mountApi(this.server, {
+      auth: this.auth,
+      system: { store: this.store, metrics: this.metrics, version: VERSION },
+      sessions: { store: this.store, sessions: this.sessions },
+      tasks: { store: this.store, abortLocal: (id) => this.taskWorker.abortLocal(id) },
+      webhooks: { services: () => this.outbound },
+      deliveries: { store: this.store, poke: () => this.deliveryWorker.poke() },
+      notifications: { notifications: () => this.notifications, git: () => this.gitAutoCommit },
+      state: { state: () => this.outbound.state() },
+      documents: { documents: this.documents },
+      skills: { skills: this.skills },
+      adminBots: { store: this.store, defaultModel: config.SWITCHYARD_MODEL },
+      adminIntegrations: {
+        integrations: () => this.integrations,
+        processes: () => this.processes,
+        baseUrl: () => this.#url ?? `http://${config.HOST}:${config.PORT}`,
+      },
+    });
+    mountMcpHttp(this.server, this.auth, () => this.outbound, VERSION);
   }
 
   /** Where integrations are discovered, in order: repo, INTEGRATION_DIRS, workspace. */
   integrationSources(): string[] {
     return integrationSources(this.config);
-  }
-
-  /** The URL users reach this server at (for webhook URLs in the admin API). */
-  #publicUrl(): string {
-    return this.#url ?? `http://${this.config.HOST}:${this.config.PORT}`;
   }
 
   /**
@@ -318,27 +332,5 @@ export class App {
       await this.store.close();
     })();
     return this.#stopping;
-  }
-
-  #routes(): void {
-    mountApi(this.server, {
-      auth: this.auth,
-      system: { store: this.store, metrics: this.metrics, version: VERSION },
-      sessions: { store: this.store, sessions: this.sessions },
-      tasks: { store: this.store, abortLocal: (id) => this.taskWorker.abortLocal(id) },
-      webhooks: { services: () => this.outbound },
-      deliveries: { store: this.store, poke: () => this.deliveryWorker.poke() },
-      notifications: { notifications: () => this.notifications, git: () => this.gitAutoCommit },
-      state: { state: () => this.outbound.state() },
-      documents: { documents: this.documents },
-      skills: { skills: this.skills },
-      adminBots: { store: this.store, defaultModel: this.config.SWITCHYARD_MODEL },
-      adminIntegrations: {
-        integrations: () => this.integrations,
-        processes: () => this.processes,
-        baseUrl: () => this.#publicUrl(),
-      },
-    });
-    mountMcpHttp(this.server, this.auth, () => this.outbound, VERSION);
   }
 }
