@@ -1,8 +1,13 @@
-/** House rules (DESIGN §2): src/ never imports integrations/ and never names a brand outside config.ts. */
+/**
+ * House rules (DESIGN §2): src/ never imports integrations/ and never names a brand outside
+ * config.ts; integrations import nothing from src/ and no npm package they do not declare.
+ */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { isBuiltin } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { test } from "node:test";
+import ts from "typescript";
 
 const ROOT = join(import.meta.dirname, "..");
 
@@ -57,4 +62,64 @@ test('no integration imports a path under src/ (only `import type` from "switchy
     bad.map((s) => s.path),
     [],
   );
+});
+
+/** Run-time module specifiers of a JS/TS file, by TypeScript's parser (type-only ones left out). */
+function runtimeImports(file: string): string[] {
+  const sf = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+  const out: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      if (!node.importClause?.isTypeOnly) out.push(node.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier) {
+      if (!node.isTypeOnly && ts.isStringLiteral(node.moduleSpecifier)) {
+        out.push(node.moduleSpecifier.text);
+      }
+    } else if (
+      ts.isCallExpression(node) &&
+      (node.expression.kind === ts.SyntaxKind.ImportKeyword ||
+        (ts.isIdentifier(node.expression) && node.expression.text === "require")) &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
+      out.push(node.arguments[0].text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+test("no integration imports a bare npm package it does not declare in its own package.json", () => {
+  const root = join(ROOT, "integrations");
+  const folders = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory());
+  assert.ok(folders.length > 0);
+  const modules = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      if (e.name === "node_modules" || e.name.startsWith(".")) return [];
+      const p = join(dir, e.name);
+      if (e.isDirectory()) return modules(p);
+      return /\.(?:ts|mts|js|mjs)$/.test(e.name) && !e.name.endsWith(".d.ts") ? [p] : [];
+    });
+  const bad: string[] = [];
+  let checked = 0;
+  for (const f of folders) {
+    const dir = join(root, f.name);
+    const pkgFile = join(dir, "package.json");
+    const pkg = existsSync(pkgFile) ? JSON.parse(readFileSync(pkgFile, "utf8")) : {};
+    for (const file of modules(dir)) {
+      const isTest = /\.test\.[mc]?[jt]s$/.test(file);
+      const declared = { ...pkg.dependencies, ...(isTest ? pkg.devDependencies : {}) };
+      for (const spec of runtimeImports(file)) {
+        checked++;
+        if (/^[./]/.test(spec) || spec.startsWith("node:") || isBuiltin(spec)) continue;
+        const name = spec.startsWith("@")
+          ? spec.split("/").slice(0, 2).join("/")
+          : spec.split("/")[0]!;
+        if (!(name in declared)) bad.push(`${relative(ROOT, file)} → ${spec}`);
+      }
+    }
+  }
+  assert.ok(checked > 10, `${checked} imports checked`);
+  assert.deepEqual(bad, []);
 });

@@ -68,6 +68,7 @@ describe("integration CLI", () => {
     const made = await run(["new", "integration", "demo", "--dir", a]);
     assert.equal(made.code, 0, made.err);
     for (const f of [
+      "package.json",
       "index.ts",
       "setup.ts",
       "config.ts",

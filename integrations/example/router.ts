@@ -1,20 +1,14 @@
 /**
  * Routes under /integrations/example/. Every route states its auth in `config.auth`:
  * - POST /webhook verifies its caller itself ("self"): HMAC-SHA256 of the raw body with
- *   EXAMPLE_WEBHOOK_SECRET, hex, in X-Example-Signature, compared in constant time; then
+ *   EXAMPLE_WEBHOOK_SECRET, lower-case hex, in X-Example-Signature, checked by
+ *   `ctx.verify.hmac` (constant-time compare over the exact bytes received); then
  *   the message goes to the session `example:<client_id>` and the agent runs after the
  *   response, its answer delivered by this integration's dispatcher.
  * - GET /events needs the server's API key with the admin scope.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IntegrationContext, RouterDefinition } from "switchyard";
 import { seenEvents } from "./_events.ts";
-
-function validSignature(secret: string, body: Buffer, header: unknown): boolean {
-  if (typeof header !== "string" || !/^[0-9a-f]{64}$/i.test(header)) return false;
-  const expected = createHmac("sha256", secret).update(body).digest();
-  return timingSafeEqual(expected, Buffer.from(header, "hex"));
-}
 
 const router: RouterDefinition = async (app, ctx: IntegrationContext) => {
   app.post("/webhook", { config: { auth: "self" } }, async (req, reply) => {
@@ -23,7 +17,14 @@ const router: RouterDefinition = async (app, ctx: IntegrationContext) => {
       ctx.log.warn({}, "webhook refused: EXAMPLE_WEBHOOK_SECRET is not set");
       return reply.code(401).send({ detail: "Unauthorized" });
     }
-    if (!req.rawBody || !validSignature(secret, req.rawBody, req.headers["x-example-signature"])) {
+    const checked = ctx.verify.hmac({
+      secret,
+      body: req.rawBody,
+      signature: req.headers["x-example-signature"],
+      headerName: "X-Example-Signature",
+    });
+    if (!checked.ok) {
+      ctx.log.warn({ reason: checked.reason }, "webhook refused");
       return reply.code(401).send({ detail: "Unauthorized" });
     }
     const body = req.body as { client_id?: unknown; text?: unknown } | undefined;

@@ -242,15 +242,3 @@ export function writeFailure(label: string, res: OutboundResult): GithubFailure 
     ...(wait !== undefined ? { retryAfterMs: wait } : {}),
   };
 }
-
-/**
- * An Error carrying the outbox's retry fields (`retryable`, `status`, `retryAfterMs`), for
- * a dispatcher to throw.
- */
-export function deliveryError(f: Omit<GithubFailure, "ok">): Error {
-  return Object.assign(new Error(f.error), {
-    retryable: f.retryable,
-    status: f.status,
-    ...(f.retryAfterMs !== undefined ? { retryAfterMs: f.retryAfterMs } : {}),
-  });
-}

@@ -4,39 +4,37 @@
  * GitHub signs the raw body with HMAC-SHA256 and the webhook secret and sends
  * `X-Hub-Signature-256: sha256=<64 hex digits>`
  * (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries).
- * The check uses `verify` from @octokit/webhooks-methods (constant-time compare) over the
- * exact bytes received, decoded strictly as UTF-8 (GitHub sends UTF-8; a body that is not
- * cannot carry a valid signature, and a strict decode means no two byte strings verify as
- * the same text).
+ * The check is the server's `ctx.verify.hmac` (constant-time compare) over the exact bytes
+ * received, decoded strictly as UTF-8 (GitHub sends UTF-8; a body that is not cannot carry
+ * a valid signature, and a strict decode means no two byte strings verify as the same
+ * text). Nothing here imports a package, so the folder works wherever it is on disk.
  */
-import { verify } from "@octokit/webhooks-methods";
+import type { IntegrationVerify, Verification } from "switchyard";
 
-const SIGNATURE_RE = /^sha256=[0-9a-f]{64}$/;
-
-/** The outcome of {@link verifySignature}: the verified body text, or why it was refused. */
-export type Verification = { ok: true; text: string } | { ok: false; reason: string };
+/** The header GitHub signs with. */
+const HEADER = "X-Hub-Signature-256";
 
 /**
  * Verifies `header` (the X-Hub-Signature-256 value) over `raw` with `secret`. The reason of
- * a refusal names the problem, never the signature or the secret.
+ * a refusal names the problem ("missing X-Hub-Signature-256", "more than one …",
+ * "malformed …" — anything but `sha256=` and 64 lower-case hex digits —, "empty body",
+ * "body is not UTF-8", "signature mismatch"), never the signature or the secret.
  */
-export async function verifySignature(
+export function verifySignature(
+  verify: IntegrationVerify,
   secret: string,
   raw: Buffer | undefined,
   header: string | string[] | undefined,
-): Promise<Verification> {
-  if (header === undefined) return { ok: false, reason: "missing X-Hub-Signature-256" };
-  if (Array.isArray(header)) return { ok: false, reason: "more than one X-Hub-Signature-256" };
-  if (!SIGNATURE_RE.test(header)) return { ok: false, reason: "malformed X-Hub-Signature-256" };
-  if (!raw || raw.length === 0) return { ok: false, reason: "empty body" };
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw);
-  } catch {
-    return { ok: false, reason: "body is not UTF-8" };
-  }
-  if (!(await verify(secret, text, header))) return { ok: false, reason: "signature mismatch" };
-  return { ok: true, text };
+): Verification {
+  return verify.hmac({
+    secret,
+    body: raw,
+    signature: header,
+    algorithm: "sha256",
+    encoding: "hex",
+    prefix: "sha256=",
+    headerName: HEADER,
+  });
 }
 
 /**

@@ -10,24 +10,34 @@
  * after GitHub stored the comment never posts it twice (../shared/REFERENCE.md, "Unknown
  * outcome").
  *
- * Errors thrown carry `retryable`, `status` and `retryAfterMs` for the outbox: 5xx, 408,
- * 429, rate-limited 403, time-outs and network errors are retried on its schedule; a bad
- * dispatch config, a missing token, a repository outside GITHUB_REPO_ALLOWLIST and other
- * 4xx are final (`retryable: false`, the delivery is dead with the reason recorded).
+ * Errors thrown are the server's `ctx.errors.DeliveryError`, carrying `retryable`, `status`
+ * and `retryAfterMs` for the outbox: 5xx, 408, 429, rate-limited 403, time-outs and network
+ * errors are retried on its schedule; a bad dispatch config, a missing token, a repository
+ * outside GITHUB_REPO_ALLOWLIST and other 4xx are final (`retryable: false`, the delivery
+ * is dead with the reason recorded).
  *
  * A failed or cancelled task posts nothing (its internal error stays in switchyard), nor
  * does an empty answer.
  */
-import type { DispatcherDefinition, IntegrationContext } from "switchyard";
-import { deliveryError, parseNumber, parseRepo, type RepoRef, repoAllowed } from "./_api.ts";
+import type { DeliveryError, DispatcherDefinition, IntegrationContext } from "switchyard";
+import { type GithubFailure, parseNumber, parseRepo, type RepoRef, repoAllowed } from "./_api.ts";
 import { commentBodies, findMarkers, postComment } from "./_comments.ts";
 import { deliveryMarker, MESSAGE_MARKER } from "./_text.ts";
+
+/** The outbox's error for a failed GitHub call, keeping its status, retryability and wait. */
+function deliveryError(ctx: IntegrationContext, f: GithubFailure): DeliveryError {
+  return new ctx.errors.DeliveryError(f.error, {
+    retryable: f.retryable,
+    status: f.status,
+    ...(f.retryAfterMs !== undefined ? { retryAfterMs: f.retryAfterMs } : {}),
+  });
+}
 
 /** Where a comment goes, from a dispatch config. @throws a final error when it is unusable */
 function targetOf(ctx: IntegrationContext, config: Record<string, unknown>) {
   const repo = parseRepo(config.repo);
   const number = parseNumber(config.number);
-  const final = (error: string) => deliveryError({ error, status: null, retryable: false });
+  const final = (error: string) => new ctx.errors.DeliveryError(error, { retryable: false });
   if (!repo || !number) {
     throw final('github dispatch config needs {repo: "owner/name", number: <issue or PR number>}');
   }
@@ -47,12 +57,12 @@ async function postMissing(
   markers: string[],
 ): Promise<number> {
   const found = await findMarkers(ctx, repo, number, markers);
-  if (!(found instanceof Set)) throw deliveryError(found);
+  if (!(found instanceof Set)) throw deliveryError(ctx, found);
   let posted = 0;
   for (const [i, body] of bodies.entries()) {
     if (found.has(markers[i]!)) continue;
     const failure = await postComment(ctx, repo, number, body);
-    if (failure) throw deliveryError(failure);
+    if (failure) throw deliveryError(ctx, failure);
     posted++;
   }
   return posted;
@@ -87,7 +97,7 @@ const dispatcher: DispatcherDefinition = (ctx) => ({
       if (!text.trim()) return false;
       for (const body of commentBodies(text, () => MESSAGE_MARKER)) {
         const failure = await postComment(ctx, repo, number, body);
-        if (failure) throw deliveryError(failure);
+        if (failure) throw deliveryError(ctx, failure);
       }
       return true;
     } catch (err) {

@@ -64,7 +64,12 @@ const router: RouterDefinition = async (app, ctx) => {
     const delivery = header(req, "x-github-delivery");
     const secret = ctx.settings.GITHUB_WEBHOOK_SECRET;
     if (!secret) return refuse(reply, "GITHUB_WEBHOOK_SECRET is not set", delivery);
-    const checked = await verifySignature(secret, req.rawBody, req.headers["x-hub-signature-256"]);
+    const checked = verifySignature(
+      ctx.verify,
+      secret,
+      req.rawBody,
+      req.headers["x-hub-signature-256"],
+    );
     if (!checked.ok) return refuse(reply, checked.reason, delivery);
 
     const event = header(req, "x-github-event");

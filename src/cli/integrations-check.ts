@@ -1,16 +1,19 @@
 /**
  * `switchyard integrations check <dir>`: loads one integration folder in isolation and
- * validates every file against the contract (src/sdk.ts). The loader does most of it;
+ * validates every file against the contract (src/sdk/). The loader does most of it
+ * (including that every package a module imports is the folder's own: declared in its
+ * package.json and installed where it resolves from the folder);
  * on top of that the router is run against a throwaway Fastify instance to see that
  * every route states `config.auth`, the dispatcher factory is called and must return
  * `deliver` and `postMessage`, tool schemas are checked, skills need `name` and
  * `description` front matter, `setup.ts` keys must be unique, and no module may import
  * a path under switchyard's `src/`. Modules get a stub context: nothing is sent anywhere.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import Fastify from "fastify";
 import { ACTIVE_PARTS, findModule, isIntegrationFolder } from "../integrations/discovery.ts";
+import { moduleFilesOf, scanImports } from "../integrations/imports.ts";
 import {
   type LoadError,
   type LoadedIntegration,
@@ -127,7 +130,7 @@ export async function checkIntegrationFolder(
     }
   }
 
-  for (const file of moduleFiles(abs)) {
+  for (const file of moduleFilesOf(abs)) {
     for (const reason of importProblems(file)) problems.push({ file, reason });
   }
   return report;
@@ -213,25 +216,10 @@ function schemaProblem(schema: Record<string, unknown>): string | undefined {
   return unknown.length ? `required names unknown properties: ${unknown.join(", ")}` : undefined;
 }
 
-/** Every module file in the folder (recursively; not node_modules or dot folders). */
-function moduleFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    if (e.name.startsWith(".") || e.name === "node_modules") return [];
-    const p = join(dir, e.name);
-    if (e.isDirectory()) return moduleFiles(p);
-    return /\.(?:[mc]?ts|[mc]?js)$/.test(e.name) && !e.name.endsWith(".d.ts") ? [p] : [];
-  });
-}
-
 /** Static imports in `file` that break the rule "nothing from switchyard's src/ at run time". */
 function importProblems(file: string): string[] {
-  const text = readFileSync(file, "utf8");
   const out: string[] = [];
-  const re = /^[ \t]*(?:import|export)\b([^;]*?)\bfrom[ \t]*["']([^"']+)["']/gm;
-  for (const m of text.matchAll(re)) {
-    const clause = m[1]!.trim();
-    const spec = m[2]!;
-    const typeOnly = clause.startsWith("type ") || clause.startsWith("type{");
+  for (const { specifier: spec, typeOnly } of scanImports(readFileSync(file, "utf8"))) {
     if ((spec === "switchyard" || spec.startsWith("switchyard/")) && !typeOnly) {
       out.push(
         `imports "${spec}" at run time: use \`import type { … } from "switchyard"\` (run-time needs come in ctx)`,

@@ -1,7 +1,9 @@
 /**
  * The files `switchyard new integration <name>` writes. They follow the contract in
- * src/sdk.ts, import only types from "switchyard" (erased at run time) and Node built-ins,
- * so the folder works wherever it is on disk.
+ * src/sdk/, import only types from "switchyard" (erased at run time) and Node built-ins,
+ * and get what they need at run time from `ctx`, so the folder works wherever it is on
+ * disk. Its `package.json` is where the folder's own npm dependencies go (the loader
+ * refuses a module importing a package the folder does not declare).
  */
 
 /** One file of a new integration. */
@@ -31,6 +33,15 @@ export function integrationTemplate(name: string): TemplateFile[] {
   const secret = `${name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET`;
   const tool = `${name}_echo`;
   return [
+    {
+      path: "package.json",
+      about: "the folder's own npm dependencies (none yet)",
+      content: `${JSON.stringify(
+        { name: `switchyard-integration-${name}`, version: "0.1.0", private: true, type: "module" },
+        null,
+        2,
+      )}\n`,
+    },
     {
       path: "index.ts",
       about: "metadata (id, name, version)",

@@ -7,15 +7,19 @@
  * - HMAC over `[signedPrefix] + body`, hex or base64, with an optional timestamp window:
  *   the schemes chat and code-hosting providers sign webhooks with (`sha256=<hex>` over the
  *   body; `v0=<hex>` over `v0:<ts>:<body>` with a 5-minute window); see
- *   ../shared/REFERENCE.md for each provider's. Node's `crypto`.
+ *   ../shared/REFERENCE.md for each provider's. Node's `crypto`. The digest must be written
+ *   canonically (lower-case hex, or padded base64, of the algorithm's exact length), else
+ *   the header is "malformed"; an empty secret refuses every request (fail closed).
  * - Standard Webhooks (standardwebhooks.com §"Verifying webhook authenticity"): the
  *   `standardwebhooks` library, which also enforces its 5-minute timestamp tolerance.
  * - Ed25519 over `timestamp + body` (RFC 8032), the scheme of chat interaction endpoints;
  *   Node's `crypto`.
  */
 import {
+  createHash,
   createHmac,
   createPublicKey,
+  type KeyObject,
   timingSafeEqual,
   verify as verifySignature,
 } from "node:crypto";
@@ -54,18 +58,36 @@ function fresh(ts: string | number, toleranceS: number): boolean {
   return Number.isFinite(n) && Math.abs(Date.now() / 1000 - n) <= toleranceS;
 }
 
-const DIGEST_RE = { hex: /^[0-9a-f]+$/i, base64: /^[A-Za-z0-9+/]+={0,2}$/ } as const;
+/**
+ * Whether `digest` is the canonical writing of `size` bytes in `encoding`: lower-case hex
+ * of exactly `2 × size` digits (as providers send it), or padded standard base64 that
+ * decodes to exactly `size` bytes and encodes back the same. One digest, one accepted
+ * string: an upper-case, shortened or re-padded digest is malformed.
+ */
+function canonicalDigest(digest: string, size: number, encoding: "hex" | "base64"): boolean {
+  if (encoding === "hex") return digest.length === size * 2 && /^[0-9a-f]+$/.test(digest);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(digest)) return false;
+  const bytes = Buffer.from(digest, "base64");
+  return bytes.length === size && bytes.toString("base64") === digest;
+}
 
 /** See {@link IntegrationVerify.hmac}. */
 export function verifyHmac(o: HmacVerifyOptions): Verification {
+  if (!o.secret || o.secret.length === 0) return { ok: false, reason: "no secret configured" };
   const name = o.headerName ?? "signature";
   const header = single(o.signature, name);
   if (typeof header !== "string") return header;
   const prefix = o.prefix ?? "";
   const encoding = o.encoding ?? "hex";
+  const algorithm = o.algorithm ?? "sha256";
+  let size: number;
+  try {
+    size = createHash(algorithm).digest().length;
+  } catch {
+    return { ok: false, reason: `unsupported algorithm ${String(algorithm).slice(0, 20)}` };
+  }
   const digest = header.startsWith(prefix) ? header.slice(prefix.length) : "";
-  if (!digest || !DIGEST_RE[encoding].test(digest))
-    return { ok: false, reason: `malformed ${name}` };
+  if (!canonicalDigest(digest, size, encoding)) return { ok: false, reason: `malformed ${name}` };
   if (o.timestamp !== undefined || o.toleranceSeconds !== undefined) {
     if (o.timestamp === undefined || !fresh(o.timestamp, o.toleranceSeconds ?? 300)) {
       return { ok: false, reason: "timestamp missing or outside the accepted window" };
@@ -73,7 +95,7 @@ export function verifyHmac(o: HmacVerifyOptions): Verification {
   }
   const body = decode(o.body);
   if (!body.ok) return body;
-  const expected = createHmac(o.algorithm ?? "sha256", o.secret)
+  const expected = createHmac(algorithm, o.secret)
     .update(o.signedPrefix ?? "")
     .update(typeof o.body === "string" ? o.body : (o.body as Uint8Array))
     .digest();
@@ -136,17 +158,25 @@ export function verifyEd25519(o: Ed25519VerifyOptions): Verification {
   }
   const body = decode(o.body);
   if (!body.ok) return body;
-  const key = createPublicKey({
-    key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(o.publicKey, "hex")]),
-    format: "der",
-    type: "spki",
-  });
+  let key: KeyObject;
+  try {
+    key = createPublicKey({
+      key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(o.publicKey, "hex")]),
+      format: "der",
+      type: "spki",
+    });
+  } catch {
+    return { ok: false, reason: "the configured public key is not an Ed25519 key" };
+  }
   const raw = typeof o.body === "string" ? Buffer.from(o.body) : Buffer.from(o.body as Uint8Array);
   const signed = Buffer.concat([Buffer.from(ts, "utf8"), raw]);
-  if (!verifySignature(null, signed, key, Buffer.from(sig, "hex"))) {
-    return { ok: false, reason: "signature mismatch" };
+  let valid: boolean;
+  try {
+    valid = verifySignature(null, signed, key, Buffer.from(sig, "hex"));
+  } catch {
+    valid = false;
   }
-  return body;
+  return valid ? body : { ok: false, reason: "signature mismatch" };
 }
 
 /** The `ctx.verify` object. */

@@ -1,8 +1,14 @@
 /**
  * Loading one integration folder: import each module, check its export against the
- * contract (src/sdk.ts) and collect the definitions. Nothing is registered here, and a
+ * contract (src/sdk/) and collect the definitions. Nothing is registered here, and a
  * file that fails to import or validate is recorded with its reason and skipped, so one
  * bad file never stops the folder's other parts, nor other integrations.
+ *
+ * Before a module is imported, the packages it needs at run time (its own bare imports and
+ * those of the folder's modules it imports) must be the folder's own: declared in the
+ * folder's package.json and installed where Node resolves them from the folder
+ * (./imports.ts). A module that would only work through switchyard's own `node_modules`
+ * is skipped with the missing package named.
  */
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -20,6 +26,7 @@ import type {
 } from "../sdk/index.ts";
 import type { JsonSchemaObject } from "../sdk/tools.ts";
 import { type DiscoveredFolder, findModule, listFiles, MODULE_EXTENSIONS } from "./discovery.ts";
+import { FolderImports } from "./imports.ts";
 
 /** A tool as loaded: JSON-Schema parameters, the file it came from. */
 export interface LoadedTool {
@@ -167,12 +174,20 @@ export async function loadIntegration(
     skills: [],
     errors: [],
   };
+  const imports = new FolderImports(folder.dir);
+  if (imports.manifestProblem) out.errors.push(imports.manifestProblem);
+  /** Records why `file` cannot be imported (a package that is not the folder's own). */
+  const blocked = (file: string): boolean => {
+    const problems = imports.problemsOf(file);
+    out.errors.push(...problems);
+    return problems.length > 0;
+  };
   const attempt = async (
     part: string,
     fn: (mod: Record<string, unknown>, file: string) => void,
   ) => {
     const file = findModule(folder.dir, part);
-    if (!file) return;
+    if (!file || blocked(file)) return;
     try {
       fn(await importModule(file, fresh), file);
       out.parts.push(part);
@@ -219,6 +234,7 @@ export async function loadIntegration(
     out.process = r.data;
   });
   for (const file of listFiles(folder.dir, "tools", MODULE_EXTENSIONS)) {
+    if (blocked(file)) continue;
     try {
       out.tools.push(...(await loadToolFile(file, fresh)));
     } catch (err) {

@@ -17,7 +17,7 @@ export interface HmacVerifyOptions {
   signature: string | string[] | undefined;
   /** Hash algorithm; default `sha256`. */
   algorithm?: "sha1" | "sha256" | "sha512";
-  /** How the digest is written in the header; default `hex`. */
+  /** How the digest is written in the header: lower-case `hex` (default) or padded `base64`. */
   encoding?: "hex" | "base64";
   /** A prefix the header carries before the digest, e.g. `"sha256="` or `"v0="`. */
   prefix?: string;
