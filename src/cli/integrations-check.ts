@@ -219,8 +219,8 @@ function schemaProblem(schema: Record<string, unknown>): string | undefined {
 /** Static imports in `file` that break the rule "nothing from switchyard's src/ at run time". */
 function importProblems(file: string): string[] {
   const out: string[] = [];
-  for (const { specifier: spec, typeOnly } of scanImports(readFileSync(file, "utf8"))) {
-    if ((spec === "switchyard" || spec.startsWith("switchyard/")) && !typeOnly) {
+  for (const { specifier: spec } of scanImports(readFileSync(file, "utf8"))) {
+    if (spec === "switchyard" || spec.startsWith("switchyard/")) {
       out.push(
         `imports "${spec}" at run time: use \`import type { … } from "switchyard"\` (run-time needs come in ctx)`,
       );

@@ -14,21 +14,18 @@
  * check` reports a run-time import of it). `import { type A } from "x"` is NOT type-only:
  * Node keeps it as `import {} from "x"` and loads `x`.
  *
- * The scan is lexical (comments, strings, template literals and regular expressions are
- * skipped), not a full parse: it finds static `import … from`, `import "x"`,
- * `export … from`, `import("x")` with a literal and `require("x")`. A type written as
- * `import("x").T` counts as a run-time import (only `typeof import("x")` is known to be a
- * type); write `import type` instead.
+ * The scan strips types as Node does and lexes the module (see {@link scanImports}); it
+ * runs no code of the folder.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { transformSync } from "amaro";
+import { parse as parseModule } from "es-module-lexer/js";
 
 /** One import found in a module's source. */
 export interface ImportRef {
   specifier: string;
-  /** Erased at run time (`import type`, `export type`). */
-  typeOnly: boolean;
   /** 1-based line of the specifier. */
   line: number;
 }
@@ -39,182 +36,34 @@ export interface ImportProblem {
   reason: string;
 }
 
-type Tok = { t: "name" | "str" | "num" | "tmpl" | "punct"; v: string; line: number };
-
-/** Keywords after which `/` starts a regular expression, not a division. */
-const BEFORE_EXPRESSION = new Set([
-  "return",
-  "typeof",
-  "instanceof",
-  "in",
-  "of",
-  "new",
-  "delete",
-  "void",
-  "throw",
-  "case",
-  "do",
-  "else",
-  "yield",
-  "await",
-]);
-
-/** Splits JS/TS source into the tokens the import scan needs. */
-function tokenize(src: string): Tok[] {
-  const out: Tok[] = [];
-  const braces: Array<"{" | "${"> = [];
-  let i = 0;
-  let line = 1;
-  const n = src.length;
-  /** Scans template text from `i` to its closing backtick or a `${`. */
-  const template = (): void => {
-    while (i < n) {
-      const c = src[i]!;
-      if (c === "\\") i += 2;
-      else if (c === "`") {
-        i++;
-        out.push({ t: "tmpl", v: "", line });
-        return;
-      } else if (c === "$" && src[i + 1] === "{") {
-        i += 2;
-        braces.push("${");
-        return;
-      } else {
-        if (c === "\n") line++;
-        i++;
-      }
-    }
-  };
-  const regexAllowed = (): boolean => {
-    const p = out[out.length - 1];
-    if (!p) return true;
-    if (p.t === "name") return BEFORE_EXPRESSION.has(p.v);
-    if (p.t === "punct") return p.v !== ")" && p.v !== "]" && p.v !== "}";
-    return false;
-  };
-  while (i < n) {
-    const c = src[i]!;
-    if (c === "\n") {
-      line++;
-      i++;
-    } else if (c === " " || c === "\t" || c === "\r" || c === "\f" || c === "\v") {
-      i++;
-    } else if (c === "/" && src[i + 1] === "/") {
-      while (i < n && src[i] !== "\n") i++;
-    } else if (c === "/" && src[i + 1] === "*") {
-      const end = src.indexOf("*/", i + 2);
-      const stop = end < 0 ? n : end + 2;
-      for (; i < stop; i++) if (src[i] === "\n") line++;
-    } else if (c === "'" || c === '"') {
-      let j = i + 1;
-      let v = "";
-      while (j < n && src[j] !== c && src[j] !== "\n") {
-        if (src[j] === "\\") {
-          v += src[j + 1] ?? "";
-          j += 2;
-        } else v += src[j++];
-      }
-      out.push({ t: "str", v, line });
-      i = j + 1;
-    } else if (c === "`") {
-      i++;
-      template();
-    } else if (c === "/" && regexAllowed()) {
-      let j = i + 1;
-      let inClass = false;
-      while (j < n && src[j] !== "\n") {
-        const d = src[j];
-        if (d === "\\") j++;
-        else if (d === "[") inClass = true;
-        else if (d === "]") inClass = false;
-        else if (d === "/" && !inClass) break;
-        j++;
-      }
-      j++;
-      while (j < n && /[A-Za-z]/.test(src[j]!)) j++;
-      out.push({ t: "num", v: "", line });
-      i = j;
-    } else if (/[A-Za-z_$\u0080-\uffff]/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[\w$\u0080-\uffff]/.test(src[j]!)) j++;
-      out.push({ t: "name", v: src.slice(i, j), line });
-      i = j;
-    } else if (/\d/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[\w.]/.test(src[j]!)) j++;
-      out.push({ t: "num", v: "", line });
-      i = j;
-    } else if (c === "{") {
-      braces.push("{");
-      out.push({ t: "punct", v: c, line });
-      i++;
-    } else if (c === "}") {
-      i++;
-      if (braces.pop() === "${") template();
-      else out.push({ t: "punct", v: c, line });
-    } else {
-      out.push({ t: "punct", v: c, line });
-      i++;
-    }
-  }
-  return out;
-}
-
-const CLAUSE_PUNCT = new Set(["{", "}", ",", "*"]);
-
-/** The specifier after `from` in the import/export clause starting at token `j`, if any. */
-function clauseSpecifier(toks: Tok[], j: number): Tok | undefined {
-  for (let m = j; m < toks.length && m < j + 1000; m++) {
-    const tok = toks[m]!;
-    if (tok.t === "name" && tok.v === "from" && toks[m + 1]?.t === "str") return toks[m + 1];
-    if (tok.t === "punct" && !CLAUSE_PUNCT.has(tok.v)) return undefined;
-    if (tok.t === "num" || tok.t === "tmpl") return undefined;
-  }
-  return undefined;
-}
-
 /**
- * The imports of a JS or TS module: static imports and re-exports, `import("x")` and
- * `require("x")` with a literal specifier, each marked type-only or not.
+ * The run-time imports of a JS or TS module: static imports and re-exports, and `import("x")`
+ * with a literal specifier. TypeScript is first stripped of its types exactly as Node's own
+ * type stripping does (`amaro`, the package Node embeds), so `import type`, `export type`
+ * and `typeof import("x")` disappear and `import { type A } from "x"` stays, as at run time;
+ * the ES module lexer (`es-module-lexer`, the one bundlers use) then lists the imports.
+ * Positions are kept by the stripping, so lines are the source's. `require()` is not
+ * listed (integration modules are ES modules).
+ * @throws SyntaxError when the module cannot be parsed (the loader reports it as the import would)
  */
 export function scanImports(source: string): ImportRef[] {
-  const toks = tokenize(source);
+  const code = /\bimport\b|\bexport\b/.test(source)
+    ? transformSync(source, { mode: "strip-only" }).code
+    : source;
+  const [imports] = parseModule(code);
   const out: ImportRef[] = [];
-  const add = (tok: Tok | undefined, typeOnly: boolean) => {
-    if (tok) out.push({ specifier: tok.v, typeOnly, line: tok.line });
-  };
-  const is = (k: number, t: Tok["t"], v?: string) =>
-    toks[k]?.t === t && (v === undefined || toks[k]!.v === v);
-  for (let k = 0; k < toks.length; k++) {
-    const tok = toks[k]!;
-    if (tok.t !== "name" || is(k - 1, "punct", ".")) continue;
-    if (tok.v === "import") {
-      if (is(k + 1, "punct", ".")) continue; // import.meta
-      if (is(k + 1, "punct", "(")) {
-        if (is(k + 2, "str") && (is(k + 3, "punct", ")") || is(k + 3, "punct", ","))) {
-          add(toks[k + 2], is(k - 1, "name", "typeof")); // `typeof import("x")` is a type
-        }
-      } else if (is(k + 1, "str")) {
-        add(toks[k + 1], false);
-      } else {
-        // `import type X from`, `import type {…} from`, `import type * as` are type-only;
-        // `import type from "x"` and `import type, {…} from "x"` import a binding named type.
-        const typeOnly =
-          is(k + 1, "name", "type") &&
-          !(is(k + 2, "name", "from") && is(k + 3, "str")) &&
-          !is(k + 2, "punct", ",");
-        add(clauseSpecifier(toks, k + 1), typeOnly);
-      }
-    } else if (tok.v === "export") {
-      if (is(k + 1, "name", "type")) add(clauseSpecifier(toks, k + 2), true);
-      else if (is(k + 1, "punct", "*") || is(k + 1, "punct", "{")) {
-        add(clauseSpecifier(toks, k + 1), false);
-      }
-    } else if (tok.v === "require" && is(k + 1, "punct", "(") && is(k + 2, "str")) {
-      if (is(k + 3, "punct", ")")) add(toks[k + 2], false);
-    }
+  for (const i of imports) {
+    if (i.n === undefined || i.d === -2) continue; // import.meta, or a computed import()
+    out.push({ specifier: i.n, line: lineAt(code, i.s) });
   }
   return out;
+}
+
+/** 1-based line of offset `at` in `text`. */
+function lineAt(text: string, at: number): number {
+  let line = 1;
+  for (let k = text.indexOf("\n"); k !== -1 && k < at; k = text.indexOf("\n", k + 1)) line++;
+  return line;
 }
 
 /**
@@ -332,7 +181,6 @@ export class FolderImports {
     const isTest = /\.test\.[mc]?[jt]s$/.test(file);
     const seen = new Set<string>();
     for (const ref of scanImports(source)) {
-      if (ref.typeOnly) continue;
       if (/^\.\.?\//.test(ref.specifier)) {
         result.relatives.push(resolve(dirname(file), ref.specifier));
         continue;
