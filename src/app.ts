@@ -20,12 +20,12 @@ import { searchDocumentsTool } from "./documents/tool.ts";
 import { deliveryOutcomeReporter } from "./events/delivery-outcomes.ts";
 import type { EventService } from "./events/events.ts";
 import type { GitAutoCommit } from "./events/git-auto-commit.ts";
+import { HookWebhooks } from "./events/hook-webhooks.ts";
 import type { NotificationService } from "./events/notifications.ts";
 import { createOutbound } from "./events/outbound.ts";
 import type { OutboundServices } from "./events/outbound-types.ts";
 import type { WebhookSubscriptionService } from "./events/webhook-subscriptions.ts";
 import { HookRegistry } from "./hooks/lifecycle.ts";
-import { HookWebhooks } from "./hooks/webhooks.ts";
 import { type ApiKeyInfo, ensureApiKey } from "./http/api-key-setup.ts";
 import { ApiKeyAuth } from "./http/auth.ts";
 import { Metrics } from "./http/metrics.ts";
@@ -83,7 +83,7 @@ export class App {
   readonly apiKey: ApiKeyInfo;
   readonly integrations: IntegrationManager;
   readonly processes: ProcessSupervisor;
-  readonly hookWebhooks: HookWebhooks | undefined;
+  readonly hookWebhooks: HookWebhooks;
   readonly auth: ApiKeyAuth;
   readonly metrics: Metrics;
   readonly owner = `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
@@ -191,19 +191,15 @@ export class App {
       closing: () => this.#stopping !== undefined,
     });
     this.auth = new ApiKeyAuth(store, config.SWITCHYARD_API_KEY);
-    const hookUrls = (config.HOOK_WEBHOOK_URLS ?? "")
-      .split(",")
-      .map((u) => u.trim())
-      .filter(Boolean);
-    this.hookWebhooks = hookUrls.length
-      ? new HookWebhooks({
-          urls: hookUrls,
-          secret: config.HOOK_WEBHOOK_SECRET,
-          http: this.http,
-          log,
-        })
-      : undefined;
-    this.hookWebhooks?.attach(this.hooks);
+    this.hookWebhooks = new HookWebhooks({
+      urls: config.HOOK_WEBHOOK_URLS,
+      secret: config.HOOK_WEBHOOK_SECRET,
+      store,
+      deliveryWorker: this.deliveryWorker,
+      http: this.http,
+      log,
+    });
+    this.hookWebhooks.attach(this.hooks);
     this.processes = new ProcessSupervisor({ log });
     this.integrations = new IntegrationManager({
       tools: this.tools,
@@ -326,8 +322,8 @@ export class App {
       // Commits first: a failed one emits an `error` event, which the drain then sends.
       await this.gitAutoCommit.idle();
       await this.events.drain();
+      await this.hookWebhooks.drain();
       await this.deliveryWorker.stop();
-      await this.hookWebhooks?.drain();
       await this.http.close();
       await this.store.close();
     })();

@@ -25,23 +25,18 @@
  *
  * PostgreSQL: `tsv @@ to_tsquery('english', 'w1 | w2 …')` on a GIN index, ranked by
  * `ts_rank_cd` (title weight A, text weight B). English stop words are ignored.
+ *
+ * The queries themselves are in `src/store/document-search.ts`.
  */
-import { type Kysely, sql } from "kysely";
-import type { Dialect } from "../store/db.ts";
-import type { Database } from "../store/schema.ts";
+import {
+  type ChunkFilters,
+  type RankedChunk,
+  SqliteChunkText,
+  tsRankChunks,
+} from "../store/document-search.ts";
+import type { Store } from "../store/index.ts";
 
-/** A chunk in a ranked list. `score`: higher is better. */
-export interface RankedChunk {
-  chunkId: number;
-  documentId: string;
-  score: number;
-}
-
-/** Exact-match filters on chunks (copied from their document). */
-export interface ChunkFilters {
-  integrationId?: string;
-  sessionId?: string;
-}
+export type { ChunkFilters, RankedChunk } from "../store/document-search.ts";
 
 /** Lexical search: up to `n` chunks, best first. */
 export interface LexicalSearch {
@@ -55,36 +50,16 @@ export const NEWEST_SCORED = 2_000;
 /** Words of a query that count; the rest are ignored. */
 export const MAX_QUERY_WORDS = 32;
 
-/** The lexical search of a dialect. */
-export function lexicalSearch(db: Kysely<Database>, dialect: Dialect): LexicalSearch {
-  return dialect === "sqlite" ? new SqliteLexical(db) : new PostgresLexical(db);
+/** The lexical search of the store's dialect. */
+export function lexicalSearch(store: Store): LexicalSearch {
+  return store.db.dialect === "sqlite"
+    ? new SqliteLexical(new SqliteChunkText(store.k))
+    : new PostgresLexical(store);
 }
 
 /** The words of a query, as the user wrote them, at most {@link MAX_QUERY_WORDS}. */
 function words(query: string): string[] {
   return query.split(/\s+/).filter(Boolean).slice(0, MAX_QUERY_WORDS);
-}
-
-function filterSql(alias: string, f: ChunkFilters) {
-  return sql.join(
-    [
-      sql`TRUE`,
-      ...(f.integrationId !== undefined
-        ? [sql`${sql.ref(`${alias}.integration_id`)} = ${f.integrationId}`]
-        : []),
-      ...(f.sessionId !== undefined
-        ? [sql`${sql.ref(`${alias}.session_id`)} = ${f.sessionId}`]
-        : []),
-    ],
-    sql` AND `,
-  );
-}
-
-interface RankRow {
-  chunk_id: number;
-  document_id: string;
-  /** BM25 as FTS5 gives it: lower is better. */
-  bm25_rank: number;
 }
 
 interface Term {
@@ -95,11 +70,9 @@ interface Term {
 }
 
 class SqliteLexical implements LexicalSearch {
-  readonly #db: Kysely<Database>;
-  #ready: Promise<void> | undefined;
-  #seq = 0;
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
+  readonly #fts: SqliteChunkText;
+  constructor(fts: SqliteChunkText) {
+    this.#fts = fts;
   }
 
   async search(query: string, filters: ChunkFilters, n: number): Promise<RankedChunk[]> {
@@ -107,7 +80,7 @@ class SqliteLexical implements LexicalSearch {
     if (!found.length) return [];
     // Words in more than half the chunks have no weight in BM25 (FTS5 floors their IDF at
     // 1e-6); next to any other word they only add matches that rank last, so they go.
-    const { chunks } = await this.#count();
+    const chunks = await this.#fts.chunkCount();
     const weighty = found.filter((t) => t.df <= chunks / 2);
     const terms = weighty.length ? weighty : found;
     terms.sort((a, b) => a.df - b.df);
@@ -123,24 +96,7 @@ class SqliteLexical implements LexicalSearch {
       if (selective === 0) newest = true;
       else match = `(${any(terms.slice(0, selective))}) AND (${match})`;
     }
-    const order = newest
-      ? sql`ORDER BY document_chunks_fts.rowid DESC LIMIT ${NEWEST_SCORED}`
-      : sql`ORDER BY bm25_rank LIMIT ${n}`;
-    // Without filters, chunks are joined after the LIMIT (a lookup per scored chunk would
-    // double the cost); with filters, before it, driven by the FTS5 matches (CROSS JOIN).
-    const stmt =
-      filters.integrationId === undefined && filters.sessionId === undefined
-        ? sql<RankRow>`
-          SELECT c.id AS chunk_id, c.document_id AS document_id, r.bm25_rank AS bm25_rank
-          FROM (SELECT rowid, bm25(document_chunks_fts, 2.0, 1.0) AS bm25_rank
-                FROM document_chunks_fts WHERE document_chunks_fts MATCH ${match} ${order}) r
-          JOIN document_chunks c ON c.id = r.rowid`
-        : sql<RankRow>`
-          SELECT c.id AS chunk_id, c.document_id AS document_id,
-            bm25(document_chunks_fts, 2.0, 1.0) AS bm25_rank
-          FROM document_chunks_fts CROSS JOIN document_chunks c ON c.id = document_chunks_fts.rowid
-          WHERE document_chunks_fts MATCH ${match} AND ${filterSql("c", filters)} ${order}`;
-    const { rows } = await stmt.execute(this.#db);
+    const rows = await this.#fts.match(match, filters, newest ? NEWEST_SCORED : n, newest);
     rows.sort((a, b) => a.bm25_rank - b.bm25_rank);
     if (newest) rows.splice(n);
     return rows.map((r) => ({
@@ -154,39 +110,16 @@ class SqliteLexical implements LexicalSearch {
   async #terms(query: string): Promise<Term[]> {
     const ws = words(query);
     if (!ws.length) return [];
-    this.#ready ??= this.#createTokenizer();
-    await this.#ready;
-    // Each search owns a rowid range of the TEMP table, so concurrent searches never mix.
-    this.#seq = (this.#seq + 1) % 1_000_000;
-    const lo = this.#seq * 64;
-    const hi = lo + 63;
-    let rows: Array<{ doc: number; term: string }>;
-    try {
-      await sql`INSERT INTO temp.switchyard_query_words(rowid, w)
-        SELECT ${lo} + key, value FROM json_each(${JSON.stringify(ws)})`.execute(this.#db);
-      ({ rows } = await sql<{ doc: number; term: string }>`
-        SELECT doc, term FROM temp.switchyard_query_words_v WHERE doc BETWEEN ${lo} AND ${hi}`.execute(
-        this.#db,
-      ));
-    } finally {
-      await sql`DELETE FROM temp.switchyard_query_words WHERE rowid BETWEEN ${lo} AND ${hi}`.execute(
-        this.#db,
-      );
-    }
+    const rows = await this.#fts.tokens(ws);
     const tokens = new Map<number, Set<string>>();
     for (const r of rows) {
-      const i = Number(r.doc) - lo;
-      const set = tokens.get(i) ?? new Set<string>();
+      const set = tokens.get(r.word) ?? new Set<string>();
       set.add(r.term);
-      tokens.set(i, set);
+      tokens.set(r.word, set);
     }
     const all = [...new Set(rows.map((r) => r.term))];
     if (!all.length) return [];
-    const df = new Map<string, number>();
-    const found = await sql<{ term: string; doc: number }>`
-      SELECT term, doc FROM document_chunks_fts_terms
-      WHERE term IN (SELECT value FROM json_each(${JSON.stringify(all)}))`.execute(this.#db);
-    for (const r of found.rows) df.set(r.term, Number(r.doc));
+    const df = await this.#fts.chunkFrequencies(all);
     const seen = new Set<string>();
     const terms: Term[] = [];
     for (let i = 0; i < ws.length; i++) {
@@ -200,26 +133,12 @@ class SqliteLexical implements LexicalSearch {
     }
     return terms;
   }
-
-  async #count(): Promise<{ chunks: number }> {
-    const r = await sql<{ n: number }>`SELECT count(*) AS n FROM document_chunks`.execute(this.#db);
-    return { chunks: Number(r.rows[0]?.n ?? 0) };
-  }
-
-  /** A TEMP FTS5 table with the index's tokenizer, to split and stem query words exactly alike. */
-  async #createTokenizer(): Promise<void> {
-    // Must match the tokenizer of document_chunks_fts (migration 0003_documents).
-    await sql`CREATE VIRTUAL TABLE IF NOT EXISTS temp.switchyard_query_words
-      USING fts5(w, tokenize='porter unicode61 remove_diacritics 2')`.execute(this.#db);
-    await sql`CREATE VIRTUAL TABLE IF NOT EXISTS temp.switchyard_query_words_v
-      USING fts5vocab(temp, switchyard_query_words, 'instance')`.execute(this.#db);
-  }
 }
 
 class PostgresLexical implements LexicalSearch {
-  readonly #db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
+  readonly #store: Store;
+  constructor(store: Store) {
+    this.#store = store;
   }
 
   async search(query: string, filters: ChunkFilters, n: number): Promise<RankedChunk[]> {
@@ -232,15 +151,6 @@ class PostgresLexical implements LexicalSearch {
       ),
     ].slice(0, MAX_QUERY_WORDS);
     if (!terms.length) return [];
-    const { rows } = await sql<{ chunk_id: number; document_id: string; rank: number }>`
-      SELECT c.id AS chunk_id, c.document_id, ts_rank_cd(c.tsv, q.q) AS rank
-      FROM document_chunks c, to_tsquery('english', ${terms.join(" | ")}) AS q(q)
-      WHERE c.tsv @@ q.q AND ${filterSql("c", filters)}
-      ORDER BY rank DESC, c.id DESC LIMIT ${n}`.execute(this.#db);
-    return rows.map((r) => ({
-      chunkId: Number(r.chunk_id),
-      documentId: r.document_id,
-      score: Number(r.rank),
-    }));
+    return tsRankChunks(this.#store.k, terms, filters, n);
   }
 }

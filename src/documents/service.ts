@@ -20,7 +20,9 @@ import type {
   DocumentSearchQuery,
   DocumentSearchResult,
 } from "../sdk/documents.ts";
+import { DocumentRepository, type EmbeddingTarget } from "../store/documents.ts";
 import type { Store } from "../store/index.ts";
+import { pgvectorSearch, setUpPgvector, type VectorEngine } from "../store/vectors.ts";
 import { type Chunk, chunkText } from "./chunking.ts";
 import {
   type ChunkFilters,
@@ -28,9 +30,8 @@ import {
   lexicalSearch,
   type RankedChunk,
 } from "./lexical.ts";
-import { DocumentRepository, type EmbeddingTarget } from "./repository.ts";
 import { VectorIndex } from "./vector-index.ts";
-import { normalize, pgvectorSearch, setUpPgvector, type VectorEngine } from "./vectors.ts";
+import { normalize } from "./vectors.ts";
 
 /** The `k` of reciprocal rank fusion. */
 export const RRF_K = 60;
@@ -75,7 +76,7 @@ export class DocumentService {
     this.embeddingModel = opts.embeddingModel;
     this.#maxRetries = opts.maxRetries ?? 2;
     this.#repo = new DocumentRepository(opts.store.k, opts.store.db.dialect);
-    this.#lexical = lexicalSearch(opts.store.k, opts.store.db.dialect);
+    this.#lexical = lexicalSearch(opts.store);
   }
 
   /** Which vector engine runs (meaningful with an embedding model). */
@@ -95,7 +96,7 @@ export class DocumentService {
         return;
       }
       this.#models.embedding(model); // a spec no provider can embed with fails the start
-      this.#index = new VectorIndex(this.#store.k, model);
+      this.#index = new VectorIndex(this.#store, model);
       if (this.#store.db.dialect === "postgres") {
         const r = await setUpPgvector(this.#store.k);
         this.#engine = r.engine;

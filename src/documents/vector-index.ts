@@ -12,25 +12,17 @@
  *   it holds, and checks count and id sum against the database; on a mismatch (deletes
  *   elsewhere, or ids that committed out of order) it reloads everything.
  */
-import { type Kysely, sql } from "kysely";
-import type { Database } from "../store/schema.ts";
+import { indexGeneration } from "../store/documents.ts";
+import type { Store } from "../store/index.ts";
+import { embeddedChunkSums, embeddedChunksAfter, type IndexedChunk } from "../store/vectors.ts";
 import type { ChunkFilters, RankedChunk } from "./lexical.ts";
-import { fromBytes, TopN } from "./vectors.ts";
+import { TopN } from "./vectors.ts";
 
 const PAGE = 5000;
 
-/** One chunk's vector with what filters and results need. */
-export interface IndexedChunk {
-  id: number;
-  documentId: string;
-  integrationId: string | null;
-  sessionId: string | null;
-  vector: Float32Array;
-}
-
 /** The in-memory vectors of one embedding model. */
 export class VectorIndex {
-  readonly #db: Kysely<Database>;
+  readonly #store: Store;
   readonly #model: string;
   #dims = 0;
   #n = 0;
@@ -48,8 +40,8 @@ export class VectorIndex {
   #generation: number | null = null;
   #syncing: Promise<void> | undefined;
 
-  constructor(db: Kysely<Database>, model: string) {
-    this.#db = db;
+  constructor(store: Store, model: string) {
+    this.#store = store;
     this.#model = model;
   }
 
@@ -117,20 +109,12 @@ export class VectorIndex {
   }
 
   async #sync(): Promise<void> {
-    const { generation } = await this.#db
-      .selectFrom("document_index_state")
-      .select("generation")
-      .where("id", "=", 1)
-      .executeTakeFirstOrThrow();
-    const gen = Number(generation);
+    const gen = await indexGeneration(this.#store.k);
     if (gen === this.#generation) return;
     this.#generation = null;
     await this.#loadNewer();
-    const r = await sql<{ n: number | string; s: number | string | null }>`
-      SELECT count(*) AS n, sum(id) AS s FROM document_chunks
-      WHERE embedding_model = ${this.#model} AND embedding IS NOT NULL`.execute(this.#db);
-    const { n, s } = r.rows[0] ?? { n: 0, s: 0 };
-    if (Number(n) !== this.#live || Number(s ?? 0) !== this.#idSum) {
+    const { count, idSum } = await embeddedChunkSums(this.#store.k, this.#model);
+    if (count !== this.#live || idSum !== this.#idSum) {
       this.#reset();
       await this.#loadNewer();
     }
@@ -140,25 +124,9 @@ export class VectorIndex {
 
   async #loadNewer(): Promise<void> {
     for (;;) {
-      const rows = await this.#db
-        .selectFrom("document_chunks")
-        .select(["id", "document_id", "integration_id", "session_id", "embedding"])
-        .where("embedding_model", "=", this.#model)
-        .where("embedding", "is not", null)
-        .where("id", ">", this.#maxId)
-        .orderBy("id")
-        .limit(PAGE)
-        .execute();
-      for (const r of rows) {
-        this.#add({
-          id: Number(r.id),
-          documentId: r.document_id,
-          integrationId: r.integration_id,
-          sessionId: r.session_id,
-          vector: fromBytes(r.embedding!),
-        });
-      }
-      if (rows.length < PAGE) return;
+      const chunks = await embeddedChunksAfter(this.#store.k, this.#model, this.#maxId, PAGE);
+      for (const c of chunks) this.#add(c);
+      if (chunks.length < PAGE) return;
     }
   }
 

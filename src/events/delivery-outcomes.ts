@@ -2,11 +2,13 @@
  * What happens after each recorded outbox attempt (the delivery worker's `onOutcome`): the
  * attempt is counted in the metrics, and a delivery that went dead emits an `error` event
  * `{source: "delivery", delivery_id, target_type, task_id, http_status, error}` — except
- * for an event delivery's own death, which could otherwise loop.
+ * for an event delivery's own death, which could otherwise loop, and a hook webhook's
+ * (best-effort forwarding of lifecycle events; its death is logged by the worker).
  */
 import type { AttemptOutcome } from "../outbox/worker.ts";
 import type { Delivery } from "../store/deliveries.ts";
 import { EVENT_TARGET_TYPE, type EventService } from "./events.ts";
+import { HOOK_WEBHOOK_TARGET_TYPE } from "./hook-webhooks.ts";
 
 /** What {@link deliveryOutcomeReporter} reports to. */
 export interface DeliveryOutcomeDeps {
@@ -24,7 +26,8 @@ export function deliveryOutcomeReporter(
 ): (d: Delivery, o: AttemptOutcome) => void {
   return (d, o) => {
     deps.metrics.deliveryAttempt(d.targetType, o.status, o.durationMs);
-    if (o.status !== "dead" || d.targetType === EVENT_TARGET_TYPE) return;
+    if (o.status !== "dead") return;
+    if (d.targetType === EVENT_TARGET_TYPE || d.targetType === HOOK_WEBHOOK_TARGET_TYPE) return;
     deps.events().emit("error", {
       source: "delivery",
       delivery_id: d.id,

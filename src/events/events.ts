@@ -13,16 +13,14 @@
  * Core emission ({@link EventService.emit}) is fire-and-forget: it never waits, never
  * throws, and when nobody subscribed it costs a look at an in-memory list.
  */
-import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
 import { signatureHeaders, standardWebhookSigner } from "../outbox/signing.ts";
 import { redactUrl } from "../outbox/ssrf.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import { DeliveryError } from "../sdk/errors.ts";
-import { type Delivery, insertDeliveryRows } from "../store/deliveries.ts";
+import { type Delivery, type DeliveryDb, insertDeliveryRows } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
-import type { Database } from "../store/schema.ts";
 import type { WebhookSubscription } from "../store/webhook-subscriptions.ts";
 import {
   type EmitDelivery,
@@ -226,7 +224,7 @@ export class EventService {
    * @returns how many deliveries were written
    */
   async queueInTransaction(
-    trx: Kysely<Database>,
+    trx: DeliveryDb,
     name: EventName,
     data: Record<string, unknown>,
   ): Promise<number> {

@@ -9,6 +9,12 @@ import type { Dialect } from "./db.ts";
 import { fromJson } from "./json.ts";
 import type { Database, DeliveriesTable, DeliveryStatus } from "./schema.ts";
 
+/**
+ * Where delivery rows are written: the database, or an open transaction on it (so callers
+ * outside `store/` name no Kysely type).
+ */
+export type DeliveryDb = Kysely<Database>;
+
 /** A delivery as the code sees it. */
 export interface Delivery {
   /** Stable across retries and replays: the receiver's idempotency key. */

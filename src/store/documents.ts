@@ -6,11 +6,16 @@
  */
 import { type Kysely, sql } from "kysely";
 import type { DocumentRecord } from "../sdk/documents.ts";
-import type { Dialect } from "../store/db.ts";
-import { fromJson } from "../store/json.ts";
-import type { Database, DocumentsTable } from "../store/schema.ts";
-import type { Chunk } from "./chunking.ts";
-import { toBytes, toVectorLiteral } from "./vectors.ts";
+import type { Dialect } from "./db.ts";
+import { fromJson } from "./json.ts";
+import type { Database, DocumentsTable } from "./schema.ts";
+import { toBytes, vectorValue } from "./vectors.ts";
+
+/** A chunk to store: its position in the document (from 0) and its text. */
+export interface ChunkInput {
+  index: number;
+  content: string;
+}
 
 /** Where chunk embeddings go: none, the portable BLOB/bytea column, or pgvector. */
 export type EmbeddingTarget =
@@ -43,7 +48,7 @@ export class DocumentRepository {
    */
   async insert(
     doc: DocumentRecord,
-    chunks: Chunk[],
+    chunks: ChunkInput[],
     embeddings: EmbeddingTarget,
   ): Promise<Written> {
     const pg = this.#dialect === "postgres";
@@ -73,9 +78,7 @@ export class DocumentRepository {
             session_id: doc.sessionId,
             embedding_model: v && embeddings.kind !== "none" ? embeddings.model : null,
             embedding: v && embeddings.kind === "bytes" ? toBytes(v) : null,
-            ...(v && embeddings.kind === "pgvector"
-              ? { embedding_vec: sql<string>`${toVectorLiteral(v)}::vector` }
-              : {}),
+            ...(v && embeddings.kind === "pgvector" ? { embedding_vec: vectorValue(v) } : {}),
             ...(pg
               ? {
                   tsv: sql<string>`setweight(to_tsvector('english', ${title}), 'A') || setweight(to_tsvector('english', ${c.content}), 'B')`,
@@ -126,13 +129,8 @@ export class DocumentRepository {
   }
 
   /** The index generation: bumped by every document write. */
-  async generation(): Promise<number> {
-    const r = await this.#db
-      .selectFrom("document_index_state")
-      .select("generation")
-      .where("id", "=", 1)
-      .executeTakeFirstOrThrow();
-    return Number(r.generation);
+  generation(): Promise<number> {
+    return indexGeneration(this.#db);
   }
 
   /** Documents by id, without their content. */
@@ -156,6 +154,16 @@ export class DocumentRepository {
       .execute();
     return new Map(rows.map((r) => [Number(r.id), { index: r.ordinal, content: r.content }]));
   }
+}
+
+/** The index generation (`document_index_state`): bumped by every document write. */
+export async function indexGeneration(db: Kysely<Database>): Promise<number> {
+  const r = await db
+    .selectFrom("document_index_state")
+    .select("generation")
+    .where("id", "=", 1)
+    .executeTakeFirstOrThrow();
+  return Number(r.generation);
 }
 
 /** Bumps the index generation inside a write transaction; returns the new value. */
