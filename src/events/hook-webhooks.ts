@@ -96,8 +96,8 @@ export class HookWebhooks {
 
   /**
    * Queues one delivery of `event` per URL and returns at once; the rows are written in the
-   * background. @throws TypeError when `ctx.extra` cannot be serialised as JSON (the hook
-   * registry logs it)
+   * background.
+   * @throws TypeError when `ctx.extra` cannot be serialised as JSON (the hook registry logs it)
    */
   emit(event: string, ctx: HookContext): void {
     if (this.urls.length === 0) return;
