@@ -6,7 +6,7 @@
 import type { JsonSchemaObject, ToolContext } from "../sdk/tools.ts";
 
 /** A tool the agent can call. `execute` returns any JSON-serialisable value or a string. */
-export interface ToolDefinition {
+export interface AgentTool {
   name: string;
   description: string;
   parameters: JsonSchemaObject;
@@ -14,7 +14,7 @@ export interface ToolDefinition {
 }
 
 /** A registered tool with the place it came from (a file path or "core"). */
-export interface RegisteredTool extends ToolDefinition {
+export interface RegisteredTool extends AgentTool {
   source: string;
 }
 
@@ -29,7 +29,7 @@ export class ToolRegistry {
    * @returns the source of the tool it replaced, if any (callers report the clash)
    * @throws TypeError when the name or parameters are not valid
    */
-  register(tool: ToolDefinition, source = "core"): string | undefined {
+  register(tool: AgentTool, source = "core"): string | undefined {
     if (!NAME_RE.test(tool.name)) {
       throw new TypeError(`Tool name "${tool.name}" must match ${NAME_RE}`);
     }

@@ -1,12 +1,12 @@
 /** The core tool `search_documents`: document search for bots that list it in their tools. */
-import type { ToolDefinition } from "../agent/tools.ts";
+import type { AgentTool } from "../agent/tools.ts";
 import type { DocumentService } from "./service.ts";
 
 /** Largest `limit` the tool accepts (results go into the model's context). */
 export const TOOL_MAX_LIMIT = 20;
 
 /** The `search_documents` tool over `service`. */
-export function searchDocumentsTool(service: DocumentService): ToolDefinition {
+export function searchDocumentsTool(service: DocumentService): AgentTool {
   return {
     name: "search_documents",
     description:
