@@ -7,7 +7,8 @@ import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import { buildConnector } from "undici";
 import type { Connector } from "../src/outbox/connector.ts";
-import { OutboundHttpClient, parseRetryAfter } from "../src/outbox/http-client.ts";
+import { parseRetryAfter } from "../src/outbox/http-attempt.ts";
+import { OutboundHttpClient } from "../src/outbox/http-client.ts";
 import { assertUrlAllowed, type Resolver } from "../src/outbox/ssrf.ts";
 
 interface Seen {
