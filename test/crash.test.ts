@@ -9,7 +9,12 @@ import { after, before, describe, test } from "node:test";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
-import { callApi, type ServerProcess, startServerProcess } from "./support/serve-process.ts";
+import {
+  callApi,
+  type ServerProcess,
+  startServerProcess,
+  testServerEnv,
+} from "./support/serve-process.ts";
 
 const KEY = "crash-test-key-0123456789";
 
@@ -46,13 +51,12 @@ for (const backend of backends) {
       hook = await startCaptureServer();
       db = await createTestDatabase(backend);
       env = {
-        PORT: "0",
-        SWITCHYARD_DATA_DIR: dir.path,
-        DATABASE_URL: db.url,
-        SWITCHYARD_API_KEY: KEY,
-        SWITCHYARD_MODEL: "openai-compatible:fake-model",
-        SWITCHYARD_LLM_BASE_URL: llm.baseUrl,
-        SWITCHYARD_ALLOW_PRIVATE_URLS: "true",
+        ...testServerEnv({
+          dataDir: dir.path,
+          databaseUrl: db.url,
+          llmBaseUrl: llm.baseUrl,
+          apiKey: KEY,
+        }),
         SWITCHYARD_TASK_LEASE_SECONDS: "1",
         SWITCHYARD_SHUTDOWN_GRACE_SECONDS: "1",
         SWITCHYARD_LOG_LEVEL: "warn",

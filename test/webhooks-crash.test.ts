@@ -7,7 +7,12 @@ import { Webhook } from "standardwebhooks";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
-import { callApi, type ServerProcess, startServerProcess } from "./support/serve-process.ts";
+import {
+  callApi,
+  type ServerProcess,
+  startServerProcess,
+  testServerEnv,
+} from "./support/serve-process.ts";
 
 const KEY = "webhooks-crash-key-0123456789";
 const SECRET = "crash-test-signing-secret";
@@ -40,13 +45,12 @@ for (const backend of backends) {
 
     const start = async () => {
       const s = await startServer({
-        PORT: "0",
-        SWITCHYARD_DATA_DIR: dir.path,
-        DATABASE_URL: db.url,
-        SWITCHYARD_API_KEY: KEY,
-        SWITCHYARD_MODEL: "openai-compatible:fake-model",
-        SWITCHYARD_LLM_BASE_URL: llm.baseUrl,
-        SWITCHYARD_ALLOW_PRIVATE_URLS: "true",
+        ...testServerEnv({
+          dataDir: dir.path,
+          databaseUrl: db.url,
+          llmBaseUrl: llm.baseUrl,
+          apiKey: KEY,
+        }),
         SWITCHYARD_SECRET_KEY: "crash-secret-key-0123456789",
         SWITCHYARD_LOG_LEVEL: "warn",
       });
