@@ -10,6 +10,7 @@ import { parseRetryAfter } from "../src/outbox/http-attempt.ts";
 import { OutboundHttpClient } from "../src/outbox/http-client.ts";
 import { assertUrlAllowed, type Resolver } from "../src/outbox/ssrf.ts";
 import { readBody, startLocalServer } from "./support/http-server.ts";
+import { tableResolver } from "./support/resolver.ts";
 
 interface Seen {
   method: string;
@@ -57,19 +58,6 @@ function client(opts: Partial<ConstructorParameters<typeof OutboundHttpClient>[0
   const c = new OutboundHttpClient({ allowPrivate: true, baseRetryDelayMs: 5, ...opts });
   clients.push(c);
   return c;
-}
-
-/** A resolver from a fixed table; unknown names fail like DNS does. */
-function tableResolver(table: Record<string, string[]>): Resolver & { calls: string[] } {
-  const calls: string[] = [];
-  const fn = async (hostname: string) => {
-    calls.push(hostname);
-    const list = table[hostname];
-    if (!list)
-      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
-    return list.map((address) => ({ address, family: (address.includes(":") ? 6 : 4) as 4 | 6 }));
-  };
-  return Object.assign(fn, { calls });
 }
 
 interface Dial {

@@ -52,6 +52,8 @@ export interface ServerProcess {
   exited: Promise<number | null>;
   /** The last few kB of its stdout and stderr, labelled; "" when it printed nothing. */
   output(): string;
+  /** SIGKILL (as a crash would); resolves once it has exited. */
+  kill(): Promise<void>;
   /**
    * SIGTERM, then SIGKILL when it has not exited after `timeoutMs` (default 10000).
    * Resolves once it has exited: `killed` says whether SIGKILL was needed.
@@ -121,6 +123,11 @@ export function startServerProcess(
     return { killed };
   };
 
+  const kill = async () => {
+    proc.kill("SIGKILL");
+    await exited;
+  };
+
   const startTimeoutMs = opts.startTimeoutMs ?? 60_000;
   return new Promise((resolve, reject) => {
     let seen = "";
@@ -137,7 +144,7 @@ export function startServerProcess(
       if (!m) return;
       listening = true;
       clearTimeout(timer);
-      resolve({ proc, pid: proc.pid!, url: m[1]!, exited, output, stop });
+      resolve({ proc, pid: proc.pid!, url: m[1]!, exited, output, kill, stop });
     });
     exited.then((code) => {
       clearTimeout(timer);
@@ -146,6 +153,16 @@ export function startServerProcess(
       );
     });
   });
+}
+
+/**
+ * SIGKILLs every server process started here that is still running (a suite's `after`);
+ * resolves once they have exited.
+ */
+export async function killServerProcesses(): Promise<void> {
+  const exits = [...live].map((p) => new Promise((resolve) => p.once("exit", resolve)));
+  killLive();
+  await Promise.all(exits);
 }
 
 /** Keeps the last {@link OUTPUT_KEPT} characters of a stream. */
