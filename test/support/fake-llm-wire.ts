@@ -66,14 +66,18 @@ export function parseChatRequest(
   };
 }
 
+/** What is needed to answer a chat request. */
+export interface Answer {
+  res: ServerResponse;
+  request: FakeLlmRequest;
+  reply: AnswerReply;
+  /** Estimated from the request body's size. */
+  promptTokens: number;
+  ids: IdCounter;
+}
+
 /** Answers `reply` as one `chat.completion` JSON body. */
-export function sendCompletion(
-  res: ServerResponse,
-  request: FakeLlmRequest,
-  reply: AnswerReply,
-  promptTokens: number,
-  ids: IdCounter,
-): void {
+export function sendCompletion({ res, request, reply, promptTokens, ids }: Answer): void {
   const text = reply.text;
   const calls = toolCallsOf(reply).map((c) => ({
     id: c.id ?? ids.next("call_"),
@@ -105,13 +109,7 @@ export function sendCompletion(
 }
 
 /** Answers `reply` as `chat.completion.chunk` server-sent events, all in one write. */
-export function sendStream(
-  res: ServerResponse,
-  request: FakeLlmRequest,
-  reply: AnswerReply,
-  promptTokens: number,
-  ids: IdCounter,
-): void {
+export function sendStream({ res, request, reply, promptTokens, ids }: Answer): void {
   const id = ids.next("chatcmpl-");
   const created = Math.floor(Date.now() / 1000);
   const model = request.model;

@@ -115,8 +115,9 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
       return;
     }
     const promptTokens = Math.max(1, Math.ceil(raw.length / 4));
-    if (request.stream) sendStream(res, request, reply, promptTokens, ids);
-    else sendCompletion(res, request, reply, promptTokens, ids);
+    const answer = { res, request, reply, promptTokens, ids };
+    if (request.stream) sendStream(answer);
+    else sendCompletion(answer);
   }
 
   return {
