@@ -4,7 +4,7 @@
  * outcome recorded) against a bare loop of POSTs with the same `OutboundHttpClient` to the
  * same receiver at the same concurrency, in one run.
  *
- * Setup: a lean receiver (node:http on 127.0.0.1, answers 200 at once, counts requests);
+ * Setup: the lean bench receiver (127.0.0.1, answers 200 at once, counts requests);
  * an in-process app (`startTestApp`) on SQLite and, when SWITCHYARD_TEST_POSTGRES_URL is
  * set, on PostgreSQL; S subscriptions with secrets (each signs with Standard Webhooks and
  * X-AMS-Signature), all subscribed to `task.sync`; E emitters calling emitEvent in a loop,
@@ -19,57 +19,24 @@
  * --rounds=3 (bare and app alternate; the best round of each is reported)
  * --backend=sqlite,postgres.
  */
-import { createServer } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { availableParallelism, cpus } from "node:os";
 import { startTestApp, type TestApp } from "../test/support/app.ts";
 import { postgresUrl } from "../test/support/db.ts";
+import { listOption, option } from "./support/args.ts";
+import { startReceiver } from "./support/receiver.ts";
 
 export const description = "signed event deliveries/s through the app vs bare POSTs (same client)";
 
 type Backend = "sqlite" | "postgres";
 
-/** A receiver answering 200 to everything, counting requests. */
-async function startCounter(): Promise<{ url: string; count(): number; close(): Promise<void> }> {
-  let n = 0;
-  const sockets = new Set<Socket>();
-  const ok = Buffer.from('{"ok":true}');
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      n++;
-      res.writeHead(200, { "content-type": "application/json", "content-length": ok.length });
-      res.end(ok);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    count: () => n,
-    async close() {
-      const done = new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await done;
-    },
-  };
-}
-
 function parseArgs(args: string[]) {
-  const get = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
-  const backends = (get("backend")?.split(",") ??
+  const backends = (listOption(args, "backend") ??
     (postgresUrl ? ["sqlite", "postgres"] : ["sqlite"])) as Backend[];
   return {
-    subs: Number(get("subs") ?? 16),
-    emitters: Number(get("emitters") ?? 1),
-    deliveries: Number(get("deliveries") ?? 8000),
-    rounds: Number(get("rounds") ?? 3),
+    subs: Number(option(args, "subs") ?? 16),
+    emitters: Number(option(args, "emitters") ?? 1),
+    deliveries: Number(option(args, "deliveries") ?? 8000),
+    rounds: Number(option(args, "rounds") ?? 3),
     backends,
   };
 }
@@ -117,7 +84,7 @@ async function barePhase(t: TestApp, url: string, total: number, workers: number
 }
 
 async function cell(backend: Backend, o: ReturnType<typeof parseArgs>) {
-  const recv = await startCounter();
+  const recv = await startReceiver({ taskIds: false });
   const t = await startTestApp({ backend, tuning: { pollMs: 1000 } });
   try {
     for (let s = 0; s < o.subs; s++) {

@@ -20,11 +20,13 @@
  * --queries=300 --dims=384
  */
 import { cpus } from "node:os";
-import { Agent, request } from "undici";
 import { chunkText } from "../src/documents/chunking.ts";
-import { startTestApp, TEST_API_KEY, type TestApp } from "../test/support/app.ts";
+import { startTestApp, type TestApp } from "../test/support/app.ts";
 import { postgresUrl } from "../test/support/db.ts";
 import { type FakeEmbeddings, startFakeEmbeddings } from "../test/support/fake-embeddings.ts";
+import { apiClient } from "./support/api-client.ts";
+import { option } from "./support/args.ts";
+import { percentile } from "./support/stats.ts";
 
 export const description =
   "documents: ingest docs/s, search p50/p99 at 10k and 100k chunks, lexical and hybrid";
@@ -112,46 +114,6 @@ export class Corpus {
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return Number.NaN;
-  return sorted[
-    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  ]!;
-}
-
-function opt(args: string[], name: string, dflt: string): string {
-  const a = args.find((x) => x.startsWith(`--${name}=`));
-  return a ? a.slice(name.length + 3) : dflt;
-}
-
-interface Client {
-  post(path: string, body: unknown): Promise<number>;
-  get(path: string): Promise<{ status: number; body: any }>;
-  close(): Promise<void>;
-}
-
-function client(base: string): Client {
-  const agent = new Agent({ connections: 16, keepAliveTimeout: 30_000 });
-  const headers = { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" };
-  return {
-    async post(path, body) {
-      const r = await request(`${base}${path}`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(body),
-        dispatcher: agent,
-      });
-      await r.body.text();
-      return r.statusCode;
-    },
-    async get(path) {
-      const r = await request(`${base}${path}`, { headers, dispatcher: agent });
-      return { status: r.statusCode, body: await r.body.json() };
-    },
-    close: () => agent.close(),
-  };
-}
-
 interface Cell {
   backend: Backend;
   mode: Mode;
@@ -180,7 +142,7 @@ async function runCell(cell: Cell, sizes: number[], queries: number, dims: numbe
         : {}),
     },
   });
-  const http = client(app.url);
+  const http = apiClient(app.url, 16);
   const corpus = new Corpus();
   const samples: string[][] = [];
   let chunks = 0;
@@ -197,7 +159,7 @@ async function runCell(cell: Cell, sizes: number[], queries: number, dims: numbe
           chunks += chunkText(d.content).length;
           docs++;
           if (docs % 20 === 0) samples.push(d.content.toLowerCase().match(/[a-z]+/g)!);
-          const status = await http.post("/api/v1/documents", d);
+          const { status } = await http.post("/api/v1/documents", d);
           if (status !== 201) throw new Error(`ingest answered ${status}`);
         }
       };
@@ -213,10 +175,10 @@ async function runCell(cell: Cell, sizes: number[], queries: number, dims: numbe
           const r = await http.get(`/api/v1/documents/search?q=${encodeURIComponent(q)}`);
           const ms = performance.now() - t0;
           if (r.status !== 200) throw new Error(`search answered ${r.status}`);
-          modeSeen = r.body.mode;
+          modeSeen = r.json.mode;
           if (i >= 20) {
             times.push(ms);
-            if (r.body.results.length) hits++;
+            if (r.json.results.length) hits++;
           }
         }
         times.sort((a, b) => a - b);
@@ -265,11 +227,11 @@ function print(r: Row, queries: number): void {
 
 /** Runs the benchmark; see the module comment for options. */
 export async function run(args: string[]): Promise<void> {
-  const sizes = opt(args, "sizes", "10000,100000").split(",").map(Number);
-  const backends = opt(args, "backend", "sqlite").split(",") as Backend[];
-  const modes = opt(args, "modes", "lexical,hybrid").split(",") as Mode[];
-  const queries = Number(opt(args, "queries", "300"));
-  const dims = Number(opt(args, "dims", "384"));
+  const sizes = (option(args, "sizes") ?? "10000,100000").split(",").map(Number);
+  const backends = (option(args, "backend") ?? "sqlite").split(",") as Backend[];
+  const modes = (option(args, "modes") ?? "lexical,hybrid").split(",") as Mode[];
+  const queries = Number(option(args, "queries") ?? "300");
+  const dims = Number(option(args, "dims") ?? "384");
   console.log(
     `node ${process.version}, ${cpus()[0]?.model ?? "cpu"} × ${cpus().length}; ` +
       `server in this process on 127.0.0.1; ${queries} searches per mix, one at a time; ` +

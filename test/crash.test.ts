@@ -9,12 +9,15 @@ import { after, before, describe, test } from "node:test";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
-import { callApi, type ServerProcess, startServerProcess } from "./support/serve-process.ts";
+import {
+  callApi,
+  killServerProcesses,
+  startServerProcess,
+  testServerEnv,
+} from "./support/serve-process.ts";
 
 const KEY = "crash-test-key-0123456789";
 
-type Server = ServerProcess;
-const startServer = startServerProcess;
 const api = (url: string, method: string, path: string, body?: unknown) =>
   callApi(url, KEY, method, path, body);
 
@@ -39,43 +42,32 @@ for (const backend of backends) {
     let db: TestDatabase;
     const dir = tempDir();
     let env: Record<string, string>;
-    const running = new Set<Server>();
 
     before(async () => {
       llm = await startFakeLlm();
       hook = await startCaptureServer();
       db = await createTestDatabase(backend);
       env = {
-        PORT: "0",
-        SWITCHYARD_DATA_DIR: dir.path,
-        DATABASE_URL: db.url,
-        SWITCHYARD_API_KEY: KEY,
-        SWITCHYARD_MODEL: "openai-compatible:fake-model",
-        SWITCHYARD_LLM_BASE_URL: llm.baseUrl,
-        SWITCHYARD_ALLOW_PRIVATE_URLS: "true",
+        ...testServerEnv({
+          dataDir: dir.path,
+          databaseUrl: db.url,
+          llmBaseUrl: llm.baseUrl,
+          apiKey: KEY,
+        }),
         SWITCHYARD_TASK_LEASE_SECONDS: "1",
         SWITCHYARD_SHUTDOWN_GRACE_SECONDS: "1",
         SWITCHYARD_LOG_LEVEL: "warn",
       };
     });
     after(async () => {
-      for (const s of running) s.proc.kill("SIGKILL");
+      await killServerProcesses();
       await llm.close();
       await hook.close();
       await db.drop();
       dir.remove();
     });
 
-    const start = async () => {
-      const s = await startServer(env);
-      running.add(s);
-      s.exited.then(() => running.delete(s));
-      return s;
-    };
-    const kill9 = async (s: Server) => {
-      s.proc.kill("SIGKILL");
-      await s.exited;
-    };
+    const start = () => startServerProcess(env);
 
     test("kill -9 mid-task, restart: the task runs again and is delivered once", async () => {
       llm.reset();
@@ -91,7 +83,7 @@ for (const backend of backends) {
       const taskId = inj.body.task_id as string;
       await llm.waitForRequests(1);
       assert.equal((await api(s.url, "GET", `/api/v1/tasks/${taskId}`)).body.status, "running");
-      await kill9(s);
+      await s.kill();
 
       s = await start();
       const task = await waitFor(async () => {
@@ -108,7 +100,7 @@ for (const backend of backends) {
         "delivered once",
       );
       assert.equal(got[0]!.json.result, "echo: survive this");
-      await kill9(s);
+      await s.kill();
     });
 
     test("after 3 crashed attempts the task fails with an error that says so", async () => {
@@ -125,7 +117,7 @@ for (const backend of backends) {
       ).body.task_id as string;
       for (let attempt = 1; attempt <= 3; attempt++) {
         await llm.waitForRequests(attempt, 10_000);
-        await kill9(s);
+        await s.kill();
         s = await start();
       }
       const task = await waitFor(async () => {
@@ -136,7 +128,7 @@ for (const backend of backends) {
       assert.match(task.error, /failed after 3 attempts/);
       assert.equal(llm.requests.length, 3, "no fourth run");
       llm.setResponder(null);
-      await kill9(s);
+      await s.kill();
     });
 
     test("SIGTERM gives the lease back: the next start runs the task at once, attempt not counted", async () => {
@@ -160,7 +152,7 @@ for (const backend of backends) {
         return t.status === "complete" ? t : undefined;
       }, "task to complete");
       assert.equal(task.attempts, 1, "a released lease is not a failed attempt");
-      await kill9(s);
+      await s.kill();
     });
   });
 }

@@ -6,12 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { WebhookDefinition } from "@octokit/webhooks-examples";
 import { getTask } from "../src/store/tasks.ts";
+import { githubAction as action, githubExample as example } from "./fixtures/github-webhooks.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { backends, createTestDatabase, tempDir } from "./support/db.ts";
 import { type FakeGithub, startFakeGithub } from "./support/fake-github.ts";
@@ -29,18 +28,6 @@ const TUNING = {
   httpTimeoutMs: 500,
   pollMs: 50,
 };
-
-const DEFS: WebhookDefinition[] = JSON.parse(
-  readFileSync(createRequire(import.meta.url).resolve("@octokit/webhooks-examples"), "utf8"),
-);
-
-/** A fresh copy of the first example of `event` that `pick` accepts. */
-function example(event: string, pick: (e: any) => boolean = () => true): Record<string, any> {
-  const e = DEFS.find((d) => d.name === event)?.examples.find(pick);
-  assert.ok(e, `no ${event} example`);
-  return structuredClone(e) as Record<string, any>;
-}
-const action = (a: string) => (e: any) => e.action === a;
 
 const sign = (body: string | Buffer, secret = SECRET) =>
   `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;

@@ -2,13 +2,15 @@
 // fake "public" hosts come from an injected resolver, and the injected connector spy
 // records the checked address and then dials 127.0.0.1 (or nothing at all).
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, describe, test } from "node:test";
 import { buildConnector } from "undici";
 import type { Connector } from "../src/outbox/connector.ts";
-import { OutboundHttpClient, parseRetryAfter } from "../src/outbox/http-client.ts";
+import { parseRetryAfter } from "../src/outbox/http-attempt.ts";
+import { OutboundHttpClient } from "../src/outbox/http-client.ts";
 import { assertUrlAllowed, type Resolver } from "../src/outbox/ssrf.ts";
+import { readBody, startLocalServer } from "./support/http-server.ts";
+import { tableResolver } from "./support/resolver.ts";
 
 interface Seen {
   method: string;
@@ -25,33 +27,19 @@ const clients: OutboundHttpClient[] = [];
 
 async function startServer(handler: Handler) {
   const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const index = seen.length;
-      seen.push({
-        method: req.method ?? "",
-        url: req.url ?? "",
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString("utf8"),
-        at: performance.now(),
-      });
-      handler(req, res, index);
+  const local = await startLocalServer(async (req, res) => {
+    const body = (await readBody(req)).toString("utf8");
+    const index = seen.length;
+    seen.push({
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: req.headers,
+      body,
+      at: performance.now(),
     });
+    handler(req, res, index);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  const handle = {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const handle = { port: local.port, url: local.url, seen, close: () => local.close() };
   servers.push(handle);
   return handle;
 }
@@ -70,19 +58,6 @@ function client(opts: Partial<ConstructorParameters<typeof OutboundHttpClient>[0
   const c = new OutboundHttpClient({ allowPrivate: true, baseRetryDelayMs: 5, ...opts });
   clients.push(c);
   return c;
-}
-
-/** A resolver from a fixed table; unknown names fail like DNS does. */
-function tableResolver(table: Record<string, string[]>): Resolver & { calls: string[] } {
-  const calls: string[] = [];
-  const fn = async (hostname: string) => {
-    calls.push(hostname);
-    const list = table[hostname];
-    if (!list)
-      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
-    return list.map((address) => ({ address, family: (address.includes(":") ? 6 : 4) as 4 | 6 }));
-  };
-  return Object.assign(fn, { calls });
 }
 
 interface Dial {

@@ -5,23 +5,10 @@ import { describe, test } from "node:test";
 import {
   assertUrlAllowed,
   forbiddenAddressReason,
-  type Resolver,
   redactUrl,
   UrlNotAllowedError,
 } from "../src/outbox/ssrf.ts";
-
-/** A resolver from a fixed table; unknown names fail like DNS does. */
-function tableResolver(table: Record<string, string[]>): Resolver & { calls: string[] } {
-  const calls: string[] = [];
-  const fn = async (hostname: string) => {
-    calls.push(hostname);
-    const list = table[hostname];
-    if (!list)
-      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
-    return list.map((address) => ({ address, family: (address.includes(":") ? 6 : 4) as 4 | 6 }));
-  };
-  return Object.assign(fn, { calls });
-}
+import { tableResolver } from "./support/resolver.ts";
 
 describe("SSRF: address classification", () => {
   const table: Array<[string, string | null]> = [

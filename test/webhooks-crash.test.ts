@@ -7,13 +7,16 @@ import { Webhook } from "standardwebhooks";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
-import { callApi, type ServerProcess, startServerProcess } from "./support/serve-process.ts";
+import {
+  callApi,
+  killServerProcesses,
+  startServerProcess,
+  testServerEnv,
+} from "./support/serve-process.ts";
 
 const KEY = "webhooks-crash-key-0123456789";
 const SECRET = "crash-test-signing-secret";
 
-type Server = ServerProcess;
-const startServer = startServerProcess;
 const api = (url: string, method: string, path: string, body?: unknown) =>
   callApi(url, KEY, method, path, body);
 
@@ -23,7 +26,6 @@ for (const backend of backends) {
     let hook: CaptureServer;
     let db: TestDatabase;
     const dir = tempDir();
-    const running = new Set<Server>();
 
     before(async () => {
       llm = await startFakeLlm();
@@ -31,29 +33,24 @@ for (const backend of backends) {
       db = await createTestDatabase(backend);
     });
     after(async () => {
-      for (const s of running) s.proc.kill("SIGKILL");
+      await killServerProcesses();
       await llm.close();
       await hook.close();
       await db.drop();
       dir.remove();
     });
 
-    const start = async () => {
-      const s = await startServer({
-        PORT: "0",
-        SWITCHYARD_DATA_DIR: dir.path,
-        DATABASE_URL: db.url,
-        SWITCHYARD_API_KEY: KEY,
-        SWITCHYARD_MODEL: "openai-compatible:fake-model",
-        SWITCHYARD_LLM_BASE_URL: llm.baseUrl,
-        SWITCHYARD_ALLOW_PRIVATE_URLS: "true",
+    const start = () =>
+      startServerProcess({
+        ...testServerEnv({
+          dataDir: dir.path,
+          databaseUrl: db.url,
+          llmBaseUrl: llm.baseUrl,
+          apiKey: KEY,
+        }),
         SWITCHYARD_SECRET_KEY: "crash-secret-key-0123456789",
         SWITCHYARD_LOG_LEVEL: "warn",
       });
-      running.add(s);
-      s.exited.then(() => running.delete(s));
-      return s;
-    };
 
     test("pending deliveries are all delivered after a restart", async () => {
       let up = false;
@@ -76,8 +73,7 @@ for (const backend of backends) {
       });
       const failed = (await api(s.url, "GET", "/api/v1/deliveries?status=failed")).body;
       assert.equal(failed.length, 6);
-      s.proc.kill("SIGKILL");
-      await s.exited;
+      await s.kill();
 
       up = true;
       const downRequests = hook.requests.length;
@@ -100,8 +96,7 @@ for (const backend of backends) {
         new Webhook(SECRET, { format: "raw" }).verify(r.body, r.headers as Record<string, string>);
       }
       assert.deepEqual(delivered.map((r) => r.json.data.i).sort(), [0, 1, 2, 3, 4, 5]);
-      s.proc.kill("SIGKILL");
-      await s.exited;
+      await s.kill();
     });
   });
 }

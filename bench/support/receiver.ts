@@ -1,19 +1,22 @@
 /**
- * A lean webhook receiver for benchmarks: a bare node:http server on 127.0.0.1 that
+ * A lean webhook receiver for benchmarks, on the shared fake-server harness: it answers
+ * 200 `{"ok":true}` at once and counts requests. With `taskIds` (the default) it also
  * timestamps each delivery (`performance.now()`) when its body has been fully received,
- * parses `task_id` from the JSON body and answers 200 at once. Unlike the test capture
- * server it keeps no headers or bodies, only `task_id → time`.
+ * keyed by the `task_id` of the JSON body; without, bodies are not even read. Unlike the
+ * test capture server it keeps no headers or bodies: a throughput bench must not measure
+ * its receiver's bookkeeping.
  */
-import { createServer } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { readBody, startLocalServer } from "../../test/support/http-server.ts";
 
 /** A running receiver. */
 export interface Receiver {
-  /** Webhook URL, e.g. `http://127.0.0.1:12345/hook`. */
+  /** Base URL, e.g. `http://127.0.0.1:12345`; every path is answered. */
   url: string;
-  /** `performance.now()` at the first receipt of each task id. */
+  /** Requests answered so far. */
+  count(): number;
+  /** `performance.now()` at the first receipt of each task id (with `taskIds`). */
   readonly deliveredAt: Map<string, number>;
-  /** Deliveries whose body had no task_id, and repeated task ids. */
+  /** Deliveries whose body had no task_id, and repeated task ids (with `taskIds`). */
   readonly stats: { malformed: number; duplicates: number };
   /** Resolves once every id in `ids` was received, or when `deadline` (performance.now()) passes. */
   waitFor(ids: Iterable<string>, deadline: number): Promise<boolean>;
@@ -23,46 +26,51 @@ export interface Receiver {
 const OK = Buffer.from('{"ok":true}');
 const HEADERS = { "content-type": "application/json", "content-length": String(OK.length) };
 
-/** Starts a receiver on a free port of 127.0.0.1. */
-export async function startReceiver(): Promise<Receiver> {
+/** Starts a receiver on a free port of 127.0.0.1. @param opts.taskIds read task ids (default true) */
+export async function startReceiver(opts: { taskIds?: boolean } = {}): Promise<Receiver> {
+  const taskIds = opts.taskIds !== false;
+  let n = 0;
   const deliveredAt = new Map<string, number>();
   const stats = { malformed: 0, duplicates: 0 };
-  const sockets = new Set<Socket>();
   let waiting: { pending: Set<string>; done: (ok: boolean) => void } | null = null;
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const at = performance.now();
-      let taskId: unknown;
-      try {
-        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        taskId = JSON.parse(body.toString("utf8"))?.task_id;
-      } catch {}
-      if (typeof taskId !== "string") stats.malformed++;
-      else if (deliveredAt.has(taskId)) stats.duplicates++;
-      else deliveredAt.set(taskId, at);
-      res.writeHead(200, HEADERS);
-      res.end(OK);
-      if (waiting && typeof taskId === "string" && waiting.pending.delete(taskId)) {
-        if (waiting.pending.size === 0) waiting.done(true);
-      }
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  /** Counts a request and records its task id (when `body` is given); returns that id. */
+  const record = (body: Buffer | undefined): string | undefined => {
+    n++;
+    if (body === undefined) return undefined;
+    const at = performance.now();
+    let taskId: unknown;
+    try {
+      taskId = JSON.parse(body.toString("utf8"))?.task_id;
+    } catch {}
+    if (typeof taskId !== "string") {
+      stats.malformed++;
+      return undefined;
+    }
+    if (deliveredAt.has(taskId)) stats.duplicates++;
+    else deliveredAt.set(taskId, at);
+    return taskId;
+  };
+
+  const local = await startLocalServer(
+    (req, res) => {
+      const answer = (body?: Buffer) => {
+        const taskId = record(body);
+        res.writeHead(200, HEADERS);
+        res.end(OK);
+        if (waiting && taskId !== undefined && waiting.pending.delete(taskId)) {
+          if (waiting.pending.size === 0) waiting.done(true);
+        }
+      };
+      if (taskIds) readBody(req).then(answer, () => {});
+      else req.resume().on("end", () => answer());
+    },
+    { keepAliveTimeoutMs: 60_000 },
+  );
 
   return {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: local.url,
+    count: () => n,
     deliveredAt,
     stats,
     waitFor(ids, deadline) {
@@ -79,11 +87,6 @@ export async function startReceiver(): Promise<Receiver> {
         waiting = { pending, done };
       });
     },
-    async close() {
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await done;
-    },
+    close: () => local.close(),
   };
 }

@@ -5,58 +5,17 @@
  * integration's name, is restarted with exponential backoff when it exits on its own,
  * and is stopped with SIGTERM, then SIGKILL after a timeout.
  *
- * Children are spawned without a shell and not detached, so they share the server's
- * process group (a terminal's Ctrl-C reaches them too), and on the server's `exit` event
- * every child still running is sent SIGTERM. A server killed with SIGKILL cannot do that;
- * its children then get EPIPE/SIGPIPE on their next write to the closed output pipes.
+ * This module holds the lifecycle (start, stop, restart, backoff, one operation at a time
+ * per integration); spawning and killing one child is `./process-child.ts`, output lines
+ * `./process-output.ts`, the entry and its status snapshot `./process-status.ts`.
  * Timers are unref'd, so the supervisor never keeps the server alive on its own.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { ProcessDefinition } from "../sdk/index.ts";
+import { type ChildRun, startRun, terminate } from "./process-child.ts";
+import { newEntry, type ProcessEntry, type ProcessStatus, snapshot } from "./process-status.ts";
 
-/**
- * Where a process is:
- * - `stopped`: not running (never started, or stopped on request);
- * - `starting`: spawned, waiting for the OS to confirm;
- * - `running`: up, with a pid;
- * - `backoff`: exited on its own (or could not be spawned), restart due at `nextRestartAt`;
- * - `not_configured`: a `requiredEnv` setting is missing (see `missingEnv`), never spawned;
- * - `failed`: cannot be run at all (an empty command, or `spawn` threw); see `lastError`.
- */
-export type ProcessState =
-  | "stopped"
-  | "starting"
-  | "running"
-  | "backoff"
-  | "not_configured"
-  | "failed";
-
-/** A snapshot of one integration's process, as the admin API shows it. */
-export interface ProcessStatus {
-  integration: string;
-  description: string;
-  /** argv as defined in `process.ts` (no settings values). */
-  command: string[];
-  state: ProcessState;
-  /** OS process id while a child exists, else null. */
-  pid: number | null;
-  /** Automatic restarts after unexpected exits since the process was added (manual restarts don't count). */
-  restarts: number;
-  /** Exit code of the last run; null if it has not exited, was killed by a signal, or never spawned. */
-  lastExitCode: number | null;
-  /** Signal that ended the last run (e.g. "SIGTERM"), else null. */
-  lastExitSignal: string | null;
-  /** Why the last run could not start or ended abnormally (e.g. "spawn foo ENOENT"), else null. */
-  lastError: string | null;
-  /** When the current (or last) run was spawned, ISO 8601; null if never. */
-  startedAt: string | null;
-  /** `requiredEnv` keys without a non-empty value; non-empty means state `not_configured`. */
-  missingEnv: string[];
-  /** When the next automatic restart is due (ISO 8601) in state `backoff`, else null. */
-  nextRestartAt: string | null;
-}
+export type { ProcessState, ProcessStatus } from "./process-status.ts";
 
 /** Options of {@link ProcessSupervisor}. */
 export interface SupervisorOptions {
@@ -73,43 +32,6 @@ export interface SupervisorOptions {
   jitter?: number;
 }
 
-/** Lines longer than this (characters) are logged in pieces rather than buffered without limit. */
-const MAX_LINE_CHARS = 16 * 1024;
-/** How long to wait for the exit event after SIGKILL before giving up on a child, ms. */
-const KILL_GRACE_MS = 2000;
-
-/** One spawned child of an entry. */
-interface Run {
-  child: ChildProcess;
-  startedMs: number;
-  done: boolean;
-  /** Resolves once the child has been spawned or failed to spawn. */
-  spawned: Promise<void>;
-  /** Resolves once the child has exited (or failed to spawn). */
-  exited: Promise<void>;
-  onExit(code: number | null, signal: string | null, error: Error | null): void;
-}
-
-interface Entry {
-  integration: string;
-  def: ProcessDefinition;
-  settings: Record<string, string | undefined>;
-  cwd: string;
-  state: ProcessState;
-  missingEnv: string[];
-  /** True between a start and a stop: an exit while set is unexpected and restarts. */
-  wanted: boolean;
-  run: Run | null;
-  restarts: number;
-  backoffMs: number;
-  restartTimer: NodeJS.Timeout | undefined;
-  nextRestartAt: number | null;
-  startedAt: number | null;
-  lastExitCode: number | null;
-  lastExitSignal: string | null;
-  lastError: string | null;
-}
-
 /** Supervises the background processes of integrations, one per integration. */
 export class ProcessSupervisor {
   readonly #log: Logger;
@@ -118,19 +40,9 @@ export class ProcessSupervisor {
   readonly #stableAfterMs: number;
   readonly #stopTimeoutMs: number;
   readonly #jitter: number;
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, ProcessEntry>();
   /** Per-integration operation chains (kept across replacement by add). */
   readonly #queues = new Map<string, Promise<unknown>>();
-  readonly #live = new Set<ChildProcess>();
-  readonly #onServerExit = (): void => {
-    for (const child of this.#live) {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-  };
 
   /** Throws RangeError when a duration is negative or not finite. */
   constructor(opts: SupervisorOptions) {
@@ -166,29 +78,11 @@ export class ProcessSupervisor {
     return this.#serialize(integration, async () => {
       const old = this.#entries.get(integration);
       if (old) await this.#stopEntry(old);
-      const missingEnv = (def.requiredEnv ?? []).filter((k) => !settings[k]?.trim());
-      const entry: Entry = {
-        integration,
-        def: { ...def, command: [...def.command], requiredEnv: [...(def.requiredEnv ?? [])] },
-        settings: { ...settings },
-        cwd,
-        state: missingEnv.length > 0 ? "not_configured" : "stopped",
-        missingEnv,
-        wanted: false,
-        run: null,
-        restarts: 0,
-        backoffMs: this.#initialBackoffMs,
-        restartTimer: undefined,
-        nextRestartAt: null,
-        startedAt: null,
-        lastExitCode: null,
-        lastExitSignal: null,
-        lastError: null,
-      };
+      const entry = newEntry(integration, def, settings, cwd, this.#initialBackoffMs);
       this.#entries.set(integration, entry);
-      if (missingEnv.length > 0) {
+      if (entry.state === "not_configured") {
         this.#log.info(
-          { integration, missingEnv },
+          { integration, missingEnv: entry.missingEnv },
           "integration process not started: required settings missing",
         );
         return;
@@ -216,7 +110,7 @@ export class ProcessSupervisor {
         entry.backoffMs = this.#initialBackoffMs;
         await this.#startEntry(entry);
       }
-      return this.#snapshot(entry);
+      return snapshot(entry);
     });
   }
 
@@ -230,7 +124,7 @@ export class ProcessSupervisor {
     return this.#serialize(integration, async () => {
       const entry = this.#require(integration);
       await this.#stopEntry(entry);
-      return this.#snapshot(entry);
+      return snapshot(entry);
     });
   }
 
@@ -249,7 +143,7 @@ export class ProcessSupervisor {
       await this.#stopEntry(entry);
       entry.backoffMs = this.#initialBackoffMs;
       await this.#startEntry(entry);
-      return this.#snapshot(entry);
+      return snapshot(entry);
     });
   }
 
@@ -260,11 +154,11 @@ export class ProcessSupervisor {
   status(integration?: string): ProcessStatus[] {
     if (integration !== undefined) {
       const entry = this.#entries.get(integration);
-      return entry ? [this.#snapshot(entry)] : [];
+      return entry ? [snapshot(entry)] : [];
     }
     return [...this.#entries.values()]
       .sort((a, b) => a.integration.localeCompare(b.integration))
-      .map((e) => this.#snapshot(e));
+      .map((e) => snapshot(e));
   }
 
   /**
@@ -293,7 +187,7 @@ export class ProcessSupervisor {
 
   // ---------------------------------------------------------------------------------
 
-  #require(integration: string): Entry {
+  #require(integration: string): ProcessEntry {
     const entry = this.#entries.get(integration);
     if (!entry) throw new Error(`integration "${integration}" has no process`);
     return entry;
@@ -314,34 +208,14 @@ export class ProcessSupervisor {
     return next;
   }
 
-  #snapshot(e: Entry): ProcessStatus {
-    return {
-      integration: e.integration,
-      description: e.def.description,
-      command: [...e.def.command],
-      state: e.state,
-      pid: e.run?.child.pid ?? null,
-      restarts: e.restarts,
-      lastExitCode: e.lastExitCode,
-      lastExitSignal: e.lastExitSignal,
-      lastError: e.lastError,
-      startedAt: e.startedAt === null ? null : new Date(e.startedAt).toISOString(),
-      missingEnv: [...e.missingEnv],
-      nextRestartAt:
-        e.state === "backoff" && e.nextRestartAt !== null
-          ? new Date(e.nextRestartAt).toISOString()
-          : null,
-    };
-  }
-
-  #cancelRestart(entry: Entry): void {
+  #cancelRestart(entry: ProcessEntry): void {
     clearTimeout(entry.restartTimer);
     entry.restartTimer = undefined;
     entry.nextRestartAt = null;
   }
 
   /** Spawns the child and waits until it is spawned or has failed to spawn. */
-  async #startEntry(entry: Entry): Promise<void> {
+  async #startEntry(entry: ProcessEntry): Promise<void> {
     entry.wanted = true;
     this.#cancelRestart(entry);
     const run = this.#spawn(entry);
@@ -349,7 +223,7 @@ export class ProcessSupervisor {
   }
 
   /** Stops the child (if any) and cancels restarts; the entry ends `stopped` unless unconfigured. */
-  async #stopEntry(entry: Entry): Promise<void> {
+  async #stopEntry(entry: ProcessEntry): Promise<void> {
     entry.wanted = false;
     this.#cancelRestart(entry);
     const run = entry.run;
@@ -359,38 +233,25 @@ export class ProcessSupervisor {
     }
   }
 
-  /** SIGTERM, SIGKILL after stopTimeoutMs, then waits a short grace for the exit event. */
-  async #terminate(entry: Entry, run: Run): Promise<void> {
+  /** SIGTERM, SIGKILL after stopTimeoutMs, then a short grace for the exit; logs each step. */
+  async #terminate(entry: ProcessEntry, run: ChildRun): Promise<void> {
     const { integration } = entry;
     const pid = run.child.pid;
     this.#log.info({ integration, pid }, "stopping integration process (SIGTERM)");
-    signal(run.child, "SIGTERM");
-    let killTimer: NodeJS.Timeout | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const killed = new Promise<void>((resolve) => {
-      killTimer = setTimeout(() => {
-        if (run.done) return resolve();
-        this.#log.warn(
-          { integration, pid, stopTimeoutMs: this.#stopTimeoutMs },
-          "integration process ignored SIGTERM; sending SIGKILL",
-        );
-        signal(run.child, "SIGKILL");
-        graceTimer = setTimeout(resolve, KILL_GRACE_MS);
-        graceTimer.unref();
-      }, this.#stopTimeoutMs);
-      killTimer.unref();
-    });
-    await Promise.race([run.exited, killed]);
-    clearTimeout(killTimer);
-    clearTimeout(graceTimer);
-    if (!run.done) {
+    const ended = await terminate(run, this.#stopTimeoutMs, () =>
+      this.#log.warn(
+        { integration, pid, stopTimeoutMs: this.#stopTimeoutMs },
+        "integration process ignored SIGTERM; sending SIGKILL",
+      ),
+    );
+    if (!ended) {
       this.#log.error({ integration, pid }, "integration process did not exit after SIGKILL");
-      run.onExit(null, "SIGKILL", new Error("did not exit after SIGKILL"));
+      run.end(null, "SIGKILL", new Error("did not exit after SIGKILL"));
     }
   }
 
   /** Spawns a child for `entry` (sync); returns null when spawning threw (state `failed`). */
-  #spawn(entry: Entry): Run | null {
+  #spawn(entry: ProcessEntry): ChildRun | null {
     const { integration } = entry;
     const [program, ...args] = entry.def.command;
     if (!program) {
@@ -404,15 +265,19 @@ export class ProcessSupervisor {
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     for (const [k, v] of Object.entries(entry.settings)) if (v !== undefined) env[k] = v;
 
-    let child: ChildProcess;
+    let run: ChildRun;
     try {
-      child = spawn(program, args, {
-        cwd: entry.cwd,
-        env,
-        stdio: ["ignore", "pipe", "pipe"],
-        shell: false,
-        detached: false,
-        windowsHide: true,
+      run = startRun(program, args, entry.cwd, env, {
+        onSpawn: () => {
+          if (entry.run === run && entry.state === "starting") entry.state = "running";
+          this.#log.info(
+            { integration, pid: run.child.pid, command: entry.def.command },
+            "integration process started",
+          );
+        },
+        onEnd: (code, sig, error) => this.#handleExit(entry, run, code, sig, error),
+        onError: (err) => this.#log.warn({ integration, err }, "integration process error"),
+        onLine: (stream, line) => this.#log.info({ integration, stream }, line),
       });
     } catch (err) {
       entry.state = "failed";
@@ -421,56 +286,15 @@ export class ProcessSupervisor {
       this.#log.error({ integration, err }, "integration process could not be spawned");
       return null;
     }
-
-    let resolveSpawned!: () => void;
-    let resolveExited!: () => void;
-    const run: Run = {
-      child,
-      startedMs: Date.now(),
-      done: false,
-      spawned: new Promise<void>((r) => {
-        resolveSpawned = r;
-      }),
-      exited: new Promise<void>((r) => {
-        resolveExited = r;
-      }),
-      onExit: (code, sig, error) => {
-        if (run.done) return;
-        run.done = true;
-        this.#untrack(child);
-        resolveSpawned();
-        this.#handleExit(entry, run, code, sig, error);
-        resolveExited();
-      },
-    };
     entry.run = run;
     entry.state = "starting";
     entry.startedAt = run.startedMs;
-    this.#track(child);
-
-    child.once("spawn", () => {
-      if (entry.run === run && entry.state === "starting") entry.state = "running";
-      this.#log.info(
-        { integration, pid: child.pid, command: entry.def.command },
-        "integration process started",
-      );
-      resolveSpawned();
-    });
-    child.on("error", (err) => {
-      // Before 'spawn': the program could not be run (ENOENT, EACCES...). Later: a failed
-      // kill() or similar, which does not end the process.
-      if (child.pid === undefined) run.onExit(null, null, err);
-      else this.#log.warn({ integration, err }, "integration process error");
-    });
-    child.once("exit", (code, sig) => run.onExit(code, sig, null));
-    if (child.stdout) this.#pipeLines(integration, "stdout", child.stdout);
-    if (child.stderr) this.#pipeLines(integration, "stderr", child.stderr);
     return run;
   }
 
   #handleExit(
-    entry: Entry,
-    run: Run,
+    entry: ProcessEntry,
+    run: ChildRun,
     code: number | null,
     sig: string | null,
     error: Error | null,
@@ -510,54 +334,6 @@ export class ProcessSupervisor {
       this.#spawn(entry);
     }, delayMs);
     entry.restartTimer.unref();
-  }
-
-  /** Logs each line of `stream` as `{integration, stream}` + the line. */
-  #pipeLines(integration: string, name: "stdout" | "stderr", stream: Readable): void {
-    let buf = "";
-    const emit = (line: string): void => {
-      this.#log.info({ integration, stream: name }, line.endsWith("\r") ? line.slice(0, -1) : line);
-    };
-    stream.setEncoding("utf8");
-    stream.on("data", (chunk: string) => {
-      buf += chunk;
-      let nl = buf.indexOf("\n");
-      while (nl !== -1) {
-        emit(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-        nl = buf.indexOf("\n");
-      }
-      while (buf.length > MAX_LINE_CHARS) {
-        emit(buf.slice(0, MAX_LINE_CHARS));
-        buf = buf.slice(MAX_LINE_CHARS);
-      }
-    });
-    stream.on("end", () => {
-      if (buf.length > 0) emit(buf);
-      buf = "";
-    });
-    stream.on("error", () => {
-      // The child's exit is handled elsewhere; a broken pipe here is not news.
-    });
-  }
-
-  #track(child: ChildProcess): void {
-    if (this.#live.size === 0) process.on("exit", this.#onServerExit);
-    this.#live.add(child);
-  }
-
-  #untrack(child: ChildProcess): void {
-    if (!this.#live.delete(child)) return;
-    if (this.#live.size === 0) process.off("exit", this.#onServerExit);
-  }
-}
-
-/** Sends `sig` to `child`, ignoring a child that is already gone. */
-function signal(child: ChildProcess, sig: NodeJS.Signals): void {
-  try {
-    child.kill(sig);
-  } catch {
-    // ESRCH: already exited
   }
 }
 

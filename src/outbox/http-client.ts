@@ -12,12 +12,16 @@
  * - SSRF guard at connect time (`./connector.ts`): the address checked is the address
  *   dialled.
  * - Never echoes request headers; URLs in messages are reduced to `scheme://host:port`.
+ *
+ * This module is the retry policy and the result; one attempt on the wire (timeout, bounded
+ * body read, failure classification, `Retry-After`) is `./http-attempt.ts`.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import type { OutboundResult, PostOptions } from "../sdk/http.ts";
 import { type Connector, createGuardedConnector } from "./connector.ts";
-import { parseHttpUrl, type Resolver, redactUrl, UrlNotAllowedError } from "./ssrf.ts";
+import { sendOnce } from "./http-attempt.ts";
+import { parseHttpUrl, type Resolver, UrlNotAllowedError } from "./ssrf.ts";
 
 /** Options of `OutboundHttpClient`. */
 export interface OutboundHttpOptions {
@@ -43,26 +47,8 @@ export interface OutboundHttpOptions {
   maxRetryAfterMs?: number;
 }
 
-/** Per-request options. */
-
+/** Response body bytes kept in a result unless `maxResponseBytes` says otherwise. */
 const RESPONSE_BODY_LIMIT = 2048;
-/** Bytes read in all to keep the connection reusable; more closes it. */
-const DRAIN_LIMIT = 64 * 1024;
-
-/**
- * Parses a `Retry-After` value (RFC 9110 §10.2.3: delay-seconds or HTTP-date).
- * @returns the delay in ms (≥ 0), or undefined when absent or malformed.
- */
-export function parseRetryAfter(
-  value: string | string[] | undefined,
-  now = Date.now(),
-): number | undefined {
-  const v = (Array.isArray(value) ? value[0] : value)?.trim();
-  if (!v) return undefined;
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
 
 function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
@@ -73,65 +59,6 @@ function describeStatus(status: number): string {
   if (status === 410) return "HTTP 410 Gone";
   return `HTTP ${status}`;
 }
-
-/**
- * Reads at most `limit` bytes of text, draining the rest up to DRAIN_LIMIT (more closes
- * the connection).
- */
-async function readBodyPrefix(
-  body: AsyncIterable<Uint8Array>,
-  limit: number,
-): Promise<{ text: string; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let kept = 0;
-  let seen = 0;
-  for await (const chunk of body) {
-    seen += chunk.byteLength;
-    if (kept < limit) {
-      const part = Buffer.from(chunk).subarray(0, limit - kept);
-      chunks.push(part);
-      kept += part.byteLength;
-    }
-    if (seen > Math.max(limit, DRAIN_LIMIT)) break;
-  }
-  return { text: Buffer.concat(chunks).toString("utf8"), truncated: seen > kept };
-}
-
-function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) {
-    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
-  }
-  return out;
-}
-
-/** A secret-free description of a network error: its code and a scrubbed message. */
-function describeNetworkError(err: unknown, url: URL): string {
-  const e = err as { code?: string; message?: string; name?: string };
-  let message = typeof e?.message === "string" ? e.message : String(err);
-  for (const secret of [url.href, url.search, url.username, url.password]) {
-    if (secret.length >= 4) message = message.split(secret).join("[redacted]");
-  }
-  const code = e?.code ?? e?.name ?? "Error";
-  return message && message !== code
-    ? `network error: ${code}: ${message}`
-    : `network error: ${code}`;
-}
-
-type AttemptOutcome =
-  | {
-      kind: "response";
-      status: number;
-      retryAfterMs?: number;
-      body: string;
-      truncated: boolean;
-      headers: Record<string, string>;
-    }
-  | { kind: "refused"; reason: string }
-  | { kind: "timeout" }
-  | { kind: "aborted" }
-  | { kind: "network"; error: string }
-  | { kind: "invalid"; error: string };
 
 /**
  * The outbound HTTP client. One instance per server; it owns an undici `Agent` whose
@@ -231,16 +158,16 @@ export class OutboundHttpClient {
       if (signal?.aborted) return abortedResult(attempts, lastStatus);
       const headers = { ...baseHeaders, ...opts.headers, ...opts.headersForAttempt?.(attempt) };
       attempts++;
-      const out = await this.#attempt(
+      const out = await sendOnce(this.#agent, {
         method,
         dialUrl,
         target,
         headers,
-        opts.body,
+        body: opts.body,
         timeoutMs,
         signal,
-        opts.maxResponseBytes ?? RESPONSE_BODY_LIMIT,
-      );
+        maxResponseBytes: opts.maxResponseBytes ?? RESPONSE_BODY_LIMIT,
+      });
 
       let retryAfterMs: number | undefined;
       let failure: Omit<OutboundResult, "durationMs">;
@@ -302,57 +229,6 @@ export class OutboundHttpClient {
       } catch {
         return abortedResult(attempts, lastStatus);
       }
-    }
-  }
-
-  /** One attempt; classifies every failure instead of throwing. */
-  async #attempt(
-    method: string,
-    dialUrl: string,
-    target: URL,
-    headers: Record<string, string>,
-    body: string | Uint8Array | undefined,
-    timeoutMs: number,
-    callerSignal: AbortSignal | undefined,
-    maxResponseBytes: number,
-  ): Promise<AttemptOutcome> {
-    const timer = new AbortController();
-    const timeout = setTimeout(
-      () => timer.abort(new DOMException("timeout", "TimeoutError")),
-      timeoutMs,
-    );
-    const signal = callerSignal ? AbortSignal.any([timer.signal, callerSignal]) : timer.signal;
-    try {
-      const res = await request(dialUrl, {
-        dispatcher: this.#agent,
-        method,
-        headers,
-        body,
-        signal,
-      });
-      const { text, truncated } = await readBodyPrefix(res.body, maxResponseBytes);
-      return {
-        kind: "response",
-        status: res.statusCode,
-        retryAfterMs: parseRetryAfter(res.headers["retry-after"]),
-        body: text,
-        truncated,
-        headers: flattenHeaders(res.headers),
-      };
-    } catch (err) {
-      if (callerSignal?.aborted) return { kind: "aborted" };
-      if (timer.signal.aborted) return { kind: "timeout" };
-      if (err instanceof UrlNotAllowedError) return { kind: "refused", reason: err.reason };
-      const code = (err as { code?: string }).code;
-      if (code === "UND_ERR_INVALID_ARG" || code === "UND_ERR_NOT_SUPPORTED") {
-        return { kind: "invalid", error: `invalid request to ${redactUrl(target)}` };
-      }
-      if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
-        return { kind: "timeout" };
-      }
-      return { kind: "network", error: describeNetworkError(err, target) };
-    } finally {
-      clearTimeout(timeout);
     }
   }
 

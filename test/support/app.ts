@@ -7,6 +7,7 @@ import { App, type AppTuning } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createTestDatabase, type TestDatabase, tempDir } from "./db.ts";
 import { type FakeLlm, startFakeLlm } from "./fake-llm.ts";
+import { testServerEnv } from "./serve-process.ts";
 
 /** The API key every test app accepts (all scopes). */
 export const TEST_API_KEY = "test-key-0123456789abcdef";
@@ -48,14 +49,12 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const dir = tempDir();
   const config = loadConfig(
     {
-      PORT: "0",
-      HOST: "127.0.0.1",
-      SWITCHYARD_DATA_DIR: dir.path,
-      DATABASE_URL: db.url,
-      SWITCHYARD_API_KEY: TEST_API_KEY,
-      SWITCHYARD_MODEL: "openai-compatible:fake-model",
-      SWITCHYARD_LLM_BASE_URL: llm.baseUrl,
-      SWITCHYARD_ALLOW_PRIVATE_URLS: "true",
+      ...testServerEnv({
+        dataDir: dir.path,
+        databaseUrl: db.url,
+        llmBaseUrl: llm.baseUrl,
+        apiKey: TEST_API_KEY,
+      }),
       ...opts.env,
     },
     dir.path,

@@ -2,8 +2,7 @@
  * A capture server for outbound HTTP requests (webhooks, callbacks) made by the code under test.
  * Records every request and answers 200 `{"ok":true}` unless a responder says otherwise.
  */
-import { createServer } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { CountWaiter, parseJson, readBody, startLocalServer } from "./http-server.ts";
 
 /** One request received by the capture server. */
 export interface CapturedRequest {
@@ -49,122 +48,73 @@ export async function startCaptureServer(): Promise<CaptureServer> {
   const requests: CapturedRequest[] = [];
   let responder: ((req: CapturedRequest, index: number) => CaptureResponse | undefined) | null =
     null;
-  const waiters = new Set<() => void>();
-  const timers = new Set<NodeJS.Timeout>();
-  const sockets = new Set<Socket>();
-  let closed = false;
+  const arrived = new CountWaiter(() => requests.length);
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks).toString("utf8");
-      let json: any;
-      if (body.length > 0) {
-        try {
-          json = JSON.parse(body);
-        } catch {
-          json = undefined;
-        }
-      }
-      const captured: CapturedRequest = {
-        method: req.method ?? "GET",
-        path: req.url ?? "/",
-        headers: req.headers,
-        body,
-        json,
-        receivedAt: Date.now(),
-      };
-      const index = requests.length;
-      requests.push(captured);
-      for (const w of waiters) w();
+  const local = await startLocalServer(async (req, res) => {
+    let body: string;
+    try {
+      body = (await readBody(req)).toString("utf8");
+    } catch {
+      return;
+    }
+    const captured: CapturedRequest = {
+      method: req.method ?? "GET",
+      path: req.url ?? "/",
+      headers: req.headers,
+      body,
+      json: parseJson(body),
+      receivedAt: Date.now(),
+    };
+    const index = requests.length;
+    requests.push(captured);
+    arrived.notify();
 
-      let answer: CaptureResponse | undefined;
-      try {
-        answer = responder?.(captured, index);
-      } catch (err) {
-        answer = { status: 500, body: { error: String(err) } };
-      }
-      const status = answer?.status ?? 200;
-      const payload =
-        answer?.body === undefined
-          ? '{"ok":true}'
-          : typeof answer.body === "string"
-            ? answer.body
-            : JSON.stringify(answer.body);
-      const headers: Record<string, string> = {
-        "content-type":
-          typeof answer?.body === "string" ? "text/plain; charset=utf-8" : "application/json",
-        ...answer?.headers,
-      };
-      const send = () => {
-        if (res.destroyed || closed) return;
-        res.writeHead(status, headers);
-        res.end(payload);
-      };
-      const delay = answer?.delayMs ?? 0;
-      if (delay > 0) {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          send();
-        }, delay);
-        timers.add(t);
-      } else {
-        send();
-      }
-    });
+    let answer: CaptureResponse | undefined;
+    try {
+      answer = responder?.(captured, index);
+    } catch (err) {
+      answer = { status: 500, body: { error: String(err) } };
+    }
+    const status = answer?.status ?? 200;
+    const payload =
+      answer?.body === undefined
+        ? '{"ok":true}'
+        : typeof answer.body === "string"
+          ? answer.body
+          : JSON.stringify(answer.body);
+    const headers: Record<string, string> = {
+      "content-type":
+        typeof answer?.body === "string" ? "text/plain; charset=utf-8" : "application/json",
+      ...answer?.headers,
+    };
+    const send = () => {
+      if (res.destroyed || local.closed) return;
+      res.writeHead(status, headers);
+      res.end(payload);
+    };
+    const delay = answer?.delayMs ?? 0;
+    if (delay > 0) local.later(delay, send);
+    else send();
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: local.url,
     requests,
     setResponder(fn) {
       responder = fn;
     },
-    waitFor(n, timeoutMs = 5000) {
-      if (requests.length >= n) return Promise.resolve(requests.slice());
-      return new Promise<CapturedRequest[]>((resolve, reject) => {
-        const check = () => {
-          if (requests.length >= n) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(requests.slice());
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(
-              `capture server: timed out after ${timeoutMs} ms waiting for ${n} request(s); ` +
-                `${requests.length} arrived`,
-            ),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-      });
+    async waitFor(n, timeoutMs = 5000) {
+      await arrived.wait(
+        n,
+        timeoutMs,
+        () =>
+          new Error(
+            `capture server: timed out after ${timeoutMs} ms waiting for ${n} request(s); ` +
+              `${requests.length} arrived`,
+          ),
+      );
+      return requests.slice();
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await done;
-    },
+    close: () => local.close(),
   };
 }

@@ -7,8 +7,7 @@
  * texts about the same thing in different words come out similar; that is the
  * "semantic" signal hybrid search tests rely on. Stop words are skipped.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { readBody, sendJson, startLocalServer } from "./http-server.ts";
 
 /** Words folded into one concept (the first word names it). */
 export const SYNONYMS: string[][] = [
@@ -83,7 +82,6 @@ export async function startFakeEmbeddings(
   const record = opts.record !== false;
   let failures = 0;
   let failStatus = 500;
-  const sockets = new Set<Socket>();
   const handle: FakeEmbeddings = {
     url: "",
     requests: [],
@@ -95,60 +93,49 @@ export async function startFakeEmbeddings(
     close: async () => {},
   };
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const path = (req.url ?? "/").split("?")[0];
-      if (req.method !== "POST" || (path !== "/v1/embeddings" && path !== "/embeddings")) {
-        return send(res, 404, { error: { message: `Not found: ${req.method} ${path}` } });
-      }
-      let body: { model?: unknown; input?: unknown };
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      } catch {
-        return send(res, 400, { error: { message: "Invalid JSON body" } });
-      }
-      const input = typeof body.input === "string" ? [body.input] : body.input;
-      if (!Array.isArray(input) || !input.every((x) => typeof x === "string")) {
-        return send(res, 400, { error: { message: "input must be a string or strings" } });
-      }
-      const model = typeof body.model === "string" ? body.model : "";
-      if (record) handle.requests.push({ model, input });
-      if (failures > 0) {
-        failures--;
-        return send(res, failStatus, { error: { message: `Fake embeddings error ${failStatus}` } });
-      }
-      handle.texts += input.length;
-      const tokens = input.reduce((s, x) => s + Math.ceil(x.length / 4), 0);
-      send(res, 200, {
-        object: "list",
-        model,
-        data: input.map((x, index) => ({
-          object: "embedding",
-          index,
-          embedding: fakeEmbedding(x, dims),
-        })),
-        usage: { prompt_tokens: tokens, total_tokens: tokens },
+  const local = await startLocalServer(async (req, res) => {
+    let raw: Buffer;
+    try {
+      raw = await readBody(req);
+    } catch {
+      return;
+    }
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "POST" || (path !== "/v1/embeddings" && path !== "/embeddings")) {
+      return sendJson(res, 404, { error: { message: `Not found: ${req.method} ${path}` } });
+    }
+    let body: { model?: unknown; input?: unknown };
+    try {
+      body = JSON.parse(raw.toString("utf8"));
+    } catch {
+      return sendJson(res, 400, { error: { message: "Invalid JSON body" } });
+    }
+    const input = typeof body.input === "string" ? [body.input] : body.input;
+    if (!Array.isArray(input) || !input.every((x) => typeof x === "string")) {
+      return sendJson(res, 400, { error: { message: "input must be a string or strings" } });
+    }
+    const model = typeof body.model === "string" ? body.model : "";
+    if (record) handle.requests.push({ model, input });
+    if (failures > 0) {
+      failures--;
+      return sendJson(res, failStatus, {
+        error: { message: `Fake embeddings error ${failStatus}` },
       });
+    }
+    handle.texts += input.length;
+    const tokens = input.reduce((s, x) => s + Math.ceil(x.length / 4), 0);
+    sendJson(res, 200, {
+      object: "list",
+      model,
+      data: input.map((x, index) => ({
+        object: "embedding",
+        index,
+        embedding: fakeEmbedding(x, dims),
+      })),
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
     });
   });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  handle.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  handle.close = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    });
+  handle.url = local.url;
+  handle.close = () => local.close();
   return handle;
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(payload);
 }

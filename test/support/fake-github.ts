@@ -11,8 +11,8 @@
  * With `token` set, a request without `Authorization: Bearer <token>` gets 401. Unknown
  * paths and objects get 404 `{message: "Not Found"}`, like GitHub.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { parseJson, readBody, sendJson, startLocalServer } from "./http-server.ts";
 
 /** One request received. */
 export interface FakeGithubRequest {
@@ -84,8 +84,6 @@ export async function startFakeGithub(opts: { token?: string } = {}): Promise<Fa
   const comments = new Map<string, FakeComment[]>();
   const failures: FailureRule[] = [];
   const delays: number[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
   let nextId = 1000;
   let url = "";
 
@@ -111,9 +109,7 @@ export async function startFakeGithub(opts: { token?: string } = {}): Promise<Fa
 
   /** Answers with JSON; true (handlers return it to say the request is dealt with). */
   function send(res: ServerResponse, status: number, body: unknown, headers = {}): true {
-    if (res.destroyed) return true;
-    res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
-    res.end(JSON.stringify(body));
+    sendJson(res, status, body, { "content-type": "application/json; charset=utf-8", ...headers });
     return true;
   }
 
@@ -178,11 +174,7 @@ export async function startFakeGithub(opts: { token?: string } = {}): Promise<Fa
         const c = store(repo, Number(m[4]), req.json.body, "switchyard-bot");
         const delay = delays.shift();
         if (delay === undefined) return send(res, 201, c);
-        const t = setTimeout(() => {
-          timers.delete(t);
-          send(res, 201, c);
-        }, delay);
-        timers.add(t);
+        local.later(delay, () => send(res, 201, c));
         return true;
       }
     }
@@ -191,10 +183,6 @@ export async function startFakeGithub(opts: { token?: string } = {}): Promise<Fa
 
   function handle(raw: IncomingMessage, res: ServerResponse, body: string): true {
     const u = new URL(raw.url ?? "/", "http://x");
-    let json: any;
-    try {
-      json = body ? JSON.parse(body) : undefined;
-    } catch {}
     const req: FakeGithubRequest = {
       method: raw.method ?? "GET",
       url: raw.url ?? "/",
@@ -202,7 +190,7 @@ export async function startFakeGithub(opts: { token?: string } = {}): Promise<Fa
       query: u.searchParams,
       headers: raw.headers,
       body,
-      json,
+      json: parseJson(body),
     };
     requests.push(req);
     if (opts.token && req.headers.authorization !== `Bearer ${opts.token}`) {
@@ -218,17 +206,13 @@ export async function startFakeGithub(opts: { token?: string } = {}): Promise<Fa
     return route(req, res);
   }
 
-  const server = createServer((raw, res) => {
-    const chunks: Buffer[] = [];
-    raw.on("data", (c: Buffer) => chunks.push(c));
-    raw.on("end", () => handle(raw, res, Buffer.concat(chunks).toString("utf8")));
+  const local = await startLocalServer((raw, res) => {
+    readBody(raw).then(
+      (body) => handle(raw, res, body.toString("utf8")),
+      () => {},
+    );
   });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = local.url;
 
   return {
     url,
@@ -270,12 +254,6 @@ export async function startFakeGithub(opts: { token?: string } = {}): Promise<Fa
         await new Promise((r) => setTimeout(r, 20));
       }
     },
-    close() {
-      for (const t of timers) clearTimeout(t);
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-    },
+    close: () => local.close(),
   };
 }
