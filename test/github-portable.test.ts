@@ -8,10 +8,9 @@
 import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join, sep } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { WebhookDefinition } from "@octokit/webhooks-examples";
+import { githubAction, githubExample } from "./fixtures/github-webhooks.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { tempDir } from "./support/db.ts";
 import { type FakeGithub, startFakeGithub } from "./support/fake-github.ts";
@@ -21,13 +20,7 @@ const SECRET = "gh-portable-secret-0123456789";
 const TOKEN = "ghp_portable_token_0123456789";
 const REPO = "Codertocat/Hello-World";
 
-const DEFS: WebhookDefinition[] = JSON.parse(
-  readFileSync(createRequire(import.meta.url).resolve("@octokit/webhooks-examples"), "utf8"),
-);
-const opened = () =>
-  structuredClone(
-    DEFS.find((d) => d.name === "pull_request")!.examples.find((e: any) => e.action === "opened"),
-  ) as Record<string, any>;
+const opened = () => githubExample("pull_request", githubAction("opened"));
 
 /** The nearest directory at or above `dir` that has a `node_modules`, if any. */
 function nodeModulesAbove(dir: string): string | undefined {
