@@ -17,12 +17,15 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTransport } from "nodemailer";
-import type { NotificationPriority } from "./outbound-types.ts";
 
 /** Notification channels (seed 003): two chat formats, email, and any webhook. */
 export const NOTIFICATION_CHANNELS = ["slack", "discord", "email", "webhook"] as const;
 /** One of {@link NOTIFICATION_CHANNELS}. */
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+/** Notification priorities; `urgent` marks an email urgent (subject and X-Priority). */
+export const NOTIFICATION_PRIORITIES = ["low", "normal", "high", "urgent"] as const;
+/** One of {@link NOTIFICATION_PRIORITIES}. */
+export type NotificationPriority = (typeof NOTIFICATION_PRIORITIES)[number];
 
 /** What a notification says, channel-independent. */
 export interface NotificationContent {

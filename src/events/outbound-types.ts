@@ -4,9 +4,14 @@
  * REST (`/api/v1`) and the MCP tools return exactly these, from the same service calls.
  */
 
-import type { NotificationChannel } from "./notification-payloads.ts";
+import type { NotificationChannel, NotificationPriority } from "./notification-payloads.ts";
 
-export { NOTIFICATION_CHANNELS, type NotificationChannel } from "./notification-payloads.ts";
+export {
+  NOTIFICATION_CHANNELS,
+  NOTIFICATION_PRIORITIES,
+  type NotificationChannel,
+  type NotificationPriority,
+} from "./notification-payloads.ts";
 
 /** Every event name a subscription may name (seed 003's INTEGRATION_EVENTS plus `task.failed`). */
 export const EVENT_NAMES = [
@@ -65,10 +70,6 @@ export interface EmitResult {
   skipped: number;
   deliveries: EmitDelivery[];
 }
-
-/** Notification channels. */
-export const NOTIFICATION_PRIORITIES = ["low", "normal", "high", "urgent"] as const;
-export type NotificationPriority = (typeof NOTIFICATION_PRIORITIES)[number];
 
 /** Input of sendNotification / integration_notify. */
 export interface NotifyInput {
