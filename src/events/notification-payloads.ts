@@ -22,7 +22,7 @@ import { createTransport } from "nodemailer";
 export const NOTIFICATION_CHANNELS = ["slack", "discord", "email", "webhook"] as const;
 /** One of {@link NOTIFICATION_CHANNELS}. */
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
-/** Notification priorities; `urgent` marks an email urgent (subject and X-Priority). */
+/** Notification priorities; `high` and `urgent` show in an email's subject and X-Priority. */
 export const NOTIFICATION_PRIORITIES = ["low", "normal", "high", "urgent"] as const;
 /** One of {@link NOTIFICATION_PRIORITIES}. */
 export type NotificationPriority = (typeof NOTIFICATION_PRIORITIES)[number];
