@@ -2,10 +2,10 @@
 // host names come from an injected resolver, IP literals are never resolved.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { redactUrl } from "../src/lib/redact.ts";
 import {
   assertUrlAllowed,
   forbiddenAddressReason,
-  redactUrl,
   UrlNotAllowedError,
 } from "../src/outbox/ssrf.ts";
 import { tableResolver } from "./support/resolver.ts";

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Logger } from "pino";
-import { parseFrontMatter } from "../cli/front-matter.ts";
+import { parseFrontMatter } from "../lib/front-matter.ts";
 import type { SkillInput, SkillStore } from "../store/skills.ts";
 
 /** The skill files of one integration, as the loader found them. */

@@ -21,9 +21,9 @@ import {
   relativeToFolder,
 } from "../integrations/loader.ts";
 import { resolveSettings, settingsObject } from "../integrations/settings.ts";
+import { parseFrontMatter } from "../lib/front-matter.ts";
 import type { IntegrationContext } from "../sdk/index.ts";
 import { SCOPES } from "../sdk/scopes.ts";
-import { parseFrontMatter } from "./front-matter.ts";
 import { stubContext } from "./stub-context.ts";
 
 /** switchyard's own `src/`: integrations must not import from it. */

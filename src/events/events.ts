@@ -14,9 +14,9 @@
  * throws, and when nobody subscribed it costs a look at an in-memory list.
  */
 import type { Logger } from "pino";
+import { redactUrl } from "../lib/redact.ts";
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
 import { signatureHeaders, standardWebhookSigner } from "../outbox/signing.ts";
-import { redactUrl } from "../outbox/ssrf.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import { DeliveryError } from "../sdk/errors.ts";
 import { type Delivery, type DeliveryDb, insertDeliveryRows } from "../store/deliveries.ts";

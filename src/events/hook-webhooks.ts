@@ -19,9 +19,9 @@
  */
 import type { Logger } from "pino";
 import type { HookRegistry } from "../hooks/lifecycle.ts";
+import { redactUrl } from "../lib/redact.ts";
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
 import { amsSignature, signatureHeaders, standardWebhookSigner } from "../outbox/signing.ts";
-import { redactUrl } from "../outbox/ssrf.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import { DeliveryError } from "../sdk/errors.ts";
 import { type HookContext, LIFECYCLE_EVENTS } from "../sdk/hooks.ts";

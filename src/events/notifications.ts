@@ -11,8 +11,9 @@
  * Without `SMTP_URL` an email is kept in the history with `delivered: false` and the reason.
  */
 import type { Logger } from "pino";
+import { redactUrl } from "../lib/redact.ts";
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
-import { assertUrlAllowed, type Resolver, redactUrl, UrlNotAllowedError } from "../outbox/ssrf.ts";
+import { assertUrlAllowed, type Resolver, UrlNotAllowedError } from "../outbox/ssrf.ts";
 import type { DeliverySender, DeliveryWorker } from "../outbox/worker.ts";
 import { DeliveryError } from "../sdk/errors.ts";
 import type { Delivery } from "../store/deliveries.ts";

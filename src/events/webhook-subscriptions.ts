@@ -5,8 +5,9 @@
  * nobody subscribed to costs no database round trip.
  */
 import type { Logger } from "pino";
+import { redactUrl } from "../lib/redact.ts";
 import { secretProblem } from "../outbox/signing.ts";
-import { assertUrlAllowed, type Resolver, redactUrl, UrlNotAllowedError } from "../outbox/ssrf.ts";
+import { assertUrlAllowed, type Resolver, UrlNotAllowedError } from "../outbox/ssrf.ts";
 import { SettingDecryptError } from "../store/integration-settings.ts";
 import type {
   SubscriptionForSend,

@@ -3,7 +3,6 @@
  * Keys that name a secret become `"****"`; URLs lose everything after the host (webhook
  * URLs often carry a token in their path, query or userinfo).
  */
-import { redactUrl } from "../outbox/ssrf.ts";
 
 const SECRET_KEY = /secret|token|password|passwd|api[_-]?key|authorization|credential/i;
 
@@ -28,4 +27,18 @@ export function redactConfig(value: unknown, key = ""): unknown {
     );
   }
   return value;
+}
+
+/**
+ * Safe description of a URL for messages and logs: `scheme://host[:port]` only.
+ * Userinfo, path, query and fragment are dropped, because webhook URLs often carry their
+ * credential in any of them (e.g. `/services/T…/B…/<token>`). Never throws.
+ */
+export function redactUrl(url: string | URL): string {
+  try {
+    const u = typeof url === "string" ? new URL(url) : url;
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "<invalid URL>";
+  }
 }

@@ -8,7 +8,8 @@
  * the URL, its query and its userinfo scrubbed.
  */
 import { type Dispatcher, request } from "undici";
-import { redactUrl, UrlNotAllowedError } from "./ssrf.ts";
+import { redactUrl } from "../lib/redact.ts";
+import { UrlNotAllowedError } from "./ssrf.ts";
 
 /** Bytes read in all to keep the connection reusable; more closes it. */
 const DRAIN_LIMIT = 64 * 1024;

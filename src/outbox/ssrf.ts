@@ -139,20 +139,6 @@ export const systemResolver: Resolver = async (hostname) => {
 };
 
 /**
- * Safe description of a URL for messages and logs: `scheme://host[:port]` only.
- * Userinfo, path, query and fragment are dropped, because webhook URLs often carry their
- * credential in any of them (e.g. `/services/T…/B…/<token>`). Never throws.
- */
-export function redactUrl(url: string | URL): string {
-  try {
-    const u = typeof url === "string" ? new URL(url) : url;
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return "<invalid URL>";
-  }
-}
-
-/**
  * A URL (or the address it resolves to) that outbound HTTP must not reach.
  * `reason` is a short machine-friendly phrase ("scheme", "private", "loopback",
  * "metadata", "invalid URL", "unresolvable host", …); `host` is the URL's host without
