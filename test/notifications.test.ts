@@ -340,7 +340,8 @@ for (const backend of backends) {
         const entry = await waitUntil(async () => {
           const list = (await t.api("GET", "/api/v1/notifications?limit=20")).body;
           const n = list.find((x: any) => x.id === id);
-          return n?.delivered ? n : undefined;
+          // `delivered` is set by the send; the attempt's outcome is recorded just after it.
+          return n?.delivered && n.meta.delivery.status === "delivered" ? n : undefined;
         });
         assert.equal(entry.meta.delivery.status, "delivered");
         assert.ok(entry.meta.delivery.attempts >= 2);
