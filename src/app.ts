@@ -261,6 +261,7 @@ export class App {
     const log = opts.log ?? pino({ level: config.SWITCHYARD_LOG_LEVEL });
     mkdirSync(config.dataDir, { recursive: true });
     const store = await Store.open(config.databaseUrl, {
+      secretKey: config.SWITCHYARD_SECRET_KEY,
       onPoolError: (err) =>
         log.warn({ err: err.message }, "database connection lost; the pool replaces it"),
     });

@@ -20,7 +20,6 @@ import {
   replayDelivery,
 } from "../src/store/deliveries.ts";
 import { Store } from "../src/store/index.ts";
-import { insertMessage, listRecentMessages } from "../src/store/messages.ts";
 import {
   claimTasks,
   finishTask,
@@ -154,6 +153,27 @@ for (const backend of backends) {
         assert.equal(await store.bots.delete("bot-1"), false);
         assert.ok(!(await store.bots.list()).some((b) => b.id === "bot-1"));
       });
+
+      test("a write in a transaction is seen after its commit, never after its rollback", async () => {
+        await store.bots.create({ id: "bot-tx", model: "fake:one" });
+        assert.equal((await store.bots.get("bot-tx"))?.model, "fake:one", "now cached");
+
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            const inside = await tx.bots.update("bot-tx", { model: "fake:rolled-back" });
+            assert.equal(inside?.model, "fake:rolled-back", "the transaction sees its own write");
+            throw new Error("roll back");
+          }),
+          /roll back/,
+        );
+        assert.equal((await store.bots.get("bot-tx"))?.model, "fake:one", "nothing kept");
+
+        await store.transaction(async (tx) => {
+          await tx.bots.update("bot-tx", { model: "fake:two" });
+        });
+        assert.equal((await store.bots.get("bot-tx"))?.model, "fake:two", "not the cached read");
+        assert.equal(await store.bots.delete("bot-tx"), true);
+      });
     });
 
     describe("sessions", () => {
@@ -193,12 +213,12 @@ for (const backend of backends) {
     });
 
     describe("messages", () => {
-      test("listRecentMessages: newest N oldest first, and beforeId", async () => {
+      test("messages.listRecent: newest N oldest first, and beforeId", async () => {
         const sid = "msg-session";
         const msgs = [];
         for (let i = 0; i < 6; i++) {
           msgs.push(
-            await insertMessage(store.k, {
+            await store.messages.insert({
               sessionId: sid,
               role: i % 2 === 0 ? "user" : "assistant",
               content: `m${i}`,
@@ -206,9 +226,9 @@ for (const backend of backends) {
             }),
           );
         }
-        await insertMessage(store.k, { sessionId: "other-session", role: "user", content: "x" });
+        await store.messages.insert({ sessionId: "other-session", role: "user", content: "x" });
 
-        const recent = await listRecentMessages(store.k, sid, 3);
+        const recent = await store.messages.listRecent(sid, 3);
         assert.deepEqual(
           recent.map((m) => m.content),
           ["m3", "m4", "m5"],
@@ -216,24 +236,24 @@ for (const backend of backends) {
         assert.deepEqual(recent[0], msgs[3]);
         assert.deepEqual(recent[0]!.metadata, { source: "test", i: 3 });
 
-        const all = await listRecentMessages(store.k, sid, 100);
+        const all = await store.messages.listRecent(sid, 100);
         assert.deepEqual(
           all.map((m) => m.content),
           ["m0", "m1", "m2", "m3", "m4", "m5"],
         );
 
-        const before4 = await listRecentMessages(store.k, sid, 2, msgs[4]!.id);
+        const before4 = await store.messages.listRecent(sid, 2, msgs[4]!.id);
         assert.deepEqual(
           before4.map((m) => m.content),
           ["m2", "m3"],
         );
-        const before2 = await listRecentMessages(store.k, sid, 10, msgs[2]!.id);
+        const before2 = await store.messages.listRecent(sid, 10, msgs[2]!.id);
         assert.deepEqual(
           before2.map((m) => m.content),
           ["m0", "m1"],
         );
-        assert.deepEqual(await listRecentMessages(store.k, sid, 10, msgs[0]!.id), []);
-        assert.deepEqual(await listRecentMessages(store.k, "no-such-session", 10), []);
+        assert.deepEqual(await store.messages.listRecent(sid, 10, msgs[0]!.id), []);
+        assert.deepEqual(await store.messages.listRecent("no-such-session", 10), []);
       });
     });
 

@@ -19,8 +19,8 @@ import { signatureHeaders, standardWebhookSigner } from "../outbox/signing.ts";
 import { redactUrl } from "../outbox/ssrf.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import { DeliveryError } from "../sdk/errors.ts";
-import { type Delivery, type DeliveryDb, insertDeliveryRows } from "../store/deliveries.ts";
-import type { Store } from "../store/index.ts";
+import { type Delivery, insertDeliveryRows } from "../store/deliveries.ts";
+import type { Repositories, Store } from "../store/index.ts";
 import type { WebhookSubscription } from "../store/webhook-subscriptions.ts";
 import {
   type EmitDelivery,
@@ -224,7 +224,7 @@ export class EventService {
    * @returns how many deliveries were written
    */
   async queueInTransaction(
-    trx: DeliveryDb,
+    tx: Repositories,
     name: EventName,
     data: Record<string, unknown>,
   ): Promise<number> {
@@ -233,7 +233,7 @@ export class EventService {
     if (subs.length === 0) return 0;
     const body = { event: name, timestamp: new Date().toISOString(), data };
     await insertDeliveryRows(
-      trx,
+      tx.k,
       subs.map((s) => ({
         targetType: EVENT_TARGET_TYPE,
         subscriptionId: s.id,

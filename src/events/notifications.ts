@@ -249,8 +249,8 @@ export class NotificationService {
     meta.attachments = c.attachments.length;
     const unsent = c.channel === "email" && !smtp.url ? "not sent: SMTP_URL is not set" : null;
     if (unsent) meta.error = unsent;
-    const id = await store.transaction((trx) =>
-      insertNotification(trx, {
+    const id = await store.transaction((tx) =>
+      insertNotification(tx.k, {
         channel: c.channel,
         message: c.message,
         priority: c.priority,

@@ -121,21 +121,21 @@ export function createOutbound(deps: OutboundDeps): Outbound {
   };
   const sessionRows: SessionOutboxRows = {
     prepare,
-    sessionStarted: (trx, s) =>
-      events.queueInTransaction(trx, "session.start", {
+    sessionStarted: (tx, s) =>
+      events.queueInTransaction(tx, "session.start", {
         session_id: s.id,
         bot_id: s.botId,
         client_id: s.clientId,
       }),
-    sessionEnded: (trx, s) =>
-      events.queueInTransaction(trx, "session.end", {
+    sessionEnded: (tx, s) =>
+      events.queueInTransaction(tx, "session.end", {
         session_id: s.id,
         bot_id: s.botId,
         client_id: s.clientId,
         ended_at: new Date(s.endedAt ?? s.updatedAt).toISOString(),
       }),
-    taskCreated: (trx, sessionId, task) =>
-      events.queueInTransaction(trx, "task.created", {
+    taskCreated: (tx, sessionId, task) =>
+      events.queueInTransaction(tx, "task.created", {
         task_id: task.id,
         session_id: sessionId,
         bot_id: task.botId,
@@ -143,9 +143,9 @@ export function createOutbound(deps: OutboundDeps): Outbound {
   };
   const finishRows: FinishRows = {
     prepare,
-    write: (trx, task, outcome) =>
+    write: (tx, task, outcome) =>
       events.queueInTransaction(
-        trx,
+        tx,
         outcome.status === "complete" ? "task.completed" : "task.failed",
         {
           task_id: task.id,

@@ -8,8 +8,8 @@
  */
 import type { ExecutionConfig } from "../sdk/execution.ts";
 import { claimReceipt, pruneReceipts, stampReceipt } from "../store/inbound-receipts.ts";
-import type { Store, StoreDb } from "../store/index.ts";
-import { insertMessage, type MessageRole } from "../store/messages.ts";
+import type { Repositories, Store } from "../store/index.ts";
+import type { MessageRole } from "../store/messages.ts";
 import { endSession, getOrCreateSession, getSession, type Session } from "../store/sessions.ts";
 import { insertTask } from "../store/tasks.ts";
 import { SessionNotFoundError, UnknownBotError } from "./errors.ts";
@@ -63,11 +63,15 @@ export const RECEIPT_RETENTION_MS = 7 * 24 * 3600_000;
 export interface SessionOutboxRows {
   prepare(): Promise<void>;
   /** `session.start` of a session this transaction created. */
-  sessionStarted(db: StoreDb, session: Session): Promise<number>;
+  sessionStarted(tx: Repositories, session: Session): Promise<number>;
   /** `session.end` of a session this transaction ended (`endedAt` is set). */
-  sessionEnded(db: StoreDb, session: Session): Promise<number>;
+  sessionEnded(tx: Repositories, session: Session): Promise<number>;
   /** `task.created` of a task this transaction created. */
-  taskCreated(db: StoreDb, sessionId: string, task: { id: string; botId: string }): Promise<number>;
+  taskCreated(
+    tx: Repositories,
+    sessionId: string,
+    task: { id: string; botId: string },
+  ): Promise<number>;
 }
 
 /** What a {@link SessionService} is built from. */
@@ -112,9 +116,9 @@ export class SessionService {
     const rows = this.#o.rows;
     await rows?.prepare();
     let written = 0;
-    const r = await this.#store.transaction(async (trx) => {
-      const got = await getOrCreateSession(trx, botId, clientId, dispatchConfig);
-      if (got.created && rows) written = await rows.sessionStarted(trx, got.session);
+    const r = await this.#store.transaction(async (tx) => {
+      const got = await getOrCreateSession(tx.k, botId, clientId, dispatchConfig);
+      if (got.created && rows) written = await rows.sessionStarted(tx, got.session);
       return got;
     });
     if (written > 0) this.#o.onOutboxRows?.();
@@ -131,9 +135,9 @@ export class SessionService {
     const rows = this.#o.rows;
     await rows?.prepare();
     let written = 0;
-    const r = await this.#store.transaction(async (trx) => {
-      const got = await endSession(trx, sessionId);
-      if (got?.ended && rows) written = await rows.sessionEnded(trx, got.session);
+    const r = await this.#store.transaction(async (tx) => {
+      const got = await endSession(tx.k, sessionId);
+      if (got?.ended && rows) written = await rows.sessionEnded(tx, got.session);
       return got;
     });
     if (!r) throw new SessionNotFoundError(sessionId);
@@ -163,12 +167,12 @@ export class SessionService {
     const rows = this.#o.rows;
     if (runAgent) await rows?.prepare();
     let written = 0;
-    const result = await this.#store.transaction(async (trx): Promise<InjectResult> => {
+    const result = await this.#store.transaction(async (tx): Promise<InjectResult> => {
       if (key !== undefined) {
-        const seen = await claimReceipt(trx, source, key);
+        const seen = await claimReceipt(tx.k, source, key);
         if (seen) return { ...seen, sessionId, duplicate: true };
       }
-      const message = await insertMessage(trx, {
+      const message = await tx.messages.insert({
         sessionId,
         role: opts.role ?? "user",
         content: opts.content,
@@ -176,7 +180,7 @@ export class SessionService {
       });
       let taskId: string | null = null;
       if (runAgent) {
-        const task = await insertTask(trx, {
+        const task = await insertTask(tx.k, {
           sessionId,
           botId: session.botId,
           messageId: message.id,
@@ -189,11 +193,11 @@ export class SessionService {
         });
         taskId = task.id;
         if (rows) {
-          written = await rows.taskCreated(trx, sessionId, { id: task.id, botId: session.botId });
+          written = await rows.taskCreated(tx, sessionId, { id: task.id, botId: session.botId });
         }
       }
       if (key !== undefined)
-        await stampReceipt(trx, source, key, { messageId: message.id, taskId });
+        await stampReceipt(tx.k, source, key, { messageId: message.id, taskId });
       return { messageId: message.id, sessionId, taskId, duplicate: false };
     });
     if (result.taskId && !result.duplicate) {

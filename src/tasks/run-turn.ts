@@ -10,7 +10,6 @@ import type { ToolRegistry } from "../agent/tools.ts";
 import type { HookRegistry } from "../hooks/lifecycle.ts";
 import { UnknownBotError } from "../sessions/errors.ts";
 import type { Store } from "../store/index.ts";
-import { listTurnHistory } from "../store/messages.ts";
 import type { SkillStore } from "../store/skills.ts";
 import { setTaskWarnings, type Task } from "../store/tasks.ts";
 import { insertToolCall, type ToolCallRecord } from "../store/tool-calls.ts";
@@ -62,8 +61,7 @@ export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
     if (!bot) throw new UnknownBotError(task.botId);
     const session = await store.sessions.get(task.sessionId);
     if (!session) throw new Error(`Session ${task.sessionId} no longer exists`);
-    const history = await listTurnHistory(
-      store.k,
+    const history = await store.messages.turnHistory(
       task.sessionId,
       task.messageId,
       deps.historyLimit ?? 50,
