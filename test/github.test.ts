@@ -11,7 +11,6 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { WebhookDefinition } from "@octokit/webhooks-examples";
-import { getTask } from "../src/store/tasks.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { backends, createTestDatabase, tempDir } from "./support/db.ts";
 import { type FakeGithub, startFakeGithub } from "./support/fake-github.ts";
@@ -369,7 +368,7 @@ describe("GitHub integration", () => {
       assert.equal(task.dispatch_type, "github");
       const session = (await t.api("GET", `/api/v1/sessions/${task.session_id}`)).body;
       assert.equal(session.client_id, `github:${REPO}`);
-      const stored = await getTask(t.app.store.k, task.id);
+      const stored = await t.app.store.tasks.get(task.id);
       assert.deepEqual(stored!.dispatchConfig, { type: "github", repo: REPO, number: c.number });
       const [comment] = await gh.waitForComments(REPO, c.number, answer);
       assert.ok(comment);

@@ -20,18 +20,7 @@ import {
   replayDelivery,
 } from "../src/store/deliveries.ts";
 import { Store } from "../src/store/index.ts";
-import {
-  claimTasks,
-  finishTask,
-  getTask,
-  insertTask,
-  type NewTask,
-  releaseTask,
-  renewTaskLeases,
-  requeueExpiredTasks,
-  type Task,
-} from "../src/store/tasks.ts";
-import { insertToolCall, listToolCalls } from "../src/store/tool-calls.ts";
+import type { NewTask, Task } from "../src/store/tasks.ts";
 import { backends, createTestDatabase, type TestDatabase } from "./support/db.ts";
 
 for (const backend of backends) {
@@ -54,11 +43,11 @@ for (const backend of backends) {
 
     /** Claims with the store's own dialect. */
     const claim = (owner: string, limit = 10, leaseMs = 60_000): Promise<Task[]> =>
-      claimTasks(store.k, store.db.dialect, owner, limit, leaseMs);
+      store.tasks.claim(owner, limit, leaseMs);
 
     /** Inserts a pending task of `sessionId` (bot "b", dispatch "none"). */
     const addTask = (sessionId: string, extra: Partial<NewTask> = {}): Promise<Task> =>
-      insertTask(store.k, {
+      store.tasks.insert({
         sessionId,
         botId: "b",
         prompt: `prompt for ${sessionId}`,
@@ -67,7 +56,7 @@ for (const backend of backends) {
       });
 
     const mustGetTask = async (id: string): Promise<Task> => {
-      const t = await getTask(store.k, id);
+      const t = await store.tasks.get(id);
       assert.ok(t, `task ${id} exists`);
       return t;
     };
@@ -259,7 +248,7 @@ for (const backend of backends) {
 
     describe("tool calls", () => {
       test("recorded and listed in order", async () => {
-        await insertToolCall(store.k, {
+        await store.toolCalls.insert({
           taskId: "tc-task",
           sessionId: "tc-s",
           name: "http",
@@ -268,7 +257,7 @@ for (const backend of backends) {
           status: "ok",
           durationMs: 12.6,
         });
-        await insertToolCall(store.k, {
+        await store.toolCalls.insert({
           taskId: "tc-task",
           sessionId: "tc-s",
           name: "search",
@@ -277,7 +266,7 @@ for (const backend of backends) {
           status: "error",
           durationMs: 3,
         });
-        const calls = await listToolCalls(store.k, "tc-task");
+        const calls = await store.toolCalls.list("tc-task");
         assert.deepEqual(
           calls.map((c) => [c.name, c.args, c.result, c.status, c.durationMs]),
           [
@@ -285,12 +274,12 @@ for (const backend of backends) {
             ["search", { q: "x" }, null, "error", 3],
           ],
         );
-        assert.deepEqual(await listToolCalls(store.k, "other-task"), []);
+        assert.deepEqual(await store.toolCalls.list("other-task"), []);
       });
     });
 
     describe("tasks", () => {
-      // claimTasks looks at the whole table, so each test starts from an empty one.
+      // tasks.claim looks at the whole table, so each test starts from an empty one.
       beforeEach(async () => {
         await store.k.deleteFrom("tasks").execute();
       });
@@ -319,8 +308,7 @@ for (const backend of backends) {
         assert.deepEqual(await claim("w2"), []);
 
         assert.ok(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             a1.id,
             { status: "complete", result: "r1" },
             {
@@ -342,8 +330,7 @@ for (const backend of backends) {
         assert.deepEqual(await claim("w2"), []);
 
         assert.ok(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             b1.id,
             { status: "failed", error: "boom" },
             {
@@ -358,8 +345,7 @@ for (const backend of backends) {
           "a failed task does not block its session",
         );
         assert.ok(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             a2.id,
             { status: "complete" },
             {
@@ -372,8 +358,8 @@ for (const backend of backends) {
           (await claim("w1")).map((t) => t.id),
           [a3.id],
         );
-        assert.ok(await finishTask(store.k, a3.id, { status: "complete" }, { from: ["running"] }));
-        assert.ok(await finishTask(store.k, b2.id, { status: "complete" }, { from: ["running"] }));
+        assert.ok(await store.tasks.finish(a3.id, { status: "complete" }, { from: ["running"] }));
+        assert.ok(await store.tasks.finish(b2.id, { status: "complete" }, { from: ["running"] }));
         assert.deepEqual(await claim("w1"), []);
       });
 
@@ -416,20 +402,20 @@ for (const backend of backends) {
         assert.equal(t.attempts, 0);
         assert.equal((await claim("w1"))[0]?.attempts, 1);
 
-        assert.equal(await releaseTask(store.k, t.id, "w2"), false, "not w2's task");
+        assert.equal(await store.tasks.release(t.id, "w2"), false, "not w2's task");
         assert.equal((await mustGetTask(t.id)).status, "running");
 
-        assert.equal(await releaseTask(store.k, t.id, "w1"), true);
+        assert.equal(await store.tasks.release(t.id, "w1"), true);
         const released = await mustGetTask(t.id);
         assert.equal(released.status, "pending");
         assert.equal(released.leaseOwner, null);
         assert.equal(released.leaseExpiresAt, null);
         assert.equal(released.attempts, 0, "a release does not count the attempt");
-        assert.equal(await releaseTask(store.k, t.id, "w1"), false, "no longer running");
+        assert.equal(await store.tasks.release(t.id, "w1"), false, "no longer running");
 
         assert.equal((await claim("w2", 10, 1))[0]?.attempts, 1);
         await sleep(5);
-        assert.deepEqual(await requeueExpiredTasks(store.k), []);
+        assert.deepEqual(await store.tasks.requeueExpired(), []);
         assert.equal((await mustGetTask(t.id)).attempts, 1);
         const again = await claim("w3");
         assert.equal(again.length, 1);
@@ -437,14 +423,13 @@ for (const backend of backends) {
         assert.equal(again[0]!.leaseOwner, "w3");
       });
 
-      test("finishTask guard: wrong owner or wrong status → false, nothing changes", async () => {
+      test("tasks.finish guard: wrong owner or wrong status → false, nothing changes", async () => {
         const t = await addTask("G");
         await claim("w1");
         const running = await mustGetTask(t.id);
 
         assert.equal(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             t.id,
             { status: "complete", result: "x" },
             {
@@ -456,15 +441,14 @@ for (const backend of backends) {
         );
         assert.deepEqual(await mustGetTask(t.id), running, "wrong owner changed nothing");
         assert.equal(
-          await finishTask(store.k, t.id, { status: "complete" }, { from: ["pending"] }),
+          await store.tasks.finish(t.id, { status: "complete" }, { from: ["pending"] }),
           false,
         );
         assert.deepEqual(await mustGetTask(t.id), running);
 
         // A cancel (no owner) wins; the worker's late completion then fails.
         assert.equal(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             t.id,
             { status: "cancelled", error: "by user" },
             {
@@ -477,8 +461,7 @@ for (const backend of backends) {
         assert.equal(cancelled.status, "cancelled");
         assert.equal(cancelled.error, "by user");
         assert.equal(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             t.id,
             { status: "complete", result: "late" },
             {
@@ -490,23 +473,23 @@ for (const backend of backends) {
         );
         assert.deepEqual(await mustGetTask(t.id), cancelled, "the cancelled task is untouched");
         assert.equal(
-          await finishTask(store.k, "no-such-task", { status: "complete" }, { from: ["running"] }),
+          await store.tasks.finish("no-such-task", { status: "complete" }, { from: ["running"] }),
           false,
         );
       });
 
-      test("renewTaskLeases renews running tasks held under the named lease tokens", async () => {
+      test("tasks.renewLeases renews running tasks held under the named lease tokens", async () => {
         const t1 = await addTask("R1");
         const t2 = await addTask("R2");
         const t4 = await addTask("R4");
         assert.equal((await claim("w1", 10, 1_000)).length, 3);
         const t3 = await addTask("R3");
         assert.equal((await claim("w2", 10, 1_000)).length, 1);
-        assert.ok(await finishTask(store.k, t4.id, { status: "complete" }, { from: ["running"] }));
+        assert.ok(await store.tasks.finish(t4.id, { status: "complete" }, { from: ["running"] }));
 
         const before3 = await mustGetTask(t3.id);
         const start = Date.now();
-        const renewed = await renewTaskLeases(store.k, ["w1", "missing"], 60_000);
+        const renewed = await store.tasks.renewLeases(["w1", "missing"], 60_000);
         assert.deepEqual([...new Set(renewed)], ["w1"], "a lost token is absent from the answer");
         assert.equal(renewed.length, 2, "t1 and t2");
         for (const id of [t1.id, t2.id]) {
@@ -516,10 +499,10 @@ for (const backend of backends) {
         }
         assert.deepEqual(await mustGetTask(t3.id), before3, "t3 is w2's: unchanged");
         assert.equal((await mustGetTask(t4.id)).leaseExpiresAt, null, "finished: not renewed");
-        assert.deepEqual(await renewTaskLeases(store.k, [], 60_000), []);
+        assert.deepEqual(await store.tasks.renewLeases([], 60_000), []);
       });
 
-      test("requeueExpiredTasks: attempts left → pending; none left → returned", async () => {
+      test("tasks.requeueExpired: attempts left → pending; none left → returned", async () => {
         const x = await addTask("E1", { maxAttempts: 3 });
         const y = await addTask("E2", { maxAttempts: 1 });
         assert.equal((await claim("w1", 10, 1)).length, 2);
@@ -530,7 +513,7 @@ for (const backend of backends) {
         );
         await sleep(5);
 
-        const exhausted = await requeueExpiredTasks(store.k);
+        const exhausted = await store.tasks.requeueExpired();
         assert.deepEqual(
           exhausted.map((t) => t.id),
           [y.id],
@@ -552,12 +535,11 @@ for (const backend of backends) {
 
         // Still reported until the caller fails it.
         assert.deepEqual(
-          (await requeueExpiredTasks(store.k)).map((t) => t.id),
+          (await store.tasks.requeueExpired()).map((t) => t.id),
           [y.id],
         );
         assert.ok(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             y.id,
             { status: "failed", error: "lease expired" },
             {
@@ -565,7 +547,7 @@ for (const backend of backends) {
             },
           ),
         );
-        assert.deepEqual(await requeueExpiredTasks(store.k), []);
+        assert.deepEqual(await store.tasks.requeueExpired(), []);
 
         const reclaimed = await claim("w3");
         assert.deepEqual(
@@ -613,7 +595,7 @@ for (const backend of backends) {
           const owner = `claimer-${i}`;
           while (done < total) {
             if (Date.now() > deadline) throw new Error(`timed out with ${done}/${total} done`);
-            const got = await claimTasks(s.k, s.db.dialect, owner, 3, 30_000);
+            const got = await s.tasks.claim(owner, 3, 30_000);
             if (got.length === 0) {
               await sleep(1);
               continue;
@@ -634,8 +616,7 @@ for (const backend of backends) {
               running.delete(t.sessionId);
               if (!finished.has(t.sessionId)) finished.set(t.sessionId, []);
               finished.get(t.sessionId)!.push(t.id);
-              const ok = await finishTask(
-                s.k,
+              const ok = await s.tasks.finish(
                 t.id,
                 { status: "complete" },
                 {
@@ -787,7 +768,7 @@ for (const backend of backends) {
         assert.equal(await replayDelivery(store.k, "00000000-0000-7000-8000-000000000000"), false);
       });
 
-      test("listDeliveries filters by status and task, newest first", async () => {
+      test("deliveries.list filters by status and task, newest first", async () => {
         const a = await newDelivery("t-a");
         const b = await newDelivery("t-b");
         const c = await newDelivery("t-a");

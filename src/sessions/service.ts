@@ -11,7 +11,6 @@ import { claimReceipt, pruneReceipts, stampReceipt } from "../store/inbound-rece
 import type { Repositories, Store } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import { endSession, getOrCreateSession, getSession, type Session } from "../store/sessions.ts";
-import { insertTask } from "../store/tasks.ts";
 import { SessionNotFoundError, UnknownBotError } from "./errors.ts";
 
 /** Options of {@link SessionService.injectMessage}. */
@@ -180,7 +179,7 @@ export class SessionService {
       });
       let taskId: string | null = null;
       if (runAgent) {
-        const task = await insertTask(tx.k, {
+        const task = await tx.tasks.insert({
           sessionId,
           botId: session.botId,
           messageId: message.id,

@@ -19,6 +19,8 @@ import { type Db, type Dialect, openDatabase } from "./db.ts";
 import { MessageRepository } from "./messages.ts";
 import type { Database } from "./schema.ts";
 import { SessionRepository } from "./sessions.ts";
+import { TaskRepository } from "./tasks.ts";
+import { ToolCallRepository } from "./tool-calls.ts";
 
 /**
  * What the repositories of one store share, whichever handle they run on: built once per
@@ -44,6 +46,8 @@ export class Repositories {
   #sessions: SessionRepository | undefined;
   #apiKeys: ApiKeyRepository | undefined;
   #messages: MessageRepository | undefined;
+  #tasks: TaskRepository | undefined;
+  #toolCalls: ToolCallRepository | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -82,6 +86,18 @@ export class Repositories {
   get messages(): MessageRepository {
     this.#messages ??= new MessageRepository(this.#db);
     return this.#messages;
+  }
+
+  /** Tasks: the queue (claims, leases, final states). */
+  get tasks(): TaskRepository {
+    this.#tasks ??= new TaskRepository(this.#db, this.#shared.dialect);
+    return this.#tasks;
+  }
+
+  /** Tool calls made inside tasks. */
+  get toolCalls(): ToolCallRepository {
+    this.#toolCalls ??= new ToolCallRepository(this.#db);
+    return this.#toolCalls;
   }
 
   /** How bot reads use the cache over this handle (a transaction overrides it). */

@@ -7,7 +7,7 @@ import type { DispatchTask } from "../sdk/dispatch.ts";
 import { insertDelivery } from "../store/deliveries.ts";
 import type { Repositories, Store } from "../store/index.ts";
 import type { TaskStatus } from "../store/schema.ts";
-import { finishTask, type Task } from "../store/tasks.ts";
+import type { Task } from "../store/tasks.ts";
 
 /**
  * More outbox rows to write in the finishing transaction (event deliveries), so they
@@ -61,8 +61,7 @@ export class TaskFinisher {
     await this.#extra?.prepare();
     let extraRows = 0;
     const ok = await this.#store.transaction(async (tx) => {
-      const updated = await finishTask(
-        tx.k,
+      const updated = await tx.tasks.finish(
         task.id,
         { status: "complete", result: text },
         { from: ["running"], owner },
@@ -100,7 +99,7 @@ export class TaskFinisher {
     await this.#extra?.prepare();
     let extraRows = 0;
     const ok = await this.#store.transaction(async (tx) => {
-      const updated = await finishTask(tx.k, task.id, { status: "failed", error }, guard);
+      const updated = await tx.tasks.finish(task.id, { status: "failed", error }, guard);
       if (!updated) return false;
       extraRows = (await this.#extra?.write(tx, task, { status: "failed", error })) ?? 0;
       await this.#queueDelivery(tx, task, "failed", `[Error: ${error}]`);

@@ -11,8 +11,8 @@ import type { HookRegistry } from "../hooks/lifecycle.ts";
 import { UnknownBotError } from "../sessions/errors.ts";
 import type { Store } from "../store/index.ts";
 import type { SkillStore } from "../store/skills.ts";
-import { setTaskWarnings, type Task } from "../store/tasks.ts";
-import { insertToolCall, type ToolCallRecord } from "../store/tool-calls.ts";
+import type { Task } from "../store/tasks.ts";
+import type { ToolCallRecord } from "../store/tool-calls.ts";
 import type { TaskOutput } from "./worker.ts";
 
 /** What a turn runner needs. */
@@ -50,9 +50,9 @@ export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
     log: deps.log,
     recordToolCall: (c) => {
       deps.onToolCall?.(c);
-      return insertToolCall(store.k, c);
+      return store.toolCalls.insert(c);
     },
-    recordWarnings: (id, warnings) => setTaskWarnings(store.k, id, warnings),
+    recordWarnings: (id, warnings) => store.tasks.setWarnings(id, warnings),
     maxRetries: deps.maxRetries ?? 2,
     maxSteps: deps.maxSteps ?? 10,
   };
