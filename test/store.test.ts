@@ -11,14 +11,6 @@ import { sql } from "kysely";
 import type { Scope } from "../src/sdk/scopes.ts";
 import { hashApiKey, scopeAllows } from "../src/store/api-keys.ts";
 import { openDatabase } from "../src/store/db.ts";
-import {
-  claimDueDeliveries,
-  getDelivery,
-  insertDelivery,
-  listDeliveries,
-  recordDeliveryAttempt,
-  replayDelivery,
-} from "../src/store/deliveries.ts";
 import { Store } from "../src/store/index.ts";
 import type { NewTask, Task } from "../src/store/tasks.ts";
 import { backends, createTestDatabase, type TestDatabase } from "./support/db.ts";
@@ -655,18 +647,18 @@ for (const backend of backends) {
       });
 
       const newDelivery = (taskId: string | null = null) =>
-        insertDelivery(store.k, {
+        store.deliveries.insert({
           taskId,
           targetType: "webhook",
           target: { url: "https://example.com/hook" },
           payload: { text: "hello" },
         });
       const claimD = (owner: string, leaseMs = 60_000) =>
-        claimDueDeliveries(store.k, store.db.dialect, owner, 10, leaseMs);
+        store.deliveries.claimDue(owner, 10, leaseMs);
 
       test("insert, claim with a lease, not reclaimed until the lease expires", async () => {
         const id = await newDelivery("task-1");
-        const d = await getDelivery(store.k, id);
+        const d = await store.deliveries.get(id);
         assert.ok(d);
         assert.equal(d.status, "pending");
         assert.equal(d.attempts, 0);
@@ -697,22 +689,22 @@ for (const backend of backends) {
         assert.deepEqual(await claimD("d1"), []);
 
         // The expired claimer's outcome is ignored; the current one's counts.
-        await recordDeliveryAttempt(store.k, short, "d1", {
+        await store.deliveries.recordAttempt(short, "d1", {
           status: "delivered",
           httpStatus: 200,
         });
-        assert.equal((await getDelivery(store.k, short))?.status, "pending");
-        await recordDeliveryAttempt(store.k, short, "d2", {
+        assert.equal((await store.deliveries.get(short))?.status, "pending");
+        await store.deliveries.recordAttempt(short, "d2", {
           status: "delivered",
           httpStatus: 204,
         });
-        await recordDeliveryAttempt(store.k, id, "d1", { status: "delivered", httpStatus: 204 });
-        const delivered = await getDelivery(store.k, short);
+        await store.deliveries.recordAttempt(id, "d1", { status: "delivered", httpStatus: 204 });
+        const delivered = await store.deliveries.get(short);
         assert.equal(delivered?.status, "delivered");
         assert.equal(delivered?.lastStatus, 204);
         assert.equal(delivered?.lastError, null);
         assert.ok(delivered?.deliveredAt != null);
-        assert.equal((await getDelivery(store.k, id))?.status, "delivered");
+        assert.equal((await store.deliveries.get(id))?.status, "delivered");
         assert.deepEqual(await claimD("d3"), [], "delivered: never claimed");
       });
 
@@ -720,13 +712,13 @@ for (const backend of backends) {
         const id = await newDelivery();
         assert.equal((await claimD("d1")).length, 1);
         const retryAt = Date.now() + 60_000;
-        await recordDeliveryAttempt(store.k, id, "d1", {
+        await store.deliveries.recordAttempt(id, "d1", {
           status: "failed",
           nextAttemptAt: retryAt,
           httpStatus: 503,
           error: "Service Unavailable",
         });
-        const failed = await getDelivery(store.k, id);
+        const failed = await store.deliveries.get(id);
         assert.equal(failed?.status, "failed");
         assert.equal(failed?.nextAttemptAt, retryAt);
         assert.equal(failed?.lastStatus, 503);
@@ -745,19 +737,19 @@ for (const backend of backends) {
           retried.map((x) => [x.id, x.attempts]),
           [[id, 2]],
         );
-        await recordDeliveryAttempt(store.k, id, "d2", {
+        await store.deliveries.recordAttempt(id, "d2", {
           status: "dead",
           httpStatus: 410,
           error: "Gone",
         });
-        const dead = await getDelivery(store.k, id);
+        const dead = await store.deliveries.get(id);
         assert.equal(dead?.status, "dead");
         assert.equal(dead?.lastError, "Gone");
         assert.equal(dead?.deliveredAt, null);
         assert.deepEqual(await claimD("d3"), [], "dead: not claimed");
 
-        assert.equal(await replayDelivery(store.k, id), true);
-        const replayed = await getDelivery(store.k, id);
+        assert.equal(await store.deliveries.replay(id), true);
+        const replayed = await store.deliveries.get(id);
         assert.equal(replayed?.id, id, "a replay keeps the id");
         assert.equal(replayed?.status, "pending");
         const reclaimed = await claimD("d3");
@@ -765,7 +757,7 @@ for (const backend of backends) {
           reclaimed.map((x) => x.id),
           [id],
         );
-        assert.equal(await replayDelivery(store.k, "00000000-0000-7000-8000-000000000000"), false);
+        assert.equal(await store.deliveries.replay("00000000-0000-7000-8000-000000000000"), false);
       });
 
       test("deliveries.list filters by status and task, newest first", async () => {
@@ -773,29 +765,29 @@ for (const backend of backends) {
         const b = await newDelivery("t-b");
         const c = await newDelivery("t-a");
         assert.equal((await claimD("d1")).length, 3);
-        await recordDeliveryAttempt(store.k, a, "d1", { status: "delivered" });
-        await recordDeliveryAttempt(store.k, b, "d1", { status: "dead", error: "x" });
-        await recordDeliveryAttempt(store.k, c, "d1", { status: "delivered" });
+        await store.deliveries.recordAttempt(a, "d1", { status: "delivered" });
+        await store.deliveries.recordAttempt(b, "d1", { status: "dead", error: "x" });
+        await store.deliveries.recordAttempt(c, "d1", { status: "delivered" });
 
         assert.deepEqual(
-          (await listDeliveries(store.k, {})).map((d) => d.id),
+          (await store.deliveries.list({})).map((d) => d.id),
           [c, b, a],
         );
         assert.deepEqual(
-          (await listDeliveries(store.k, { status: "delivered" })).map((d) => d.id),
+          (await store.deliveries.list({ status: "delivered" })).map((d) => d.id),
           [c, a],
         );
         assert.deepEqual(
-          (await listDeliveries(store.k, { status: "dead" })).map((d) => d.id),
+          (await store.deliveries.list({ status: "dead" })).map((d) => d.id),
           [b],
         );
-        assert.deepEqual(await listDeliveries(store.k, { status: "pending" }), []);
+        assert.deepEqual(await store.deliveries.list({ status: "pending" }), []);
         assert.deepEqual(
-          (await listDeliveries(store.k, { taskId: "t-a" })).map((d) => d.id),
+          (await store.deliveries.list({ taskId: "t-a" })).map((d) => d.id),
           [c, a],
         );
         assert.deepEqual(
-          (await listDeliveries(store.k, { limit: 1 })).map((d) => d.id),
+          (await store.deliveries.list({ limit: 1 })).map((d) => d.id),
           [c],
         );
       });

@@ -13,7 +13,6 @@
  */
 import type { Store } from "../store/index.ts";
 import { stateDocsSummary } from "../store/integrations-state.ts";
-import { listNotifications } from "../store/notifications.ts";
 import { WebhookSubscriptionRepository } from "../store/webhook-subscriptions.ts";
 import { loadGitAutoCommitConfig } from "./git-auto-commit.ts";
 import { notificationRecord } from "./notifications.ts";
@@ -49,7 +48,7 @@ export async function integrationsState(src: IntegrationsStateSources): Promise<
   const [webhooks, git, notifications, docs] = await Promise.all([
     src.listWebhooks ? src.listWebhooks() : readWebhooks(store),
     loadGitAutoCommitConfig(store),
-    listNotifications(store.k),
+    store.notifications.list(),
     stateDocsSummary(store.k),
   ]);
   let latest = docs.updatedAt;

@@ -75,12 +75,9 @@ export class Metrics {
       registers,
       async collect() {
         this.reset();
-        const rows = await store.k
-          .selectFrom("deliveries")
-          .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
-          .groupBy("status")
-          .execute();
-        for (const r of rows) this.set({ status: r.status }, Number(r.n));
+        for (const r of await store.deliveries.countByStatus()) {
+          this.set({ status: r.status }, r.count);
+        }
       },
     });
   }

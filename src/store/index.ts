@@ -16,7 +16,9 @@ import type { Kysely, Transaction } from "kysely";
 import { ApiKeyRepository } from "./api-keys.ts";
 import { BotCache, type BotReads, BotRepository, type TransactionBotReads } from "./bots.ts";
 import { type Db, type Dialect, openDatabase } from "./db.ts";
+import { DeliveryRepository } from "./deliveries.ts";
 import { MessageRepository } from "./messages.ts";
+import { NotificationRepository } from "./notifications.ts";
 import type { Database } from "./schema.ts";
 import { SessionRepository } from "./sessions.ts";
 import { TaskRepository } from "./tasks.ts";
@@ -48,6 +50,8 @@ export class Repositories {
   #messages: MessageRepository | undefined;
   #tasks: TaskRepository | undefined;
   #toolCalls: ToolCallRepository | undefined;
+  #deliveries: DeliveryRepository | undefined;
+  #notifications: NotificationRepository | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -98,6 +102,18 @@ export class Repositories {
   get toolCalls(): ToolCallRepository {
     this.#toolCalls ??= new ToolCallRepository(this.#db);
     return this.#toolCalls;
+  }
+
+  /** The delivery outbox: one row per outbound send. */
+  get deliveries(): DeliveryRepository {
+    this.#deliveries ??= new DeliveryRepository(this.#db, this.#shared.dialect);
+    return this.#deliveries;
+  }
+
+  /** The notification history. */
+  get notifications(): NotificationRepository {
+    this.#notifications ??= new NotificationRepository(this.#db);
+    return this.#notifications;
   }
 
   /** How bot reads use the cache over this handle (a transaction overrides it). */

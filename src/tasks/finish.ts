@@ -4,7 +4,6 @@
  * never sent for a task someone else finished (a cancel, or a lease taken over).
  */
 import type { DispatchTask } from "../sdk/dispatch.ts";
-import { insertDelivery } from "../store/deliveries.ts";
 import type { Repositories, Store } from "../store/index.ts";
 import type { TaskStatus } from "../store/schema.ts";
 import type { Task } from "../store/tasks.ts";
@@ -117,7 +116,7 @@ export class TaskFinisher {
     result: string,
   ): Promise<void> {
     if (task.dispatchType === "none") return;
-    await insertDelivery(tx.k, {
+    await tx.deliveries.insert({
       taskId: task.id,
       targetType: task.dispatchType,
       target: task.dispatchConfig ?? {},
