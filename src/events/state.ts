@@ -12,7 +12,6 @@
  *   learn whether anything changed; a deleted webhook leaves no time behind, though.
  */
 import type { Store } from "../store/index.ts";
-import { stateDocsSummary } from "../store/integrations-state.ts";
 import { WebhookSubscriptionRepository } from "../store/webhook-subscriptions.ts";
 import { loadGitAutoCommitConfig } from "./git-auto-commit.ts";
 import { notificationRecord } from "./notifications.ts";
@@ -49,7 +48,7 @@ export async function integrationsState(src: IntegrationsStateSources): Promise<
     src.listWebhooks ? src.listWebhooks() : readWebhooks(store),
     loadGitAutoCommitConfig(store),
     store.notifications.list(),
-    stateDocsSummary(store.k),
+    store.stateDocs.summary(),
   ]);
   let latest = docs.updatedAt;
   for (const w of webhooks) latest = Math.max(latest, Date.parse(w.updated_at) || 0);

@@ -7,10 +7,9 @@
  * can acknowledge once a call returns.
  */
 import type { ExecutionConfig } from "../sdk/execution.ts";
-import { claimReceipt, pruneReceipts, stampReceipt } from "../store/inbound-receipts.ts";
 import type { Repositories, Store } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
-import { endSession, getOrCreateSession, getSession, type Session } from "../store/sessions.ts";
+import type { Session } from "../store/sessions.ts";
 import { SessionNotFoundError, UnknownBotError } from "./errors.ts";
 
 /** Options of {@link SessionService.injectMessage}. */
@@ -116,7 +115,7 @@ export class SessionService {
     await rows?.prepare();
     let written = 0;
     const r = await this.#store.transaction(async (tx) => {
-      const got = await getOrCreateSession(tx.k, botId, clientId, dispatchConfig);
+      const got = await tx.sessions.getOrCreate(botId, clientId, dispatchConfig);
       if (got.created && rows) written = await rows.sessionStarted(tx, got.session);
       return got;
     });
@@ -135,7 +134,7 @@ export class SessionService {
     await rows?.prepare();
     let written = 0;
     const r = await this.#store.transaction(async (tx) => {
-      const got = await endSession(tx.k, sessionId);
+      const got = await tx.sessions.end(sessionId);
       if (got?.ended && rows) written = await rows.sessionEnded(tx, got.session);
       return got;
     });
@@ -150,7 +149,7 @@ export class SessionService {
    * @throws SessionNotFoundError when the session does not exist
    */
   async injectMessage(sessionId: string, opts: InjectOptions): Promise<InjectResult> {
-    const session = await getSession(this.#store.k, sessionId);
+    const session = await this.#store.sessions.get(sessionId);
     if (!session) throw new SessionNotFoundError(sessionId);
     const runAgent = opts.runAgent === true;
     let dispatchConfig = opts.dispatchConfig ?? session.dispatchConfig ?? null;
@@ -168,7 +167,7 @@ export class SessionService {
     let written = 0;
     const result = await this.#store.transaction(async (tx): Promise<InjectResult> => {
       if (key !== undefined) {
-        const seen = await claimReceipt(tx.k, source, key);
+        const seen = await tx.receipts.claim(source, key);
         if (seen) return { ...seen, sessionId, duplicate: true };
       }
       const message = await tx.messages.insert({
@@ -196,7 +195,7 @@ export class SessionService {
         }
       }
       if (key !== undefined)
-        await stampReceipt(tx.k, source, key, { messageId: message.id, taskId });
+        await tx.receipts.stamp(source, key, { messageId: message.id, taskId });
       return { messageId: message.id, sessionId, taskId, duplicate: false };
     });
     if (result.taskId && !result.duplicate) {
@@ -212,6 +211,6 @@ export class SessionService {
     const now = Date.now();
     if (now - this.#lastReceiptPrune < 3600_000) return;
     this.#lastReceiptPrune = now;
-    pruneReceipts(this.#store.k, now - RECEIPT_RETENTION_MS).catch(() => {});
+    this.#store.receipts.prune(now - RECEIPT_RETENTION_MS).catch(() => {});
   }
 }

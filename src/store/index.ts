@@ -17,6 +17,8 @@ import { ApiKeyRepository } from "./api-keys.ts";
 import { BotCache, type BotReads, BotRepository, type TransactionBotReads } from "./bots.ts";
 import { type Db, type Dialect, openDatabase } from "./db.ts";
 import { DeliveryRepository } from "./deliveries.ts";
+import { ReceiptRepository } from "./inbound-receipts.ts";
+import { StateDocRepository } from "./integrations-state.ts";
 import { MessageRepository } from "./messages.ts";
 import { NotificationRepository } from "./notifications.ts";
 import type { Database } from "./schema.ts";
@@ -52,6 +54,8 @@ export class Repositories {
   #toolCalls: ToolCallRepository | undefined;
   #deliveries: DeliveryRepository | undefined;
   #notifications: NotificationRepository | undefined;
+  #receipts: ReceiptRepository | undefined;
+  #stateDocs: StateDocRepository | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -114,6 +118,18 @@ export class Repositories {
   get notifications(): NotificationRepository {
     this.#notifications ??= new NotificationRepository(this.#db);
     return this.#notifications;
+  }
+
+  /** Inbound receipts: provider delivery ids already accepted (dedupe at the door). */
+  get receipts(): ReceiptRepository {
+    this.#receipts ??= new ReceiptRepository(this.#db);
+    return this.#receipts;
+  }
+
+  /** Named settings documents (`integrations_state`), written compare-and-set. */
+  get stateDocs(): StateDocRepository {
+    this.#stateDocs ??= new StateDocRepository(this.#db);
+    return this.#stateDocs;
   }
 
   /** How bot reads use the cache over this handle (a transaction overrides it). */
