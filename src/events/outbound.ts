@@ -14,7 +14,6 @@ import type { Resolver } from "../outbox/ssrf.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import type { SessionOutboxRows } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
-import { WebhookSubscriptionRepository } from "../store/webhook-subscriptions.ts";
 import type { FinishRows } from "../tasks/finish.ts";
 import { type EventData, EventService } from "./events.ts";
 import { GitAutoCommit } from "./git-auto-commit.ts";
@@ -61,7 +60,7 @@ export interface Outbound {
 export function createOutbound(deps: OutboundDeps): Outbound {
   const { config, store, log, http, deliveryWorker } = deps;
   const webhooks = new WebhookSubscriptionService({
-    repo: new WebhookSubscriptionRepository(store.k, config.SWITCHYARD_SECRET_KEY),
+    repo: store.webhookSubscriptions,
     log,
     allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
     resolver: deps.resolver,

@@ -12,7 +12,6 @@
  *   learn whether anything changed; a deleted webhook leaves no time behind, though.
  */
 import type { Store } from "../store/index.ts";
-import { WebhookSubscriptionRepository } from "../store/webhook-subscriptions.ts";
 import { loadGitAutoCommitConfig } from "./git-auto-commit.ts";
 import { notificationRecord } from "./notifications.ts";
 import type { IntegrationsState, WebhookSummary } from "./outbound-types.ts";
@@ -32,10 +31,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The stored subscriptions without secrets, for callers without a subscription service. */
 function readWebhooks(store: Store): Promise<WebhookSummary[]> {
-  // The secret key is only needed to read secrets back, which listing never does.
-  return new WebhookSubscriptionRepository(store.k, undefined)
-    .list()
-    .then((subs) => subs.map(webhookSummary));
+  return store.webhookSubscriptions.list().then((subs) => subs.map(webhookSummary));
 }
 
 /**

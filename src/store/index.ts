@@ -18,13 +18,16 @@ import { BotCache, type BotReads, BotRepository, type TransactionBotReads } from
 import { type Db, type Dialect, openDatabase } from "./db.ts";
 import { DeliveryRepository } from "./deliveries.ts";
 import { ReceiptRepository } from "./inbound-receipts.ts";
+import { IntegrationSettingsRepository } from "./integration-settings.ts";
 import { StateDocRepository } from "./integrations-state.ts";
 import { MessageRepository } from "./messages.ts";
 import { NotificationRepository } from "./notifications.ts";
 import type { Database } from "./schema.ts";
 import { SessionRepository } from "./sessions.ts";
+import { SkillRepository } from "./skills.ts";
 import { TaskRepository } from "./tasks.ts";
 import { ToolCallRepository } from "./tool-calls.ts";
+import { WebhookSubscriptionRepository } from "./webhook-subscriptions.ts";
 
 /**
  * What the repositories of one store share, whichever handle they run on: built once per
@@ -56,6 +59,9 @@ export class Repositories {
   #notifications: NotificationRepository | undefined;
   #receipts: ReceiptRepository | undefined;
   #stateDocs: StateDocRepository | undefined;
+  #webhookSubscriptions: WebhookSubscriptionRepository | undefined;
+  #integrationSettings: IntegrationSettingsRepository | undefined;
+  #skills: SkillRepository | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -130,6 +136,30 @@ export class Repositories {
   get stateDocs(): StateDocRepository {
     this.#stateDocs ??= new StateDocRepository(this.#db);
     return this.#stateDocs;
+  }
+
+  /** Outbound webhook subscriptions (secrets encrypted at rest with the secret key). */
+  get webhookSubscriptions(): WebhookSubscriptionRepository {
+    this.#webhookSubscriptions ??= new WebhookSubscriptionRepository(
+      this.#db,
+      this.#shared.secretKey,
+    );
+    return this.#webhookSubscriptions;
+  }
+
+  /** Integration settings set through the admin API (encrypted with the secret key). */
+  get integrationSettings(): IntegrationSettingsRepository {
+    this.#integrationSettings ??= new IntegrationSettingsRepository(
+      this.#db,
+      this.#shared.secretKey,
+    );
+    return this.#integrationSettings;
+  }
+
+  /** Skills synced from integration folders. */
+  get skills(): SkillRepository {
+    this.#skills ??= new SkillRepository(this.#db);
+    return this.#skills;
   }
 
   /** How bot reads use the cache over this handle (a transaction overrides it). */

@@ -10,7 +10,7 @@ import type { ToolRegistry } from "../agent/tools.ts";
 import type { HookRegistry } from "../hooks/lifecycle.ts";
 import { UnknownBotError } from "../sessions/errors.ts";
 import type { Store } from "../store/index.ts";
-import type { SkillStore } from "../store/skills.ts";
+import type { SkillRepository } from "../store/skills.ts";
 import type { Task } from "../store/tasks.ts";
 import type { ToolCallRecord } from "../store/tool-calls.ts";
 import type { TaskOutput } from "./worker.ts";
@@ -20,7 +20,7 @@ export interface TurnRunnerDeps {
   store: Store;
   models: ModelRegistry;
   tools: ToolRegistry;
-  skills: Pick<SkillStore, "resolve">;
+  skills: Pick<SkillRepository, "resolve">;
   hooks: HookRegistry;
   log: Logger;
   /** Told about each tool call after it ran (maps it to an event); must not throw. */
