@@ -17,6 +17,8 @@ import { ApiKeyRepository } from "./api-keys.ts";
 import { BotCache, type BotReads, BotRepository, type TransactionBotReads } from "./bots.ts";
 import { type Db, type Dialect, openDatabase } from "./db.ts";
 import { DeliveryRepository } from "./deliveries.ts";
+import { DocumentSearchRepository } from "./document-search.ts";
+import { DocumentRepository } from "./documents.ts";
 import { ReceiptRepository } from "./inbound-receipts.ts";
 import { IntegrationSettingsRepository } from "./integration-settings.ts";
 import { StateDocRepository } from "./integrations-state.ts";
@@ -27,6 +29,7 @@ import { SessionRepository } from "./sessions.ts";
 import { SkillRepository } from "./skills.ts";
 import { TaskRepository } from "./tasks.ts";
 import { ToolCallRepository } from "./tool-calls.ts";
+import { VectorRepository } from "./vectors.ts";
 import { WebhookSubscriptionRepository } from "./webhook-subscriptions.ts";
 
 /**
@@ -62,6 +65,9 @@ export class Repositories {
   #webhookSubscriptions: WebhookSubscriptionRepository | undefined;
   #integrationSettings: IntegrationSettingsRepository | undefined;
   #skills: SkillRepository | undefined;
+  #documents: DocumentRepository | undefined;
+  #documentSearch: DocumentSearchRepository | undefined;
+  #vectors: VectorRepository | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -160,6 +166,24 @@ export class Repositories {
   get skills(): SkillRepository {
     this.#skills ??= new SkillRepository(this.#db);
     return this.#skills;
+  }
+
+  /** Documents and their chunks. */
+  get documents(): DocumentRepository {
+    this.#documents ??= new DocumentRepository(this.#db, this.#shared.dialect);
+    return this.#documents;
+  }
+
+  /** The queries of lexical document search (FTS5 on SQLite, `ts_rank_cd` on PostgreSQL). */
+  get documentSearch(): DocumentSearchRepository {
+    this.#documentSearch ??= new DocumentSearchRepository(this.#db);
+    return this.#documentSearch;
+  }
+
+  /** Chunk embeddings: pgvector, and the exact engine's loading queries. */
+  get vectors(): VectorRepository {
+    this.#vectors ??= new VectorRepository(this.#db);
+    return this.#vectors;
   }
 
   /** How bot reads use the cache over this handle (a transaction overrides it). */
