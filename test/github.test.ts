@@ -79,7 +79,7 @@ async function send(
  * (assistant and tool messages) are left out, so counts hold while earlier turns finish.
  */
 async function stored(t: TestApp): Promise<{ messages: number; tasks: number }> {
-  const k = t.app.store.k;
+  const k = t.app.store.db.kysely;
   const messages = await k
     .selectFrom("messages")
     .select((eb) => eb.fn.countAll().as("n"))
@@ -97,7 +97,7 @@ async function settledDelivery(t: TestApp, taskId: string, timeoutMs = 10_000): 
   const until = Date.now() + timeoutMs;
   let row: any;
   while (Date.now() < until) {
-    row = await t.app.store.k
+    row = await t.app.store.db.kysely
       .selectFrom("deliveries")
       .selectAll()
       .where("task_id", "=", taskId)

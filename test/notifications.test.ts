@@ -347,7 +347,7 @@ for (const backend of backends) {
           path: `/services/${URL_TOKEN}`,
           json: { text: "eventually", attachments: [] },
         });
-        const row = await t.app.store.k
+        const row = await t.app.store.db.kysely
           .selectFrom("notifications")
           .select("delivered")
           .where("id", "=", id)

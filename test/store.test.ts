@@ -10,8 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
 import type { Scope } from "../src/sdk/scopes.ts";
 import { hashApiKey, scopeAllows } from "../src/store/api-keys.ts";
-import { openDatabase } from "../src/store/db.ts";
-import { Store } from "../src/store/index.ts";
+import { type Repositories, Store } from "../src/store/index.ts";
 import type { NewTask, Task } from "../src/store/tasks.ts";
 import { backends, createTestDatabase, type TestDatabase } from "./support/db.ts";
 
@@ -62,9 +61,9 @@ for (const backend of backends) {
           const third = await Store.open(tdb.url);
           await third.close();
           const { rows } = await sql<{ n: number | string }>`
-            SELECT count(*) AS n FROM switchyard_migrations`.execute(second.k);
+            SELECT count(*) AS n FROM switchyard_migrations`.execute(second.db.kysely);
           const { rows: names } = await sql<{ name: string }>`
-            SELECT name FROM switchyard_migrations`.execute(second.k);
+            SELECT name FROM switchyard_migrations`.execute(second.db.kysely);
           assert.equal(
             Number(rows[0]!.n),
             new Set(names.map((r) => r.name)).size,
@@ -166,7 +165,7 @@ for (const backend of backends) {
         assert.equal(ids.size, 1);
         assert.equal(results.filter((r) => r.created).length, 1);
         const { rows } = await sql<{ n: number | string }>`
-          SELECT count(*) AS n FROM sessions WHERE client_id = 'race:1'`.execute(store.k);
+          SELECT count(*) AS n FROM sessions WHERE client_id = 'race:1'`.execute(store.db.kysely);
         assert.equal(Number(rows[0]!.n), 1);
       });
 
@@ -273,7 +272,7 @@ for (const backend of backends) {
     describe("tasks", () => {
       // tasks.claim looks at the whole table, so each test starts from an empty one.
       beforeEach(async () => {
-        await store.k.deleteFrom("tasks").execute();
+        await store.db.kysely.deleteFrom("tasks").execute();
       });
 
       test("per-session order: one running task per session, oldest first", async () => {
@@ -378,7 +377,7 @@ for (const backend of backends) {
         );
         assert.deepEqual(await claim("w1"), []);
         assert.equal((await mustGetTask(later.id)).status, "pending");
-        await store.k
+        await store.db.kysely
           .updateTable("tasks")
           .set({ run_at: Date.now() - 1 })
           .where("id", "=", later.id)
@@ -567,7 +566,7 @@ for (const backend of backends) {
         const stores: Store[] = [];
         for (let i = 0; i < 4; i++) {
           if (backend === "postgres") {
-            const s = new Store(await openDatabase(tdb.url, { poolSize: 2 }));
+            const s = await Store.open(tdb.url, { poolSize: 2 });
             extra.push(s);
             stores.push(s);
           } else {
@@ -599,7 +598,7 @@ for (const backend of backends) {
             }
             const { rows } = await sql<{ session_id: string }>`
               SELECT session_id FROM tasks WHERE status = 'running'
-              GROUP BY session_id HAVING count(*) > 1`.execute(s.k);
+              GROUP BY session_id HAVING count(*) > 1`.execute(s.db.kysely);
             for (const r of rows) overlaps.push(`${r.session_id} (seen in the table)`);
             for (const t of got) {
               await sleep(Math.random() * 2);
@@ -632,7 +631,10 @@ for (const backend of backends) {
         assert.equal(claimCount.size, total, "every task claimed");
         for (const [id, n] of claimCount) assert.equal(n, 1, `${id} claimed once`);
         assert.deepEqual(finished, order, "each session ran its tasks in order");
-        const rows = await store.k.selectFrom("tasks").select(["status", "attempts"]).execute();
+        const rows = await store.db.kysely
+          .selectFrom("tasks")
+          .select(["status", "attempts"])
+          .execute();
         assert.equal(rows.length, total);
         for (const r of rows) {
           assert.equal(r.status, "complete");
@@ -643,7 +645,7 @@ for (const backend of backends) {
 
     describe("deliveries", () => {
       beforeEach(async () => {
-        await store.k.deleteFrom("deliveries").execute();
+        await store.db.kysely.deleteFrom("deliveries").execute();
       });
 
       const newDelivery = (taskId: string | null = null) =>
@@ -727,7 +729,7 @@ for (const backend of backends) {
         assert.equal(failed?.nextAttemptAt, retryAt);
         assert.deepEqual(await claimD("d2"), [], "next_attempt_at in the future: not claimed");
 
-        await store.k
+        await store.db.kysely
           .updateTable("deliveries")
           .set({ next_attempt_at: Date.now() - 1 })
           .where("id", "=", id)
@@ -800,7 +802,7 @@ for (const backend of backends) {
         assert.equal(record.name, "ci");
         assert.deepEqual(record.scopes, ["tasks:write"]);
 
-        const rows = await store.k.selectFrom("api_keys").selectAll().execute();
+        const rows = await store.db.kysely.selectFrom("api_keys").selectAll().execute();
         const row = rows.find((r) => r.id === record.id);
         assert.ok(row);
         const expected = createHash("sha256").update(key).digest("hex");
@@ -822,7 +824,7 @@ for (const backend of backends) {
         assert.equal(given.key, "sy_given-key");
         assert.deepEqual((await store.apiKeys.findByKey("sy_given-key"))?.scopes, ["admin"]);
 
-        await store.k
+        await store.db.kysely
           .updateTable("api_keys")
           .set({ revoked_at: Date.now() })
           .where("id", "=", record.id)
@@ -852,6 +854,83 @@ for (const backend of backends) {
             `${JSON.stringify(granted)} → ${required}`,
           );
         }
+      });
+    });
+
+    describe("transactions", () => {
+      /** Writes one row through each of several repositories of `tx`. */
+      const writeAll = async (tx: Repositories, tag: string) => {
+        const m = await tx.messages.insert({ sessionId: `tx-${tag}`, role: "user", content: tag });
+        const t = await tx.tasks.insert({
+          sessionId: `tx-${tag}`,
+          botId: "b",
+          messageId: m.id,
+          prompt: tag,
+          dispatchType: "none",
+          runAt: Date.now() + 3600_000,
+        });
+        await tx.deliveries.insert({
+          taskId: t.id,
+          targetType: "webhook",
+          target: {},
+          payload: {},
+        });
+        assert.equal(await tx.receipts.claim("tx-test", tag), undefined);
+        await tx.integrationSettings.put(`tx-${tag}`, { KEY: tag });
+        await tx.documents.insert(
+          {
+            id: `00000000-0000-7000-8000-00000000000${tag === "kept" ? 1 : 2}`,
+            title: tag,
+            content: tag,
+            integrationId: null,
+            sessionId: null,
+            metadata: {},
+            createdAt: Date.now(),
+          },
+          [{ index: 0, content: tag }],
+          { kind: "none" },
+        );
+        return t.id;
+      };
+      /** What of `tag`'s writes is stored, as the store's own repositories read it. */
+      const stored = async (tag: string, taskId: string) => ({
+        messages: (await store.messages.listRecent(`tx-${tag}`, 10)).length,
+        task: (await store.tasks.get(taskId)) !== undefined,
+        deliveries: (await store.deliveries.list({ taskId })).length,
+        receiptTaken: (await store.receipts.claim("tx-test", tag)) !== undefined,
+        settings: await store.integrationSettings.get(`tx-${tag}`),
+        document: (
+          await store.documents.get(`00000000-0000-7000-8000-00000000000${tag === "kept" ? 1 : 2}`)
+        )?.title,
+      });
+
+      test("the repositories of a transaction write together or not at all", async () => {
+        let rolledBack = "";
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            rolledBack = await writeAll(tx, "gone");
+            throw new Error("roll back");
+          }),
+          /roll back/,
+        );
+        assert.deepEqual(await stored("gone", rolledBack), {
+          messages: 0,
+          task: false,
+          deliveries: 0,
+          receiptTaken: false,
+          settings: {},
+          document: undefined,
+        });
+
+        const kept = await store.transaction((tx) => writeAll(tx, "kept"));
+        assert.deepEqual(await stored("kept", kept), {
+          messages: 1,
+          task: true,
+          deliveries: 1,
+          receiptTaken: true,
+          settings: { KEY: "kept" },
+          document: "kept",
+        });
       });
     });
   });

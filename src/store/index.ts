@@ -74,11 +74,6 @@ export class Repositories {
     this.#shared = shared;
   }
 
-  /** @deprecated transitional: the handle of the function-style modules not yet converted */
-  get k(): Kysely<Database> {
-    return this.#db;
-  }
-
   /** The SQL dialect of the database. */
   get dialect(): Dialect {
     return this.#shared.dialect;
@@ -132,13 +127,13 @@ export class Repositories {
     return this.#notifications;
   }
 
-  /** Inbound receipts: provider delivery ids already accepted (dedupe at the door). */
+  /** Inbound receipts: provider delivery ids already accepted (`inbound-receipts.ts`). */
   get receipts(): ReceiptRepository {
     this.#receipts ??= new ReceiptRepository(this.#db);
     return this.#receipts;
   }
 
-  /** Named settings documents (`integrations_state`), written compare-and-set. */
+  /** Settings documents, written compare-and-set (`integrations-state.ts`). */
   get stateDocs(): StateDocRepository {
     this.#stateDocs ??= new StateDocRepository(this.#db);
     return this.#stateDocs;
