@@ -112,11 +112,7 @@ async function cell(backend: Backend, o: ReturnType<typeof parseArgs>) {
       if (received !== total * 2)
         throw new Error(`receiver got ${received}, expected ${total * 2}`);
     }
-    const rows = await t.app.store.k
-      .selectFrom("deliveries")
-      .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
-      .groupBy("status")
-      .execute();
+    const rows = await t.app.store.deliveries.countByStatus();
     const notDelivered = rows.filter((r) => r.status !== "delivered");
     if (notDelivered.length) throw new Error(`outbox not all delivered: ${JSON.stringify(rows)}`);
     console.log(

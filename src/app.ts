@@ -40,8 +40,7 @@ import { OutboundHttpClient } from "./outbox/http-client.ts";
 import { DeliveryWorker } from "./outbox/worker.ts";
 import { SessionService } from "./sessions/service.ts";
 import { Store } from "./store/index.ts";
-import { IntegrationSettingsRepository } from "./store/integration-settings.ts";
-import { SkillStore } from "./store/skills.ts";
+import type { SkillRepository } from "./store/skills.ts";
 import { TaskFinisher } from "./tasks/finish.ts";
 import { createTaskFinishedHook } from "./tasks/finished-hook.ts";
 import { createTurnRunner } from "./tasks/run-turn.ts";
@@ -61,7 +60,7 @@ export class App {
   readonly models: ModelRegistry;
   readonly tools = new ToolRegistry();
   readonly documents: DocumentService;
-  readonly skills: SkillStore;
+  readonly skills: SkillRepository;
   readonly hooks: HookRegistry;
   readonly dispatchers: DispatcherRegistry;
   readonly http: OutboundHttpClient;
@@ -113,7 +112,7 @@ export class App {
       maxRetries: tuning.llmMaxRetries,
     });
     this.tools.register(searchDocumentsTool(this.documents));
-    this.skills = new SkillStore(store.k);
+    this.skills = store.skills;
     this.hooks = new HookRegistry(log);
     this.dispatchers = new DispatcherRegistry(log);
     this.http = new OutboundHttpClient({
@@ -207,7 +206,7 @@ export class App {
       hooks: this.hooks,
       log,
       env: config.env,
-      settingsStore: new IntegrationSettingsRepository(store.k, config.SWITCHYARD_SECRET_KEY),
+      settingsStore: store.integrationSettings,
       processes: tuning.startProcesses === false ? undefined : this.processes,
       makeContext: (name, settings) =>
         createIntegrationContext(
@@ -261,6 +260,7 @@ export class App {
     const log = opts.log ?? pino({ level: config.SWITCHYARD_LOG_LEVEL });
     mkdirSync(config.dataDir, { recursive: true });
     const store = await Store.open(config.databaseUrl, {
+      secretKey: config.SWITCHYARD_SECRET_KEY,
       onPoolError: (err) =>
         log.warn({ err: err.message }, "database connection lost; the pool replaces it"),
     });

@@ -75,7 +75,7 @@ async function serve(): Promise<void> {
   process.stdout.write(
     [
       `switchyard ${VERSION} listening on ${url}`,
-      `  database:  ${app.store.db.dialect} ${redactDatabaseUrl(config.databaseUrl)}`,
+      `  database:  ${app.store.dialect} ${redactDatabaseUrl(config.databaseUrl)}`,
       `  model:     ${config.SWITCHYARD_MODEL} (${p.ok ? `endpoint answers: ${p.endpoint}` : `endpoint not answering: ${p.reason}`})`,
       `  API key:   ${keyLine}`,
       `  integrations loaded: ${integrationSummary(app)}`,

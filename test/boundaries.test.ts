@@ -46,6 +46,29 @@ test("no file in src/ but config.ts (and the notification formats) names a brand
   );
 });
 
+test("outside store/ nothing reaches the database handle: services call repositories", () => {
+  const bad = sources
+    .filter((s) => !s.path.startsWith(join("src", "store") + "/"))
+    .flatMap((s) =>
+      [...s.text.matchAll(/\.(?:db\.kysely|k)\b(?!\s*[:(])/g)].map((m) => `${s.path}: ${m[0]}`),
+    );
+  assert.deepEqual(bad, []);
+});
+
+test("store/ has one repository style: no exported function takes a database handle", () => {
+  // The migration runner is the database opener's step (db.ts), not a repository.
+  const allowed = new Set(["src/store/migrations.ts: migrateToLatest"]);
+  const bad = sources
+    .filter((s) => s.path.startsWith(join("src", "store") + "/"))
+    .flatMap((s) =>
+      [...s.text.matchAll(/^export\s+(?:async\s+)?function\s+(\w+)[^(]*\(([^)]*)\)/gm)]
+        .filter((m) => /\b(Kysely|Transaction)</.test(m[2]!))
+        .map((m) => `${s.path.split("\\").join("/")}: ${m[1]}`),
+    )
+    .filter((x) => !allowed.has(x));
+  assert.deepEqual(bad, []);
+});
+
 test('no integration imports a path under src/ (only `import type` from "switchyard")', () => {
   const integrationFiles = files(join(ROOT, "integrations")).map((f) => ({
     path: relative(ROOT, f),

@@ -37,7 +37,7 @@ test("keys create prints a key once that the server accepts with its scopes; onl
   try {
     const rec = await store.apiKeys.findByKey(key);
     assert.deepEqual(rec?.scopes, ["sessions:write", "tasks:read"]);
-    const rows = await store.k.selectFrom("api_keys").selectAll().execute();
+    const rows = await store.db.kysely.selectFrom("api_keys").selectAll().execute();
     assert.ok(
       rows.every((row) => !JSON.stringify(row).includes(key)),
       "the key itself is not stored",

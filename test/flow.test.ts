@@ -29,7 +29,7 @@ for (const backend of backends) {
     const deliveryRow = async (taskId: string, status: string) => {
       let row: any;
       for (let i = 0; i < 500; i++) {
-        row = await t.app.store.k
+        row = await t.app.store.db.kysely
           .selectFrom("deliveries")
           .selectAll()
           .where("task_id", "=", taskId)
@@ -167,7 +167,7 @@ for (const backend of backends) {
       const row = await deliveryRow(taskId, "delivered");
       assert.equal(row.status, "delivered");
       assert.equal(Number(row.attempts), 2);
-      const count = await t.app.store.k
+      const count = await t.app.store.db.kysely
         .selectFrom("deliveries")
         .select("id")
         .where("task_id", "=", taskId)

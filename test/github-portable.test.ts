@@ -105,7 +105,7 @@ describe("the GitHub folder copied out of the repository", () => {
     await gh.waitForComments(REPO, 2, answer);
     let delivered: any;
     for (let i = 0; i < 500 && delivered?.status !== "delivered"; i++) {
-      delivered = await t.app.store.k
+      delivered = await t.app.store.db.kysely
         .selectFrom("deliveries")
         .selectAll()
         .where("task_id", "=", task.id)

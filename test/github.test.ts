@@ -9,7 +9,6 @@ import { createHmac, randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { getTask } from "../src/store/tasks.ts";
 import { githubAction as action, githubExample as example } from "./fixtures/github-webhooks.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { backends, createTestDatabase, tempDir } from "./support/db.ts";
@@ -67,7 +66,7 @@ async function send(
  * (assistant and tool messages) are left out, so counts hold while earlier turns finish.
  */
 async function stored(t: TestApp): Promise<{ messages: number; tasks: number }> {
-  const k = t.app.store.k;
+  const k = t.app.store.db.kysely;
   const messages = await k
     .selectFrom("messages")
     .select((eb) => eb.fn.countAll().as("n"))
@@ -85,7 +84,7 @@ async function settledDelivery(t: TestApp, taskId: string, timeoutMs = 10_000): 
   const until = Date.now() + timeoutMs;
   let row: any;
   while (Date.now() < until) {
-    row = await t.app.store.k
+    row = await t.app.store.db.kysely
       .selectFrom("deliveries")
       .selectAll()
       .where("task_id", "=", taskId)
@@ -356,7 +355,7 @@ describe("GitHub integration", () => {
       assert.equal(task.dispatch_type, "github");
       const session = (await t.api("GET", `/api/v1/sessions/${task.session_id}`)).body;
       assert.equal(session.client_id, `github:${REPO}`);
-      const stored = await getTask(t.app.store.k, task.id);
+      const stored = await t.app.store.tasks.get(task.id);
       assert.deepEqual(stored!.dispatchConfig, { type: "github", repo: REPO, number: c.number });
       const [comment] = await gh.waitForComments(REPO, c.number, answer);
       assert.ok(comment);

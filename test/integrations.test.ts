@@ -258,7 +258,7 @@ describe("integration folders", () => {
     assert.equal(put.status, 200);
     const greeting = put.body.settings.find((s: any) => s.key === "EXAMPLE_GREETING");
     assert.deepEqual([greeting.value, greeting.source], ["Ahoy", "db"]);
-    const row = await t.app.store.k
+    const row = await t.app.store.db.kysely
       .selectFrom("integration_settings")
       .selectAll()
       .executeTakeFirstOrThrow();

@@ -9,7 +9,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { SMTPServer } from "smtp-server";
-import { countNotifications } from "../src/store/notifications.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { backends } from "./support/db.ts";
@@ -175,7 +174,7 @@ for (const backend of backends) {
     });
 
     test("bad input: 422 from the service (or 400 for wrong JSON types); nothing is stored", async () => {
-      const before = await countNotifications(t.app.store.k);
+      const before = await t.app.store.notifications.count();
       const cases: Array<[Record<string, unknown>, number, RegExp]> = [
         [
           { channel: "pager", message: "x" },
@@ -214,7 +213,7 @@ for (const backend of backends) {
         assert.equal(r.status, status, `${JSON.stringify(body)} → ${JSON.stringify(r.body)}`);
         assert.match(r.body.detail, detail);
       }
-      assert.equal(await countNotifications(t.app.store.k), before);
+      assert.equal(await t.app.store.notifications.count(), before);
     });
 
     test("email goes over SMTP (auth from SMTP_URL) with subject, body, sender and recipient", async () => {
@@ -349,7 +348,7 @@ for (const backend of backends) {
           path: `/services/${URL_TOKEN}`,
           json: { text: "eventually", attachments: [] },
         });
-        const row = await t.app.store.k
+        const row = await t.app.store.db.kysely
           .selectFrom("notifications")
           .select("delivered")
           .where("id", "=", id)
@@ -376,7 +375,7 @@ for (const backend of backends) {
         list.body.map((n: any) => n.message),
         Array.from({ length: 200 }, (_, k) => `n-${204 - k}`),
       );
-      assert.equal(await countNotifications(t.app.store.k), 200);
+      assert.equal(await t.app.store.notifications.count(), 200);
       assert.equal((await t.api("GET", "/api/v1/notifications?limit=201")).status, 400);
       assert.equal((await t.api("GET", "/api/v1/notifications")).body.length, 50, "default limit");
     });
@@ -433,7 +432,7 @@ for (const backend of backends) {
         assert.match(r.body.detail, reason);
         assert.doesNotMatch(r.body.detail, /\/hook|meta-data/, "no path in the message");
       }
-      assert.equal(await countNotifications(t.app.store.k), 1, "only the email above");
+      assert.equal(await t.app.store.notifications.count(), 1, "only the email above");
     });
   });
 }

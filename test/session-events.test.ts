@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { listDeliveries } from "../src/store/deliveries.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { backends, tempDir } from "./support/db.ts";
@@ -45,7 +44,7 @@ for (const backend of backends) {
 
     /** The event deliveries written for `sessionId` (every one, whatever its status). */
     const eventRows = async (event: string, sessionId: string) =>
-      (await listDeliveries(t.app.store.k, { subscriptionId, targetType: "event" })).filter(
+      (await t.app.store.deliveries.list({ subscriptionId, targetType: "event" })).filter(
         (d) => d.payload.event === event && (d.payload.data as any)?.session_id === sessionId,
       );
     /** Waits until every event delivery for `sessionId` is delivered; returns them. */

@@ -10,29 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
 import type { Scope } from "../src/sdk/scopes.ts";
 import { hashApiKey, scopeAllows } from "../src/store/api-keys.ts";
-import { openDatabase } from "../src/store/db.ts";
-import {
-  claimDueDeliveries,
-  getDelivery,
-  insertDelivery,
-  listDeliveries,
-  recordDeliveryAttempt,
-  replayDelivery,
-} from "../src/store/deliveries.ts";
-import { Store } from "../src/store/index.ts";
-import { insertMessage, listRecentMessages } from "../src/store/messages.ts";
-import {
-  claimTasks,
-  finishTask,
-  getTask,
-  insertTask,
-  type NewTask,
-  releaseTask,
-  renewTaskLeases,
-  requeueExpiredTasks,
-  type Task,
-} from "../src/store/tasks.ts";
-import { insertToolCall, listToolCalls } from "../src/store/tool-calls.ts";
+import { type Repositories, Store } from "../src/store/index.ts";
+import type { NewTask, Task } from "../src/store/tasks.ts";
 import { backends, createTestDatabase, type TestDatabase } from "./support/db.ts";
 
 for (const backend of backends) {
@@ -55,11 +34,11 @@ for (const backend of backends) {
 
     /** Claims with the store's own dialect. */
     const claim = (owner: string, limit = 10, leaseMs = 60_000): Promise<Task[]> =>
-      claimTasks(store.k, store.db.dialect, owner, limit, leaseMs);
+      store.tasks.claim(owner, limit, leaseMs);
 
     /** Inserts a pending task of `sessionId` (bot "b", dispatch "none"). */
     const addTask = (sessionId: string, extra: Partial<NewTask> = {}): Promise<Task> =>
-      insertTask(store.k, {
+      store.tasks.insert({
         sessionId,
         botId: "b",
         prompt: `prompt for ${sessionId}`,
@@ -68,7 +47,7 @@ for (const backend of backends) {
       });
 
     const mustGetTask = async (id: string): Promise<Task> => {
-      const t = await getTask(store.k, id);
+      const t = await store.tasks.get(id);
       assert.ok(t, `task ${id} exists`);
       return t;
     };
@@ -82,9 +61,9 @@ for (const backend of backends) {
           const third = await Store.open(tdb.url);
           await third.close();
           const { rows } = await sql<{ n: number | string }>`
-            SELECT count(*) AS n FROM switchyard_migrations`.execute(second.k);
+            SELECT count(*) AS n FROM switchyard_migrations`.execute(second.db.kysely);
           const { rows: names } = await sql<{ name: string }>`
-            SELECT name FROM switchyard_migrations`.execute(second.k);
+            SELECT name FROM switchyard_migrations`.execute(second.db.kysely);
           assert.equal(
             Number(rows[0]!.n),
             new Set(names.map((r) => r.name)).size,
@@ -154,6 +133,27 @@ for (const backend of backends) {
         assert.equal(await store.bots.delete("bot-1"), false);
         assert.ok(!(await store.bots.list()).some((b) => b.id === "bot-1"));
       });
+
+      test("a write in a transaction is seen after its commit, never after its rollback", async () => {
+        await store.bots.create({ id: "bot-tx", model: "fake:one" });
+        assert.equal((await store.bots.get("bot-tx"))?.model, "fake:one", "now cached");
+
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            const inside = await tx.bots.update("bot-tx", { model: "fake:rolled-back" });
+            assert.equal(inside?.model, "fake:rolled-back", "the transaction sees its own write");
+            throw new Error("roll back");
+          }),
+          /roll back/,
+        );
+        assert.equal((await store.bots.get("bot-tx"))?.model, "fake:one", "nothing kept");
+
+        await store.transaction(async (tx) => {
+          await tx.bots.update("bot-tx", { model: "fake:two" });
+        });
+        assert.equal((await store.bots.get("bot-tx"))?.model, "fake:two", "not the cached read");
+        assert.equal(await store.bots.delete("bot-tx"), true);
+      });
     });
 
     describe("sessions", () => {
@@ -165,7 +165,7 @@ for (const backend of backends) {
         assert.equal(ids.size, 1);
         assert.equal(results.filter((r) => r.created).length, 1);
         const { rows } = await sql<{ n: number | string }>`
-          SELECT count(*) AS n FROM sessions WHERE client_id = 'race:1'`.execute(store.k);
+          SELECT count(*) AS n FROM sessions WHERE client_id = 'race:1'`.execute(store.db.kysely);
         assert.equal(Number(rows[0]!.n), 1);
       });
 
@@ -193,12 +193,12 @@ for (const backend of backends) {
     });
 
     describe("messages", () => {
-      test("listRecentMessages: newest N oldest first, and beforeId", async () => {
+      test("messages.listRecent: newest N oldest first, and beforeId", async () => {
         const sid = "msg-session";
         const msgs = [];
         for (let i = 0; i < 6; i++) {
           msgs.push(
-            await insertMessage(store.k, {
+            await store.messages.insert({
               sessionId: sid,
               role: i % 2 === 0 ? "user" : "assistant",
               content: `m${i}`,
@@ -206,9 +206,9 @@ for (const backend of backends) {
             }),
           );
         }
-        await insertMessage(store.k, { sessionId: "other-session", role: "user", content: "x" });
+        await store.messages.insert({ sessionId: "other-session", role: "user", content: "x" });
 
-        const recent = await listRecentMessages(store.k, sid, 3);
+        const recent = await store.messages.listRecent(sid, 3);
         assert.deepEqual(
           recent.map((m) => m.content),
           ["m3", "m4", "m5"],
@@ -216,30 +216,30 @@ for (const backend of backends) {
         assert.deepEqual(recent[0], msgs[3]);
         assert.deepEqual(recent[0]!.metadata, { source: "test", i: 3 });
 
-        const all = await listRecentMessages(store.k, sid, 100);
+        const all = await store.messages.listRecent(sid, 100);
         assert.deepEqual(
           all.map((m) => m.content),
           ["m0", "m1", "m2", "m3", "m4", "m5"],
         );
 
-        const before4 = await listRecentMessages(store.k, sid, 2, msgs[4]!.id);
+        const before4 = await store.messages.listRecent(sid, 2, msgs[4]!.id);
         assert.deepEqual(
           before4.map((m) => m.content),
           ["m2", "m3"],
         );
-        const before2 = await listRecentMessages(store.k, sid, 10, msgs[2]!.id);
+        const before2 = await store.messages.listRecent(sid, 10, msgs[2]!.id);
         assert.deepEqual(
           before2.map((m) => m.content),
           ["m0", "m1"],
         );
-        assert.deepEqual(await listRecentMessages(store.k, sid, 10, msgs[0]!.id), []);
-        assert.deepEqual(await listRecentMessages(store.k, "no-such-session", 10), []);
+        assert.deepEqual(await store.messages.listRecent(sid, 10, msgs[0]!.id), []);
+        assert.deepEqual(await store.messages.listRecent("no-such-session", 10), []);
       });
     });
 
     describe("tool calls", () => {
       test("recorded and listed in order", async () => {
-        await insertToolCall(store.k, {
+        await store.toolCalls.insert({
           taskId: "tc-task",
           sessionId: "tc-s",
           name: "http",
@@ -248,7 +248,7 @@ for (const backend of backends) {
           status: "ok",
           durationMs: 12.6,
         });
-        await insertToolCall(store.k, {
+        await store.toolCalls.insert({
           taskId: "tc-task",
           sessionId: "tc-s",
           name: "search",
@@ -257,7 +257,7 @@ for (const backend of backends) {
           status: "error",
           durationMs: 3,
         });
-        const calls = await listToolCalls(store.k, "tc-task");
+        const calls = await store.toolCalls.list("tc-task");
         assert.deepEqual(
           calls.map((c) => [c.name, c.args, c.result, c.status, c.durationMs]),
           [
@@ -265,14 +265,14 @@ for (const backend of backends) {
             ["search", { q: "x" }, null, "error", 3],
           ],
         );
-        assert.deepEqual(await listToolCalls(store.k, "other-task"), []);
+        assert.deepEqual(await store.toolCalls.list("other-task"), []);
       });
     });
 
     describe("tasks", () => {
-      // claimTasks looks at the whole table, so each test starts from an empty one.
+      // tasks.claim looks at the whole table, so each test starts from an empty one.
       beforeEach(async () => {
-        await store.k.deleteFrom("tasks").execute();
+        await store.db.kysely.deleteFrom("tasks").execute();
       });
 
       test("per-session order: one running task per session, oldest first", async () => {
@@ -299,8 +299,7 @@ for (const backend of backends) {
         assert.deepEqual(await claim("w2"), []);
 
         assert.ok(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             a1.id,
             { status: "complete", result: "r1" },
             {
@@ -322,8 +321,7 @@ for (const backend of backends) {
         assert.deepEqual(await claim("w2"), []);
 
         assert.ok(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             b1.id,
             { status: "failed", error: "boom" },
             {
@@ -338,8 +336,7 @@ for (const backend of backends) {
           "a failed task does not block its session",
         );
         assert.ok(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             a2.id,
             { status: "complete" },
             {
@@ -352,8 +349,8 @@ for (const backend of backends) {
           (await claim("w1")).map((t) => t.id),
           [a3.id],
         );
-        assert.ok(await finishTask(store.k, a3.id, { status: "complete" }, { from: ["running"] }));
-        assert.ok(await finishTask(store.k, b2.id, { status: "complete" }, { from: ["running"] }));
+        assert.ok(await store.tasks.finish(a3.id, { status: "complete" }, { from: ["running"] }));
+        assert.ok(await store.tasks.finish(b2.id, { status: "complete" }, { from: ["running"] }));
         assert.deepEqual(await claim("w1"), []);
       });
 
@@ -380,7 +377,7 @@ for (const backend of backends) {
         );
         assert.deepEqual(await claim("w1"), []);
         assert.equal((await mustGetTask(later.id)).status, "pending");
-        await store.k
+        await store.db.kysely
           .updateTable("tasks")
           .set({ run_at: Date.now() - 1 })
           .where("id", "=", later.id)
@@ -396,20 +393,20 @@ for (const backend of backends) {
         assert.equal(t.attempts, 0);
         assert.equal((await claim("w1"))[0]?.attempts, 1);
 
-        assert.equal(await releaseTask(store.k, t.id, "w2"), false, "not w2's task");
+        assert.equal(await store.tasks.release(t.id, "w2"), false, "not w2's task");
         assert.equal((await mustGetTask(t.id)).status, "running");
 
-        assert.equal(await releaseTask(store.k, t.id, "w1"), true);
+        assert.equal(await store.tasks.release(t.id, "w1"), true);
         const released = await mustGetTask(t.id);
         assert.equal(released.status, "pending");
         assert.equal(released.leaseOwner, null);
         assert.equal(released.leaseExpiresAt, null);
         assert.equal(released.attempts, 0, "a release does not count the attempt");
-        assert.equal(await releaseTask(store.k, t.id, "w1"), false, "no longer running");
+        assert.equal(await store.tasks.release(t.id, "w1"), false, "no longer running");
 
         assert.equal((await claim("w2", 10, 1))[0]?.attempts, 1);
         await sleep(5);
-        assert.deepEqual(await requeueExpiredTasks(store.k), []);
+        assert.deepEqual(await store.tasks.requeueExpired(), []);
         assert.equal((await mustGetTask(t.id)).attempts, 1);
         const again = await claim("w3");
         assert.equal(again.length, 1);
@@ -417,14 +414,13 @@ for (const backend of backends) {
         assert.equal(again[0]!.leaseOwner, "w3");
       });
 
-      test("finishTask guard: wrong owner or wrong status → false, nothing changes", async () => {
+      test("tasks.finish guard: wrong owner or wrong status → false, nothing changes", async () => {
         const t = await addTask("G");
         await claim("w1");
         const running = await mustGetTask(t.id);
 
         assert.equal(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             t.id,
             { status: "complete", result: "x" },
             {
@@ -436,15 +432,14 @@ for (const backend of backends) {
         );
         assert.deepEqual(await mustGetTask(t.id), running, "wrong owner changed nothing");
         assert.equal(
-          await finishTask(store.k, t.id, { status: "complete" }, { from: ["pending"] }),
+          await store.tasks.finish(t.id, { status: "complete" }, { from: ["pending"] }),
           false,
         );
         assert.deepEqual(await mustGetTask(t.id), running);
 
         // A cancel (no owner) wins; the worker's late completion then fails.
         assert.equal(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             t.id,
             { status: "cancelled", error: "by user" },
             {
@@ -457,8 +452,7 @@ for (const backend of backends) {
         assert.equal(cancelled.status, "cancelled");
         assert.equal(cancelled.error, "by user");
         assert.equal(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             t.id,
             { status: "complete", result: "late" },
             {
@@ -470,23 +464,23 @@ for (const backend of backends) {
         );
         assert.deepEqual(await mustGetTask(t.id), cancelled, "the cancelled task is untouched");
         assert.equal(
-          await finishTask(store.k, "no-such-task", { status: "complete" }, { from: ["running"] }),
+          await store.tasks.finish("no-such-task", { status: "complete" }, { from: ["running"] }),
           false,
         );
       });
 
-      test("renewTaskLeases renews running tasks held under the named lease tokens", async () => {
+      test("tasks.renewLeases renews running tasks held under the named lease tokens", async () => {
         const t1 = await addTask("R1");
         const t2 = await addTask("R2");
         const t4 = await addTask("R4");
         assert.equal((await claim("w1", 10, 1_000)).length, 3);
         const t3 = await addTask("R3");
         assert.equal((await claim("w2", 10, 1_000)).length, 1);
-        assert.ok(await finishTask(store.k, t4.id, { status: "complete" }, { from: ["running"] }));
+        assert.ok(await store.tasks.finish(t4.id, { status: "complete" }, { from: ["running"] }));
 
         const before3 = await mustGetTask(t3.id);
         const start = Date.now();
-        const renewed = await renewTaskLeases(store.k, ["w1", "missing"], 60_000);
+        const renewed = await store.tasks.renewLeases(["w1", "missing"], 60_000);
         assert.deepEqual([...new Set(renewed)], ["w1"], "a lost token is absent from the answer");
         assert.equal(renewed.length, 2, "t1 and t2");
         for (const id of [t1.id, t2.id]) {
@@ -496,10 +490,10 @@ for (const backend of backends) {
         }
         assert.deepEqual(await mustGetTask(t3.id), before3, "t3 is w2's: unchanged");
         assert.equal((await mustGetTask(t4.id)).leaseExpiresAt, null, "finished: not renewed");
-        assert.deepEqual(await renewTaskLeases(store.k, [], 60_000), []);
+        assert.deepEqual(await store.tasks.renewLeases([], 60_000), []);
       });
 
-      test("requeueExpiredTasks: attempts left → pending; none left → returned", async () => {
+      test("tasks.requeueExpired: attempts left → pending; none left → returned", async () => {
         const x = await addTask("E1", { maxAttempts: 3 });
         const y = await addTask("E2", { maxAttempts: 1 });
         assert.equal((await claim("w1", 10, 1)).length, 2);
@@ -510,7 +504,7 @@ for (const backend of backends) {
         );
         await sleep(5);
 
-        const exhausted = await requeueExpiredTasks(store.k);
+        const exhausted = await store.tasks.requeueExpired();
         assert.deepEqual(
           exhausted.map((t) => t.id),
           [y.id],
@@ -532,12 +526,11 @@ for (const backend of backends) {
 
         // Still reported until the caller fails it.
         assert.deepEqual(
-          (await requeueExpiredTasks(store.k)).map((t) => t.id),
+          (await store.tasks.requeueExpired()).map((t) => t.id),
           [y.id],
         );
         assert.ok(
-          await finishTask(
-            store.k,
+          await store.tasks.finish(
             y.id,
             { status: "failed", error: "lease expired" },
             {
@@ -545,7 +538,7 @@ for (const backend of backends) {
             },
           ),
         );
-        assert.deepEqual(await requeueExpiredTasks(store.k), []);
+        assert.deepEqual(await store.tasks.requeueExpired(), []);
 
         const reclaimed = await claim("w3");
         assert.deepEqual(
@@ -573,7 +566,7 @@ for (const backend of backends) {
         const stores: Store[] = [];
         for (let i = 0; i < 4; i++) {
           if (backend === "postgres") {
-            const s = new Store(await openDatabase(tdb.url, { poolSize: 2 }));
+            const s = await Store.open(tdb.url, { poolSize: 2 });
             extra.push(s);
             stores.push(s);
           } else {
@@ -593,7 +586,7 @@ for (const backend of backends) {
           const owner = `claimer-${i}`;
           while (done < total) {
             if (Date.now() > deadline) throw new Error(`timed out with ${done}/${total} done`);
-            const got = await claimTasks(s.k, s.db.dialect, owner, 3, 30_000);
+            const got = await s.tasks.claim(owner, 3, 30_000);
             if (got.length === 0) {
               await sleep(1);
               continue;
@@ -605,7 +598,7 @@ for (const backend of backends) {
             }
             const { rows } = await sql<{ session_id: string }>`
               SELECT session_id FROM tasks WHERE status = 'running'
-              GROUP BY session_id HAVING count(*) > 1`.execute(s.k);
+              GROUP BY session_id HAVING count(*) > 1`.execute(s.db.kysely);
             for (const r of rows) overlaps.push(`${r.session_id} (seen in the table)`);
             for (const t of got) {
               await sleep(Math.random() * 2);
@@ -614,8 +607,7 @@ for (const backend of backends) {
               running.delete(t.sessionId);
               if (!finished.has(t.sessionId)) finished.set(t.sessionId, []);
               finished.get(t.sessionId)!.push(t.id);
-              const ok = await finishTask(
-                s.k,
+              const ok = await s.tasks.finish(
                 t.id,
                 { status: "complete" },
                 {
@@ -639,7 +631,10 @@ for (const backend of backends) {
         assert.equal(claimCount.size, total, "every task claimed");
         for (const [id, n] of claimCount) assert.equal(n, 1, `${id} claimed once`);
         assert.deepEqual(finished, order, "each session ran its tasks in order");
-        const rows = await store.k.selectFrom("tasks").select(["status", "attempts"]).execute();
+        const rows = await store.db.kysely
+          .selectFrom("tasks")
+          .select(["status", "attempts"])
+          .execute();
         assert.equal(rows.length, total);
         for (const r of rows) {
           assert.equal(r.status, "complete");
@@ -650,22 +645,22 @@ for (const backend of backends) {
 
     describe("deliveries", () => {
       beforeEach(async () => {
-        await store.k.deleteFrom("deliveries").execute();
+        await store.db.kysely.deleteFrom("deliveries").execute();
       });
 
       const newDelivery = (taskId: string | null = null) =>
-        insertDelivery(store.k, {
+        store.deliveries.insert({
           taskId,
           targetType: "webhook",
           target: { url: "https://example.com/hook" },
           payload: { text: "hello" },
         });
       const claimD = (owner: string, leaseMs = 60_000) =>
-        claimDueDeliveries(store.k, store.db.dialect, owner, 10, leaseMs);
+        store.deliveries.claimDue(owner, 10, leaseMs);
 
       test("insert, claim with a lease, not reclaimed until the lease expires", async () => {
         const id = await newDelivery("task-1");
-        const d = await getDelivery(store.k, id);
+        const d = await store.deliveries.get(id);
         assert.ok(d);
         assert.equal(d.status, "pending");
         assert.equal(d.attempts, 0);
@@ -696,22 +691,22 @@ for (const backend of backends) {
         assert.deepEqual(await claimD("d1"), []);
 
         // The expired claimer's outcome is ignored; the current one's counts.
-        await recordDeliveryAttempt(store.k, short, "d1", {
+        await store.deliveries.recordAttempt(short, "d1", {
           status: "delivered",
           httpStatus: 200,
         });
-        assert.equal((await getDelivery(store.k, short))?.status, "pending");
-        await recordDeliveryAttempt(store.k, short, "d2", {
+        assert.equal((await store.deliveries.get(short))?.status, "pending");
+        await store.deliveries.recordAttempt(short, "d2", {
           status: "delivered",
           httpStatus: 204,
         });
-        await recordDeliveryAttempt(store.k, id, "d1", { status: "delivered", httpStatus: 204 });
-        const delivered = await getDelivery(store.k, short);
+        await store.deliveries.recordAttempt(id, "d1", { status: "delivered", httpStatus: 204 });
+        const delivered = await store.deliveries.get(short);
         assert.equal(delivered?.status, "delivered");
         assert.equal(delivered?.lastStatus, 204);
         assert.equal(delivered?.lastError, null);
         assert.ok(delivered?.deliveredAt != null);
-        assert.equal((await getDelivery(store.k, id))?.status, "delivered");
+        assert.equal((await store.deliveries.get(id))?.status, "delivered");
         assert.deepEqual(await claimD("d3"), [], "delivered: never claimed");
       });
 
@@ -719,13 +714,13 @@ for (const backend of backends) {
         const id = await newDelivery();
         assert.equal((await claimD("d1")).length, 1);
         const retryAt = Date.now() + 60_000;
-        await recordDeliveryAttempt(store.k, id, "d1", {
+        await store.deliveries.recordAttempt(id, "d1", {
           status: "failed",
           nextAttemptAt: retryAt,
           httpStatus: 503,
           error: "Service Unavailable",
         });
-        const failed = await getDelivery(store.k, id);
+        const failed = await store.deliveries.get(id);
         assert.equal(failed?.status, "failed");
         assert.equal(failed?.nextAttemptAt, retryAt);
         assert.equal(failed?.lastStatus, 503);
@@ -734,7 +729,7 @@ for (const backend of backends) {
         assert.equal(failed?.nextAttemptAt, retryAt);
         assert.deepEqual(await claimD("d2"), [], "next_attempt_at in the future: not claimed");
 
-        await store.k
+        await store.db.kysely
           .updateTable("deliveries")
           .set({ next_attempt_at: Date.now() - 1 })
           .where("id", "=", id)
@@ -744,19 +739,19 @@ for (const backend of backends) {
           retried.map((x) => [x.id, x.attempts]),
           [[id, 2]],
         );
-        await recordDeliveryAttempt(store.k, id, "d2", {
+        await store.deliveries.recordAttempt(id, "d2", {
           status: "dead",
           httpStatus: 410,
           error: "Gone",
         });
-        const dead = await getDelivery(store.k, id);
+        const dead = await store.deliveries.get(id);
         assert.equal(dead?.status, "dead");
         assert.equal(dead?.lastError, "Gone");
         assert.equal(dead?.deliveredAt, null);
         assert.deepEqual(await claimD("d3"), [], "dead: not claimed");
 
-        assert.equal(await replayDelivery(store.k, id), true);
-        const replayed = await getDelivery(store.k, id);
+        assert.equal(await store.deliveries.replay(id), true);
+        const replayed = await store.deliveries.get(id);
         assert.equal(replayed?.id, id, "a replay keeps the id");
         assert.equal(replayed?.status, "pending");
         const reclaimed = await claimD("d3");
@@ -764,37 +759,37 @@ for (const backend of backends) {
           reclaimed.map((x) => x.id),
           [id],
         );
-        assert.equal(await replayDelivery(store.k, "00000000-0000-7000-8000-000000000000"), false);
+        assert.equal(await store.deliveries.replay("00000000-0000-7000-8000-000000000000"), false);
       });
 
-      test("listDeliveries filters by status and task, newest first", async () => {
+      test("deliveries.list filters by status and task, newest first", async () => {
         const a = await newDelivery("t-a");
         const b = await newDelivery("t-b");
         const c = await newDelivery("t-a");
         assert.equal((await claimD("d1")).length, 3);
-        await recordDeliveryAttempt(store.k, a, "d1", { status: "delivered" });
-        await recordDeliveryAttempt(store.k, b, "d1", { status: "dead", error: "x" });
-        await recordDeliveryAttempt(store.k, c, "d1", { status: "delivered" });
+        await store.deliveries.recordAttempt(a, "d1", { status: "delivered" });
+        await store.deliveries.recordAttempt(b, "d1", { status: "dead", error: "x" });
+        await store.deliveries.recordAttempt(c, "d1", { status: "delivered" });
 
         assert.deepEqual(
-          (await listDeliveries(store.k, {})).map((d) => d.id),
+          (await store.deliveries.list({})).map((d) => d.id),
           [c, b, a],
         );
         assert.deepEqual(
-          (await listDeliveries(store.k, { status: "delivered" })).map((d) => d.id),
+          (await store.deliveries.list({ status: "delivered" })).map((d) => d.id),
           [c, a],
         );
         assert.deepEqual(
-          (await listDeliveries(store.k, { status: "dead" })).map((d) => d.id),
+          (await store.deliveries.list({ status: "dead" })).map((d) => d.id),
           [b],
         );
-        assert.deepEqual(await listDeliveries(store.k, { status: "pending" }), []);
+        assert.deepEqual(await store.deliveries.list({ status: "pending" }), []);
         assert.deepEqual(
-          (await listDeliveries(store.k, { taskId: "t-a" })).map((d) => d.id),
+          (await store.deliveries.list({ taskId: "t-a" })).map((d) => d.id),
           [c, a],
         );
         assert.deepEqual(
-          (await listDeliveries(store.k, { limit: 1 })).map((d) => d.id),
+          (await store.deliveries.list({ limit: 1 })).map((d) => d.id),
           [c],
         );
       });
@@ -807,7 +802,7 @@ for (const backend of backends) {
         assert.equal(record.name, "ci");
         assert.deepEqual(record.scopes, ["tasks:write"]);
 
-        const rows = await store.k.selectFrom("api_keys").selectAll().execute();
+        const rows = await store.db.kysely.selectFrom("api_keys").selectAll().execute();
         const row = rows.find((r) => r.id === record.id);
         assert.ok(row);
         const expected = createHash("sha256").update(key).digest("hex");
@@ -829,7 +824,7 @@ for (const backend of backends) {
         assert.equal(given.key, "sy_given-key");
         assert.deepEqual((await store.apiKeys.findByKey("sy_given-key"))?.scopes, ["admin"]);
 
-        await store.k
+        await store.db.kysely
           .updateTable("api_keys")
           .set({ revoked_at: Date.now() })
           .where("id", "=", record.id)
@@ -859,6 +854,83 @@ for (const backend of backends) {
             `${JSON.stringify(granted)} → ${required}`,
           );
         }
+      });
+    });
+
+    describe("transactions", () => {
+      /** Writes one row through each of several repositories of `tx`. */
+      const writeAll = async (tx: Repositories, tag: string) => {
+        const m = await tx.messages.insert({ sessionId: `tx-${tag}`, role: "user", content: tag });
+        const t = await tx.tasks.insert({
+          sessionId: `tx-${tag}`,
+          botId: "b",
+          messageId: m.id,
+          prompt: tag,
+          dispatchType: "none",
+          runAt: Date.now() + 3600_000,
+        });
+        await tx.deliveries.insert({
+          taskId: t.id,
+          targetType: "webhook",
+          target: {},
+          payload: {},
+        });
+        assert.equal(await tx.receipts.claim("tx-test", tag), undefined);
+        await tx.integrationSettings.put(`tx-${tag}`, { KEY: tag });
+        await tx.documents.insert(
+          {
+            id: `00000000-0000-7000-8000-00000000000${tag === "kept" ? 1 : 2}`,
+            title: tag,
+            content: tag,
+            integrationId: null,
+            sessionId: null,
+            metadata: {},
+            createdAt: Date.now(),
+          },
+          [{ index: 0, content: tag }],
+          { kind: "none" },
+        );
+        return t.id;
+      };
+      /** What of `tag`'s writes is stored, as the store's own repositories read it. */
+      const stored = async (tag: string, taskId: string) => ({
+        messages: (await store.messages.listRecent(`tx-${tag}`, 10)).length,
+        task: (await store.tasks.get(taskId)) !== undefined,
+        deliveries: (await store.deliveries.list({ taskId })).length,
+        receiptTaken: (await store.receipts.claim("tx-test", tag)) !== undefined,
+        settings: await store.integrationSettings.get(`tx-${tag}`),
+        document: (
+          await store.documents.get(`00000000-0000-7000-8000-00000000000${tag === "kept" ? 1 : 2}`)
+        )?.title,
+      });
+
+      test("the repositories of a transaction write together or not at all", async () => {
+        let rolledBack = "";
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            rolledBack = await writeAll(tx, "gone");
+            throw new Error("roll back");
+          }),
+          /roll back/,
+        );
+        assert.deepEqual(await stored("gone", rolledBack), {
+          messages: 0,
+          task: false,
+          deliveries: 0,
+          receiptTaken: false,
+          settings: {},
+          document: undefined,
+        });
+
+        const kept = await store.transaction((tx) => writeAll(tx, "kept"));
+        assert.deepEqual(await stored("kept", kept), {
+          messages: 1,
+          task: true,
+          deliveries: 1,
+          receiptTaken: true,
+          settings: { KEY: "kept" },
+          document: "kept",
+        });
       });
     });
   });

@@ -403,7 +403,7 @@ for (const backend of backends) {
       for (const body of seen) assert.ok(!body.includes(SECRET), `secret leaked in ${body}`);
       // At rest it is encrypted (SWITCHYARD_SECRET_KEY is set).
       await register(hook.url, { secret: SECRET });
-      const rows = await t.app.store.k
+      const rows = await t.app.store.db.kysely
         .selectFrom("webhook_subscriptions")
         .select(["secret", "secret_encrypted"])
         .execute();

@@ -12,7 +12,7 @@ import type { HookContext } from "../sdk/hooks.ts";
 import type { Bot } from "../store/bots.ts";
 import type { Message } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
-import type { SkillStore } from "../store/skills.ts";
+import type { SkillRepository } from "../store/skills.ts";
 import type { Task } from "../store/tasks.ts";
 import type { ToolCallRecord } from "../store/tool-calls.ts";
 import type { ModelRegistry } from "./models.ts";
@@ -23,7 +23,7 @@ import type { RegisteredTool, ToolRegistry } from "./tools.ts";
 export interface AgentDeps {
   models: ModelRegistry;
   tools: ToolRegistry;
-  skills: Pick<SkillStore, "resolve">;
+  skills: Pick<SkillRepository, "resolve">;
   hooks: HookRegistry;
   log: Logger;
   /** Stores one tool execution (name, args, result, duration). */

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Logger } from "pino";
 import { parseFrontMatter } from "../lib/front-matter.ts";
-import type { SkillInput, SkillStore } from "../store/skills.ts";
+import type { SkillInput, SkillRepository } from "../store/skills.ts";
 
 /** The skill files of one integration, as the loader found them. */
 export interface SkillSource {
@@ -66,7 +66,7 @@ export function readSkillFile(
 
 /** Brings the skill store in line with the integrations' skill files. Never throws for a bad file. */
 export async function syncSkills(
-  store: SkillStore,
+  store: SkillRepository,
   sources: SkillSource[],
   log: Logger,
 ): Promise<SkillSyncReport> {

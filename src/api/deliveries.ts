@@ -7,7 +7,7 @@ import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
-import { type Delivery, getDelivery, listDeliveries, replayDelivery } from "../store/deliveries.ts";
+import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 
 const STATUSES = ["pending", "delivered", "failed", "dead"] as const;
@@ -65,7 +65,7 @@ export const deliveriesApi = apiPlugin<DeliveriesApiOptions>((routes, { store, p
     scope: "webhooks:read",
     query: listQuery,
     async handler({ query }) {
-      const list = await listDeliveries(store.k, {
+      const list = await store.deliveries.list({
         status: query.status,
         subscriptionId: query.subscription_id,
         taskId: query.task_id,
@@ -84,7 +84,7 @@ export const deliveriesApi = apiPlugin<DeliveriesApiOptions>((routes, { store, p
     scope: "webhooks:read",
     params: idParams,
     async handler({ params }) {
-      const d = await getDelivery(store.k, params.id);
+      const d = await store.deliveries.get(params.id);
       if (!d) throw notFound("Delivery");
       return { ...deliveryJson(d), payload: redactConfig(d.payload) };
     },
@@ -98,13 +98,13 @@ export const deliveriesApi = apiPlugin<DeliveriesApiOptions>((routes, { store, p
     scope: "webhooks:write",
     params: idParams,
     async handler({ params }) {
-      if (!(await replayDelivery(store.k, params.id))) {
-        const d = await getDelivery(store.k, params.id);
+      if (!(await store.deliveries.replay(params.id))) {
+        const d = await store.deliveries.get(params.id);
         if (!d) throw notFound("Delivery");
         throw new HttpError(409, "Delivery is pending or being sent; replay it once it settled");
       }
       poke();
-      return deliveryJson((await getDelivery(store.k, params.id))!);
+      return deliveryJson((await store.deliveries.get(params.id))!);
     },
   });
 });

@@ -6,7 +6,7 @@ import { redactConfig } from "../lib/redact.ts";
 import { SessionNotFoundError, UnknownBotError } from "../sessions/errors.ts";
 import type { SessionService } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
-import { listRecentMessages, MESSAGE_ROLES, type Message } from "../store/messages.ts";
+import { MESSAGE_ROLES, type Message } from "../store/messages.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
 const dispatchConfig = z.record(z.string(), z.unknown()).nullable().optional();
@@ -157,7 +157,7 @@ export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, sessi
     query: listQuery,
     async handler({ params, query }) {
       if (!(await store.sessions.get(params.id))) throw notFound("Session");
-      const list = await listRecentMessages(store.k, params.id, query.limit);
+      const list = await store.messages.listRecent(params.id, query.limit);
       return list.map(messageJson);
     },
   });

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
-import type { Skill, SkillStore } from "../store/skills.ts";
+import type { Skill, SkillRepository } from "../store/skills.ts";
 
 const idParams = z.object({ "*": z.string().min(1) });
 const listQuery = z.object({ integration: z.string().min(1).optional() });
@@ -28,7 +28,7 @@ export function skillJson(s: Skill) {
 
 /** What skillsApi needs. */
 export interface SkillsApiOptions {
-  skills: SkillStore;
+  skills: SkillRepository;
 }
 
 /** Registers the skill routes. */

@@ -4,8 +4,7 @@ import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
 import type { Store } from "../store/index.ts";
-import { finishTask, getTask, type Task } from "../store/tasks.ts";
-import { listToolCalls } from "../store/tool-calls.ts";
+import type { Task } from "../store/tasks.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
 
@@ -49,7 +48,7 @@ export const tasksApi = apiPlugin<TasksApiOptions>((routes, { store, abortLocal 
     scope: "tasks:read",
     params: idParams,
     async handler({ params }) {
-      const t = await getTask(store.k, params.id);
+      const t = await store.tasks.get(params.id);
       if (!t) throw notFound("Task");
       return taskJson(t);
     },
@@ -62,8 +61,8 @@ export const tasksApi = apiPlugin<TasksApiOptions>((routes, { store, abortLocal 
     scope: "tasks:read",
     params: idParams,
     async handler({ params }) {
-      if (!(await getTask(store.k, params.id))) throw notFound("Task");
-      const calls = await listToolCalls(store.k, params.id);
+      if (!(await store.tasks.get(params.id))) throw notFound("Task");
+      const calls = await store.toolCalls.list(params.id);
       return calls.map((c) => ({
         id: c.id,
         name: c.name,
@@ -83,20 +82,19 @@ export const tasksApi = apiPlugin<TasksApiOptions>((routes, { store, abortLocal 
     scope: "tasks:write",
     params: idParams,
     async handler({ params }) {
-      const t = await getTask(store.k, params.id);
+      const t = await store.tasks.get(params.id);
       if (!t) throw notFound("Task");
-      const ok = await finishTask(
-        store.k,
+      const ok = await store.tasks.finish(
         t.id,
         { status: "cancelled" },
         { from: ["pending", "running"] },
       );
       if (!ok) {
-        const now = await getTask(store.k, t.id);
+        const now = await store.tasks.get(t.id);
         throw new HttpError(409, `Task is already ${now?.status ?? t.status}`);
       }
       abortLocal(t.id); // no-op unless this process is running it
-      return taskJson((await getTask(store.k, t.id))!);
+      return taskJson((await store.tasks.get(t.id))!);
     },
   });
 });

@@ -28,11 +28,10 @@
  *
  * The queries themselves are in `src/store/document-search.ts`.
  */
-import {
-  type ChunkFilters,
-  type RankedChunk,
-  SqliteChunkText,
-  tsRankChunks,
+import type {
+  ChunkFilters,
+  DocumentSearchRepository,
+  RankedChunk,
 } from "../store/document-search.ts";
 import type { Store } from "../store/index.ts";
 
@@ -52,9 +51,9 @@ export const MAX_QUERY_WORDS = 32;
 
 /** The lexical search of the store's dialect. */
 export function lexicalSearch(store: Store): LexicalSearch {
-  return store.db.dialect === "sqlite"
-    ? new SqliteLexical(new SqliteChunkText(store.k))
-    : new PostgresLexical(store);
+  return store.dialect === "sqlite"
+    ? new SqliteLexical(store.documentSearch)
+    : new PostgresLexical(store.documentSearch);
 }
 
 /** The words of a query, as the user wrote them, at most {@link MAX_QUERY_WORDS}. */
@@ -70,8 +69,8 @@ interface Term {
 }
 
 class SqliteLexical implements LexicalSearch {
-  readonly #fts: SqliteChunkText;
-  constructor(fts: SqliteChunkText) {
+  readonly #fts: DocumentSearchRepository;
+  constructor(fts: DocumentSearchRepository) {
     this.#fts = fts;
   }
 
@@ -136,9 +135,9 @@ class SqliteLexical implements LexicalSearch {
 }
 
 class PostgresLexical implements LexicalSearch {
-  readonly #store: Store;
-  constructor(store: Store) {
-    this.#store = store;
+  readonly #queries: DocumentSearchRepository;
+  constructor(queries: DocumentSearchRepository) {
+    this.#queries = queries;
   }
 
   async search(query: string, filters: ChunkFilters, n: number): Promise<RankedChunk[]> {
@@ -151,6 +150,6 @@ class PostgresLexical implements LexicalSearch {
       ),
     ].slice(0, MAX_QUERY_WORDS);
     if (!terms.length) return [];
-    return tsRankChunks(this.#store.k, terms, filters, n);
+    return this.#queries.tsRank(terms, filters, n);
   }
 }

@@ -20,9 +20,9 @@ import type {
   DocumentSearchQuery,
   DocumentSearchResult,
 } from "../sdk/documents.ts";
-import { DocumentRepository, type EmbeddingTarget } from "../store/documents.ts";
+import type { DocumentRepository, EmbeddingTarget } from "../store/documents.ts";
 import type { Store } from "../store/index.ts";
-import { pgvectorSearch, setUpPgvector, type VectorEngine } from "../store/vectors.ts";
+import type { VectorEngine } from "../store/vectors.ts";
 import { type Chunk, chunkText } from "./chunking.ts";
 import {
   type ChunkFilters,
@@ -75,7 +75,7 @@ export class DocumentService {
     this.#log = opts.log;
     this.embeddingModel = opts.embeddingModel;
     this.#maxRetries = opts.maxRetries ?? 2;
-    this.#repo = new DocumentRepository(opts.store.k, opts.store.db.dialect);
+    this.#repo = opts.store.documents;
     this.#lexical = lexicalSearch(opts.store);
   }
 
@@ -97,8 +97,8 @@ export class DocumentService {
       }
       this.#models.embedding(model); // a spec no provider can embed with fails the start
       this.#index = new VectorIndex(this.#store, model);
-      if (this.#store.db.dialect === "postgres") {
-        const r = await setUpPgvector(this.#store.k);
+      if (this.#store.dialect === "postgres") {
+        const r = await this.#store.vectors.setUpPgvector();
         this.#engine = r.engine;
         if (r.engine === "pgvector") {
           this.#index = undefined;
@@ -233,7 +233,7 @@ export class DocumentService {
       this.#lexical.search(q, filters, depth),
       this.#index
         ? this.#index.search(vector, filters, depth)
-        : pgvectorSearch(this.#store.k, vector, this.embeddingModel!, filters, depth),
+        : this.#store.vectors.search(vector, this.embeddingModel!, filters, depth),
     ]);
     const docScore = new Map<string, number>();
     const chunkScore = new Map<number, RankedChunk>();

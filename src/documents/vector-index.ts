@@ -12,9 +12,8 @@
  *   it holds, and checks count and id sum against the database; on a mismatch (deletes
  *   elsewhere, or ids that committed out of order) it reloads everything.
  */
-import { indexGeneration } from "../store/documents.ts";
 import type { Store } from "../store/index.ts";
-import { embeddedChunkSums, embeddedChunksAfter, type IndexedChunk } from "../store/vectors.ts";
+import type { IndexedChunk } from "../store/vectors.ts";
 import type { ChunkFilters, RankedChunk } from "./lexical.ts";
 import { TopN } from "./vectors.ts";
 
@@ -109,11 +108,11 @@ export class VectorIndex {
   }
 
   async #sync(): Promise<void> {
-    const gen = await indexGeneration(this.#store.k);
+    const gen = await this.#store.documents.generation();
     if (gen === this.#generation) return;
     this.#generation = null;
     await this.#loadNewer();
-    const { count, idSum } = await embeddedChunkSums(this.#store.k, this.#model);
+    const { count, idSum } = await this.#store.vectors.embeddedSums(this.#model);
     if (count !== this.#live || idSum !== this.#idSum) {
       this.#reset();
       await this.#loadNewer();
@@ -124,7 +123,7 @@ export class VectorIndex {
 
   async #loadNewer(): Promise<void> {
     for (;;) {
-      const chunks = await embeddedChunksAfter(this.#store.k, this.#model, this.#maxId, PAGE);
+      const chunks = await this.#store.vectors.embeddedAfter(this.#model, this.#maxId, PAGE);
       for (const c of chunks) this.#add(c);
       if (chunks.length < PAGE) return;
     }

@@ -19,8 +19,8 @@ import type { OutboundHttpClient } from "../outbox/http-client.ts";
 import { signatureHeaders, standardWebhookSigner } from "../outbox/signing.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import { DeliveryError } from "../sdk/errors.ts";
-import { type Delivery, type DeliveryDb, insertDeliveryRows } from "../store/deliveries.ts";
-import type { Store } from "../store/index.ts";
+import type { Delivery } from "../store/deliveries.ts";
+import type { Repositories, Store } from "../store/index.ts";
 import type { WebhookSubscription } from "../store/webhook-subscriptions.ts";
 import {
   type EmitDelivery,
@@ -224,7 +224,7 @@ export class EventService {
    * @returns how many deliveries were written
    */
   async queueInTransaction(
-    trx: DeliveryDb,
+    tx: Repositories,
     name: EventName,
     data: Record<string, unknown>,
   ): Promise<number> {
@@ -232,8 +232,7 @@ export class EventService {
     const subs = (this.#o.subscriptions.lastKnown() ?? []).filter((s) => subscribedTo(s, name));
     if (subs.length === 0) return 0;
     const body = { event: name, timestamp: new Date().toISOString(), data };
-    await insertDeliveryRows(
-      trx,
+    await tx.deliveries.insertRows(
       subs.map((s) => ({
         targetType: EVENT_TARGET_TYPE,
         subscriptionId: s.id,
@@ -292,7 +291,7 @@ export class EventService {
     const out: EmitDelivery[] = [];
     const queuedOut: EmitDelivery[] = [];
     if (queued.length) {
-      const rows = await insertDeliveryRows(this.#o.store.k, queued.map(row));
+      const rows = await this.#o.store.deliveries.insertRows(queued.map(row));
       this.#o.deliveryWorker.poke();
       rows.forEach((d, i) => {
         queuedOut.push({

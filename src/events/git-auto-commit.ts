@@ -19,7 +19,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Store } from "../store/index.ts";
-import { getStateDoc, type StateDoc, updateStateDoc } from "../store/integrations-state.ts";
+import type { StateDoc } from "../store/integrations-state.ts";
 import {
   AUTO_COMMIT_DEFAULT_EVENTS,
   EVENT_NAMES,
@@ -42,7 +42,7 @@ export function defaultGitAutoCommitConfig(): GitAutoCommitConfig {
 export async function loadGitAutoCommitConfig(
   store: Store,
 ): Promise<StateDoc<GitAutoCommitConfig>> {
-  const doc = await getStateDoc<GitAutoCommitConfig>(store.k, GIT_AUTO_COMMIT_KEY);
+  const doc = await store.stateDocs.get<GitAutoCommitConfig>(GIT_AUTO_COMMIT_KEY);
   if (!doc) return { value: defaultGitAutoCommitConfig(), version: 0, updatedAt: 0 };
   return { ...doc, value: normalise(doc.value) };
 }
@@ -154,8 +154,7 @@ export class GitAutoCommit {
     }
     const enabled = i.enabled as boolean | undefined;
     this.#cached = undefined;
-    const doc = await updateStateDoc<GitAutoCommitConfig>(
-      this.#o.store.k,
+    const doc = await this.#o.store.stateDocs.update<GitAutoCommitConfig>(
       GIT_AUTO_COMMIT_KEY,
       (cur) => {
         const c = normalise(cur);

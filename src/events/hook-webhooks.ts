@@ -25,7 +25,7 @@ import { amsSignature, signatureHeaders, standardWebhookSigner } from "../outbox
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import { DeliveryError } from "../sdk/errors.ts";
 import { type HookContext, LIFECYCLE_EVENTS } from "../sdk/hooks.ts";
-import { type Delivery, insertDeliveryRows, type NewDelivery } from "../store/deliveries.ts";
+import type { Delivery, NewDelivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 
 /** The outbox target type of hook webhook deliveries (not a dispatcher name). */
@@ -147,7 +147,7 @@ export class HookWebhooks {
     while (this.#queued.length) {
       const batch = this.#queued.splice(0, WRITE_BATCH);
       try {
-        await insertDeliveryRows(store.k, batch);
+        await store.deliveries.insertRows(batch);
         deliveryWorker.poke();
       } catch (err) {
         log.warn(

@@ -18,13 +18,7 @@ import type { DeliverySender, DeliveryWorker } from "../outbox/worker.ts";
 import { DeliveryError } from "../sdk/errors.ts";
 import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
-import {
-  insertNotification,
-  listNotifications,
-  markNotificationDelivered,
-  type Notification,
-  setNotificationDelivery,
-} from "../store/notifications.ts";
+import type { Notification } from "../store/notifications.ts";
 import { httpPayload, type MailContent, mailContent, sendMail } from "./notification-payloads.ts";
 import {
   NOTIFICATION_CHANNELS,
@@ -250,8 +244,8 @@ export class NotificationService {
     meta.attachments = c.attachments.length;
     const unsent = c.channel === "email" && !smtp.url ? "not sent: SMTP_URL is not set" : null;
     if (unsent) meta.error = unsent;
-    const id = await store.transaction((trx) =>
-      insertNotification(trx, {
+    const id = await store.transaction((tx) =>
+      tx.notifications.insert({
         channel: c.channel,
         message: c.message,
         priority: c.priority,
@@ -293,7 +287,7 @@ export class NotificationService {
       this.#inline.delete(id);
     }
     const { delivery, outcome } = sent;
-    await setNotificationDelivery(store.k, id, delivery.id);
+    await store.notifications.setDelivery(id, delivery.id);
     const delivered = outcome.status === "delivered";
     this.#o.metrics?.notification(c.channel, delivered);
     return {
@@ -315,7 +309,7 @@ export class NotificationService {
    * @param limit entries, 1…200 (default 200)
    */
   async list(limit?: number): Promise<NotificationRecord[]> {
-    return (await listNotifications(this.#o.store.k, limit)).map(notificationRecord);
+    return (await this.#o.store.notifications.list(limit)).map(notificationRecord);
   }
 
   /** One attempt of a notification delivery (inline or from the outbox schedule). */
@@ -363,7 +357,7 @@ export class NotificationService {
       httpStatus = res.status ?? undefined;
     }
     try {
-      await markNotificationDelivered(this.#o.store.k, id);
+      await this.#o.store.notifications.markDelivered(id);
     } catch (err) {
       // The outbox row still says delivered, and the history reads it; do not resend.
       this.#o.log.warn(

@@ -14,7 +14,6 @@ import type { Resolver } from "../outbox/ssrf.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import type { SessionOutboxRows } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
-import { WebhookSubscriptionRepository } from "../store/webhook-subscriptions.ts";
 import type { FinishRows } from "../tasks/finish.ts";
 import { type EventData, EventService } from "./events.ts";
 import { GitAutoCommit } from "./git-auto-commit.ts";
@@ -61,7 +60,7 @@ export interface Outbound {
 export function createOutbound(deps: OutboundDeps): Outbound {
   const { config, store, log, http, deliveryWorker } = deps;
   const webhooks = new WebhookSubscriptionService({
-    repo: new WebhookSubscriptionRepository(store.k, config.SWITCHYARD_SECRET_KEY),
+    repo: store.webhookSubscriptions,
     log,
     allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
     resolver: deps.resolver,
@@ -121,21 +120,21 @@ export function createOutbound(deps: OutboundDeps): Outbound {
   };
   const sessionRows: SessionOutboxRows = {
     prepare,
-    sessionStarted: (trx, s) =>
-      events.queueInTransaction(trx, "session.start", {
+    sessionStarted: (tx, s) =>
+      events.queueInTransaction(tx, "session.start", {
         session_id: s.id,
         bot_id: s.botId,
         client_id: s.clientId,
       }),
-    sessionEnded: (trx, s) =>
-      events.queueInTransaction(trx, "session.end", {
+    sessionEnded: (tx, s) =>
+      events.queueInTransaction(tx, "session.end", {
         session_id: s.id,
         bot_id: s.botId,
         client_id: s.clientId,
         ended_at: new Date(s.endedAt ?? s.updatedAt).toISOString(),
       }),
-    taskCreated: (trx, sessionId, task) =>
-      events.queueInTransaction(trx, "task.created", {
+    taskCreated: (tx, sessionId, task) =>
+      events.queueInTransaction(tx, "task.created", {
         task_id: task.id,
         session_id: sessionId,
         bot_id: task.botId,
@@ -143,9 +142,9 @@ export function createOutbound(deps: OutboundDeps): Outbound {
   };
   const finishRows: FinishRows = {
     prepare,
-    write: (trx, task, outcome) =>
+    write: (tx, task, outcome) =>
       events.queueInTransaction(
-        trx,
+        tx,
         outcome.status === "complete" ? "task.completed" : "task.failed",
         {
           task_id: task.id,

@@ -12,9 +12,6 @@
  *   learn whether anything changed; a deleted webhook leaves no time behind, though.
  */
 import type { Store } from "../store/index.ts";
-import { stateDocsSummary } from "../store/integrations-state.ts";
-import { listNotifications } from "../store/notifications.ts";
-import { WebhookSubscriptionRepository } from "../store/webhook-subscriptions.ts";
 import { loadGitAutoCommitConfig } from "./git-auto-commit.ts";
 import { notificationRecord } from "./notifications.ts";
 import type { IntegrationsState, WebhookSummary } from "./outbound-types.ts";
@@ -34,10 +31,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The stored subscriptions without secrets, for callers without a subscription service. */
 function readWebhooks(store: Store): Promise<WebhookSummary[]> {
-  // The secret key is only needed to read secrets back, which listing never does.
-  return new WebhookSubscriptionRepository(store.k, undefined)
-    .list()
-    .then((subs) => subs.map(webhookSummary));
+  return store.webhookSubscriptions.list().then((subs) => subs.map(webhookSummary));
 }
 
 /**
@@ -49,8 +43,8 @@ export async function integrationsState(src: IntegrationsStateSources): Promise<
   const [webhooks, git, notifications, docs] = await Promise.all([
     src.listWebhooks ? src.listWebhooks() : readWebhooks(store),
     loadGitAutoCommitConfig(store),
-    listNotifications(store.k),
-    stateDocsSummary(store.k),
+    store.notifications.list(),
+    store.stateDocs.summary(),
   ]);
   let latest = docs.updatedAt;
   for (const w of webhooks) latest = Math.max(latest, Date.parse(w.updated_at) || 0);

@@ -55,12 +55,9 @@ export class Metrics {
       registers,
       async collect() {
         this.reset();
-        const rows = await store.k
-          .selectFrom("tasks")
-          .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
-          .groupBy("status")
-          .execute();
-        for (const r of rows) this.set({ status: r.status }, Number(r.n));
+        for (const r of await store.tasks.countByStatus()) {
+          this.set({ status: r.status }, r.count);
+        }
       },
     });
     new Gauge({
@@ -68,13 +65,7 @@ export class Metrics {
       help: "Pending tasks that are due to run (from the database)",
       registers,
       async collect() {
-        const r = await store.k
-          .selectFrom("tasks")
-          .select((eb) => eb.fn.countAll<number>().as("n"))
-          .where("status", "=", "pending")
-          .where("run_at", "<=", Date.now())
-          .executeTakeFirst();
-        this.set(Number(r?.n ?? 0));
+        this.set(await store.tasks.countDue(Date.now()));
       },
     });
     new Gauge({
@@ -84,12 +75,9 @@ export class Metrics {
       registers,
       async collect() {
         this.reset();
-        const rows = await store.k
-          .selectFrom("deliveries")
-          .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
-          .groupBy("status")
-          .execute();
-        for (const r of rows) this.set({ status: r.status }, Number(r.n));
+        for (const r of await store.deliveries.countByStatus()) {
+          this.set({ status: r.status }, r.count);
+        }
       },
     });
   }

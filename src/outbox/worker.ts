@@ -10,14 +10,7 @@ import { withDefaults } from "../lib/defaults.ts";
 import { WakeLoop } from "../lib/wake-loop.ts";
 import type { Dispatcher, DispatchTask } from "../sdk/dispatch.ts";
 import type { DeliveryErrorInfo } from "../sdk/errors.ts";
-import {
-  claimDueDeliveries,
-  type Delivery,
-  type DeliveryOutcomeRecord,
-  insertDeliveryRows,
-  type NewDelivery,
-  recordDeliveryAttempts,
-} from "../store/deliveries.ts";
+import type { Delivery, DeliveryOutcomeRecord, NewDelivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 
 /** Delays (ms) after the 1st, 2nd, … failed attempt; its length + 1 is the attempt cap. */
@@ -144,10 +137,7 @@ export class DeliveryWorker {
     opts: { awaitOutcomes?: boolean } = {},
   ): Promise<Array<{ delivery: Delivery; outcome: AttemptOutcome }>> {
     const lease = { owner: this.#o.owner, ms: this.#o.leaseMs };
-    const rows = await insertDeliveryRows(
-      this.#o.store.k,
-      list.map((d) => ({ ...d, lease })),
-    );
+    const rows = await this.#o.store.deliveries.insertRows(list.map((d) => ({ ...d, lease })));
     return Promise.all(
       rows.map(async (delivery) => {
         const { outcome, recorded } = await this.#attempt(delivery);
@@ -183,7 +173,7 @@ export class DeliveryWorker {
     const { store, owner } = this.#o;
     const free = this.#o.concurrency - this.#inFlight.size;
     if (free <= 0) return undefined;
-    const batch = await claimDueDeliveries(store.k, store.db.dialect, owner, free, this.#o.leaseMs);
+    const batch = await store.deliveries.claimDue(owner, free, this.#o.leaseMs);
     // A full batch means more may be due: look again as soon as a slot frees up.
     const saturated = batch.length === free;
     for (const d of batch) {
@@ -297,8 +287,7 @@ export class DeliveryWorker {
     while (this.#toRecord.length) {
       const batch = this.#toRecord.splice(0, 500);
       try {
-        await recordDeliveryAttempts(
-          store.k,
+        await store.deliveries.recordAttempts(
           owner,
           batch.map((b) => b.rec),
         );

@@ -7,11 +7,9 @@
  * can acknowledge once a call returns.
  */
 import type { ExecutionConfig } from "../sdk/execution.ts";
-import { claimReceipt, pruneReceipts, stampReceipt } from "../store/inbound-receipts.ts";
-import type { Store, StoreDb } from "../store/index.ts";
-import { insertMessage, type MessageRole } from "../store/messages.ts";
-import { endSession, getOrCreateSession, getSession, type Session } from "../store/sessions.ts";
-import { insertTask } from "../store/tasks.ts";
+import type { Repositories, Store } from "../store/index.ts";
+import type { MessageRole } from "../store/messages.ts";
+import type { Session } from "../store/sessions.ts";
 import { SessionNotFoundError, UnknownBotError } from "./errors.ts";
 
 /** Options of {@link SessionService.injectMessage}. */
@@ -63,11 +61,15 @@ export const RECEIPT_RETENTION_MS = 7 * 24 * 3600_000;
 export interface SessionOutboxRows {
   prepare(): Promise<void>;
   /** `session.start` of a session this transaction created. */
-  sessionStarted(db: StoreDb, session: Session): Promise<number>;
+  sessionStarted(tx: Repositories, session: Session): Promise<number>;
   /** `session.end` of a session this transaction ended (`endedAt` is set). */
-  sessionEnded(db: StoreDb, session: Session): Promise<number>;
+  sessionEnded(tx: Repositories, session: Session): Promise<number>;
   /** `task.created` of a task this transaction created. */
-  taskCreated(db: StoreDb, sessionId: string, task: { id: string; botId: string }): Promise<number>;
+  taskCreated(
+    tx: Repositories,
+    sessionId: string,
+    task: { id: string; botId: string },
+  ): Promise<number>;
 }
 
 /** What a {@link SessionService} is built from. */
@@ -112,9 +114,9 @@ export class SessionService {
     const rows = this.#o.rows;
     await rows?.prepare();
     let written = 0;
-    const r = await this.#store.transaction(async (trx) => {
-      const got = await getOrCreateSession(trx, botId, clientId, dispatchConfig);
-      if (got.created && rows) written = await rows.sessionStarted(trx, got.session);
+    const r = await this.#store.transaction(async (tx) => {
+      const got = await tx.sessions.getOrCreate(botId, clientId, dispatchConfig);
+      if (got.created && rows) written = await rows.sessionStarted(tx, got.session);
       return got;
     });
     if (written > 0) this.#o.onOutboxRows?.();
@@ -131,9 +133,9 @@ export class SessionService {
     const rows = this.#o.rows;
     await rows?.prepare();
     let written = 0;
-    const r = await this.#store.transaction(async (trx) => {
-      const got = await endSession(trx, sessionId);
-      if (got?.ended && rows) written = await rows.sessionEnded(trx, got.session);
+    const r = await this.#store.transaction(async (tx) => {
+      const got = await tx.sessions.end(sessionId);
+      if (got?.ended && rows) written = await rows.sessionEnded(tx, got.session);
       return got;
     });
     if (!r) throw new SessionNotFoundError(sessionId);
@@ -147,7 +149,7 @@ export class SessionService {
    * @throws SessionNotFoundError when the session does not exist
    */
   async injectMessage(sessionId: string, opts: InjectOptions): Promise<InjectResult> {
-    const session = await getSession(this.#store.k, sessionId);
+    const session = await this.#store.sessions.get(sessionId);
     if (!session) throw new SessionNotFoundError(sessionId);
     const runAgent = opts.runAgent === true;
     let dispatchConfig = opts.dispatchConfig ?? session.dispatchConfig ?? null;
@@ -163,12 +165,12 @@ export class SessionService {
     const rows = this.#o.rows;
     if (runAgent) await rows?.prepare();
     let written = 0;
-    const result = await this.#store.transaction(async (trx): Promise<InjectResult> => {
+    const result = await this.#store.transaction(async (tx): Promise<InjectResult> => {
       if (key !== undefined) {
-        const seen = await claimReceipt(trx, source, key);
+        const seen = await tx.receipts.claim(source, key);
         if (seen) return { ...seen, sessionId, duplicate: true };
       }
-      const message = await insertMessage(trx, {
+      const message = await tx.messages.insert({
         sessionId,
         role: opts.role ?? "user",
         content: opts.content,
@@ -176,7 +178,7 @@ export class SessionService {
       });
       let taskId: string | null = null;
       if (runAgent) {
-        const task = await insertTask(trx, {
+        const task = await tx.tasks.insert({
           sessionId,
           botId: session.botId,
           messageId: message.id,
@@ -189,11 +191,11 @@ export class SessionService {
         });
         taskId = task.id;
         if (rows) {
-          written = await rows.taskCreated(trx, sessionId, { id: task.id, botId: session.botId });
+          written = await rows.taskCreated(tx, sessionId, { id: task.id, botId: session.botId });
         }
       }
       if (key !== undefined)
-        await stampReceipt(trx, source, key, { messageId: message.id, taskId });
+        await tx.receipts.stamp(source, key, { messageId: message.id, taskId });
       return { messageId: message.id, sessionId, taskId, duplicate: false };
     });
     if (result.taskId && !result.duplicate) {
@@ -209,6 +211,6 @@ export class SessionService {
     const now = Date.now();
     if (now - this.#lastReceiptPrune < 3600_000) return;
     this.#lastReceiptPrune = now;
-    pruneReceipts(this.#store.k, now - RECEIPT_RETENTION_MS).catch(() => {});
+    this.#store.receipts.prune(now - RECEIPT_RETENTION_MS).catch(() => {});
   }
 }

@@ -58,26 +58,90 @@ function toRow(b: BotInput): Partial<BotsTable> {
 /** How long a bot read is reused (ms). */
 export const BOT_CACHE_MS = 5000;
 
+/** Where {@link BotRepository} keeps and drops its reads. */
+export interface BotReads {
+  get(id: string): Bot | undefined;
+  set(id: string, bot: Bot): void;
+  delete(id: string): void;
+}
+
+/**
+ * The bot read cache of one store, shared by its repository and every transaction's.
+ * Bots are read on every turn and change rarely: cached by id for {@link BOT_CACHE_MS},
+ * dropped on a write through this store (another instance's write is seen when the entry
+ * expires).
+ */
+export class BotCache implements BotReads {
+  readonly #entries = new Map<string, { bot: Bot; until: number }>();
+
+  get(id: string): Bot | undefined {
+    const hit = this.#entries.get(id);
+    return hit && hit.until > Date.now() ? hit.bot : undefined;
+  }
+
+  set(id: string, bot: Bot): void {
+    this.#entries.set(id, { bot, until: Date.now() + BOT_CACHE_MS });
+  }
+
+  delete(id: string): void {
+    this.#entries.delete(id);
+  }
+
+  /**
+   * The view of one transaction: it neither reads nor fills the cache (it may see its own
+   * uncommitted writes, and may roll back); a write drops the entry at once and again when
+   * {@link TransactionBotReads.committed} is called, so a read that raced the commit does
+   * not keep the old bot.
+   */
+  forTransaction(): TransactionBotReads {
+    return new TransactionBotReads(this);
+  }
+}
+
+/** A transaction's view of the {@link BotCache}. */
+export class TransactionBotReads implements BotReads {
+  readonly #cache: BotCache;
+  #written: string[] | undefined;
+  constructor(cache: BotCache) {
+    this.#cache = cache;
+  }
+
+  get(): Bot | undefined {
+    return undefined;
+  }
+
+  set(): void {}
+
+  delete(id: string): void {
+    this.#cache.delete(id);
+    this.#written ??= [];
+    this.#written.push(id);
+  }
+
+  /** Drops the bots this transaction wrote once more (call after the commit). */
+  committed(): void {
+    for (const id of this.#written ?? []) this.#cache.delete(id);
+  }
+}
+
 /** Bot repository. */
 export class BotRepository {
   readonly #db: Kysely<Database>;
-  /**
-   * Bots are read on every turn and change rarely: cached by id for {@link BOT_CACHE_MS},
-   * dropped on a write here (another instance's write is seen when the entry expires).
-   */
-  readonly #cache = new Map<string, { bot: Bot; until: number }>();
-  constructor(db: Kysely<Database>) {
+  readonly #cache: BotReads;
+  /** @param cache the store's {@link BotCache}, or a transaction's view of it */
+  constructor(db: Kysely<Database>, cache: BotReads) {
     this.#db = db;
+    this.#cache = cache;
   }
 
   /** The bot with this id, or undefined. */
   async get(id: string): Promise<Bot | undefined> {
     const hit = this.#cache.get(id);
-    if (hit && hit.until > Date.now()) return hit.bot;
+    if (hit) return hit;
     const r = await this.#db.selectFrom("bots").selectAll().where("id", "=", id).executeTakeFirst();
     if (!r) return undefined;
     const bot = toBot(r);
-    this.#cache.set(id, { bot, until: Date.now() + BOT_CACHE_MS });
+    this.#cache.set(id, bot);
     return bot;
   }
 

@@ -3,17 +3,11 @@
  * transaction as the state change they report (a finished task), then claimed with a
  * lease by the delivery worker, so a crash never loses or duplicates the decision to send.
  */
-import { type Kysely, PostgresAdapter, sql } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { uuidv7 } from "../ids.ts";
 import type { Dialect } from "./db.ts";
 import { fromJson } from "./json.ts";
 import type { Database, DeliveriesTable, DeliveryStatus } from "./schema.ts";
-
-/**
- * Where delivery rows are written: the database, or an open transaction on it (so callers
- * outside `store/` name no Kysely type).
- */
-export type DeliveryDb = Kysely<Database>;
 
 /** A delivery as the code sees it. */
 export interface Delivery {
@@ -69,33 +63,223 @@ export interface NewDelivery {
   lease?: { owner: string; ms: number };
 }
 
-/**
- * Adds a pending delivery, due now (inside the caller's transaction when given one).
- * @returns its id (UUIDv7), the receiver's idempotency key
- */
-export async function insertDelivery(db: Kysely<Database>, d: NewDelivery): Promise<string> {
-  return (await insertDeliveryRow(db, d)).id;
+/** The outcome of one attempt, as {@link DeliveryRepository.recordAttempt} writes it. */
+export type DeliveryOutcome =
+  | { status: "delivered"; httpStatus?: number | null }
+  | { status: "failed"; nextAttemptAt: number; httpStatus?: number | null; error: string }
+  | { status: "dead"; httpStatus?: number | null; error: string };
+
+/** One attempt's outcome, for {@link DeliveryRepository.recordAttempts}. */
+export type DeliveryOutcomeRecord = { id: string } & DeliveryOutcome;
+
+/** Filters of {@link DeliveryRepository.list}. */
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  taskId?: string;
+  subscriptionId?: string;
+  targetType?: string;
+  /** Only ids below this one (the previous page's last id), for paging. */
+  before?: string;
+  limit?: number;
 }
 
-/** Like {@link insertDelivery}, returning the whole row. */
-export async function insertDeliveryRow(db: Kysely<Database>, d: NewDelivery): Promise<Delivery> {
-  return (await insertDeliveryRows(db, [d]))[0]!;
+/** The outbox's storage. */
+export class DeliveryRepository {
+  readonly #db: Kysely<Database>;
+  readonly #dialect: Dialect;
+  constructor(db: Kysely<Database>, dialect: Dialect) {
+    this.#db = db;
+    this.#dialect = dialect;
+  }
+
+  /**
+   * Adds a pending delivery, due now.
+   * @returns its id (UUIDv7), the receiver's idempotency key
+   */
+  async insert(d: NewDelivery): Promise<string> {
+    return (await this.insertRows([d]))[0]!.id;
+  }
+
+  /** Like {@link insert}, returning the whole row. */
+  async insertRow(d: NewDelivery): Promise<Delivery> {
+    return (await this.insertRows([d]))[0]!;
+  }
+
+  /** Inserts several deliveries in one statement; returns their rows in the same order. */
+  async insertRows(list: NewDelivery[]): Promise<Delivery[]> {
+    if (list.length === 0) return [];
+    const rows = list.map(newRow);
+    await this.#db.insertInto("deliveries").values(rows).execute();
+    // The caller's own objects, not a parse of the JSON just written.
+    return rows.map((r, i) => ({
+      ...toDelivery({ ...r, target: "{}", payload: "{}" }),
+      target: list[i]!.target,
+      payload: list[i]!.payload,
+    }));
+  }
+
+  /**
+   * Claims up to `limit` deliveries that are due (pending or failed with `next_attempt_at`
+   * passed, or whose previous claimer's lease expired), leasing them to `owner` for `leaseMs`.
+   */
+  async claimDue(owner: string, limit: number, leaseMs: number): Promise<Delivery[]> {
+    const now = Date.now();
+    const lock = this.#dialect === "postgres" ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+    // Materialised once (PostgreSQL could otherwise re-run a LIMIT subquery per row).
+    const res = await sql<DeliveriesTable>`
+      WITH claim AS MATERIALIZED (
+        SELECT id FROM deliveries
+        WHERE status IN ('pending', 'failed') AND next_attempt_at <= ${now}
+          AND (lease_expires_at IS NULL OR lease_expires_at < ${now})
+        ORDER BY next_attempt_at, id
+        LIMIT ${limit}
+        ${lock}
+      )
+      UPDATE deliveries SET lease_owner = ${owner}, lease_expires_at = ${now + leaseMs},
+        attempts = attempts + 1, updated_at = ${now}
+      WHERE id IN (SELECT id FROM claim)
+      RETURNING *`.execute(this.#db);
+    return res.rows.map(toDelivery);
+  }
+
+  /** Records the outcome of an attempt by `owner` (a row another owner holds now is left alone). */
+  recordAttempt(id: string, owner: string, outcome: DeliveryOutcome): Promise<void> {
+    return recordAttempt(this.#db, id, owner, outcome);
+  }
+
+  /**
+   * Records several attempts by `owner` in one transaction (the caller's, when this
+   * repository is bound to one): the delivered ones sharing an HTTP status in one
+   * statement, the others one by one. Same rules as {@link recordAttempt}.
+   */
+  async recordAttempts(owner: string, outcomes: DeliveryOutcomeRecord[]): Promise<void> {
+    const delivered = new Map<number | null, string[]>();
+    const others: DeliveryOutcomeRecord[] = [];
+    for (const o of outcomes) {
+      if (o.status !== "delivered") {
+        others.push(o);
+        continue;
+      }
+      const key = o.httpStatus ?? null;
+      const ids = delivered.get(key) ?? [];
+      ids.push(o.id);
+      delivered.set(key, ids);
+    }
+    const write = async (trx: Kysely<Database>) => {
+      const now = Date.now();
+      for (const [httpStatus, ids] of delivered) {
+        await trx
+          .updateTable("deliveries")
+          .set({
+            status: "delivered",
+            lease_owner: null,
+            lease_expires_at: null,
+            last_status: httpStatus,
+            last_error: null,
+            next_attempt_at: now,
+            delivered_at: now,
+            updated_at: now,
+          })
+          .where("id", "in", ids)
+          .where("lease_owner", "=", owner)
+          .execute();
+      }
+      for (const o of others) await recordAttempt(trx, o.id, owner, o);
+    };
+    if (this.#db.isTransaction) return write(this.#db);
+    await this.#db.transaction().execute(async (trx) => {
+      // PostgreSQL: an outcome lost to a database crash only means the delivery is sent
+      // again (at least once, deduplicated by webhook-id), so skip waiting for the flush.
+      if (this.#dialect === "postgres") {
+        await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+      }
+      await write(trx);
+    });
+  }
+
+  /** One delivery, or undefined. */
+  async get(id: string): Promise<Delivery | undefined> {
+    const r = await this.#db
+      .selectFrom("deliveries")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return r ? toDelivery(r) : undefined;
+  }
+
+  /** Deliveries, newest first, optionally filtered (default at most 100). */
+  async list(filter: DeliveryFilter): Promise<Delivery[]> {
+    let q = this.#db.selectFrom("deliveries").selectAll();
+    if (filter.status) q = q.where("status", "=", filter.status);
+    if (filter.taskId) q = q.where("task_id", "=", filter.taskId);
+    if (filter.subscriptionId) q = q.where("subscription_id", "=", filter.subscriptionId);
+    if (filter.targetType) q = q.where("target_type", "=", filter.targetType);
+    if (filter.before) q = q.where("id", "<", filter.before);
+    const rows = await q
+      .orderBy("id", "desc")
+      .limit(filter.limit ?? 100)
+      .execute();
+    return rows.map(toDelivery);
+  }
+
+  /**
+   * Makes a delivered, failed or dead delivery due now, keeping its id (the receiver's
+   * idempotency key). A delivery being sent right now (leased) is left alone, so a replay
+   * never races a send in flight. False when unknown or in flight.
+   */
+  async replay(id: string): Promise<boolean> {
+    const now = Date.now();
+    const r = await this.#db
+      .updateTable("deliveries")
+      .set({
+        status: "pending",
+        // A fresh run of the schedule: a replay that fails is retried, not dead at once.
+        attempts: 0,
+        next_attempt_at: now,
+        lease_owner: null,
+        lease_expires_at: null,
+        updated_at: now,
+      })
+      .where("id", "=", id)
+      .where("status", "in", ["delivered", "failed", "dead"])
+      .where((eb) => eb.or([eb("lease_expires_at", "is", null), eb("lease_expires_at", "<", now)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** How many deliveries are in each status (statuses with none are absent). */
+  async countByStatus(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
+    const rows = await this.#db
+      .selectFrom("deliveries")
+      .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
+      .groupBy("status")
+      .execute();
+    return rows.map((r) => ({ status: r.status, count: Number(r.n) }));
+  }
 }
 
-/** Inserts several deliveries in one statement; returns their rows in the same order. */
-export async function insertDeliveryRows(
+async function recordAttempt(
   db: Kysely<Database>,
-  list: NewDelivery[],
-): Promise<Delivery[]> {
-  if (list.length === 0) return [];
-  const rows = list.map(newRow);
-  await db.insertInto("deliveries").values(rows).execute();
-  // The caller's own objects, not a parse of the JSON just written.
-  return rows.map((r, i) => ({
-    ...toDelivery({ ...r, target: "{}", payload: "{}" }),
-    target: list[i]!.target,
-    payload: list[i]!.payload,
-  }));
+  id: string,
+  owner: string,
+  outcome: DeliveryOutcome,
+): Promise<void> {
+  const now = Date.now();
+  await db
+    .updateTable("deliveries")
+    .set({
+      status: outcome.status,
+      lease_owner: null,
+      lease_expires_at: null,
+      last_status: outcome.httpStatus ?? null,
+      last_error: outcome.status === "delivered" ? null : outcome.error.slice(0, 2000),
+      next_attempt_at: outcome.status === "failed" ? outcome.nextAttemptAt : now,
+      delivered_at: outcome.status === "delivered" ? now : null,
+      updated_at: now,
+    })
+    .where("id", "=", id)
+    .where("lease_owner", "=", owner)
+    .execute();
 }
 
 function newRow(d: NewDelivery): DeliveriesTable {
@@ -119,176 +303,4 @@ function newRow(d: NewDelivery): DeliveriesTable {
     delivered_at: null,
     subscription_id: d.subscriptionId ?? null,
   };
-}
-
-/**
- * Claims up to `limit` deliveries that are due (pending or failed with `next_attempt_at`
- * passed, or whose previous claimer's lease expired), leasing them to `owner` for `leaseMs`.
- */
-export async function claimDueDeliveries(
-  db: Kysely<Database>,
-  dialect: Dialect,
-  owner: string,
-  limit: number,
-  leaseMs: number,
-): Promise<Delivery[]> {
-  const now = Date.now();
-  const lock = dialect === "postgres" ? sql`FOR UPDATE SKIP LOCKED` : sql``;
-  // Materialised once (PostgreSQL could otherwise re-run a LIMIT subquery per row).
-  const res = await sql<DeliveriesTable>`
-    WITH claim AS MATERIALIZED (
-      SELECT id FROM deliveries
-      WHERE status IN ('pending', 'failed') AND next_attempt_at <= ${now}
-        AND (lease_expires_at IS NULL OR lease_expires_at < ${now})
-      ORDER BY next_attempt_at, id
-      LIMIT ${limit}
-      ${lock}
-    )
-    UPDATE deliveries SET lease_owner = ${owner}, lease_expires_at = ${now + leaseMs},
-      attempts = attempts + 1, updated_at = ${now}
-    WHERE id IN (SELECT id FROM claim)
-    RETURNING *`.execute(db);
-  return res.rows.map(toDelivery);
-}
-
-/** Records the outcome of an attempt by `owner`. */
-export async function recordDeliveryAttempt(
-  db: Kysely<Database>,
-  id: string,
-  owner: string,
-  outcome:
-    | { status: "delivered"; httpStatus?: number | null }
-    | { status: "failed"; nextAttemptAt: number; httpStatus?: number | null; error: string }
-    | { status: "dead"; httpStatus?: number | null; error: string },
-): Promise<void> {
-  const now = Date.now();
-  await db
-    .updateTable("deliveries")
-    .set({
-      status: outcome.status,
-      lease_owner: null,
-      lease_expires_at: null,
-      last_status: outcome.httpStatus ?? null,
-      last_error: outcome.status === "delivered" ? null : outcome.error.slice(0, 2000),
-      next_attempt_at: outcome.status === "failed" ? outcome.nextAttemptAt : now,
-      delivered_at: outcome.status === "delivered" ? now : null,
-      updated_at: now,
-    })
-    .where("id", "=", id)
-    .where("lease_owner", "=", owner)
-    .execute();
-}
-
-/** One attempt's outcome, for {@link recordDeliveryAttempts}. */
-export type DeliveryOutcomeRecord = { id: string } & Parameters<typeof recordDeliveryAttempt>[3];
-
-/**
- * Records several attempts by `owner` in one transaction: the delivered ones sharing an
- * HTTP status in one statement, the others one by one. Same rules as
- * {@link recordDeliveryAttempt} (a row another owner holds now is left alone).
- */
-export async function recordDeliveryAttempts(
-  db: Kysely<Database>,
-  owner: string,
-  outcomes: DeliveryOutcomeRecord[],
-): Promise<void> {
-  const delivered = new Map<number | null, string[]>();
-  const others: DeliveryOutcomeRecord[] = [];
-  for (const o of outcomes) {
-    if (o.status !== "delivered") {
-      others.push(o);
-      continue;
-    }
-    const key = o.httpStatus ?? null;
-    const ids = delivered.get(key) ?? [];
-    ids.push(o.id);
-    delivered.set(key, ids);
-  }
-  const write = async (trx: Kysely<Database>) => {
-    const now = Date.now();
-    for (const [httpStatus, ids] of delivered) {
-      await trx
-        .updateTable("deliveries")
-        .set({
-          status: "delivered",
-          lease_owner: null,
-          lease_expires_at: null,
-          last_status: httpStatus,
-          last_error: null,
-          next_attempt_at: now,
-          delivered_at: now,
-          updated_at: now,
-        })
-        .where("id", "in", ids)
-        .where("lease_owner", "=", owner)
-        .execute();
-    }
-    for (const o of others) await recordDeliveryAttempt(trx, o.id, owner, o);
-  };
-  if (db.isTransaction) return write(db);
-  await db.transaction().execute(async (trx) => {
-    // PostgreSQL: an outcome lost to a database crash only means the delivery is sent
-    // again (at least once, deduplicated by webhook-id), so skip waiting for the flush.
-    if (trx.getExecutor().adapter instanceof PostgresAdapter) {
-      await sql`SET LOCAL synchronous_commit = off`.execute(trx);
-    }
-    await write(trx);
-  });
-}
-
-/** One delivery, or undefined. */
-export async function getDelivery(db: Kysely<Database>, id: string): Promise<Delivery | undefined> {
-  const r = await db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirst();
-  return r ? toDelivery(r) : undefined;
-}
-
-/** Deliveries, newest first, optionally filtered. */
-export async function listDeliveries(
-  db: Kysely<Database>,
-  filter: {
-    status?: DeliveryStatus;
-    taskId?: string;
-    subscriptionId?: string;
-    targetType?: string;
-    /** Only ids below this one (the previous page's last id), for paging. */
-    before?: string;
-    limit?: number;
-  },
-): Promise<Delivery[]> {
-  let q = db.selectFrom("deliveries").selectAll();
-  if (filter.status) q = q.where("status", "=", filter.status);
-  if (filter.taskId) q = q.where("task_id", "=", filter.taskId);
-  if (filter.subscriptionId) q = q.where("subscription_id", "=", filter.subscriptionId);
-  if (filter.targetType) q = q.where("target_type", "=", filter.targetType);
-  if (filter.before) q = q.where("id", "<", filter.before);
-  const rows = await q
-    .orderBy("id", "desc")
-    .limit(filter.limit ?? 100)
-    .execute();
-  return rows.map(toDelivery);
-}
-
-/**
- * Makes a delivered, failed or dead delivery due now, keeping its id (the receiver's
- * idempotency key). A delivery being sent right now (leased) is left alone, so a replay
- * never races a send in flight. False when unknown or in flight.
- */
-export async function replayDelivery(db: Kysely<Database>, id: string): Promise<boolean> {
-  const now = Date.now();
-  const r = await db
-    .updateTable("deliveries")
-    .set({
-      status: "pending",
-      // A fresh run of the schedule: a replay that fails is retried, not dead at once.
-      attempts: 0,
-      next_attempt_at: now,
-      lease_owner: null,
-      lease_expires_at: null,
-      updated_at: now,
-    })
-    .where("id", "=", id)
-    .where("status", "in", ["delivered", "failed", "dead"])
-    .where((eb) => eb.or([eb("lease_expires_at", "is", null), eb("lease_expires_at", "<", now)]))
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
 }

@@ -46,8 +46,11 @@ function filterSql(alias: string, f: ChunkFilters) {
   );
 }
 
-/** SQLite's FTS5 queries of lexical search, over one database. */
-export class SqliteChunkText {
+/**
+ * The queries of lexical search: SQLite's FTS5 ones ({@link tokens}, {@link chunkFrequencies},
+ * {@link chunkCount}, {@link match}) and PostgreSQL's ({@link tsRank}).
+ */
+export class DocumentSearchRepository {
   readonly #db: Kysely<Database>;
   #ready: Promise<void> | undefined;
   #seq = 0;
@@ -56,7 +59,7 @@ export class SqliteChunkText {
   }
 
   /**
-   * Splits and stems `words` with the index's own tokenizer.
+   * SQLite: splits and stems `words` with the index's own tokenizer.
    * @returns one row per token: the position of its word in `words`, and the term
    */
   async tokens(words: string[]): Promise<Array<{ word: number; term: string }>> {
@@ -82,7 +85,7 @@ export class SqliteChunkText {
     return rows.map((r) => ({ word: Number(r.doc) - lo, term: r.term }));
   }
 
-  /** Chunks containing each of `terms` (terms in no chunk are absent). */
+  /** SQLite: chunks containing each of `terms` (terms in no chunk are absent). */
   async chunkFrequencies(terms: string[]): Promise<Map<string, number>> {
     const df = new Map<string, number>();
     const found = await sql<{ term: string; doc: number }>`
@@ -99,7 +102,7 @@ export class SqliteChunkText {
   }
 
   /**
-   * Chunks matching the FTS5 expression `match` (words must be FTS5 strings) and
+   * SQLite: chunks matching the FTS5 expression `match` (words must be FTS5 strings) and
    * `filters`: the best `limit` by BM25 (title 2 : text 1), or with `newest` the newest
    * `limit` matches. Rows come in no particular order.
    */
@@ -129,6 +132,23 @@ export class SqliteChunkText {
     return (await stmt.execute(this.#db)).rows;
   }
 
+  /**
+   * PostgreSQL: the best `n` chunks matching any of `terms` (letters and digits only: they
+   * are joined into a `to_tsquery` OR expression) and `filters`, by `ts_rank_cd`, best first.
+   */
+  async tsRank(terms: string[], filters: ChunkFilters, n: number): Promise<RankedChunk[]> {
+    const { rows } = await sql<{ chunk_id: number; document_id: string; rank: number }>`
+      SELECT c.id AS chunk_id, c.document_id, ts_rank_cd(c.tsv, q.q) AS rank
+      FROM document_chunks c, to_tsquery('english', ${terms.join(" | ")}) AS q(q)
+      WHERE c.tsv @@ q.q AND ${filterSql("c", filters)}
+      ORDER BY rank DESC, c.id DESC LIMIT ${n}`.execute(this.#db);
+    return rows.map((r) => ({
+      chunkId: Number(r.chunk_id),
+      documentId: r.document_id,
+      score: Number(r.rank),
+    }));
+  }
+
   /** A TEMP FTS5 table with the index's tokenizer, to split and stem query words exactly alike. */
   async #createTokenizer(): Promise<void> {
     // Must match the tokenizer of document_chunks_fts (migration 0003_documents).
@@ -137,26 +157,4 @@ export class SqliteChunkText {
     await sql`CREATE VIRTUAL TABLE IF NOT EXISTS temp.switchyard_query_words_v
       USING fts5vocab(temp, switchyard_query_words, 'instance')`.execute(this.#db);
   }
-}
-
-/**
- * PostgreSQL: the best `n` chunks matching any of `terms` (letters and digits only: they
- * are joined into a `to_tsquery` OR expression) and `filters`, by `ts_rank_cd`, best first.
- */
-export async function tsRankChunks(
-  db: Kysely<Database>,
-  terms: string[],
-  filters: ChunkFilters,
-  n: number,
-): Promise<RankedChunk[]> {
-  const { rows } = await sql<{ chunk_id: number; document_id: string; rank: number }>`
-    SELECT c.id AS chunk_id, c.document_id, ts_rank_cd(c.tsv, q.q) AS rank
-    FROM document_chunks c, to_tsquery('english', ${terms.join(" | ")}) AS q(q)
-    WHERE c.tsv @@ q.q AND ${filterSql("c", filters)}
-    ORDER BY rank DESC, c.id DESC LIMIT ${n}`.execute(db);
-  return rows.map((r) => ({
-    chunkId: Number(r.chunk_id),
-    documentId: r.document_id,
-    score: Number(r.rank),
-  }));
 }

@@ -43,7 +43,8 @@ export class DocumentRepository {
   }
 
   /**
-   * Stores a document and its chunks (with their embeddings) atomically.
+   * Stores a document and its chunks (with their embeddings) atomically (in the caller's
+   * transaction, when this repository is bound to one).
    * @returns the chunk ids (by chunk index) and the index generation this write made
    */
   async insert(
@@ -53,7 +54,7 @@ export class DocumentRepository {
   ): Promise<Written> {
     const pg = this.#dialect === "postgres";
     const title = doc.title ?? "";
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#atomically(async (trx) => {
       await trx
         .insertInto("documents")
         .values({
@@ -112,7 +113,7 @@ export class DocumentRepository {
    * @returns whether it existed, the deleted chunk ids and the generation this write made
    */
   async delete(id: string): Promise<Written & { existed: boolean }> {
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#atomically(async (trx) => {
       const chunks = await trx
         .deleteFrom("document_chunks")
         .where("document_id", "=", id)
@@ -128,9 +129,14 @@ export class DocumentRepository {
     });
   }
 
-  /** The index generation: bumped by every document write. */
-  generation(): Promise<number> {
-    return indexGeneration(this.#db);
+  /** The index generation (`document_index_state`): bumped by every document write. */
+  async generation(): Promise<number> {
+    const r = await this.#db
+      .selectFrom("document_index_state")
+      .select("generation")
+      .where("id", "=", 1)
+      .executeTakeFirstOrThrow();
+    return Number(r.generation);
   }
 
   /** Documents by id, without their content. */
@@ -154,16 +160,11 @@ export class DocumentRepository {
       .execute();
     return new Map(rows.map((r) => [Number(r.id), { index: r.ordinal, content: r.content }]));
   }
-}
 
-/** The index generation (`document_index_state`): bumped by every document write. */
-export async function indexGeneration(db: Kysely<Database>): Promise<number> {
-  const r = await db
-    .selectFrom("document_index_state")
-    .select("generation")
-    .where("id", "=", 1)
-    .executeTakeFirstOrThrow();
-  return Number(r.generation);
+  /** Runs `fn` in a new transaction, or in the one this repository is bound to. */
+  #atomically<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.#db.isTransaction ? fn(this.#db) : this.#db.transaction().execute(fn);
+  }
 }
 
 /** Bumps the index generation inside a write transaction; returns the new value. */

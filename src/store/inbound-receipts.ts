@@ -12,56 +12,56 @@ export interface ReceiptIds {
   taskId: string | null;
 }
 
-/**
- * Records (source, key); when it was already recorded returns the ids stored with it,
- * else undefined (this caller owns the key). Call inside the transaction that stores the
- * message. Under concurrency the unique key decides: PostgreSQL makes a racing insert wait
- * for the first transaction and then do nothing; SQLite serialises writers.
- */
-export async function claimReceipt(
-  db: Kysely<Database>,
-  source: string,
-  key: string,
-): Promise<ReceiptIds | undefined> {
-  const inserted = await db
-    .insertInto("inbound_receipts")
-    .values({ source, key, message_id: null, task_id: null, created_at: Date.now() })
-    .onConflict((oc) => oc.columns(["source", "key"]).doNothing())
-    .returning("key")
-    .execute();
-  if (inserted.length > 0) return undefined;
-  const r = await db
-    .selectFrom("inbound_receipts")
-    .select(["message_id", "task_id"])
-    .where("source", "=", source)
-    .where("key", "=", key)
-    .executeTakeFirst();
-  return { messageId: r?.message_id ?? "", taskId: r?.task_id ?? null };
-}
+/** Inbound receipts (dedupe at the door). */
+export class ReceiptRepository {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
 
-/** Stamps a claimed receipt with the message (and task) it created, in the same transaction. */
-export async function stampReceipt(
-  db: Kysely<Database>,
-  source: string,
-  key: string,
-  ids: ReceiptIds,
-): Promise<void> {
-  await db
-    .updateTable("inbound_receipts")
-    .set({ message_id: ids.messageId, task_id: ids.taskId })
-    .where("source", "=", source)
-    .where("key", "=", key)
-    .execute();
-}
+  /**
+   * Records (source, key); when it was already recorded returns the ids stored with it,
+   * else undefined (this caller owns the key). Call it on the repositories of the
+   * transaction that stores the message. Under concurrency the unique key decides:
+   * PostgreSQL makes a racing insert wait for the first transaction and then do nothing;
+   * SQLite serialises writers.
+   */
+  async claim(source: string, key: string): Promise<ReceiptIds | undefined> {
+    const inserted = await this.#db
+      .insertInto("inbound_receipts")
+      .values({ source, key, message_id: null, task_id: null, created_at: Date.now() })
+      .onConflict((oc) => oc.columns(["source", "key"]).doNothing())
+      .returning("key")
+      .execute();
+    if (inserted.length > 0) return undefined;
+    const r = await this.#db
+      .selectFrom("inbound_receipts")
+      .select(["message_id", "task_id"])
+      .where("source", "=", source)
+      .where("key", "=", key)
+      .executeTakeFirst();
+    return { messageId: r?.message_id ?? "", taskId: r?.task_id ?? null };
+  }
 
-/**
- * Deletes receipts created before `before` (epoch ms).
- * @returns how many were deleted
- */
-export async function pruneReceipts(db: Kysely<Database>, before: number): Promise<number> {
-  const r = await db
-    .deleteFrom("inbound_receipts")
-    .where("created_at", "<", before)
-    .executeTakeFirst();
-  return Number(r.numDeletedRows);
+  /** Stamps a claimed receipt with the message (and task) it created, in the same transaction. */
+  async stamp(source: string, key: string, ids: ReceiptIds): Promise<void> {
+    await this.#db
+      .updateTable("inbound_receipts")
+      .set({ message_id: ids.messageId, task_id: ids.taskId })
+      .where("source", "=", source)
+      .where("key", "=", key)
+      .execute();
+  }
+
+  /**
+   * Deletes receipts created before `before` (epoch ms).
+   * @returns how many were deleted
+   */
+  async prune(before: number): Promise<number> {
+    const r = await this.#db
+      .deleteFrom("inbound_receipts")
+      .where("created_at", "<", before)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
 }

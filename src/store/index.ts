@@ -1,47 +1,235 @@
 /**
- * The store: one open database plus its repositories. Functions that take a
- * `Kysely<Database>` work inside a transaction too (pass the transaction).
+ * The store: one open database and one repository per table group (DESIGN §2 `store/`).
+ * Every repository is a class in its own module, built over a database handle (the
+ * database, or one transaction of it) and whatever else it needs (the dialect, the secret
+ * key, a shared cache). {@link Store} holds one of each over the database;
+ * {@link Store.transaction} hands the same set bound to one transaction:
+ *
+ *   await store.transaction(async (tx) => {
+ *     const m = await tx.messages.insert(…);
+ *     await tx.tasks.insert({ messageId: m.id, … });
+ *   });
+ *
+ * Nothing outside `store/` names Kysely or writes SQL.
  */
 import type { Kysely, Transaction } from "kysely";
 import { ApiKeyRepository } from "./api-keys.ts";
-import { BotRepository } from "./bots.ts";
-import { type Db, openDatabase } from "./db.ts";
+import { BotCache, type BotReads, BotRepository, type TransactionBotReads } from "./bots.ts";
+import { type Db, type Dialect, openDatabase } from "./db.ts";
+import { DeliveryRepository } from "./deliveries.ts";
+import { DocumentSearchRepository } from "./document-search.ts";
+import { DocumentRepository } from "./documents.ts";
+import { ReceiptRepository } from "./inbound-receipts.ts";
+import { IntegrationSettingsRepository } from "./integration-settings.ts";
+import { StateDocRepository } from "./integrations-state.ts";
+import { MessageRepository } from "./messages.ts";
+import { NotificationRepository } from "./notifications.ts";
 import type { Database } from "./schema.ts";
 import { SessionRepository } from "./sessions.ts";
+import { SkillRepository } from "./skills.ts";
+import { TaskRepository } from "./tasks.ts";
+import { ToolCallRepository } from "./tool-calls.ts";
+import { VectorRepository } from "./vectors.ts";
+import { WebhookSubscriptionRepository } from "./webhook-subscriptions.ts";
 
 /**
- * A database handle for the function-style repositories: the store's Kysely instance or a
- * transaction of it. Services outside `store/` pass it through without touching SQL.
+ * What the repositories of one store share, whichever handle they run on: built once per
+ * store, never per transaction.
  */
-export type StoreDb = Kysely<Database>;
+interface Shared {
+  dialect: Dialect;
+  /** `SWITCHYARD_SECRET_KEY`: stored secrets are encrypted with it when set. */
+  secretKey: string | undefined;
+  bots: BotCache;
+}
 
-/** Repositories over one database. */
-export class Store {
+/**
+ * The repositories over one database handle: the database ({@link Store}) or one
+ * transaction (what {@link Store.transaction} passes). A service that writes inside a
+ * caller's transaction takes this type. Each repository is made on first use, so a
+ * transaction only builds the few it touches.
+ */
+export class Repositories {
+  readonly #db: Kysely<Database>;
+  readonly #shared: Shared;
+  #bots: BotRepository | undefined;
+  #sessions: SessionRepository | undefined;
+  #apiKeys: ApiKeyRepository | undefined;
+  #messages: MessageRepository | undefined;
+  #tasks: TaskRepository | undefined;
+  #toolCalls: ToolCallRepository | undefined;
+  #deliveries: DeliveryRepository | undefined;
+  #notifications: NotificationRepository | undefined;
+  #receipts: ReceiptRepository | undefined;
+  #stateDocs: StateDocRepository | undefined;
+  #webhookSubscriptions: WebhookSubscriptionRepository | undefined;
+  #integrationSettings: IntegrationSettingsRepository | undefined;
+  #skills: SkillRepository | undefined;
+  #documents: DocumentRepository | undefined;
+  #documentSearch: DocumentSearchRepository | undefined;
+  #vectors: VectorRepository | undefined;
+
+  protected constructor(db: Kysely<Database>, shared: Shared) {
+    this.#db = db;
+    this.#shared = shared;
+  }
+
+  /** The SQL dialect of the database. */
+  get dialect(): Dialect {
+    return this.#shared.dialect;
+  }
+
+  /** Bots (agent configurations), read through the store's cache. */
+  get bots(): BotRepository {
+    this.#bots ??= new BotRepository(this.#db, this.botReads(this.#shared.bots));
+    return this.#bots;
+  }
+
+  /** Sessions: get-or-create, end. */
+  get sessions(): SessionRepository {
+    this.#sessions ??= new SessionRepository(this.#db);
+    return this.#sessions;
+  }
+
+  /** API keys (hashes only). */
+  get apiKeys(): ApiKeyRepository {
+    this.#apiKeys ??= new ApiKeyRepository(this.#db);
+    return this.#apiKeys;
+  }
+
+  /** Messages of sessions. */
+  get messages(): MessageRepository {
+    this.#messages ??= new MessageRepository(this.#db);
+    return this.#messages;
+  }
+
+  /** Tasks: the queue (claims, leases, final states). */
+  get tasks(): TaskRepository {
+    this.#tasks ??= new TaskRepository(this.#db, this.#shared.dialect);
+    return this.#tasks;
+  }
+
+  /** Tool calls made inside tasks. */
+  get toolCalls(): ToolCallRepository {
+    this.#toolCalls ??= new ToolCallRepository(this.#db);
+    return this.#toolCalls;
+  }
+
+  /** The delivery outbox: one row per outbound send. */
+  get deliveries(): DeliveryRepository {
+    this.#deliveries ??= new DeliveryRepository(this.#db, this.#shared.dialect);
+    return this.#deliveries;
+  }
+
+  /** The notification history. */
+  get notifications(): NotificationRepository {
+    this.#notifications ??= new NotificationRepository(this.#db);
+    return this.#notifications;
+  }
+
+  /** Inbound receipts: provider delivery ids already accepted (`inbound-receipts.ts`). */
+  get receipts(): ReceiptRepository {
+    this.#receipts ??= new ReceiptRepository(this.#db);
+    return this.#receipts;
+  }
+
+  /** Settings documents, written compare-and-set (`integrations-state.ts`). */
+  get stateDocs(): StateDocRepository {
+    this.#stateDocs ??= new StateDocRepository(this.#db);
+    return this.#stateDocs;
+  }
+
+  /** Outbound webhook subscriptions (secrets encrypted at rest with the secret key). */
+  get webhookSubscriptions(): WebhookSubscriptionRepository {
+    this.#webhookSubscriptions ??= new WebhookSubscriptionRepository(
+      this.#db,
+      this.#shared.secretKey,
+    );
+    return this.#webhookSubscriptions;
+  }
+
+  /** Integration settings set through the admin API (encrypted with the secret key). */
+  get integrationSettings(): IntegrationSettingsRepository {
+    this.#integrationSettings ??= new IntegrationSettingsRepository(
+      this.#db,
+      this.#shared.secretKey,
+    );
+    return this.#integrationSettings;
+  }
+
+  /** Skills synced from integration folders. */
+  get skills(): SkillRepository {
+    this.#skills ??= new SkillRepository(this.#db);
+    return this.#skills;
+  }
+
+  /** Documents and their chunks. */
+  get documents(): DocumentRepository {
+    this.#documents ??= new DocumentRepository(this.#db, this.#shared.dialect);
+    return this.#documents;
+  }
+
+  /** The queries of lexical document search (FTS5 on SQLite, `ts_rank_cd` on PostgreSQL). */
+  get documentSearch(): DocumentSearchRepository {
+    this.#documentSearch ??= new DocumentSearchRepository(this.#db);
+    return this.#documentSearch;
+  }
+
+  /** Chunk embeddings: pgvector, and the exact engine's loading queries. */
+  get vectors(): VectorRepository {
+    this.#vectors ??= new VectorRepository(this.#db);
+    return this.#vectors;
+  }
+
+  /** How bot reads use the cache over this handle (a transaction overrides it). */
+  protected botReads(cache: BotCache): BotReads {
+    return cache;
+  }
+}
+
+/** Options of a {@link Store}. */
+export interface StoreOptions {
+  /** `SWITCHYARD_SECRET_KEY`: stored secrets are encrypted at rest when given. */
+  secretKey?: string;
+}
+
+/** One open database and its repositories. */
+export class Store extends Repositories {
+  /**
+   * The open database. Its Kysely instance is for `store/` itself and for tests that
+   * arrange or inspect raw rows; services use the repositories.
+   */
   readonly db: Db;
-  readonly bots: BotRepository;
-  readonly sessions: SessionRepository;
-  readonly apiKeys: ApiKeyRepository;
+  readonly #shared: Shared;
 
-  constructor(db: Db) {
+  constructor(db: Db, opts: StoreOptions = {}) {
+    const shared: Shared = { dialect: db.dialect, secretKey: opts.secretKey, bots: new BotCache() };
+    super(db.kysely, shared);
     this.db = db;
-    this.bots = new BotRepository(db.kysely);
-    this.sessions = new SessionRepository(db.kysely);
-    this.apiKeys = new ApiKeyRepository(db.kysely);
+    this.#shared = shared;
   }
 
-  /** The Kysely instance (for the function-style repositories). */
-  get k(): Kysely<Database> {
-    return this.db.kysely;
-  }
-
-  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
-  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.db.kysely.transaction().execute(fn);
+  /**
+   * Runs `fn` in one transaction with the repositories bound to it; commits when `fn`
+   * resolves, rolls back when it throws (and rethrows). Writes that must be part of it go
+   * through `tx`, not through the store.
+   */
+  async transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
+    let tx: TransactionRepositories | undefined;
+    const out = await this.db.kysely.transaction().execute((trx) => {
+      tx = new TransactionRepositories(trx, this.#shared);
+      return fn(tx);
+    });
+    tx?.committed();
+    return out;
   }
 
   /** Opens a database by URL (running migrations) and wraps it. */
-  static async open(url: string, opts: Parameters<typeof openDatabase>[1] = {}): Promise<Store> {
-    return new Store(await openDatabase(url, opts));
+  static async open(
+    url: string,
+    opts: Parameters<typeof openDatabase>[1] & StoreOptions = {},
+  ): Promise<Store> {
+    return new Store(await openDatabase(url, opts), opts);
   }
 
   /** Answers when the database does (a one-row read); throws when it is unreachable. */
@@ -52,5 +240,24 @@ export class Store {
   /** Closes the database. */
   close(): Promise<void> {
     return this.db.close();
+  }
+}
+
+/** The repositories of one transaction. */
+class TransactionRepositories extends Repositories {
+  #botReads: TransactionBotReads | undefined;
+
+  constructor(trx: Transaction<Database>, shared: Shared) {
+    super(trx, shared);
+  }
+
+  protected override botReads(cache: BotCache): BotReads {
+    this.#botReads ??= cache.forTransaction();
+    return this.#botReads;
+  }
+
+  /** Called once the transaction committed: caches drop what it wrote. */
+  committed(): void {
+    this.#botReads?.committed();
   }
 }

@@ -75,10 +75,13 @@ export class IntegrationSettingsRepository {
     return out;
   }
 
-  /** Stores (or, with `""`, deletes) each value in one transaction. */
+  /**
+   * Stores (or, with `""`, deletes) each value in one transaction (the caller's, when this
+   * repository is bound to one).
+   */
   async put(integration: string, values: Record<string, string>): Promise<void> {
     const now = Date.now();
-    await this.#db.transaction().execute(async (trx) => {
+    const write = async (trx: Kysely<Database>) => {
       for (const [key, value] of Object.entries(values)) {
         await trx
           .deleteFrom("integration_settings")
@@ -97,6 +100,8 @@ export class IntegrationSettingsRepository {
           })
           .execute();
       }
-    });
+    };
+    if (this.#db.isTransaction) await write(this.#db);
+    else await this.#db.transaction().execute(write);
   }
 }

@@ -18,7 +18,7 @@ export interface Message {
   createdAt: number;
 }
 
-/** What {@link insertMessage} needs. */
+/** What {@link MessageRepository.insert} needs. */
 export interface NewMessage {
   sessionId: string;
   role: MessageRole;
@@ -37,54 +37,56 @@ function toMessage(r: MessagesTable): Message {
   };
 }
 
-/** Inserts a message (inside the caller's transaction when given one); returns it. */
-export async function insertMessage(db: Kysely<Database>, m: NewMessage): Promise<Message> {
-  const row: MessagesTable = {
-    id: uuidv7(),
-    session_id: m.sessionId,
-    role: m.role,
-    content: m.content,
-    metadata: JSON.stringify(m.metadata ?? {}),
-    created_at: Date.now(),
-  };
-  await db.insertInto("messages").values(row).execute();
-  return toMessage(row);
-}
-
-/**
- * The newest `limit` messages of a session, oldest first.
- * @param beforeId only messages older than this id (exclusive), when given
- */
-export async function listRecentMessages(
-  db: Kysely<Database>,
-  sessionId: string,
-  limit: number,
-  beforeId?: string,
-): Promise<Message[]> {
-  let q = db.selectFrom("messages").selectAll().where("session_id", "=", sessionId);
-  if (beforeId) q = q.where("id", "<", beforeId);
-  const rows = await q.orderBy("id", "desc").limit(limit).execute();
-  return rows.reverse().map(toMessage);
-}
-
-/**
- * The history a task's turn sees: the newest `limit` messages of the session before the
- * task's own message, plus assistant replies written after it (the answers to earlier
- * messages of a burst, which finish before this task starts), oldest first. Later user
- * messages are left out: they belong to later turns.
- */
-export async function listTurnHistory(
-  db: Kysely<Database>,
-  sessionId: string,
-  messageId: string | null,
-  limit: number,
-): Promise<Message[]> {
-  let q = db.selectFrom("messages").selectAll().where("session_id", "=", sessionId);
-  if (messageId) {
-    q = q
-      .where("id", "!=", messageId)
-      .where((eb) => eb.or([eb("id", "<", messageId), eb("role", "=", "assistant")]));
+/** Messages of sessions. */
+export class MessageRepository {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
   }
-  const rows = await q.orderBy("id", "desc").limit(limit).execute();
-  return rows.reverse().map(toMessage);
+
+  /** Inserts a message; returns it. */
+  async insert(m: NewMessage): Promise<Message> {
+    const row: MessagesTable = {
+      id: uuidv7(),
+      session_id: m.sessionId,
+      role: m.role,
+      content: m.content,
+      metadata: JSON.stringify(m.metadata ?? {}),
+      created_at: Date.now(),
+    };
+    await this.#db.insertInto("messages").values(row).execute();
+    return toMessage(row);
+  }
+
+  /**
+   * The newest `limit` messages of a session, oldest first.
+   * @param beforeId only messages older than this id (exclusive), when given
+   */
+  async listRecent(sessionId: string, limit: number, beforeId?: string): Promise<Message[]> {
+    let q = this.#db.selectFrom("messages").selectAll().where("session_id", "=", sessionId);
+    if (beforeId) q = q.where("id", "<", beforeId);
+    const rows = await q.orderBy("id", "desc").limit(limit).execute();
+    return rows.reverse().map(toMessage);
+  }
+
+  /**
+   * The history a task's turn sees: the newest `limit` messages of the session before the
+   * task's own message, plus assistant replies written after it (the answers to earlier
+   * messages of a burst, which finish before this task starts), oldest first. Later user
+   * messages are left out: they belong to later turns.
+   */
+  async turnHistory(
+    sessionId: string,
+    messageId: string | null,
+    limit: number,
+  ): Promise<Message[]> {
+    let q = this.#db.selectFrom("messages").selectAll().where("session_id", "=", sessionId);
+    if (messageId) {
+      q = q
+        .where("id", "!=", messageId)
+        .where((eb) => eb.or([eb("id", "<", messageId), eb("role", "=", "assistant")]));
+    }
+    const rows = await q.orderBy("id", "desc").limit(limit).execute();
+    return rows.reverse().map(toMessage);
+  }
 }

@@ -44,123 +44,120 @@ export interface NewNotification {
   meta: Record<string, unknown>;
 }
 
-/**
- * Writes a notification (not delivered, no delivery yet) and prunes the history to the
- * newest `keep` rows. Run it inside a transaction (`store.transaction`) so that writing and
- * pruning are one step.
- * @returns the new id (UUIDv7)
- */
-export async function insertNotification(
-  db: Kysely<Database>,
-  n: NewNotification,
-  keep = NOTIFICATION_HISTORY_LIMIT,
-): Promise<string> {
-  const id = uuidv7();
-  await db
-    .insertInto("notifications")
-    .values({
-      id,
-      channel: n.channel,
-      message: n.message,
-      priority: n.priority,
-      delivered: 0,
-      delivery_id: null,
-      meta: JSON.stringify(n.meta),
-      created_at: Date.now(),
-    })
-    .execute();
-  await db
-    .deleteFrom("notifications")
-    .where(
-      "id",
-      "not in",
-      db.selectFrom("notifications").select("id").orderBy("id", "desc").limit(keep),
-    )
-    .execute();
-  return id;
-}
+/** The notification history. */
+export class NotificationRepository {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
 
-/** Links a notification to its outbox row (after the first attempt). */
-export async function setNotificationDelivery(
-  db: Kysely<Database>,
-  id: string,
-  deliveryId: string,
-): Promise<void> {
-  await db
-    .updateTable("notifications")
-    .set({ delivery_id: deliveryId })
-    .where("id", "=", id)
-    .execute();
-}
+  /**
+   * Writes a notification (not delivered, no delivery yet) and prunes the history to the
+   * newest `keep` rows. Call it on a transaction's repositories (`store.transaction`) so
+   * that writing and pruning are one step.
+   * @returns the new id (UUIDv7)
+   */
+  async insert(n: NewNotification, keep = NOTIFICATION_HISTORY_LIMIT): Promise<string> {
+    const id = uuidv7();
+    await this.#db
+      .insertInto("notifications")
+      .values({
+        id,
+        channel: n.channel,
+        message: n.message,
+        priority: n.priority,
+        delivered: 0,
+        delivery_id: null,
+        meta: JSON.stringify(n.meta),
+        created_at: Date.now(),
+      })
+      .execute();
+    await this.#db
+      .deleteFrom("notifications")
+      .where(
+        "id",
+        "not in",
+        this.#db.selectFrom("notifications").select("id").orderBy("id", "desc").limit(keep),
+      )
+      .execute();
+    return id;
+  }
 
-/** Marks a notification delivered (the outbox sender calls it on success; idempotent). */
-export async function markNotificationDelivered(db: Kysely<Database>, id: string): Promise<void> {
-  await db
-    .updateTable("notifications")
-    .set({ delivered: 1 })
-    .where("id", "=", id)
-    .where("delivered", "=", 0)
-    .execute();
-}
+  /** Links a notification to its outbox row (after the first attempt). */
+  async setDelivery(id: string, deliveryId: string): Promise<void> {
+    await this.#db
+      .updateTable("notifications")
+      .set({ delivery_id: deliveryId })
+      .where("id", "=", id)
+      .execute();
+  }
 
-/**
- * The history, newest first, with each notification's outbox row.
- * @param limit rows returned, at most {@link NOTIFICATION_HISTORY_LIMIT} (default all)
- */
-export async function listNotifications(
-  db: Kysely<Database>,
-  limit = NOTIFICATION_HISTORY_LIMIT,
-): Promise<Notification[]> {
-  const rows = await db
-    .selectFrom("notifications as n")
-    .leftJoin("deliveries as d", "d.id", "n.delivery_id")
-    .select([
-      "n.id",
-      "n.channel",
-      "n.message",
-      "n.priority",
-      "n.delivered",
-      "n.delivery_id",
-      "n.meta",
-      "n.created_at",
-      "d.status as d_status",
-      "d.attempts as d_attempts",
-      "d.last_status as d_last_status",
-      "d.last_error as d_last_error",
-      "d.delivered_at as d_delivered_at",
-      "d.updated_at as d_updated_at",
-    ])
-    .orderBy("n.id", "desc")
-    .limit(Math.max(0, Math.min(limit, NOTIFICATION_HISTORY_LIMIT)))
-    .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    channel: r.channel,
-    message: r.message,
-    priority: r.priority,
-    delivered: Number(r.delivered) === 1 || r.d_status === "delivered",
-    deliveryId: r.delivery_id,
-    meta: fromJson<Record<string, unknown>>(r.meta, {}),
-    createdAt: Number(r.created_at),
-    delivery:
-      r.d_status == null
-        ? null
-        : {
-            status: r.d_status,
-            attempts: Number(r.d_attempts),
-            lastStatus: r.d_last_status == null ? null : Number(r.d_last_status),
-            lastError: r.d_last_error ?? null,
-            deliveredAt: r.d_delivered_at == null ? null : Number(r.d_delivered_at),
-            updatedAt: Number(r.d_updated_at),
-          },
-  }));
-}
+  /** Marks a notification delivered (the outbox sender calls it on success; idempotent). */
+  async markDelivered(id: string): Promise<void> {
+    await this.#db
+      .updateTable("notifications")
+      .set({ delivered: 1 })
+      .where("id", "=", id)
+      .where("delivered", "=", 0)
+      .execute();
+  }
 
-/** Rows in the history (for tests and diagnostics). */
-export async function countNotifications(db: Kysely<Database>): Promise<number> {
-  const r = await db
-    .selectFrom("notifications")
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .executeTakeFirst();
-  return Number(r?.n ?? 0);
+  /**
+   * The history, newest first, with each notification's outbox row.
+   * @param limit rows returned, at most {@link NOTIFICATION_HISTORY_LIMIT} (default all)
+   */
+  async list(limit = NOTIFICATION_HISTORY_LIMIT): Promise<Notification[]> {
+    const rows = await this.#db
+      .selectFrom("notifications as n")
+      .leftJoin("deliveries as d", "d.id", "n.delivery_id")
+      .select([
+        "n.id",
+        "n.channel",
+        "n.message",
+        "n.priority",
+        "n.delivered",
+        "n.delivery_id",
+        "n.meta",
+        "n.created_at",
+        "d.status as d_status",
+        "d.attempts as d_attempts",
+        "d.last_status as d_last_status",
+        "d.last_error as d_last_error",
+        "d.delivered_at as d_delivered_at",
+        "d.updated_at as d_updated_at",
+      ])
+      .orderBy("n.id", "desc")
+      .limit(Math.max(0, Math.min(limit, NOTIFICATION_HISTORY_LIMIT)))
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      channel: r.channel,
+      message: r.message,
+      priority: r.priority,
+      delivered: Number(r.delivered) === 1 || r.d_status === "delivered",
+      deliveryId: r.delivery_id,
+      meta: fromJson<Record<string, unknown>>(r.meta, {}),
+      createdAt: Number(r.created_at),
+      delivery:
+        r.d_status == null
+          ? null
+          : {
+              status: r.d_status,
+              attempts: Number(r.d_attempts),
+              lastStatus: r.d_last_status == null ? null : Number(r.d_last_status),
+              lastError: r.d_last_error ?? null,
+              deliveredAt: r.d_delivered_at == null ? null : Number(r.d_delivered_at),
+              updatedAt: Number(r.d_updated_at),
+            },
+    }));
+  }
+
+  /** Rows in the history (for tests and diagnostics). */
+  async count(): Promise<number> {
+    const r = await this.#db
+      .selectFrom("notifications")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
 }

@@ -29,76 +29,7 @@ function toSession(r: SessionsTable): Session {
   };
 }
 
-/**
- * Returns the session of (botId, clientId), creating it when absent (inside the caller's
- * transaction when given one). Safe under concurrent callers: the unique constraint
- * decides, and the loser reads the winner's row. An existing session's dispatch_config is
- * updated when one is given.
- */
-export async function getOrCreateSession(
-  db: Kysely<Database>,
-  botId: string,
-  clientId: string,
-  dispatchConfig?: Record<string, unknown> | null,
-): Promise<{ session: Session; created: boolean }> {
-  const now = Date.now();
-  const res = await db
-    .insertInto("sessions")
-    .values({
-      id: uuidv7(),
-      bot_id: botId,
-      client_id: clientId,
-      dispatch_config: toJson(dispatchConfig),
-      created_at: now,
-      updated_at: now,
-    })
-    .onConflict((oc) => oc.columns(["bot_id", "client_id"]).doNothing())
-    .executeTakeFirst();
-  const created = Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
-  if (!created && dispatchConfig) {
-    await db
-      .updateTable("sessions")
-      .set({ dispatch_config: toJson(dispatchConfig), updated_at: now })
-      .where("bot_id", "=", botId)
-      .where("client_id", "=", clientId)
-      .execute();
-  }
-  const r = await db
-    .selectFrom("sessions")
-    .selectAll()
-    .where("bot_id", "=", botId)
-    .where("client_id", "=", clientId)
-    .executeTakeFirstOrThrow();
-  return { session: toSession(r), created };
-}
-
-/** The session with this id (inside the caller's transaction when given one), or undefined. */
-export async function getSession(db: Kysely<Database>, id: string): Promise<Session | undefined> {
-  const r = await db.selectFrom("sessions").selectAll().where("id", "=", id).executeTakeFirst();
-  return r ? toSession(r) : undefined;
-}
-
-/**
- * Ends the session (inside the caller's transaction when given one): sets `ended_at` once,
- * by a conditional update, so of concurrent calls exactly one reports `ended: true`.
- * @returns the session and whether this call ended it, or undefined when unknown
- */
-export async function endSession(
-  db: Kysely<Database>,
-  id: string,
-): Promise<{ session: Session; ended: boolean } | undefined> {
-  const now = Date.now();
-  const r = await db
-    .updateTable("sessions")
-    .set({ ended_at: now, updated_at: now })
-    .where("id", "=", id)
-    .where("ended_at", "is", null)
-    .executeTakeFirst();
-  const session = await getSession(db, id);
-  return session ? { session, ended: Number(r.numUpdatedRows) > 0 } : undefined;
-}
-
-/** Session repository (the functions above over the store's database). */
+/** Sessions. */
 export class SessionRepository {
   readonly #db: Kysely<Database>;
   constructor(db: Kysely<Database>) {
@@ -106,21 +37,70 @@ export class SessionRepository {
   }
 
   /** The session with this id, or undefined. */
-  get(id: string): Promise<Session | undefined> {
-    return getSession(this.#db, id);
+  async get(id: string): Promise<Session | undefined> {
+    const r = await this.#db
+      .selectFrom("sessions")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return r ? toSession(r) : undefined;
   }
 
-  /** See {@link endSession}. */
-  end(id: string): Promise<{ session: Session; ended: boolean } | undefined> {
-    return endSession(this.#db, id);
-  }
-
-  /** See {@link getOrCreateSession}. */
-  getOrCreate(
+  /**
+   * Returns the session of (botId, clientId), creating it when absent. Safe under
+   * concurrent callers: the unique constraint decides, and the loser reads the winner's
+   * row. An existing session's dispatch_config is updated when one is given.
+   */
+  async getOrCreate(
     botId: string,
     clientId: string,
     dispatchConfig?: Record<string, unknown> | null,
   ): Promise<{ session: Session; created: boolean }> {
-    return getOrCreateSession(this.#db, botId, clientId, dispatchConfig);
+    const now = Date.now();
+    const res = await this.#db
+      .insertInto("sessions")
+      .values({
+        id: uuidv7(),
+        bot_id: botId,
+        client_id: clientId,
+        dispatch_config: toJson(dispatchConfig),
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(["bot_id", "client_id"]).doNothing())
+      .executeTakeFirst();
+    const created = Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+    if (!created && dispatchConfig) {
+      await this.#db
+        .updateTable("sessions")
+        .set({ dispatch_config: toJson(dispatchConfig), updated_at: now })
+        .where("bot_id", "=", botId)
+        .where("client_id", "=", clientId)
+        .execute();
+    }
+    const r = await this.#db
+      .selectFrom("sessions")
+      .selectAll()
+      .where("bot_id", "=", botId)
+      .where("client_id", "=", clientId)
+      .executeTakeFirstOrThrow();
+    return { session: toSession(r), created };
+  }
+
+  /**
+   * Ends the session: sets `ended_at` once, by a conditional update, so of concurrent calls
+   * exactly one reports `ended: true`.
+   * @returns the session and whether this call ended it, or undefined when unknown
+   */
+  async end(id: string): Promise<{ session: Session; ended: boolean } | undefined> {
+    const now = Date.now();
+    const r = await this.#db
+      .updateTable("sessions")
+      .set({ ended_at: now, updated_at: now })
+      .where("id", "=", id)
+      .where("ended_at", "is", null)
+      .executeTakeFirst();
+    const session = await this.get(id);
+    return session ? { session, ended: Number(r.numUpdatedRows) > 0 } : undefined;
   }
 }

@@ -38,8 +38,8 @@ function toSkill(r: SkillsTable): Skill {
   };
 }
 
-/** Skill repository. */
-export class SkillStore {
+/** Skills synced from integration folders. */
+export class SkillRepository {
   readonly #db: Kysely<Database>;
   constructor(db: Kysely<Database>) {
     this.#db = db;

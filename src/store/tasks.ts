@@ -37,7 +37,7 @@ export interface Task {
   warnings: string[];
 }
 
-/** What {@link insertTask} needs. */
+/** What {@link TaskRepository.insert} needs. */
 export interface NewTask {
   sessionId: string;
   botId: string;
@@ -54,7 +54,7 @@ export interface NewTask {
 }
 
 /** Converts a row (as returned by selectAll or RETURNING *) to a {@link Task}. */
-export function toTask(r: TasksTable): Task {
+function toTask(r: TasksTable): Task {
   return {
     id: r.id,
     sessionId: r.session_id,
@@ -81,195 +81,214 @@ export function toTask(r: TasksTable): Task {
   };
 }
 
-/** Inserts a pending task (inside the caller's transaction when given one). */
-export async function insertTask(db: Kysely<Database>, t: NewTask): Promise<Task> {
-  const now = Date.now();
-  const row: TasksTable = {
-    id: uuidv7(),
-    session_id: t.sessionId,
-    bot_id: t.botId,
-    message_id: t.messageId ?? null,
-    prompt: t.prompt,
-    status: "pending",
-    result: null,
-    error: null,
-    dispatch_type: t.dispatchType,
-    dispatch_config: toJson(t.dispatchConfig),
-    execution_config: toJson(t.executionConfig),
-    callback_config: toJson(t.callbackConfig),
-    max_run_seconds: t.maxRunSeconds ?? null,
-    attempts: 0,
-    max_attempts: t.maxAttempts ?? 3,
-    lease_owner: null,
-    lease_expires_at: null,
-    created_at: now,
-    run_at: t.runAt ?? now,
-    started_at: null,
-    completed_at: null,
-    warnings: null,
-  };
-  await db.insertInto("tasks").values(row).execute();
-  return toTask(row);
+/** Final states a task can be moved to by {@link TaskRepository.finish}. */
+export interface TaskFinal {
+  status: "complete" | "failed" | "cancelled";
+  result?: string | null;
+  error?: string | null;
 }
 
-/** The task with this id, or undefined. */
-export async function getTask(db: Kysely<Database>, id: string): Promise<Task | undefined> {
-  const r = await db.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirst();
-  return r ? toTask(r) : undefined;
-}
+/** The task queue's storage. */
+export class TaskRepository {
+  readonly #db: Kysely<Database>;
+  readonly #dialect: Dialect;
+  constructor(db: Kysely<Database>, dialect: Dialect) {
+    this.#db = db;
+    this.#dialect = dialect;
+  }
 
-/**
- * Atomically claims up to `limit` runnable tasks for `owner`: pending, due, the oldest
- * pending task of its session, and no task of that session running. One statement, so
- * two claimers never get the same task; on PostgreSQL rows locked by another claimer are
- * skipped (`FOR UPDATE SKIP LOCKED`). Each claimed task gets `attempts + 1` and a lease
- * until `now + leaseMs`. Returned oldest first.
- */
-export async function claimTasks(
-  db: Kysely<Database>,
-  dialect: Dialect,
-  owner: string,
-  limit: number,
-  leaseMs: number,
-): Promise<Task[]> {
-  const now = Date.now();
-  const lock = dialect === "postgres" ? sql`FOR UPDATE OF t SKIP LOCKED` : sql``;
-  // Each session's oldest pending task (an index-only scan of (status, session_id, id)),
-  // kept when it is due and nothing of its session runs.
-  // The candidates are materialised once: as a plain `IN (subquery … LIMIT)` PostgreSQL
-  // may re-run the subquery per row and claim more than `limit`.
-  const res = await sql<TasksTable>`
-    WITH claim AS MATERIALIZED (
-      SELECT t.id FROM (
-        SELECT MIN(id) AS id, session_id FROM tasks WHERE status = 'pending' GROUP BY session_id
-      ) h
-      JOIN tasks t ON t.id = h.id
-      -- Repeated on t: PostgreSQL re-checks a locked row's own conditions against its latest
-      -- version, so a task another claimer took meanwhile is dropped here, not claimed twice.
-      WHERE t.status = 'pending' AND t.run_at <= ${now}
-        AND NOT EXISTS (SELECT 1 FROM tasks r
-          WHERE r.status = 'running' AND r.session_id = h.session_id)
-      ORDER BY t.id
-      LIMIT ${limit}
-      ${lock}
-    )
-    UPDATE tasks SET status = 'running', lease_owner = ${owner},
-      lease_expires_at = ${now + leaseMs}, attempts = attempts + 1, started_at = ${now}
-    WHERE status = 'pending' AND id IN (SELECT id FROM claim)
-    RETURNING *`.execute(db);
-  return res.rows.map(toTask).sort((a, b) => (a.id < b.id ? -1 : 1));
-}
-
-/**
- * Extends the leases held under the given lease tokens (one per claim) of tasks still
- * running. Returns the tokens renewed: a token missing from the answer lost its lease
- * (cancelled, finished or taken over) and its run should stop.
- */
-export async function renewTaskLeases(
-  db: Kysely<Database>,
-  tokens: string[],
-  leaseMs: number,
-): Promise<string[]> {
-  if (tokens.length === 0) return [];
-  const rows = await db
-    .updateTable("tasks")
-    .set({ lease_expires_at: Date.now() + leaseMs })
-    .where("lease_owner", "in", [...new Set(tokens)])
-    .where("status", "=", "running")
-    .returning("lease_owner")
-    .execute();
-  return rows.map((r) => r.lease_owner!);
-}
-
-/**
- * Gives a running task back to the queue without counting the attempt (used on a clean
- * shutdown). True when the task was still `owner`'s.
- */
-export async function releaseTask(
-  db: Kysely<Database>,
-  id: string,
-  owner: string,
-): Promise<boolean> {
-  const r = await db
-    .updateTable("tasks")
-    .set((eb) => ({
+  /** Inserts a pending task. */
+  async insert(t: NewTask): Promise<Task> {
+    const now = Date.now();
+    const row: TasksTable = {
+      id: uuidv7(),
+      session_id: t.sessionId,
+      bot_id: t.botId,
+      message_id: t.messageId ?? null,
+      prompt: t.prompt,
       status: "pending",
+      result: null,
+      error: null,
+      dispatch_type: t.dispatchType,
+      dispatch_config: toJson(t.dispatchConfig),
+      execution_config: toJson(t.executionConfig),
+      callback_config: toJson(t.callbackConfig),
+      max_run_seconds: t.maxRunSeconds ?? null,
+      attempts: 0,
+      max_attempts: t.maxAttempts ?? 3,
       lease_owner: null,
       lease_expires_at: null,
-      attempts: eb("attempts", "-", 1),
-    }))
-    .where("id", "=", id)
-    .where("status", "=", "running")
-    .where("lease_owner", "=", owner)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
-}
+      created_at: now,
+      run_at: t.runAt ?? now,
+      started_at: null,
+      completed_at: null,
+      warnings: null,
+    };
+    await this.#db.insertInto("tasks").values(row).execute();
+    return toTask(row);
+  }
 
-/**
- * Running tasks whose lease ran out (their worker died). Those with attempts left go back
- * to `pending` here; the ones returned have used every attempt and must be failed by the
- * caller (which also writes their delivery).
- */
-export async function requeueExpiredTasks(db: Kysely<Database>): Promise<Task[]> {
-  const now = Date.now();
-  await db
-    .updateTable("tasks")
-    .set({ status: "pending", lease_owner: null, lease_expires_at: null })
-    .where("status", "=", "running")
-    .where("lease_expires_at", "<", now)
-    .whereRef("attempts", "<", "max_attempts")
-    .execute();
-  const rows = await db
-    .selectFrom("tasks")
-    .selectAll()
-    .where("status", "=", "running")
-    .where("lease_expires_at", "<", now)
-    .whereRef("attempts", ">=", "max_attempts")
-    .execute();
-  return rows.map(toTask);
-}
+  /** The task with this id, or undefined. */
+  async get(id: string): Promise<Task | undefined> {
+    const r = await this.#db
+      .selectFrom("tasks")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return r ? toTask(r) : undefined;
+  }
 
-/**
- * Moves a task to a final status, only if it is still in one of `from` (and, when `owner`
- * is given, still leased by it). Returns false when someone else got there first (a
- * cancel, or an expired lease taken over), in which case the caller must not deliver.
- */
-export async function finishTask(
-  db: Kysely<Database>,
-  id: string,
-  final: {
-    status: "complete" | "failed" | "cancelled";
-    result?: string | null;
-    error?: string | null;
-  },
-  guard: { from: TaskStatus[]; owner?: string },
-): Promise<boolean> {
-  let q = db
-    .updateTable("tasks")
-    .set({
-      status: final.status,
-      result: final.result ?? null,
-      error: final.error ?? null,
-      lease_owner: null,
-      lease_expires_at: null,
-      completed_at: Date.now(),
-    })
-    .where("id", "=", id)
-    .where("status", "in", guard.from);
-  if (guard.owner) q = q.where("lease_owner", "=", guard.owner);
-  const r = await q.executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
-}
+  /**
+   * Atomically claims up to `limit` runnable tasks for `owner`: pending, due, the oldest
+   * pending task of its session, and no task of that session running. One statement, so
+   * two claimers never get the same task; on PostgreSQL rows locked by another claimer are
+   * skipped (`FOR UPDATE SKIP LOCKED`). Each claimed task gets `attempts + 1` and a lease
+   * until `now + leaseMs`. Returned oldest first.
+   */
+  async claim(owner: string, limit: number, leaseMs: number): Promise<Task[]> {
+    const now = Date.now();
+    const lock = this.#dialect === "postgres" ? sql`FOR UPDATE OF t SKIP LOCKED` : sql``;
+    // Each session's oldest pending task (an index-only scan of (status, session_id, id)),
+    // kept when it is due and nothing of its session runs.
+    // The candidates are materialised once: as a plain `IN (subquery … LIMIT)` PostgreSQL
+    // may re-run the subquery per row and claim more than `limit`.
+    const res = await sql<TasksTable>`
+      WITH claim AS MATERIALIZED (
+        SELECT t.id FROM (
+          SELECT MIN(id) AS id, session_id FROM tasks WHERE status = 'pending' GROUP BY session_id
+        ) h
+        JOIN tasks t ON t.id = h.id
+        -- Repeated on t: PostgreSQL re-checks a locked row's own conditions against its latest
+        -- version, so a task another claimer took meanwhile is dropped here, not claimed twice.
+        WHERE t.status = 'pending' AND t.run_at <= ${now}
+          AND NOT EXISTS (SELECT 1 FROM tasks r
+            WHERE r.status = 'running' AND r.session_id = h.session_id)
+        ORDER BY t.id
+        LIMIT ${limit}
+        ${lock}
+      )
+      UPDATE tasks SET status = 'running', lease_owner = ${owner},
+        lease_expires_at = ${now + leaseMs}, attempts = attempts + 1, started_at = ${now}
+      WHERE status = 'pending' AND id IN (SELECT id FROM claim)
+      RETURNING *`.execute(this.#db);
+    return res.rows.map(toTask).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
 
-/** Records what a run could not honour on its task (replaces the earlier list). */
-export async function setTaskWarnings(
-  db: Kysely<Database>,
-  id: string,
-  warnings: string[],
-): Promise<void> {
-  await db
-    .updateTable("tasks")
-    .set({ warnings: warnings.length ? JSON.stringify(warnings) : null })
-    .where("id", "=", id)
-    .execute();
+  /**
+   * Extends the leases held under the given lease tokens (one per claim) of tasks still
+   * running. Returns the tokens renewed: a token missing from the answer lost its lease
+   * (cancelled, finished or taken over) and its run should stop.
+   */
+  async renewLeases(tokens: string[], leaseMs: number): Promise<string[]> {
+    if (tokens.length === 0) return [];
+    const rows = await this.#db
+      .updateTable("tasks")
+      .set({ lease_expires_at: Date.now() + leaseMs })
+      .where("lease_owner", "in", [...new Set(tokens)])
+      .where("status", "=", "running")
+      .returning("lease_owner")
+      .execute();
+    return rows.map((r) => r.lease_owner!);
+  }
+
+  /**
+   * Gives a running task back to the queue without counting the attempt (used on a clean
+   * shutdown). True when the task was still `owner`'s.
+   */
+  async release(id: string, owner: string): Promise<boolean> {
+    const r = await this.#db
+      .updateTable("tasks")
+      .set((eb) => ({
+        status: "pending",
+        lease_owner: null,
+        lease_expires_at: null,
+        attempts: eb("attempts", "-", 1),
+      }))
+      .where("id", "=", id)
+      .where("status", "=", "running")
+      .where("lease_owner", "=", owner)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Running tasks whose lease ran out (their worker died). Those with attempts left go back
+   * to `pending` here; the ones returned have used every attempt and must be failed by the
+   * caller (which also writes their delivery).
+   */
+  async requeueExpired(): Promise<Task[]> {
+    const now = Date.now();
+    await this.#db
+      .updateTable("tasks")
+      .set({ status: "pending", lease_owner: null, lease_expires_at: null })
+      .where("status", "=", "running")
+      .where("lease_expires_at", "<", now)
+      .whereRef("attempts", "<", "max_attempts")
+      .execute();
+    const rows = await this.#db
+      .selectFrom("tasks")
+      .selectAll()
+      .where("status", "=", "running")
+      .where("lease_expires_at", "<", now)
+      .whereRef("attempts", ">=", "max_attempts")
+      .execute();
+    return rows.map(toTask);
+  }
+
+  /**
+   * Moves a task to a final status, only if it is still in one of `from` (and, when `owner`
+   * is given, still leased by it). Returns false when someone else got there first (a
+   * cancel, or an expired lease taken over), in which case the caller must not deliver.
+   */
+  async finish(
+    id: string,
+    final: TaskFinal,
+    guard: { from: TaskStatus[]; owner?: string },
+  ): Promise<boolean> {
+    let q = this.#db
+      .updateTable("tasks")
+      .set({
+        status: final.status,
+        result: final.result ?? null,
+        error: final.error ?? null,
+        lease_owner: null,
+        lease_expires_at: null,
+        completed_at: Date.now(),
+      })
+      .where("id", "=", id)
+      .where("status", "in", guard.from);
+    if (guard.owner) q = q.where("lease_owner", "=", guard.owner);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Records what a run could not honour on its task (replaces the earlier list). */
+  async setWarnings(id: string, warnings: string[]): Promise<void> {
+    await this.#db
+      .updateTable("tasks")
+      .set({ warnings: warnings.length ? JSON.stringify(warnings) : null })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  /** How many tasks are in each status (statuses with none are absent). */
+  async countByStatus(): Promise<Array<{ status: TaskStatus; count: number }>> {
+    const rows = await this.#db
+      .selectFrom("tasks")
+      .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
+      .groupBy("status")
+      .execute();
+    return rows.map((r) => ({ status: r.status, count: Number(r.n) }));
+  }
+
+  /** Pending tasks that are due to run at `now` (ms since the epoch). */
+  async countDue(now: number): Promise<number> {
+    const r = await this.#db
+      .selectFrom("tasks")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("status", "=", "pending")
+      .where("run_at", "<=", now)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
 }

@@ -17,47 +17,49 @@ export interface ToolCallRecord {
   createdAt: number;
 }
 
-/** Records one tool execution. */
-export async function insertToolCall(
-  db: Kysely<Database>,
-  c: Omit<ToolCallRecord, "id" | "createdAt">,
-): Promise<void> {
-  await db
-    .insertInto("tool_calls")
-    .values({
-      id: uuidv7(),
-      task_id: c.taskId,
-      session_id: c.sessionId,
-      name: c.name,
-      args: JSON.stringify(c.args ?? {}),
-      result: c.result,
-      status: c.status,
-      duration_ms: Math.round(c.durationMs),
-      created_at: Date.now(),
-    })
-    .execute();
-}
+/** Tool calls of tasks. */
+export class ToolCallRepository {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
 
-/** The tool calls of a task, in order. */
-export async function listToolCalls(
-  db: Kysely<Database>,
-  taskId: string,
-): Promise<ToolCallRecord[]> {
-  const rows = await db
-    .selectFrom("tool_calls")
-    .selectAll()
-    .where("task_id", "=", taskId)
-    .orderBy("id")
-    .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    taskId: r.task_id,
-    sessionId: r.session_id,
-    name: r.name,
-    args: fromJson(r.args, {}),
-    result: r.result,
-    status: r.status,
-    durationMs: Number(r.duration_ms),
-    createdAt: Number(r.created_at),
-  }));
+  /** Records one tool execution. */
+  async insert(c: Omit<ToolCallRecord, "id" | "createdAt">): Promise<void> {
+    await this.#db
+      .insertInto("tool_calls")
+      .values({
+        id: uuidv7(),
+        task_id: c.taskId,
+        session_id: c.sessionId,
+        name: c.name,
+        args: JSON.stringify(c.args ?? {}),
+        result: c.result,
+        status: c.status,
+        duration_ms: Math.round(c.durationMs),
+        created_at: Date.now(),
+      })
+      .execute();
+  }
+
+  /** The tool calls of a task, in order. */
+  async list(taskId: string): Promise<ToolCallRecord[]> {
+    const rows = await this.#db
+      .selectFrom("tool_calls")
+      .selectAll()
+      .where("task_id", "=", taskId)
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      taskId: r.task_id,
+      sessionId: r.session_id,
+      name: r.name,
+      args: fromJson(r.args, {}),
+      result: r.result,
+      status: r.status,
+      durationMs: Number(r.duration_ms),
+      createdAt: Number(r.created_at),
+    }));
+  }
 }

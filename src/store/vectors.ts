@@ -46,115 +46,113 @@ export function vectorValue(v: Float32Array) {
   return sql<string>`${toVectorLiteral(v)}::vector`;
 }
 
-/** pgvector: the `n` chunks most similar to `query` (unit length), best first. */
-export async function pgvectorSearch(
-  db: Kysely<Database>,
-  query: Float32Array,
-  model: string,
-  filters: ChunkFilters,
-  n: number,
-): Promise<RankedChunk[]> {
-  const lit = toVectorLiteral(query);
-  const { rows } = await sql<{ id: number; document_id: string; distance: number }>`
-    SELECT id, document_id, embedding_vec <=> ${lit}::vector AS distance
-    FROM document_chunks
-    WHERE embedding_model = ${model} AND embedding_vec IS NOT NULL
-    ${filters.integrationId !== undefined ? sql`AND integration_id = ${filters.integrationId}` : sql``}
-    ${filters.sessionId !== undefined ? sql`AND session_id = ${filters.sessionId}` : sql``}
-    ORDER BY distance LIMIT ${n}`.execute(db);
-  return rows.map((r) => ({
-    chunkId: Number(r.id),
-    documentId: r.document_id,
-    score: 1 - Number(r.distance),
-  }));
-}
-
-/** Count and id sum of the chunks with a stored (byte) embedding of `model`. */
-export async function embeddedChunkSums(
-  db: Kysely<Database>,
-  model: string,
-): Promise<{ count: number; idSum: number }> {
-  const r = await sql<{ n: number | string; s: number | string | null }>`
-    SELECT count(*) AS n, sum(id) AS s FROM document_chunks
-    WHERE embedding_model = ${model} AND embedding IS NOT NULL`.execute(db);
-  const { n, s } = r.rows[0] ?? { n: 0, s: 0 };
-  return { count: Number(n), idSum: Number(s ?? 0) };
-}
-
-/**
- * Up to `limit` chunks with a stored (byte) embedding of `model` and an id above
- * `afterId`, by id, their vectors decoded.
- */
-export async function embeddedChunksAfter(
-  db: Kysely<Database>,
-  model: string,
-  afterId: number,
-  limit: number,
-): Promise<IndexedChunk[]> {
-  const rows = await db
-    .selectFrom("document_chunks")
-    .select(["id", "document_id", "integration_id", "session_id", "embedding"])
-    .where("embedding_model", "=", model)
-    .where("embedding", "is not", null)
-    .where("id", ">", afterId)
-    .orderBy("id")
-    .limit(limit)
-    .execute();
-  return rows.map((r) => ({
-    id: Number(r.id),
-    documentId: r.document_id,
-    integrationId: r.integration_id,
-    sessionId: r.session_id,
-    vector: fromBytes(r.embedding!),
-  }));
-}
-
-/**
- * Makes pgvector available when the server has it: creates the extension (if allowed) and
- * the `embedding_vec` column, then moves embeddings stored as bytes into it.
- * @returns "pgvector", or "exact" with the reason pgvector is not used
- */
-export async function setUpPgvector(
-  db: Kysely<Database>,
-): Promise<{ engine: VectorEngine; reason?: string; moved: number }> {
-  try {
-    const { rows } = await sql<{ installed_version: string | null }>`
-      SELECT installed_version FROM pg_available_extensions WHERE name = 'vector'`.execute(db);
-    if (!rows.length) {
-      return { engine: "exact", reason: "the vector extension is not installed", moved: 0 };
-    }
-    if (!rows[0]!.installed_version) {
-      try {
-        await sql`CREATE EXTENSION IF NOT EXISTS vector`.execute(db);
-      } catch (err) {
-        // Another instance may have created it at the same moment; anything else is final.
-        const again = await sql`SELECT 1 FROM pg_extension WHERE extname = 'vector'`.execute(db);
-        if (!again.rows.length) throw err;
-      }
-    }
-    await sql`ALTER TABLE document_chunks ADD COLUMN IF NOT EXISTS embedding_vec vector`.execute(
-      db,
-    );
-  } catch (err) {
-    return { engine: "exact", reason: (err as Error).message, moved: 0 };
+/** Chunk embeddings: pgvector search and set-up, and the exact engine's loading queries. */
+export class VectorRepository {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
   }
-  let moved = 0;
-  for (;;) {
-    const batch = await db
+
+  /** pgvector: the `n` chunks most similar to `query` (unit length), best first. */
+  async search(
+    query: Float32Array,
+    model: string,
+    filters: ChunkFilters,
+    n: number,
+  ): Promise<RankedChunk[]> {
+    const lit = toVectorLiteral(query);
+    const { rows } = await sql<{ id: number; document_id: string; distance: number }>`
+      SELECT id, document_id, embedding_vec <=> ${lit}::vector AS distance
+      FROM document_chunks
+      WHERE embedding_model = ${model} AND embedding_vec IS NOT NULL
+      ${filters.integrationId !== undefined ? sql`AND integration_id = ${filters.integrationId}` : sql``}
+      ${filters.sessionId !== undefined ? sql`AND session_id = ${filters.sessionId}` : sql``}
+      ORDER BY distance LIMIT ${n}`.execute(this.#db);
+    return rows.map((r) => ({
+      chunkId: Number(r.id),
+      documentId: r.document_id,
+      score: 1 - Number(r.distance),
+    }));
+  }
+
+  /** Count and id sum of the chunks with a stored (byte) embedding of `model`. */
+  async embeddedSums(model: string): Promise<{ count: number; idSum: number }> {
+    const r = await sql<{ n: number | string; s: number | string | null }>`
+      SELECT count(*) AS n, sum(id) AS s FROM document_chunks
+      WHERE embedding_model = ${model} AND embedding IS NOT NULL`.execute(this.#db);
+    const { n, s } = r.rows[0] ?? { n: 0, s: 0 };
+    return { count: Number(n), idSum: Number(s ?? 0) };
+  }
+
+  /**
+   * Up to `limit` chunks with a stored (byte) embedding of `model` and an id above
+   * `afterId`, by id, their vectors decoded.
+   */
+  async embeddedAfter(model: string, afterId: number, limit: number): Promise<IndexedChunk[]> {
+    const rows = await this.#db
       .selectFrom("document_chunks")
-      .select(["id", "embedding"])
+      .select(["id", "document_id", "integration_id", "session_id", "embedding"])
+      .where("embedding_model", "=", model)
       .where("embedding", "is not", null)
-      .limit(500)
+      .where("id", ">", afterId)
+      .orderBy("id")
+      .limit(limit)
       .execute();
-    if (!batch.length) break;
-    for (const r of batch) {
-      await db
-        .updateTable("document_chunks")
-        .set({ embedding_vec: vectorValue(fromBytes(r.embedding!)), embedding: null })
-        .where("id", "=", r.id)
-        .execute();
-    }
-    moved += batch.length;
+    return rows.map((r) => ({
+      id: Number(r.id),
+      documentId: r.document_id,
+      integrationId: r.integration_id,
+      sessionId: r.session_id,
+      vector: fromBytes(r.embedding!),
+    }));
   }
-  return { engine: "pgvector", moved };
+
+  /**
+   * Makes pgvector available when the server has it: creates the extension (if allowed) and
+   * the `embedding_vec` column, then moves embeddings stored as bytes into it.
+   * @returns "pgvector", or "exact" with the reason pgvector is not used
+   */
+  async setUpPgvector(): Promise<{ engine: VectorEngine; reason?: string; moved: number }> {
+    const db = this.#db;
+    try {
+      const { rows } = await sql<{ installed_version: string | null }>`
+        SELECT installed_version FROM pg_available_extensions WHERE name = 'vector'`.execute(db);
+      if (!rows.length) {
+        return { engine: "exact", reason: "the vector extension is not installed", moved: 0 };
+      }
+      if (!rows[0]!.installed_version) {
+        try {
+          await sql`CREATE EXTENSION IF NOT EXISTS vector`.execute(db);
+        } catch (err) {
+          // Another instance may have created it at the same moment; anything else is final.
+          const again = await sql`SELECT 1 FROM pg_extension WHERE extname = 'vector'`.execute(db);
+          if (!again.rows.length) throw err;
+        }
+      }
+      await sql`ALTER TABLE document_chunks ADD COLUMN IF NOT EXISTS embedding_vec vector`.execute(
+        db,
+      );
+    } catch (err) {
+      return { engine: "exact", reason: (err as Error).message, moved: 0 };
+    }
+    let moved = 0;
+    for (;;) {
+      const batch = await db
+        .selectFrom("document_chunks")
+        .select(["id", "embedding"])
+        .where("embedding", "is not", null)
+        .limit(500)
+        .execute();
+      if (!batch.length) break;
+      for (const r of batch) {
+        await db
+          .updateTable("document_chunks")
+          .set({ embedding_vec: vectorValue(fromBytes(r.embedding!)), embedding: null })
+          .where("id", "=", r.id)
+          .execute();
+      }
+      moved += batch.length;
+    }
+    return { engine: "pgvector", moved };
+  }
 }

@@ -4,11 +4,9 @@
  * never sent for a task someone else finished (a cancel, or a lease taken over).
  */
 import type { DispatchTask } from "../sdk/dispatch.ts";
-import { insertDelivery } from "../store/deliveries.ts";
-import type { Store, StoreDb } from "../store/index.ts";
-import { insertMessage } from "../store/messages.ts";
+import type { Repositories, Store } from "../store/index.ts";
 import type { TaskStatus } from "../store/schema.ts";
-import { finishTask, type Task } from "../store/tasks.ts";
+import type { Task } from "../store/tasks.ts";
 
 /**
  * More outbox rows to write in the finishing transaction (event deliveries), so they
@@ -19,7 +17,7 @@ import { finishTask, type Task } from "../store/tasks.ts";
 export interface FinishRows {
   prepare(): Promise<void>;
   write(
-    trx: StoreDb,
+    tx: Repositories,
     task: Task,
     outcome: { status: "complete"; result: string } | { status: "failed"; error: string },
   ): Promise<number>;
@@ -61,16 +59,15 @@ export class TaskFinisher {
   ): Promise<boolean> {
     await this.#extra?.prepare();
     let extraRows = 0;
-    const ok = await this.#store.transaction(async (trx) => {
-      const updated = await finishTask(
-        trx,
+    const ok = await this.#store.transaction(async (tx) => {
+      const updated = await tx.tasks.finish(
         task.id,
         { status: "complete", result: text },
         { from: ["running"], owner },
       );
       if (!updated) return false;
-      extraRows = (await this.#extra?.write(trx, task, { status: "complete", result: text })) ?? 0;
-      await insertMessage(trx, {
+      extraRows = (await this.#extra?.write(tx, task, { status: "complete", result: text })) ?? 0;
+      await tx.messages.insert({
         sessionId: task.sessionId,
         role: "assistant",
         content: text,
@@ -81,7 +78,7 @@ export class TaskFinisher {
           ...(meta.notes?.length ? { notes: meta.notes } : {}),
         },
       });
-      await this.#queueDelivery(trx, task, "complete", text);
+      await this.#queueDelivery(tx, task, "complete", text);
       return true;
     });
     if (ok && (task.dispatchType !== "none" || extraRows > 0)) this.#onDelivery();
@@ -100,11 +97,11 @@ export class TaskFinisher {
   ): Promise<boolean> {
     await this.#extra?.prepare();
     let extraRows = 0;
-    const ok = await this.#store.transaction(async (trx) => {
-      const updated = await finishTask(trx, task.id, { status: "failed", error }, guard);
+    const ok = await this.#store.transaction(async (tx) => {
+      const updated = await tx.tasks.finish(task.id, { status: "failed", error }, guard);
       if (!updated) return false;
-      extraRows = (await this.#extra?.write(trx, task, { status: "failed", error })) ?? 0;
-      await this.#queueDelivery(trx, task, "failed", `[Error: ${error}]`);
+      extraRows = (await this.#extra?.write(tx, task, { status: "failed", error })) ?? 0;
+      await this.#queueDelivery(tx, task, "failed", `[Error: ${error}]`);
       return true;
     });
     if (ok && (task.dispatchType !== "none" || extraRows > 0)) this.#onDelivery();
@@ -113,13 +110,13 @@ export class TaskFinisher {
   }
 
   async #queueDelivery(
-    trx: Parameters<typeof insertDelivery>[0],
+    tx: Repositories,
     task: Task,
     status: "complete" | "failed",
     result: string,
   ): Promise<void> {
     if (task.dispatchType === "none") return;
-    await insertDelivery(trx, {
+    await tx.deliveries.insert({
       taskId: task.id,
       targetType: task.dispatchType,
       target: task.dispatchConfig ?? {},

@@ -10,10 +10,9 @@ import type { ToolRegistry } from "../agent/tools.ts";
 import type { HookRegistry } from "../hooks/lifecycle.ts";
 import { UnknownBotError } from "../sessions/errors.ts";
 import type { Store } from "../store/index.ts";
-import { listTurnHistory } from "../store/messages.ts";
-import type { SkillStore } from "../store/skills.ts";
-import { setTaskWarnings, type Task } from "../store/tasks.ts";
-import { insertToolCall, type ToolCallRecord } from "../store/tool-calls.ts";
+import type { SkillRepository } from "../store/skills.ts";
+import type { Task } from "../store/tasks.ts";
+import type { ToolCallRecord } from "../store/tool-calls.ts";
 import type { TaskOutput } from "./worker.ts";
 
 /** What a turn runner needs. */
@@ -21,7 +20,7 @@ export interface TurnRunnerDeps {
   store: Store;
   models: ModelRegistry;
   tools: ToolRegistry;
-  skills: Pick<SkillStore, "resolve">;
+  skills: Pick<SkillRepository, "resolve">;
   hooks: HookRegistry;
   log: Logger;
   /** Told about each tool call after it ran (maps it to an event); must not throw. */
@@ -51,9 +50,9 @@ export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
     log: deps.log,
     recordToolCall: (c) => {
       deps.onToolCall?.(c);
-      return insertToolCall(store.k, c);
+      return store.toolCalls.insert(c);
     },
-    recordWarnings: (id, warnings) => setTaskWarnings(store.k, id, warnings),
+    recordWarnings: (id, warnings) => store.tasks.setWarnings(id, warnings),
     maxRetries: deps.maxRetries ?? 2,
     maxSteps: deps.maxSteps ?? 10,
   };
@@ -62,8 +61,7 @@ export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
     if (!bot) throw new UnknownBotError(task.botId);
     const session = await store.sessions.get(task.sessionId);
     if (!session) throw new Error(`Session ${task.sessionId} no longer exists`);
-    const history = await listTurnHistory(
-      store.k,
+    const history = await store.messages.turnHistory(
       task.sessionId,
       task.messageId,
       deps.historyLimit ?? 50,

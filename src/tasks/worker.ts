@@ -8,13 +8,7 @@ import type { Logger } from "pino";
 import { withDefaults } from "../lib/defaults.ts";
 import { WakeLoop } from "../lib/wake-loop.ts";
 import type { Store } from "../store/index.ts";
-import {
-  claimTasks,
-  releaseTask,
-  renewTaskLeases,
-  requeueExpiredTasks,
-  type Task,
-} from "../store/tasks.ts";
+import type { Task } from "../store/tasks.ts";
 import type { TaskFinisher } from "./finish.ts";
 
 /** What running a task produced. */
@@ -148,8 +142,7 @@ export class TaskWorker {
     const entries = [...this.#running.entries()];
     if (entries.length === 0) return;
     const renewed = new Set(
-      await renewTaskLeases(
-        this.#o.store.k,
+      await this.#o.store.tasks.renewLeases(
         entries.map(([, r]) => r.token),
         this.#o.leaseMs,
       ),
@@ -168,7 +161,7 @@ export class TaskWorker {
     const now = Date.now();
     if (now - this.#lastReap >= Math.min(this.#o.pollMs, this.#o.leaseMs / 2)) {
       this.#lastReap = now;
-      for (const t of await requeueExpiredTasks(store.k)) {
+      for (const t of await store.tasks.requeueExpired()) {
         const msg = `Task failed after ${t.attempts} attempts: its worker stopped renewing the lease (crash or restart)`;
         if (await finisher.fail(t, msg, { from: ["running"] })) log.warn({ task_id: t.id }, msg);
       }
@@ -176,7 +169,7 @@ export class TaskWorker {
     const free = this.#o.concurrency - this.#running.size;
     if (free <= 0) return undefined;
     const token = `${this.#o.owner}#${++this.#claims}`;
-    const tasks = await claimTasks(store.k, store.db.dialect, token, free, this.#o.leaseMs);
+    const tasks = await store.tasks.claim(token, free, this.#o.leaseMs);
     for (const t of tasks) this.#start(t, token);
     // A full batch means there may be more runnable work.
     return tasks.length === free && tasks.length > 0 ? true : undefined;
@@ -218,7 +211,7 @@ export class TaskWorker {
         const reason = signal.aborted ? signal.reason : undefined;
         if (reason instanceof CancelReason || reason instanceof LeaseLostReason) return;
         if (reason instanceof ShutdownReason) {
-          await releaseTask(store.k, task.id, token);
+          await store.tasks.release(task.id, token);
           return;
         }
         const message = reason instanceof TimeoutReason ? reason.message : errorText(err);
