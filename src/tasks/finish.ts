@@ -78,7 +78,7 @@ export class TaskFinisher {
           ...(meta.notes?.length ? { notes: meta.notes } : {}),
         },
       });
-      await this.#queueDelivery(tx, task, "complete", text);
+      await this.#queueDelivery(tx, task, { status: "complete", result: text });
       return true;
     });
     if (ok && (task.dispatchType !== "none" || extraRows > 0)) this.#onDelivery();
@@ -101,7 +101,7 @@ export class TaskFinisher {
       const updated = await tx.tasks.finish(task.id, { status: "failed", error }, guard);
       if (!updated) return false;
       extraRows = (await this.#extra?.write(tx, task, { status: "failed", error })) ?? 0;
-      await this.#queueDelivery(tx, task, "failed", `[Error: ${error}]`);
+      await this.#queueDelivery(tx, task, { status: "failed", error });
       return true;
     });
     if (ok && (task.dispatchType !== "none" || extraRows > 0)) this.#onDelivery();
@@ -109,36 +109,40 @@ export class TaskFinisher {
     return ok;
   }
 
-  async #queueDelivery(
-    tx: Repositories,
-    task: Task,
-    status: "complete" | "failed",
-    result: string,
-  ): Promise<void> {
+  /** Queues the dispatch delivery; a failed task delivers `"[Error: <error>]"`. */
+  async #queueDelivery(tx: Repositories, task: Task, outcome: Outcome): Promise<void> {
     if (task.dispatchType === "none") return;
+    const result = outcome.status === "complete" ? outcome.result : `[Error: ${outcome.error}]`;
     await tx.deliveries.insert({
       taskId: task.id,
       targetType: task.dispatchType,
       target: task.dispatchConfig ?? {},
-      payload: { task_id: task.id, status, result, task: dispatchTaskOf(task, status, result) },
+      payload: {
+        task_id: task.id,
+        status: outcome.status,
+        result,
+        task: dispatchTaskOf(task, outcome),
+      },
     });
   }
 }
 
+/** How a task ended. */
+type Outcome = { status: "complete"; result: string } | { status: "failed"; error: string };
+
 /**
  * The task as its dispatcher sees it, stored in the delivery row's payload (`task`) so the
- * delivery worker never reads the task again. `result` is what is delivered: the answer, or
- * `"[Error: …]"` for a failed task (whose `error` is set).
+ * delivery worker never reads the task again.
  */
-function dispatchTaskOf(task: Task, status: "complete" | "failed", result: string): DispatchTask {
+function dispatchTaskOf(task: Task, outcome: Outcome): DispatchTask {
   return {
     id: task.id,
     session_id: task.sessionId,
     bot_id: task.botId,
-    status,
+    status: outcome.status,
     prompt: task.prompt,
-    result: status === "complete" ? result : null,
-    error: status === "failed" ? result.replace(/^\[Error: ([\s\S]*)\]$/, "$1") : null,
+    result: outcome.status === "complete" ? outcome.result : null,
+    error: outcome.status === "failed" ? outcome.error : null,
     dispatch_type: task.dispatchType,
     dispatch_config: task.dispatchConfig ?? {},
     callback_config: task.callbackConfig ?? null,
