@@ -128,6 +128,7 @@ export class App {
       dispatchers: this.dispatchers,
       log,
       owner: this.owner,
+      leaseMs: tuning.deliveryLeaseMs,
       scheduleMs: tuning.deliveryScheduleMs,
       minBackoffAfterThrottleMs: tuning.minBackoffAfterThrottleMs,
       pollMs: tuning.pollMs,

@@ -8,6 +8,8 @@ export interface AppTuning {
   pollMs?: number;
   /** Task lease length (default 30 000). */
   taskLeaseMs?: number;
+  /** Outbox delivery lease (default 300 000); a send is aborted shortly before it ends. */
+  deliveryLeaseMs?: number;
   /** Outbox retry delays (default 5 s … 10 h). */
   deliveryScheduleMs?: number[];
   /** Smallest outbox delay after a 429 or timeout (default 60 000). */

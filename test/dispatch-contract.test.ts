@@ -103,3 +103,54 @@ describe("dispatcher contract", () => {
     assert.equal(got.result, `[Error: ${task.error}]`);
   });
 });
+
+describe("dispatcher contract: the lease signal", () => {
+  const dir = tempDir("switchyard-dispatch-lease-");
+  let t: TestApp;
+  let probe: CaptureServer;
+
+  before(async () => {
+    probe = await startCaptureServer();
+    // The receiver never answers within the test: only the lease signal can end the send.
+    probe.setResponder(() => ({ status: 200, delayMs: 120_000 }));
+    mkdirSync(join(dir.path, "probe"), { recursive: true });
+    writeFileSync(join(dir.path, "probe", "setup.ts"), PROBE_SETUP);
+    writeFileSync(join(dir.path, "probe", "dispatcher.ts"), PROBE_DISPATCHER);
+    t = await startTestApp({
+      env: { INTEGRATION_DIRS: dir.path, PROBE_URL: `${probe.url}/slow` },
+      // A 2 s delivery lease: the signal fires at 1.8 s. The client's own timeout is far later.
+      tuning: { deliveryLeaseMs: 2000, httpTimeoutMs: 120_000, deliveryScheduleMs: [60_000] },
+    });
+  });
+  after(async () => {
+    await probe.close();
+    await t.close();
+    dir.remove();
+  });
+
+  test("a send still running near the lease's end is aborted: one request, the attempt recorded as failed", async () => {
+    t.llm.reset();
+    t.llm.enqueue({ text: "slow answer" });
+    const sid = await t.session("contract-lease", { dispatch_config: { type: "probe" } });
+    const r = await t.api("POST", `/api/v1/sessions/${sid}/messages`, {
+      content: "question three",
+      run_agent: true,
+    });
+    const task = await t.waitForTask(r.body.task_id);
+    assert.equal(task.status, "complete");
+    let delivery: any;
+    for (let i = 0; i < 400 && !delivery; i++) {
+      const list = await t.api("GET", `/api/v1/deliveries?task_id=${task.id}&target_type=probe`);
+      const d = list.body[0];
+      if (d && d.attempts >= 1 && d.status === "failed") delivery = d;
+      else await new Promise((res) => setTimeout(res, 25));
+    }
+    assert.ok(
+      delivery,
+      "the attempt ended by the lease signal within 10 s (the receiver holds it 120 s)",
+    );
+    assert.equal(delivery.attempts, 1);
+    assert.match(delivery.last_error, /aborted/);
+    assert.equal(probe.requests.filter((x) => x.path === "/slow").length, 1, "no overlapping send");
+  });
+});

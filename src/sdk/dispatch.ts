@@ -27,9 +27,10 @@ export interface DeliverOptions {
   /** Stable across retries and replays: use it as the idempotency key or a marker. */
   deliveryId: string;
   /**
-   * Aborted shortly before this attempt's lease on the delivery ends (and on shutdown):
-   * stop sending then, so a slow send never overlaps another instance's claim. Pass it to
-   * `ctx.http` calls (`{ signal }`).
+   * Aborted shortly before this attempt's lease on the delivery ends (the lease is 300 s;
+   * the signal fires a tenth of it, at most 30 s, earlier): stop sending then, so a slow
+   * send never overlaps another instance's claim. Pass it to `ctx.http` calls
+   * (`{ signal }`). An aborted send counts as a failed attempt and is retried.
    */
   signal: AbortSignal;
 }
