@@ -1,7 +1,8 @@
 /**
  * Integration settings: each key declared in the folder's `setup.ts` `env_vars` resolves
  * environment → declared default (database-stored values come first once the admin API
- * stores them). Secrets are never logged; {@link maskSecret} shows them as `abcd****wxyz`.
+ * stores them). Secrets are never logged; {@link maskSecret} shows them as `****`, or
+ * `****wxyz` (the last 4 characters) for a secret longer than 20.
  */
 import type { EnvVarSpec, SetupManifest } from "../sdk/index.ts";
 
@@ -38,7 +39,11 @@ export function settingsObject(resolved: ResolvedSetting[]): Record<string, stri
   return Object.fromEntries(resolved.map((r) => [r.spec.key, r.value]));
 }
 
-/** A secret for display: the first and last 4 characters around `****` (all masked when short). */
+/**
+ * A secret for display: `****`, followed by its last 4 characters only when it is longer
+ * than 20 (so at most 4 of at least 21 characters show). Never its start, which often names
+ * the key's kind and account.
+ */
 export function maskSecret(value: string): string {
-  return value.length <= 12 ? "****" : `${value.slice(0, 4)}****${value.slice(-4)}`;
+  return value.length > 20 ? `****${value.slice(-4)}` : "****";
 }
