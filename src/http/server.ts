@@ -13,6 +13,35 @@ declare module "fastify" {
   }
 }
 
+/**
+ * Deepest nesting of objects and arrays a JSON body may have. Deeper bodies are refused
+ * with 400 before parsing: nothing switchyard accepts needs more, and storing or
+ * serialising a body thousands of levels deep overflows the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether the JSON text in `raw` opens more than `max` objects/arrays inside each other.
+ * One pass over the bytes, skipping strings (and escapes inside them); it does not
+ * validate the JSON (the parser does that next).
+ */
+export function jsonDepthExceeds(raw: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
   log: Logger;
@@ -44,6 +73,12 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       const raw = body as Buffer;
       req.rawBody = raw;
       if (raw.length === 0) return done(null, undefined);
+      if (jsonDepthExceeds(raw, MAX_JSON_DEPTH)) {
+        return done(
+          new HttpError(400, `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`),
+          undefined,
+        );
+      }
       try {
         done(null, JSON.parse(raw.toString("utf8")));
       } catch {
