@@ -220,6 +220,30 @@ describe("ProcessSupervisor", () => {
     assert.deepEqual(leaks, []);
   });
 
+  test("a child gets only its own settings and a minimal base, none of the server's other variables", async () => {
+    const { sup, lines } = makeSupervisor();
+    process.env.SY_TEST_SERVER_ONLY = "server-only-secret";
+    const hadKey = process.env.SWITCHYARD_SECRET_KEY;
+    process.env.SWITCHYARD_SECRET_KEY = "at-rest-key-not-for-children";
+    try {
+      await sup.add(
+        "scrubbed",
+        node(
+          `console.log("S=" + ("SY_TEST_SERVER_ONLY" in process.env) + " K=" + ("SWITCHYARD_SECRET_KEY" in process.env) + " OWN=" + process.env.SY_TEST_OWN + " PATH=" + (process.env.PATH !== undefined) + " HOME=" + (process.env.HOME !== undefined)); ${STAY_UP}`,
+        ),
+        { SY_TEST_OWN: "mine" },
+        CWD,
+      );
+      await waitFor("env line", () =>
+        outputLine(lines, "scrubbed", "S=false K=false OWN=mine PATH=true HOME=true"),
+      );
+    } finally {
+      delete process.env.SY_TEST_SERVER_ONLY;
+      if (hadKey === undefined) delete process.env.SWITCHYARD_SECRET_KEY;
+      else process.env.SWITCHYARD_SECRET_KEY = hadKey;
+    }
+  });
+
   test("stop sends SIGTERM, which the child honours; no restart follows", async () => {
     const { sup, lines } = makeSupervisor({ stopTimeoutMs: 3000 });
     await sup.add(

@@ -32,6 +32,13 @@ export interface SupervisorOptions {
   jitter?: number;
 }
 
+/**
+ * The only variables of the server's own environment a child process inherits: where
+ * programs are, the home folder, locale, time zone and temp folder. Everything else (API
+ * keys, `SWITCHYARD_SECRET_KEY`, other integrations' settings) stays in the server.
+ */
+export const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"] as const;
+
 /** Supervises the background processes of integrations, one per integration. */
 export class ProcessSupervisor {
   readonly #log: Logger;
@@ -65,8 +72,9 @@ export class ProcessSupervisor {
    * To apply changed settings, call `add` again. Never throws for a bad command: an empty
    * one gives state `failed`, a missing program (ENOENT) state `backoff` with `lastError`.
    *
-   * @param settings the integration's resolved settings; defined values are added to the
-   *   child's environment on top of the server's (`process.env`).
+   * @param settings the integration's resolved settings (its declared variables); the
+   *   child's environment is exactly these (defined values) on top of a minimal base from
+   *   the server's ({@link BASE_ENV_KEYS}), so no other secret of the server reaches it.
    * @param cwd the child's working directory (normally the integration's folder).
    */
   add(
@@ -262,7 +270,7 @@ export class ProcessSupervisor {
       return null;
     }
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    for (const k of BASE_ENV_KEYS) if (process.env[k] !== undefined) env[k] = process.env[k];
     for (const [k, v] of Object.entries(entry.settings)) if (v !== undefined) env[k] = v;
 
     let run: ChildRun;
