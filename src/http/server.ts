@@ -2,7 +2,7 @@
  * The Fastify server: JSON bodies captured raw (integrations verify signatures over the
  * exact bytes), one error shape `{"detail": "…"}`, a body limit, health endpoints.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import { HttpError } from "./errors.ts";
 
@@ -42,6 +42,9 @@ export function jsonDepthExceeds(raw: Uint8Array, max: number): boolean {
   return false;
 }
 
+/** JSON is UTF-8 (RFC 8259 §8.1): a body that is not is refused, never patched with U+FFFD. */
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
   log: Logger;
@@ -64,6 +67,15 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     // clients retry and duplicate it); idle keep-alive connections are closed at once.
     forceCloseConnections: "idle",
     return503OnClosing: false,
+    // Errors Fastify raises before routing (a malformed or over-long URL) get the one error
+    // shape too, and never echo the URL.
+    frameworkErrors: (err, _req, res) => {
+      const reply = res as unknown as FastifyReply;
+      if (err.code === "FST_ERR_MAX_PARAM_LENGTH") {
+        return reply.code(414).send({ detail: "A path segment is too long" });
+      }
+      return reply.code(400).send({ detail: "The URL is not valid" });
+    },
   }) as unknown as FastifyInstance;
 
   app.addContentTypeParser(
@@ -79,8 +91,14 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
           undefined,
         );
       }
+      let text: string;
       try {
-        done(null, JSON.parse(raw.toString("utf8")));
+        text = STRICT_UTF8.decode(raw);
+      } catch {
+        return done(new HttpError(400, "Request body is not valid UTF-8"), undefined);
+      }
+      try {
+        done(null, JSON.parse(text));
       } catch {
         done(new HttpError(400, "Request body is not valid JSON"), undefined);
       }
