@@ -45,6 +45,31 @@ export function jsonDepthExceeds(raw: Uint8Array, max: number): boolean {
 /** JSON is UTF-8 (RFC 8259 §8.1): a body that is not is refused, never patched with U+FFFD. */
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
+/**
+ * The path (`a.b.0`) of the first string or key in `value` that holds a NUL character, or
+ * undefined when there is none. PostgreSQL cannot store NUL in text or JSON, so both stores
+ * refuse it alike, at the door. Recursion is bounded by {@link MAX_JSON_DEPTH}.
+ */
+export function nulPath(value: unknown, path: string): string | undefined {
+  const join = (k: string | number) => (path === "" ? String(k) : `${path}.${k}`);
+  if (typeof value === "string") return value.includes("\0") ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulPath(value[i], join(i));
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes("\0")) return join(k.replaceAll("\0", "\\u0000"));
+      const found = nulPath(v, join(k));
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
   log: Logger;
@@ -97,11 +122,22 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       } catch {
         return done(new HttpError(400, "Request body is not valid UTF-8"), undefined);
       }
+      let value: unknown;
       try {
-        done(null, JSON.parse(text));
+        value = JSON.parse(text);
       } catch {
-        done(new HttpError(400, "Request body is not valid JSON"), undefined);
+        return done(new HttpError(400, "Request body is not valid JSON"), undefined);
       }
+      // Only an escape can put a NUL in parsed JSON (a raw one is invalid JSON).
+      const nul = text.includes("\\u0000") ? nulPath(value, "") : undefined;
+      if (nul !== undefined) {
+        const where = nul === "" ? "body" : nul;
+        return done(
+          new HttpError(400, `Invalid body: ${where}: must not contain NUL characters`),
+          undefined,
+        );
+      }
+      done(null, value);
     },
   );
   app.addContentTypeParser(
