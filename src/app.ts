@@ -180,9 +180,16 @@ export class App {
       onTaskCreated: (sessionId) => this.taskWorker.taskCreated(sessionId),
       onOutboxRows: () => this.deliveryWorker.poke(),
       rows: outbound.sessionRows,
+      checkDispatch: (type, dispatchConfig) => this.dispatchers.check(type, dispatchConfig),
     });
 
-    this.dispatchers.register("webhook", createWebhookDispatcher(this.http));
+    this.dispatchers.register(
+      "webhook",
+      createWebhookDispatcher(this.http, {
+        allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
+        resolver: tuning.resolver,
+      }),
+    );
     this.dispatchers.register("internal", createInternalDispatcher(this.sessions));
 
     this.server = buildServer({

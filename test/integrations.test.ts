@@ -241,10 +241,7 @@ describe("integration folders", () => {
 
     const settings = (await t.api("GET", "/api/v1/admin/integrations/example/settings")).body
       .settings;
-    assert.equal(
-      settings.find((s: any) => s.key === "EXAMPLE_WEBHOOK_SECRET").value,
-      "****6789",
-    );
+    assert.equal(settings.find((s: any) => s.key === "EXAMPLE_WEBHOOK_SECRET").value, "****6789");
 
     const unknown = await t.api("PUT", "/api/v1/admin/integrations/example/settings", {
       settings: { NOPE: "x" },

@@ -3,7 +3,11 @@ import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
-import { SessionNotFoundError, UnknownBotError } from "../sessions/errors.ts";
+import {
+  InvalidDispatchConfigError,
+  SessionNotFoundError,
+  UnknownBotError,
+} from "../sessions/errors.ts";
 import type { SessionService } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
 import { MESSAGE_ROLES, type Message } from "../store/messages.ts";
@@ -56,6 +60,7 @@ export function messageJson(m: Message) {
  */
 function httpError(err: unknown): never {
   if (err instanceof UnknownBotError) throw new HttpError(400, `Unknown bot: ${err.botId}`);
+  if (err instanceof InvalidDispatchConfigError) throw new HttpError(422, err.message);
   if (err instanceof SessionNotFoundError) throw notFound("Session");
   throw err;
 }

@@ -57,6 +57,16 @@ export class DispatcherRegistry {
     return noneDispatcher;
   }
 
+  /**
+   * Checks `config` with the dispatcher of `type` (see `Dispatcher.checkConfig`).
+   * @returns null when usable (also for an unknown type or a dispatcher without a check),
+   *   else the reason
+   */
+  async check(type: string, config: Record<string, unknown>): Promise<string | null> {
+    const hit = this.#map.get(type);
+    return (await hit?.dispatcher.checkConfig?.(config)) ?? null;
+  }
+
   /** Registered types with their sources. */
   list(): Array<{ type: string; source: string }> {
     return [...this.#map].map(([type, v]) => ({ type, source: v.source }));

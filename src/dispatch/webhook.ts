@@ -4,11 +4,19 @@
  * is sent as `webhook-id` (Standard Webhooks) so the receiver can drop duplicates.
  */
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
+import { assertUrlAllowed, type Resolver, UrlNotAllowedError } from "../outbox/ssrf.ts";
 import type { Dispatcher } from "../sdk/dispatch.ts";
 import { DeliveryError } from "../sdk/errors.ts";
 
-/** Makes the webhook dispatcher over `http`. */
-export function createWebhookDispatcher(http: OutboundHttpClient): Dispatcher {
+/**
+ * Makes the webhook dispatcher over `http`. `checkConfig` refuses, at inject time, a
+ * `dispatch_config.url` that is missing, not http(s), or a destination the SSRF guard would
+ * refuse (unless `allowPrivate`), checked with the same resolver as the client.
+ */
+export function createWebhookDispatcher(
+  http: OutboundHttpClient,
+  guard: { allowPrivate: boolean; resolver?: Resolver },
+): Dispatcher {
   async function post(url: unknown, body: unknown, deliveryId?: string): Promise<void> {
     if (typeof url !== "string" || !url) {
       throw new DeliveryError("dispatch_config.url is missing", { retryable: false });
@@ -24,6 +32,18 @@ export function createWebhookDispatcher(http: OutboundHttpClient): Dispatcher {
     });
   }
   return {
+    async checkConfig(config) {
+      if (typeof config.url !== "string" || !config.url) return "dispatch_config.url is missing";
+      try {
+        await assertUrlAllowed(config.url, guard);
+        return null;
+      } catch (err) {
+        if (err instanceof UrlNotAllowedError) {
+          return `dispatch_config.url is not allowed: ${err.reason}`;
+        }
+        throw err;
+      }
+    },
     async deliver(task, result, opts) {
       await post(task.dispatch_config.url, { task_id: task.id, result }, opts.deliveryId);
     },

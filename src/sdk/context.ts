@@ -69,6 +69,8 @@ export interface IntegrationContext<
   /**
    * Stores a message (and, with runAgent, its task) in one transaction; the one inject path.
    * @throws SessionNotFoundError (`name === "SessionNotFoundError"`) when the session does not exist
+   * @throws InvalidDispatchConfigError (`name === "InvalidDispatchConfigError"`) when the
+   *   dispatcher of `dispatch` refuses its config (e.g. a webhook URL the SSRF guard refuses)
    */
   injectMessage(
     sessionId: string,

@@ -53,6 +53,13 @@ export interface PostMessageOptions {
  */
 export interface Dispatcher {
   deliver(task: DispatchTask, result: string, opts: DeliverOptions): Promise<void>;
+  /**
+   * Optional: checks a dispatch config when a message names it, before anything is stored,
+   * so a config that can never be delivered is refused at the door (the API answers 422
+   * with the reason) instead of dying in the outbox later.
+   * @returns null when the config is usable, else a short reason naming the field
+   */
+  checkConfig?(dispatchConfig: Record<string, unknown>): Promise<string | null> | string | null;
   /** Posts a standalone message; true when it was sent. */
   postMessage(
     dispatchConfig: Record<string, unknown>,

@@ -25,3 +25,11 @@ export class SessionNotFoundError extends Error {
     this.sessionId = sessionId;
   }
 }
+
+/** A dispatch config its dispatcher can never deliver to (e.g. a refused webhook URL). */
+export class InvalidDispatchConfigError extends Error {
+  override readonly name = "InvalidDispatchConfigError";
+  constructor(reason: string) {
+    super(reason);
+  }
+}

@@ -10,7 +10,7 @@ import type { ExecutionConfig } from "../sdk/execution.ts";
 import type { Repositories, Store } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
-import { SessionNotFoundError, UnknownBotError } from "./errors.ts";
+import { InvalidDispatchConfigError, SessionNotFoundError, UnknownBotError } from "./errors.ts";
 
 /** Options of {@link SessionService.injectMessage}. */
 export interface InjectOptions {
@@ -81,6 +81,11 @@ export interface SessionServiceOptions {
   onOutboxRows?: () => void;
   /** The event rows written with each change; none when absent. */
   rows?: SessionOutboxRows;
+  /**
+   * Checks a dispatch config with its dispatcher before anything is stored (null when
+   * usable, else the reason); none when absent.
+   */
+  checkDispatch?: (type: string, config: Record<string, unknown>) => Promise<string | null>;
 }
 
 /** Creates, ends and writes into sessions. */
@@ -111,6 +116,9 @@ export class SessionService {
     dispatchConfig?: Record<string, unknown> | null,
   ): Promise<{ session: Session; created: boolean }> {
     if (!(await this.#store.bots.get(botId))) throw new UnknownBotError(botId);
+    if (dispatchConfig && typeof dispatchConfig.type === "string") {
+      await this.#checkDispatch(dispatchConfig.type, dispatchConfig);
+    }
     const rows = this.#o.rows;
     await rows?.prepare();
     let written = 0;
@@ -159,6 +167,9 @@ export class SessionService {
     if (opts.notify === false) {
       dispatchType = "none";
       dispatchConfig = null;
+    }
+    if (runAgent && dispatchType !== "none") {
+      await this.#checkDispatch(dispatchType, dispatchConfig ?? {});
     }
     const source = opts.source ?? "api";
     const key = opts.dedupeKey;
@@ -212,5 +223,11 @@ export class SessionService {
     if (now - this.#lastReceiptPrune < 3600_000) return;
     this.#lastReceiptPrune = now;
     this.#store.receipts.prune(now - RECEIPT_RETENTION_MS).catch(() => {});
+  }
+
+  /** @throws InvalidDispatchConfigError when the dispatcher of `type` refuses `config` */
+  async #checkDispatch(type: string, config: Record<string, unknown>): Promise<void> {
+    const reason = await this.#o.checkDispatch?.(type, config);
+    if (reason) throw new InvalidDispatchConfigError(reason);
   }
 }
