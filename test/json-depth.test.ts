@@ -1,7 +1,7 @@
 /** Issue 11 item 5: a JSON body nested too deep is refused at the door (400), never a 500. */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { MAX_JSON_DEPTH } from "../src/http/server.ts";
+import { MAX_JSON_DEPTH } from "../src/lib/json-guards.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 
 /** `{"a":{"a":…{"a":1}…}}`, `levels` objects deep. */

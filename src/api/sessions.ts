@@ -5,6 +5,7 @@ import { apiPlugin } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
 import {
   InvalidDispatchConfigError,
+  InvalidInputError,
   SessionNotFoundError,
   UnknownBotError,
 } from "../sessions/errors.ts";
@@ -61,6 +62,9 @@ export function messageJson(m: Message) {
 function httpError(err: unknown): never {
   if (err instanceof UnknownBotError) throw new HttpError(400, `Unknown bot: ${err.botId}`);
   if (err instanceof InvalidDispatchConfigError) throw new HttpError(422, err.message);
+  if (err instanceof InvalidInputError) {
+    throw new HttpError(400, `Invalid body: ${err.field}: ${err.problem}`);
+  }
   if (err instanceof SessionNotFoundError) throw notFound("Session");
   throw err;
 }

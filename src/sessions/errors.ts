@@ -33,3 +33,17 @@ export class InvalidDispatchConfigError extends Error {
     super(reason);
   }
 }
+
+/** An input that every way into a session refuses (REST answers 400 with the same words). */
+export class InvalidInputError extends Error {
+  override readonly name = "InvalidInputError";
+  /** The field, e.g. `content` or `metadata.k.1`. */
+  readonly field: string;
+  /** What is wrong with it, e.g. "must not be empty". */
+  readonly problem: string;
+  constructor(field: string, problem: string) {
+    super(`Invalid ${field}: ${problem}`);
+    this.field = field;
+    this.problem = problem;
+  }
+}

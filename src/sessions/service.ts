@@ -11,6 +11,7 @@ import type { Repositories, Store } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
 import { InvalidDispatchConfigError, SessionNotFoundError, UnknownBotError } from "./errors.ts";
+import { checkClientId, checkMessage } from "./validate.ts";
 
 /** Options of {@link SessionService.injectMessage}. */
 export interface InjectOptions {
@@ -109,12 +110,14 @@ export class SessionService {
    * in one transaction) when absent. Safe under concurrent callers: exactly one reports
    * `created: true`. An existing session's dispatch_config is replaced when one is given.
    * @throws UnknownBotError when `botId` names no bot
+   * @throws InvalidInputError when `clientId` is not a usable client id
    */
   async getOrCreate(
     botId: string,
     clientId: string,
     dispatchConfig?: Record<string, unknown> | null,
   ): Promise<{ session: Session; created: boolean }> {
+    checkClientId(clientId);
     if (!(await this.#store.bots.get(botId))) throw new UnknownBotError(botId);
     if (dispatchConfig && typeof dispatchConfig.type === "string") {
       await this.#checkDispatch(dispatchConfig.type, dispatchConfig);
@@ -155,8 +158,10 @@ export class SessionService {
    * Stores a message in `sessionId` and, with `runAgent`, a pending task for it (with its
    * `task.created` rows), in one transaction; with `dedupeKey`, a repeat is a no-op.
    * @throws SessionNotFoundError when the session does not exist
+   * @throws InvalidInputError when the content, role or metadata is not acceptable
    */
   async injectMessage(sessionId: string, opts: InjectOptions): Promise<InjectResult> {
+    checkMessage(opts);
     const session = await this.#store.sessions.get(sessionId);
     if (!session) throw new SessionNotFoundError(sessionId);
     const runAgent = opts.runAgent === true;

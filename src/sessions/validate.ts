@@ -1,0 +1,43 @@
+/**
+ * The checks every way into a session makes, REST and ctx alike (REST's zod schemas say the
+ * same; this is what makes the ctx path refuse what REST refuses). Each failure is an
+ * {@link InvalidInputError} naming the field.
+ */
+import { nulPath } from "../lib/json-guards.ts";
+import { MESSAGE_ROLES } from "../store/messages.ts";
+import { InvalidInputError } from "./errors.ts";
+
+/** Longest client_id (characters), as REST allows. */
+export const MAX_CLIENT_ID = 512;
+
+/** @throws InvalidInputError unless `clientId` is a non-empty string of at most 512 characters without NUL */
+export function checkClientId(clientId: unknown): asserts clientId is string {
+  if (typeof clientId !== "string") throw new InvalidInputError("client_id", "must be a string");
+  if (clientId.length === 0) throw new InvalidInputError("client_id", "must not be empty");
+  if (clientId.length > MAX_CLIENT_ID) {
+    throw new InvalidInputError("client_id", `must be at most ${MAX_CLIENT_ID} characters`);
+  }
+  if (clientId.includes("\0"))
+    throw new InvalidInputError("client_id", "must not contain NUL characters");
+}
+
+/**
+ * @throws InvalidInputError unless `content` is a non-empty string, `role` a message role,
+ *   `metadata` a plain object, and none of them holds a NUL character
+ */
+export function checkMessage(m: { content: unknown; role?: unknown; metadata?: unknown }): void {
+  if (typeof m.content !== "string") throw new InvalidInputError("content", "must be a string");
+  if (m.content.length === 0) throw new InvalidInputError("content", "must not be empty");
+  if (m.content.includes("\0"))
+    throw new InvalidInputError("content", "must not contain NUL characters");
+  if (m.role !== undefined && !(MESSAGE_ROLES as readonly unknown[]).includes(m.role)) {
+    throw new InvalidInputError("role", `must be one of ${MESSAGE_ROLES.join(", ")}`);
+  }
+  if (m.metadata !== undefined) {
+    if (typeof m.metadata !== "object" || m.metadata === null || Array.isArray(m.metadata)) {
+      throw new InvalidInputError("metadata", "must be an object");
+    }
+    const nul = nulPath(m.metadata, "metadata");
+    if (nul !== undefined) throw new InvalidInputError(nul, "must not contain NUL characters");
+  }
+}
