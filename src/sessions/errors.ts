@@ -37,7 +37,7 @@ export class InvalidDispatchConfigError extends Error {
 /** An input that every way into a session refuses (REST answers 400 with the same words). */
 export class InvalidInputError extends Error {
   override readonly name = "InvalidInputError";
-  /** The field, e.g. `content` or `metadata.k.1`. */
+  /** The field, e.g. `content` or `metadata.tags.1`. */
   readonly field: string;
   /** What is wrong with it, e.g. "must not be empty". */
   readonly problem: string;
