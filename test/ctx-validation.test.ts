@@ -26,6 +26,16 @@ export default async (app, ctx) => {
       return reply.code(422).send({ name: err.name, field: err.field ?? null, message: err.message });
     }
   });
+  app.post("/doc", { config: { auth: "self" } }, async (req, reply) => {
+    const b = req.body;
+    const nul = (s) => (typeof s === "string" ? s.replace("@", "\u0000") : s);
+    try {
+      const d = await ctx.ingestDocument({ title: nul(b.title), content: nul(b.content), metadata: b.nul_meta ? { k: "a\u0000" } : b.metadata });
+      return { id: d.id };
+    } catch (err) {
+      return reply.code(422).send({ name: err.name, field: err.field ?? null, message: err.message });
+    }
+  });
 };
 `;
 
@@ -77,6 +87,32 @@ for (const backend of backends) {
       assert.deepEqual([m.body.name, m.body.field], ["InvalidInputError", "metadata.k.1"]);
       const ok = await attempt({ client_id: "ctx-nul", content: "fine", metadata: { a: 1 } });
       assert.equal(ok.status, 200);
+    });
+
+    test("ctx.ingestDocument: NUL in title, content or metadata, or content not text: InvalidInputError naming the field", async () => {
+      const doc = (body: Record<string, unknown>) =>
+        t.api("POST", "/integrations/probe/doc", body, { key: null });
+      for (const [body, field] of [
+        [{ title: "t@", content: "text" }, "title"],
+        [{ title: "t", content: "te@xt" }, "content"],
+        [{ content: "text", nul_meta: true }, "metadata.k"],
+        [{ content: 42 }, "content"],
+        [{ content: "text", title: 7 }, "title"],
+        [{ content: "text", metadata: "m" }, "metadata"],
+      ] as const) {
+        const r = await doc(body);
+        assert.equal(r.status, 422, JSON.stringify(body));
+        assert.deepEqual([r.body.name, r.body.field], ["InvalidInputError", field]);
+      }
+      const ok = await doc({ title: "t", content: "fine words" });
+      assert.equal(ok.status, 200);
+      const found = await t.api("GET", "/api/v1/documents/search?q=text");
+      assert.equal(found.status, 200);
+      assert.deepEqual(
+        found.body.results.map((h: { title: string | null }) => h.title),
+        [],
+        "no refused document was stored",
+      );
     });
   });
 }

@@ -9,6 +9,7 @@
  * score = Σ 1 / (60 + rank). A document's shown chunk is its chunk with the best fused
  * chunk score.
  */
+
 import { type EmbeddingModel, embed, embedMany } from "ai";
 import type { Logger } from "pino";
 import type { ModelRegistry } from "../agent/models.ts";
@@ -30,6 +31,7 @@ import {
   lexicalSearch,
   type RankedChunk,
 } from "./lexical.ts";
+import { checkDocumentInput } from "./validate.ts";
 import { VectorIndex } from "./vector-index.ts";
 import { normalize } from "./vectors.ts";
 
@@ -124,13 +126,12 @@ export class DocumentService {
 
   /**
    * Chunks, embeds (with an embedding model) and stores a document; searchable on return.
-   * @throws TypeError for blank content; EmbeddingError when the embedding model fails
-   *   (nothing is stored)
+   * @throws InvalidInputError for blank or non-text content, a title that is not text, metadata
+   *   that is not an object, or a NUL character in any of them; EmbeddingError when the
+   *   embedding model fails (nothing is stored in either case)
    */
   async ingest(input: DocumentInput): Promise<DocumentRecord> {
-    if (typeof input?.content !== "string" || !input.content.trim()) {
-      throw new TypeError("A document needs non-empty text content");
-    }
+    checkDocumentInput(input);
     await this.init();
     const doc: DocumentRecord = {
       id: uuidv7(),
