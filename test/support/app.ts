@@ -59,17 +59,37 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     },
     dir.path,
   );
-  const app = await App.create(config, {
-    log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
-    tuning: {
-      pollMs: 200,
-      llmMaxRetries: 0,
-      httpRetryDelayMs: 10,
-      shutdownGraceMs: 2000,
-      ...opts.tuning,
-    },
-  });
-  const url = await app.start();
+  // If the app cannot be built or cannot listen, release what this helper started (the fake
+  // LLM's server, the database, the temp dir) before rethrowing, or the test file never exits.
+  const release = async () => {
+    if (!opts.llm) await llm.close();
+    if (!opts.keepDb) await db.drop();
+    dir.remove();
+  };
+  let app: App;
+  let url: string;
+  try {
+    app = await App.create(config, {
+      log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+      tuning: {
+        pollMs: 200,
+        llmMaxRetries: 0,
+        httpRetryDelayMs: 10,
+        shutdownGraceMs: 2000,
+        ...opts.tuning,
+      },
+    });
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  try {
+    url = await app.start();
+  } catch (err) {
+    await app.stop();
+    await release();
+    throw err;
+  }
 
   const api: TestApp["api"] = async (method, path, body, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };
@@ -121,9 +141,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     session,
     async close() {
       await app.stop();
-      if (!opts.llm) await llm.close();
-      if (!opts.keepDb) await db.drop();
-      dir.remove();
+      await release();
     },
   };
 }
