@@ -78,6 +78,7 @@ export function botJson(b: Bot) {
     display_name: b.displayName,
     avatar_url: b.avatarUrl,
     integration_config: b.integrationConfig,
+    managed_by: b.managedBy,
     created_at: new Date(b.createdAt).toISOString(),
     updated_at: new Date(b.updatedAt).toISOString(),
   };
@@ -94,7 +95,7 @@ export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, def
   routes.add({
     method: "GET",
     url: "/api/v1/admin/bots",
-    summary: "List bots",
+    summary: "List bots (managed_by: env — follows SWITCHYARD_MODEL — or api)",
     scope: "admin",
     async handler() {
       return (await store.bots.list()).map(botJson);
@@ -124,6 +125,7 @@ export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, def
         ...fromWire(body),
         id: body.id,
         model: body.model ?? defaultModel,
+        managedBy: "api",
       });
       if (!b) throw new HttpError(409, `Bot ${body.id} already exists`);
       return botJson(b);
@@ -132,13 +134,15 @@ export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, def
   routes.add({
     method: "PUT",
     url: "/api/v1/admin/bots/:id",
-    summary: "Update a bot's fields",
+    summary:
+      "Update a bot's fields; the bot becomes API-owned (managed_by: api), so SWITCHYARD_MODEL no longer changes it",
     scope: "admin",
     params: idParams,
     body: updateBody,
     async handler({ params, body }) {
       if (!(await store.bots.get(params.id))) throw notFound("Bot");
-      const b = await store.bots.update(params.id, fromWire(body));
+      // An edit through the API takes the bot from the environment for good.
+      const b = await store.bots.update(params.id, { ...fromWire(body), managedBy: "api" });
       return botJson(b!);
     },
   });

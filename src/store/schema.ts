@@ -19,6 +19,8 @@ export interface BotsTable {
   avatar_url: string | null;
   /** JSON object, per-integration settings of this bot. */
   integration_config: string;
+  /** Who owns it: `env` (follows SWITCHYARD_MODEL at every start) or `api`. */
+  managed_by: string;
   created_at: number;
   updated_at: number;
 }
