@@ -1,22 +1,12 @@
 /** `/api/v1/admin/bots…`: manage bots (admin scope). */
 import { z } from "zod";
-import { parseModelSpec } from "../agent/models.ts";
+import { modelSpecSchema } from "../agent/models.ts";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 import type { Bot, BotInput } from "../store/bots.ts";
 import type { Store } from "../store/index.ts";
 
-const modelSpec = z.string().refine(
-  (v) => {
-    try {
-      parseModelSpec(v);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "expected provider:model (openai, anthropic, ollama, openai-compatible)" },
-);
+const modelSpec = modelSpecSchema;
 
 const botFields = {
   name: z.string().min(1).max(200),

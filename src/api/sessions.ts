@@ -9,24 +9,19 @@ import {
   SessionNotFoundError,
   UnknownBotError,
 } from "../sessions/errors.ts";
+import { dispatchConfigSchema, executionConfigSchema } from "../sessions/schemas.ts";
 import type { SessionService } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
 import { MESSAGE_ROLES, type Message } from "../store/messages.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
-const dispatchConfig = z.record(z.string(), z.unknown()).nullable().optional();
+/** Any object here; the session service checks it against the schema of its type. */
+const dispatchConfig = dispatchConfigSchema.nullable().optional();
 
 const createSessionBody = z.strictObject({
   bot_id: z.string().min(1).default("default"),
   client_id: z.string().min(1).max(512),
   dispatch_config: dispatchConfig,
-});
-
-const executionConfig = z.looseObject({
-  system_preamble: z.string().optional(),
-  skills: z.array(z.string()).optional(),
-  tools: z.array(z.string()).optional(),
-  model_override: z.string().optional(),
 });
 
 const postMessageBody = z.strictObject({
@@ -35,7 +30,7 @@ const postMessageBody = z.strictObject({
   source: z.string().max(100).optional(),
   run_agent: z.boolean().default(false),
   notify: z.boolean().default(true),
-  execution_config: executionConfig.nullable().optional(),
+  execution_config: executionConfigSchema.nullable().optional(),
   dispatch_config: dispatchConfig,
   dispatch_type: z.string().min(1).optional(),
   max_run_seconds: z.number().int().positive().max(2_147_483).optional(),

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { describeIssue } from "../lib/zod-issues.ts";
 import type { Scope } from "../sdk/scopes.ts";
 import type { ApiKeyAuth } from "./auth.ts";
 import { HttpError } from "./errors.ts";
@@ -102,10 +103,9 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: string, sta
   }
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const path = issue.path.length ? issue.path.join(".") : where;
   if (where === "path") throw new HttpError(status, "Not found");
-  throw new HttpError(status, `Invalid ${where}: ${path}: ${issue.message}`);
+  const { field, problem } = describeIssue(r.error.issues[0]!);
+  throw new HttpError(status, `Invalid ${where}: ${field || where}: ${problem}`);
 }
 
 /** Builds an OpenAPI 3.1 document from the declared routes. */

@@ -11,7 +11,12 @@ import type { Repositories, Store } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
 import { InvalidDispatchConfigError, SessionNotFoundError, UnknownBotError } from "./errors.ts";
-import { checkClientId, checkMessage } from "./validate.ts";
+import {
+  checkClientId,
+  checkDispatchConfig,
+  checkExecutionConfig,
+  checkMessage,
+} from "./validate.ts";
 
 /** Options of {@link SessionService.injectMessage}. */
 export interface InjectOptions {
@@ -110,7 +115,8 @@ export class SessionService {
    * in one transaction) when absent. Safe under concurrent callers: exactly one reports
    * `created: true`. An existing session's dispatch_config is replaced when one is given.
    * @throws UnknownBotError when `botId` names no bot
-   * @throws InvalidInputError when `clientId` is not a usable client id
+   * @throws InvalidInputError when `clientId` is not a usable client id, or `dispatchConfig`
+   *   does not fit the schema of its type
    */
   async getOrCreate(
     botId: string,
@@ -118,6 +124,12 @@ export class SessionService {
     dispatchConfig?: Record<string, unknown> | null,
   ): Promise<{ session: Session; created: boolean }> {
     checkClientId(clientId);
+    if (dispatchConfig != null) {
+      checkDispatchConfig(
+        typeof dispatchConfig.type === "string" ? dispatchConfig.type : "none",
+        dispatchConfig,
+      );
+    }
     if (!(await this.#store.bots.get(botId))) throw new UnknownBotError(botId);
     if (dispatchConfig && typeof dispatchConfig.type === "string") {
       await this.#checkDispatch(dispatchConfig.type, dispatchConfig);
@@ -158,10 +170,19 @@ export class SessionService {
    * Stores a message in `sessionId` and, with `runAgent`, a pending task for it (with its
    * `task.created` rows), in one transaction; with `dedupeKey`, a repeat is a no-op.
    * @throws SessionNotFoundError when the session does not exist
-   * @throws InvalidInputError when the content, role or metadata is not acceptable
+   * @throws InvalidInputError when the content, role, metadata, execution config or the
+   *   given dispatch config (against the schema of its type) is not acceptable
    */
   async injectMessage(sessionId: string, opts: InjectOptions): Promise<InjectResult> {
     checkMessage(opts);
+    checkExecutionConfig(opts.executionConfig);
+    const given = opts.dispatchConfig;
+    if (given != null) {
+      checkDispatchConfig(
+        opts.dispatchType ?? (typeof given.type === "string" ? given.type : "none"),
+        given,
+      );
+    }
     const session = await this.#store.sessions.get(sessionId);
     if (!session) throw new SessionNotFoundError(sessionId);
     const runAgent = opts.runAgent === true;
