@@ -10,7 +10,12 @@ import type { ExecutionConfig } from "../sdk/execution.ts";
 import type { Repositories, Store } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
-import { InvalidDispatchConfigError, SessionNotFoundError, UnknownBotError } from "./errors.ts";
+import {
+  DedupeKeyReusedError,
+  InvalidDispatchConfigError,
+  SessionNotFoundError,
+  UnknownBotError,
+} from "./errors.ts";
 import {
   checkClientId,
   checkDispatchConfig,
@@ -44,6 +49,17 @@ export interface InjectOptions {
    * `duplicate: true`, even when both race. Keys are kept {@link RECEIPT_RETENTION_MS}.
    */
   dedupeKey?: string;
+  /**
+   * Where `dedupeKey` is unique (the receipt's source); default `source`. REST's
+   * Idempotency-Key uses one scope per API key and session.
+   */
+  dedupeScope?: string;
+  /**
+   * A digest of the request that carries `dedupeKey`. A repeat whose fingerprint differs
+   * from the first one's throws {@link DedupeKeyReusedError} instead of answering with the
+   * first one's ids.
+   */
+  dedupeFingerprint?: string;
 }
 
 /** What an injection created. */
@@ -170,6 +186,7 @@ export class SessionService {
    * Stores a message in `sessionId` and, with `runAgent`, a pending task for it (with its
    * `task.created` rows), in one transaction; with `dedupeKey`, a repeat is a no-op.
    * @throws SessionNotFoundError when the session does not exist
+   * @throws DedupeKeyReusedError when `dedupeKey` was used before with another `dedupeFingerprint`
    * @throws InvalidInputError when the content, role, metadata, execution config or the
    *   given dispatch config (against the schema of its type) is not acceptable
    */
@@ -199,13 +216,19 @@ export class SessionService {
     }
     const source = opts.source ?? "api";
     const key = opts.dedupeKey;
+    const scope = opts.dedupeScope ?? source;
     const rows = this.#o.rows;
     if (runAgent) await rows?.prepare();
     let written = 0;
     const result = await this.#store.transaction(async (tx): Promise<InjectResult> => {
       if (key !== undefined) {
-        const seen = await tx.receipts.claim(source, key);
-        if (seen) return { ...seen, sessionId, duplicate: true };
+        const seen = await tx.receipts.claim(scope, key, opts.dedupeFingerprint ?? null);
+        if (seen) {
+          if ((seen.fingerprint ?? undefined) !== opts.dedupeFingerprint) {
+            throw new DedupeKeyReusedError();
+          }
+          return { messageId: seen.messageId, taskId: seen.taskId, sessionId, duplicate: true };
+        }
       }
       const message = await tx.messages.insert({
         sessionId,
@@ -231,8 +254,7 @@ export class SessionService {
           written = await rows.taskCreated(tx, sessionId, { id: task.id, botId: session.botId });
         }
       }
-      if (key !== undefined)
-        await tx.receipts.stamp(source, key, { messageId: message.id, taskId });
+      if (key !== undefined) await tx.receipts.stamp(scope, key, { messageId: message.id, taskId });
       return { messageId: message.id, sessionId, taskId, duplicate: false };
     });
     if (result.taskId && !result.duplicate) {

@@ -344,6 +344,13 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0007_receipts_fingerprint": {
+    async up(db: Kysely<any>) {
+      // A digest of the request that used the key (Idempotency-Key): a repeat with the same
+      // key and another body is refused instead of answered with the first one's ids.
+      await db.schema.alterTable("inbound_receipts").addColumn("fingerprint", "text").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

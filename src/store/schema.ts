@@ -213,6 +213,8 @@ export interface InboundReceiptsTable {
   key: string;
   message_id: string | null;
   task_id: string | null;
+  /** A digest of the request that used the key (Idempotency-Key), else null. */
+  fingerprint: string | null;
   created_at: number;
 }
 
