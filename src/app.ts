@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
+import { envDefaultBot } from "./agent/bot-models.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
@@ -257,8 +258,8 @@ export class App {
   }
 
   /**
-   * Opens the store (running migrations), creates the `default` bot and the API key on
-   * first start, and wires everything. Nothing listens until {@link start}.
+   * Opens the store (running migrations), creates or updates the env-owned `default` bot,
+   * creates the API key on first start, and wires everything. Nothing listens until {@link start}.
    * @throws Error when the database cannot be opened
    */
   static async create(
@@ -273,12 +274,8 @@ export class App {
         log.warn({ err: err.message }, "database connection lost; the pool replaces it"),
     });
     try {
-      await store.bots.create({
-        id: "default",
-        name: "Default",
-        model: config.SWITCHYARD_MODEL,
-        systemPrompt: "You are a helpful assistant.",
-      });
+      // Follows SWITCHYARD_MODEL at every start until it is edited through the admin API.
+      await store.bots.syncFromEnv(envDefaultBot(config.SWITCHYARD_MODEL));
       const apiKey = await ensureApiKey(store, config);
       const app = new App(config, log, store, apiKey, opts.tuning ?? {});
       await app.documents.init();

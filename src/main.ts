@@ -4,6 +4,14 @@
  */
 import { Command, Option } from "commander";
 import pino from "pino";
+import {
+  type BotModels,
+  botNames,
+  botsAsStarted,
+  checkBotModels,
+  failureLines,
+  type ModelUse,
+} from "./agent/bot-models.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { App, VERSION } from "./app.ts";
 import { integrationsCheck } from "./cli/integrations-check.ts";
@@ -36,7 +44,7 @@ async function serve(): Promise<void> {
     process.stderr.write(`switchyard: cannot start: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const probe = app.models.probe(config.SWITCHYARD_MODEL, 1500);
+  const probe = app.store.bots.list().then((bots) => checkBotModels(app.models, bots, 1500));
   let url: string;
   try {
     url = await app.start();
@@ -62,7 +70,7 @@ async function serve(): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
-  const p = await probe;
+  const uses = await probe;
   const key = app.apiKey;
   const keyLine =
     key.source === "env"
@@ -76,12 +84,22 @@ async function serve(): Promise<void> {
     [
       `switchyard ${VERSION} listening on ${url}`,
       `  database:  ${app.store.dialect} ${redactDatabaseUrl(config.databaseUrl)}`,
-      `  model:     ${config.SWITCHYARD_MODEL} (${p.ok ? `endpoint answers: ${p.endpoint}` : `endpoint not answering: ${p.reason}`})`,
+      ...modelLines(uses).map((line) => `  model:     ${line}`),
       `  API key:   ${keyLine}`,
       `  integrations loaded: ${integrationSummary(app)}`,
       "",
     ].join("\n"),
   );
+}
+
+/** The banner's model lines: each answering model with its bots, then each failing bot. */
+function modelLines(uses: ModelUse[]): string[] {
+  const ok = uses
+    .filter((u) => u.ok)
+    .map(
+      (u) => `${u.spec} (endpoint answers: ${u.endpoint}; ${botNames(u.bots.map((b) => b.id))})`,
+    );
+  return [...ok, ...failureLines(uses)];
 }
 
 function integrationSummary(app: App): string {
@@ -154,19 +172,33 @@ async function doctor(): Promise<void> {
     process.stdout.write(`config:    FAILED\n${(err as Error).message}\n`);
     process.exit(1);
   }
+  let bots: BotModels[] = [];
   try {
     const store = await Store.open(config.databaseUrl);
-    await store.close();
+    try {
+      bots = await store.bots.list();
+    } finally {
+      await store.close();
+    }
     process.stdout.write(`database:  ok (${redactDatabaseUrl(config.databaseUrl)})\n`);
   } catch (err) {
     problems.push(`database: ${(err as Error).message}`);
     process.stdout.write(`database:  FAILED: ${(err as Error).message}\n`);
   }
-  const p = await new ModelRegistry(config).probe(config.SWITCHYARD_MODEL, 5000);
-  if (p.ok) process.stdout.write(`model:     ok (${config.SWITCHYARD_MODEL} at ${p.endpoint})\n`);
-  else {
-    problems.push(`model: ${p.reason}`);
-    process.stdout.write(`model:     FAILED: ${config.SWITCHYARD_MODEL}: ${p.reason}\n`);
+  // The bots' models as `serve` would run them (the env-owned default bot follows SWITCHYARD_MODEL).
+  const uses = await checkBotModels(
+    new ModelRegistry(config),
+    botsAsStarted(bots, config.SWITCHYARD_MODEL),
+    5000,
+  );
+  for (const u of uses.filter((x) => x.ok)) {
+    process.stdout.write(
+      `model:     ok (${u.spec} at ${u.endpoint}; ${botNames(u.bots.map((b) => b.id))})\n`,
+    );
+  }
+  for (const line of failureLines(uses)) {
+    problems.push(`model: ${line}`);
+    process.stdout.write(`model:     FAILED: ${line}\n`);
   }
   process.exit(problems.length ? 1 : 0);
 }

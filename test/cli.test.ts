@@ -66,7 +66,10 @@ test("doctor passes with a model endpoint that answers and fails with the reason
     OLLAMA_BASE_URL: "http://127.0.0.1:9",
   });
   assert.equal(down.code, 1);
-  assert.match(down.out, /model:\s+FAILED: ollama:llama3.2: .*127\.0\.0\.1:9/);
+  assert.match(
+    down.out,
+    /model:\s+FAILED: bot "default" ollama:llama3.2 — endpoint not answering: .*127\.0\.0\.1:9/,
+  );
 });
 
 test("serve with an invalid variable exits 1 naming it", async () => {

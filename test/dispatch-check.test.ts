@@ -33,10 +33,10 @@ describe("dispatch destinations are checked at the door", () => {
     assert.equal(webhooks.status, 422, "the same URL is refused for subscriptions too");
   });
 
-  test("a webhook dispatch without a url: 422", async () => {
+  test("a webhook dispatch without a url: 400 from the webhook config schema (item 6)", async () => {
     const r = await inject({ type: "webhook" });
-    assert.equal(r.status, 422);
-    assert.equal(r.body.detail, "dispatch_config.url is missing");
+    assert.equal(r.status, 400);
+    assert.equal(r.body.detail, "Invalid body: dispatch_config.url: required");
   });
 
   test("a session whose dispatch_config points at a metadata address: 422", async () => {

@@ -436,8 +436,9 @@ for (const backend of backends) {
     test("a failed task reaches an internal target as failed, and session reads hide secrets", async () => {
       const target = await t.session(`inbox-fail-${backend}`);
       const sid = await t.session(`secret-${backend}`, {
+        // An integration's dispatch type (its config shape is its own; webhook's is strict).
         dispatch_config: {
-          type: "webhook",
+          type: "chat-integration",
           url: "https://user:pw@hooks.example.com/T000/B000/XXXX?token=abc",
           secret: "s3cr3t",
         },

@@ -8,6 +8,7 @@ import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import type { EmbeddingModel, LanguageModel } from "ai";
+import { z } from "zod";
 import { type Config, MODEL_PROVIDERS } from "../config.ts";
 
 /** The provider settings a model registry needs (a subset of {@link Config}). */
@@ -36,6 +37,22 @@ export function parseModelSpec(spec: string): { provider: string; model: string 
   }
   return { provider, model };
 }
+
+/**
+ * A `provider:model` string, as {@link parseModelSpec} accepts it: the one schema for a bot's
+ * model and fallbacks and a run's `execution_config.model_override`.
+ */
+export const modelSpecSchema = z.string().refine(
+  (v) => {
+    try {
+      parseModelSpec(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: `expected provider:model (${MODEL_PROVIDERS.join(", ")})` },
+);
 
 function trimSlash(u: string): string {
   return u.replace(/\/+$/, "");

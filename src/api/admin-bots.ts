@@ -1,22 +1,12 @@
 /** `/api/v1/admin/bots…`: manage bots (admin scope). */
 import { z } from "zod";
-import { parseModelSpec } from "../agent/models.ts";
+import { modelSpecSchema } from "../agent/models.ts";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 import type { Bot, BotInput } from "../store/bots.ts";
 import type { Store } from "../store/index.ts";
 
-const modelSpec = z.string().refine(
-  (v) => {
-    try {
-      parseModelSpec(v);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "expected provider:model (openai, anthropic, ollama, openai-compatible)" },
-);
+const modelSpec = modelSpecSchema;
 
 const botFields = {
   name: z.string().min(1).max(200),
@@ -78,6 +68,7 @@ export function botJson(b: Bot) {
     display_name: b.displayName,
     avatar_url: b.avatarUrl,
     integration_config: b.integrationConfig,
+    managed_by: b.managedBy,
     created_at: new Date(b.createdAt).toISOString(),
     updated_at: new Date(b.updatedAt).toISOString(),
   };
@@ -94,7 +85,7 @@ export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, def
   routes.add({
     method: "GET",
     url: "/api/v1/admin/bots",
-    summary: "List bots",
+    summary: "List bots (managed_by: env — follows SWITCHYARD_MODEL — or api)",
     scope: "admin",
     async handler() {
       return (await store.bots.list()).map(botJson);
@@ -124,6 +115,7 @@ export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, def
         ...fromWire(body),
         id: body.id,
         model: body.model ?? defaultModel,
+        managedBy: "api",
       });
       if (!b) throw new HttpError(409, `Bot ${body.id} already exists`);
       return botJson(b);
@@ -132,13 +124,15 @@ export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, def
   routes.add({
     method: "PUT",
     url: "/api/v1/admin/bots/:id",
-    summary: "Update a bot's fields",
+    summary:
+      "Update a bot's fields; the bot becomes API-owned (managed_by: api), so SWITCHYARD_MODEL no longer changes it",
     scope: "admin",
     params: idParams,
     body: updateBody,
     async handler({ params, body }) {
       if (!(await store.bots.get(params.id))) throw notFound("Bot");
-      const b = await store.bots.update(params.id, fromWire(body));
+      // An edit through the API takes the bot from the environment for good.
+      const b = await store.bots.update(params.id, { ...fromWire(body), managedBy: "api" });
       return botJson(b!);
     },
   });

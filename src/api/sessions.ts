@@ -1,32 +1,29 @@
 /** `/api/v1/sessions…`: create sessions, inject messages, read history. */
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
 import {
+  DedupeKeyReusedError,
   InvalidDispatchConfigError,
   InvalidInputError,
   SessionNotFoundError,
   UnknownBotError,
 } from "../sessions/errors.ts";
+import { dispatchConfigSchema, executionConfigSchema } from "../sessions/schemas.ts";
 import type { SessionService } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
 import { MESSAGE_ROLES, type Message } from "../store/messages.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
-const dispatchConfig = z.record(z.string(), z.unknown()).nullable().optional();
+/** Any object here; the session service checks it against the schema of its type. */
+const dispatchConfig = dispatchConfigSchema.nullable().optional();
 
 const createSessionBody = z.strictObject({
   bot_id: z.string().min(1).default("default"),
   client_id: z.string().min(1).max(512),
   dispatch_config: dispatchConfig,
-});
-
-const executionConfig = z.looseObject({
-  system_preamble: z.string().optional(),
-  skills: z.array(z.string()).optional(),
-  tools: z.array(z.string()).optional(),
-  model_override: z.string().optional(),
 });
 
 const postMessageBody = z.strictObject({
@@ -35,7 +32,7 @@ const postMessageBody = z.strictObject({
   source: z.string().max(100).optional(),
   run_agent: z.boolean().default(false),
   notify: z.boolean().default(true),
-  execution_config: executionConfig.nullable().optional(),
+  execution_config: executionConfigSchema.nullable().optional(),
   dispatch_config: dispatchConfig,
   dispatch_type: z.string().min(1).optional(),
   max_run_seconds: z.number().int().positive().max(2_147_483).optional(),
@@ -66,7 +63,46 @@ function httpError(err: unknown): never {
     throw new HttpError(400, `Invalid body: ${err.field}: ${err.problem}`);
   }
   if (err instanceof SessionNotFoundError) throw notFound("Session");
+  if (err instanceof DedupeKeyReusedError) {
+    throw new HttpError(
+      422,
+      "Idempotency-Key was already used in this session with a different body; send a new key for a new message",
+    );
+  }
   throw err;
+}
+
+/** Longest Idempotency-Key (characters). */
+export const MAX_IDEMPOTENCY_KEY = 255;
+
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+/**
+ * The Idempotency-Key header of a request, or undefined when absent.
+ * @throws HttpError 400 unless it is 1–255 printable ASCII characters
+ */
+function idempotencyKey(headers: Record<string, string | string[] | undefined>) {
+  const v = headers["idempotency-key"];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || !IDEMPOTENCY_KEY.test(v)) {
+    throw new HttpError(
+      400,
+      `Invalid Idempotency-Key header: 1–${MAX_IDEMPOTENCY_KEY} printable ASCII characters`,
+    );
+  }
+  return v;
+}
+
+/** JSON with object keys sorted, so equal bodies give equal text whatever their key order. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
 }
 
 /** What sessionsApi needs. */
@@ -138,7 +174,24 @@ export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, sessi
     params: idParams,
     body: postMessageBody,
     status: 201,
-    async handler({ params, body }) {
+    headers: [
+      {
+        name: "Idempotency-Key",
+        description:
+          "Makes a retry safe: a repeat with the same key and body (per session and API key, kept 7 days) gets the first answer again and creates nothing; the same key with another body gets 422.",
+        schema: {
+          type: "string",
+          minLength: 1,
+          maxLength: MAX_IDEMPOTENCY_KEY,
+          pattern: "^[ -~]+$",
+        },
+      },
+    ],
+    responses: {
+      422: "Idempotency-Key reused with a different body, or a refused dispatch destination",
+    },
+    async handler({ params, body, req, apiKey }, reply) {
+      const key = idempotencyKey(req.headers);
       const r = await sessions
         .injectMessage(params.id, {
           content: body.content,
@@ -151,8 +204,17 @@ export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, sessi
           dispatchConfig: body.dispatch_config ?? null,
           dispatchType: body.dispatch_type,
           maxRunSeconds: body.max_run_seconds,
+          // Through the same receipts as provider delivery ids, scoped per API key and session.
+          ...(key === undefined
+            ? {}
+            : {
+                dedupeKey: key,
+                dedupeScope: `idempotency-key:${apiKey?.id ?? ""}:${params.id}`,
+                dedupeFingerprint: createHash("sha256").update(canonicalJson(body)).digest("hex"),
+              }),
         })
         .catch(httpError);
+      if (r.duplicate) reply.header("idempotent-replayed", "true");
       return { message_id: r.messageId, session_id: r.sessionId, task_id: r.taskId };
     },
   });

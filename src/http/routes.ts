@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { describeIssue } from "../lib/zod-issues.ts";
 import type { Scope } from "../sdk/scopes.ts";
 import type { ApiKeyAuth } from "./auth.ts";
 import { HttpError } from "./errors.ts";
@@ -25,11 +26,25 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   status?: number;
   /** Status for an invalid query string (default 400). */
   queryErrorStatus?: number;
+  /** Request headers the handler reads, documented in OpenAPI (validated by the handler). */
+  headers?: Array<{ name: string; description: string; schema: Record<string, unknown> }>;
+  /** Answers besides success and the generic error, documented in OpenAPI: status → text. */
+  responses?: Record<number, string>;
   handler(
-    input: { params: z.infer<P>; query: z.infer<Q>; body: z.infer<B>; req: FastifyRequest },
+    input: {
+      params: z.infer<P>;
+      query: z.infer<Q>;
+      body: z.infer<B>;
+      req: FastifyRequest;
+      /** The API key that passed the scope check (undefined on a public route). */
+      apiKey?: ApiKeyIdentity;
+    },
     reply: FastifyReply,
   ): Promise<unknown>;
 }
+
+/** The API key a request was authorised with (its record, as the auth check returns it). */
+export type ApiKeyIdentity = Awaited<ReturnType<ApiKeyAuth["require"]>>;
 
 /** Declares routes inside one resource's Fastify plugin. */
 export interface ApiRoutes {
@@ -70,11 +85,11 @@ function routeAdder(app: FastifyInstance, auth: ApiKeyAuth): ApiRoutes {
         url: spec.url,
         config: { apiSpec: spec as unknown as AnySpec },
         handler: async (req, reply) => {
-          if (spec.scope) await auth.require(req, spec.scope);
+          const apiKey = spec.scope ? await auth.require(req, spec.scope) : undefined;
           const params = parse(spec.params, req.params, "path", 404);
           const query = parse(spec.query, req.query, "query", spec.queryErrorStatus ?? 400);
           const body = parse(spec.body, req.body, "body", 400);
-          const out = await spec.handler({ params, query, body, req }, reply);
+          const out = await spec.handler({ params, query, body, req, apiKey }, reply);
           if (!reply.sent && spec.status) reply.code(spec.status);
           return out;
         },
@@ -102,10 +117,9 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: string, sta
   }
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const path = issue.path.length ? issue.path.join(".") : where;
   if (where === "path") throw new HttpError(status, "Not found");
-  throw new HttpError(status, `Invalid ${where}: ${path}: ${issue.message}`);
+  const { field, problem } = describeIssue(r.error.issues[0]!);
+  throw new HttpError(status, `Invalid ${where}: ${field || where}: ${problem}`);
 }
 
 /** Builds an OpenAPI 3.1 document from the declared routes. */
@@ -123,8 +137,23 @@ export function openApiDocument(table: OpenApiCollector, version: string): Recor
         },
       },
     };
+    for (const [status, description] of Object.entries(r.responses ?? {})) {
+      (op.responses as Record<string, unknown>)[status] = {
+        description,
+        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      };
+    }
     if (r.scope) op.security = [{ bearer: [r.scope] }];
     const parameters: unknown[] = [];
+    for (const h of r.headers ?? []) {
+      parameters.push({
+        name: h.name,
+        in: "header",
+        required: false,
+        description: h.description,
+        schema: h.schema,
+      });
+    }
     for (const m of r.url.matchAll(/:([a-zA-Z_]+)/g)) {
       parameters.push({ name: m[1], in: "path", required: true, schema: { type: "string" } });
     }

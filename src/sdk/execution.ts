@@ -1,6 +1,10 @@
 /** Per-run settings of one task (`execution_config` on the wire). */
 
-/** Per-run settings carried by a task; all optional. Unknown keys are kept (and warned about). */
+/**
+ * Per-run settings carried by a task; all optional. Unknown keys are refused (REST answers
+ * 400, ctx throws InvalidInputError naming e.g. `execution_config.skils`), and so is a
+ * `model_override` that is not `provider:model`.
+ */
 export interface ExecutionConfig {
   /** Text put before the bot's system prompt for this run. */
   system_preamble?: string;
@@ -10,5 +14,4 @@ export interface ExecutionConfig {
   tools?: string[];
   /** `provider:model` used instead of the bot's model. */
   model_override?: string;
-  [key: string]: unknown;
 }

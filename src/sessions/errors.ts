@@ -47,3 +47,14 @@ export class InvalidInputError extends Error {
     this.problem = problem;
   }
 }
+
+/**
+ * A dedupe key (an `Idempotency-Key`) was already used for another request: same key, other
+ * body. REST answers 422. Nothing was stored.
+ */
+export class DedupeKeyReusedError extends Error {
+  override readonly name = "DedupeKeyReusedError";
+  constructor() {
+    super("The dedupe key was already used with a different request");
+  }
+}

@@ -10,8 +10,18 @@ import type { ExecutionConfig } from "../sdk/execution.ts";
 import type { Repositories, Store } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
-import { InvalidDispatchConfigError, SessionNotFoundError, UnknownBotError } from "./errors.ts";
-import { checkClientId, checkMessage } from "./validate.ts";
+import {
+  DedupeKeyReusedError,
+  InvalidDispatchConfigError,
+  SessionNotFoundError,
+  UnknownBotError,
+} from "./errors.ts";
+import {
+  checkClientId,
+  checkDispatchConfig,
+  checkExecutionConfig,
+  checkMessage,
+} from "./validate.ts";
 
 /** Options of {@link SessionService.injectMessage}. */
 export interface InjectOptions {
@@ -39,6 +49,17 @@ export interface InjectOptions {
    * `duplicate: true`, even when both race. Keys are kept {@link RECEIPT_RETENTION_MS}.
    */
   dedupeKey?: string;
+  /**
+   * Where `dedupeKey` is unique (the receipt's source); default `source`. REST's
+   * Idempotency-Key uses one scope per API key and session.
+   */
+  dedupeScope?: string;
+  /**
+   * A digest of the request that carries `dedupeKey`. A repeat whose fingerprint differs
+   * from the first one's throws {@link DedupeKeyReusedError} instead of answering with the
+   * first one's ids.
+   */
+  dedupeFingerprint?: string;
 }
 
 /** What an injection created. */
@@ -110,7 +131,8 @@ export class SessionService {
    * in one transaction) when absent. Safe under concurrent callers: exactly one reports
    * `created: true`. An existing session's dispatch_config is replaced when one is given.
    * @throws UnknownBotError when `botId` names no bot
-   * @throws InvalidInputError when `clientId` is not a usable client id
+   * @throws InvalidInputError when `clientId` is not a usable client id, or `dispatchConfig`
+   *   does not fit the schema of its type
    */
   async getOrCreate(
     botId: string,
@@ -118,6 +140,12 @@ export class SessionService {
     dispatchConfig?: Record<string, unknown> | null,
   ): Promise<{ session: Session; created: boolean }> {
     checkClientId(clientId);
+    if (dispatchConfig != null) {
+      checkDispatchConfig(
+        typeof dispatchConfig.type === "string" ? dispatchConfig.type : "none",
+        dispatchConfig,
+      );
+    }
     if (!(await this.#store.bots.get(botId))) throw new UnknownBotError(botId);
     if (dispatchConfig && typeof dispatchConfig.type === "string") {
       await this.#checkDispatch(dispatchConfig.type, dispatchConfig);
@@ -158,10 +186,20 @@ export class SessionService {
    * Stores a message in `sessionId` and, with `runAgent`, a pending task for it (with its
    * `task.created` rows), in one transaction; with `dedupeKey`, a repeat is a no-op.
    * @throws SessionNotFoundError when the session does not exist
-   * @throws InvalidInputError when the content, role or metadata is not acceptable
+   * @throws DedupeKeyReusedError when `dedupeKey` was used before with another `dedupeFingerprint`
+   * @throws InvalidInputError when the content, role, metadata, execution config or the
+   *   given dispatch config (against the schema of its type) is not acceptable
    */
   async injectMessage(sessionId: string, opts: InjectOptions): Promise<InjectResult> {
     checkMessage(opts);
+    checkExecutionConfig(opts.executionConfig);
+    const given = opts.dispatchConfig;
+    if (given != null) {
+      checkDispatchConfig(
+        opts.dispatchType ?? (typeof given.type === "string" ? given.type : "none"),
+        given,
+      );
+    }
     const session = await this.#store.sessions.get(sessionId);
     if (!session) throw new SessionNotFoundError(sessionId);
     const runAgent = opts.runAgent === true;
@@ -178,13 +216,19 @@ export class SessionService {
     }
     const source = opts.source ?? "api";
     const key = opts.dedupeKey;
+    const scope = opts.dedupeScope ?? source;
     const rows = this.#o.rows;
     if (runAgent) await rows?.prepare();
     let written = 0;
     const result = await this.#store.transaction(async (tx): Promise<InjectResult> => {
       if (key !== undefined) {
-        const seen = await tx.receipts.claim(source, key);
-        if (seen) return { ...seen, sessionId, duplicate: true };
+        const seen = await tx.receipts.claim(scope, key, opts.dedupeFingerprint ?? null);
+        if (seen) {
+          if ((seen.fingerprint ?? undefined) !== opts.dedupeFingerprint) {
+            throw new DedupeKeyReusedError();
+          }
+          return { messageId: seen.messageId, taskId: seen.taskId, sessionId, duplicate: true };
+        }
       }
       const message = await tx.messages.insert({
         sessionId,
@@ -210,8 +254,7 @@ export class SessionService {
           written = await rows.taskCreated(tx, sessionId, { id: task.id, botId: session.botId });
         }
       }
-      if (key !== undefined)
-        await tx.receipts.stamp(source, key, { messageId: message.id, taskId });
+      if (key !== undefined) await tx.receipts.stamp(scope, key, { messageId: message.id, taskId });
       return { messageId: message.id, sessionId, taskId, duplicate: false };
     });
     if (result.taskId && !result.duplicate) {

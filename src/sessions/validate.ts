@@ -3,9 +3,12 @@
  * same; this is what makes the ctx path refuse what REST refuses). Each failure is an
  * {@link InvalidInputError} naming the field.
  */
+import type { z } from "zod";
 import { nulPath } from "../lib/json-guards.ts";
+import { describeIssue } from "../lib/zod-issues.ts";
 import { MESSAGE_ROLES } from "../store/messages.ts";
 import { InvalidInputError } from "./errors.ts";
+import { dispatchConfigSchemaFor, executionConfigSchema } from "./schemas.ts";
 
 /** Longest client_id (characters), as REST allows. */
 export const MAX_CLIENT_ID = 512;
@@ -40,4 +43,30 @@ export function checkMessage(m: { content: unknown; role?: unknown; metadata?: u
     const nul = nulPath(m.metadata, "metadata");
     if (nul !== undefined) throw new InvalidInputError(nul, "must not contain NUL characters");
   }
+}
+
+/** @throws InvalidInputError naming the first field of `value` that `schema` refuses */
+function checkWith(schema: z.ZodType, value: unknown, field: string): void {
+  const r = schema.safeParse(value);
+  if (r.success) return;
+  const { field: path, problem } = describeIssue(r.error.issues[0]!, field);
+  throw new InvalidInputError(path, problem);
+}
+
+/**
+ * @throws InvalidInputError unless `config` (when given) is an `execution_config` the REST
+ *   schema accepts: known keys only, `model_override` a `provider:model`
+ */
+export function checkExecutionConfig(config: unknown): void {
+  if (config === undefined || config === null) return;
+  checkWith(executionConfigSchema, config, "execution_config");
+}
+
+/**
+ * @throws InvalidInputError unless `config` (when given) fits the dispatch config schema of
+ *   `type` (strict for the core types: `webhook` needs `url`, `internal` needs `session_id`)
+ */
+export function checkDispatchConfig(type: string, config: unknown): void {
+  if (config === undefined || config === null) return;
+  checkWith(dispatchConfigSchemaFor(type), config, "dispatch_config");
 }

@@ -16,12 +16,24 @@ export interface Bot {
   displayName: string | null;
   avatarUrl: string | null;
   integrationConfig: Record<string, unknown>;
+  /**
+   * Who owns it: `env` — created from the environment, and brought back in line with it at
+   * every start ({@link BotRepository.syncFromEnv}); `api` — created or edited through the
+   * admin API, which the environment never touches.
+   */
+  managedBy: BotOwner;
   createdAt: number;
   updatedAt: number;
 }
 
+/** Who owns a bot's configuration (see {@link Bot.managedBy}). */
+export type BotOwner = "env" | "api";
+
 /** Fields a caller may set when creating or updating a bot. */
 export type BotInput = Partial<Omit<Bot, "createdAt" | "updatedAt">>;
+
+/** The fields of a bot the environment sets (see {@link BotRepository.syncFromEnv}). */
+export type EnvBot = Pick<Bot, "id" | "name" | "systemPrompt" | "model">;
 
 function toBot(r: BotsTable): Bot {
   return {
@@ -35,6 +47,7 @@ function toBot(r: BotsTable): Bot {
     displayName: r.display_name,
     avatarUrl: r.avatar_url,
     integrationConfig: fromJson(r.integration_config, {}),
+    managedBy: r.managed_by === "env" ? "env" : "api",
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -52,6 +65,7 @@ function toRow(b: BotInput): Partial<BotsTable> {
   if (b.avatarUrl !== undefined) row.avatar_url = b.avatarUrl;
   if (b.integrationConfig !== undefined)
     row.integration_config = JSON.stringify(b.integrationConfig);
+  if (b.managedBy !== undefined) row.managed_by = b.managedBy;
   return row;
 }
 
@@ -152,7 +166,8 @@ export class BotRepository {
   }
 
   /**
-   * Creates a bot. `id` is required; missing fields take defaults (empty prompt and lists).
+   * Creates a bot. `id` is required; missing fields take defaults (empty prompt and lists,
+   * owned by the API).
    * @returns the bot, or undefined when the id exists already
    */
   async create(input: BotInput & { id: string; model: string }): Promise<Bot | undefined> {
@@ -168,6 +183,7 @@ export class BotRepository {
       display_name: input.displayName ?? null,
       avatar_url: input.avatarUrl ?? null,
       integration_config: JSON.stringify(input.integrationConfig ?? {}),
+      managed_by: input.managedBy ?? "api",
       created_at: now,
       updated_at: now,
     };
@@ -178,6 +194,40 @@ export class BotRepository {
       .executeTakeFirst();
     if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return undefined;
     return toBot(row);
+  }
+
+  /**
+   * Brings a bot made from the environment in line with it: creates `bot` owned by `env`
+   * when it does not exist, else sets its environment-derived fields (name, system
+   * prompt, model) when it is still owned by `env`; a bot edited through the API is left
+   * alone. Safe when several instances start at once (the insert does nothing on conflict,
+   * the update is conditional on the owner).
+   * @returns the bot as stored afterwards (undefined only if it was deleted meanwhile)
+   */
+  async syncFromEnv(bot: EnvBot): Promise<Bot | undefined> {
+    const created = await this.create({ ...bot, managedBy: "env" });
+    if (created) return created;
+    this.#cache.delete(bot.id);
+    await this.#db
+      .updateTable("bots")
+      .set({
+        name: bot.name,
+        system_prompt: bot.systemPrompt,
+        model: bot.model,
+        updated_at: Date.now(),
+      })
+      .where("id", "=", bot.id)
+      .where("managed_by", "=", "env")
+      .where((eb) =>
+        eb.or([
+          eb("model", "<>", bot.model),
+          eb("name", "<>", bot.name),
+          eb("system_prompt", "<>", bot.systemPrompt),
+        ]),
+      )
+      .execute();
+    this.#cache.delete(bot.id);
+    return this.get(bot.id);
   }
 
   /** Updates the given fields; returns the new bot or undefined when it does not exist. */

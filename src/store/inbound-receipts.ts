@@ -12,6 +12,11 @@ export interface ReceiptIds {
   taskId: string | null;
 }
 
+/** A receipt seen before: its ids and the fingerprint it was claimed with (null for none). */
+export interface SeenReceipt extends ReceiptIds {
+  fingerprint: string | null;
+}
+
 /** Inbound receipts (dedupe at the door). */
 export class ReceiptRepository {
   readonly #db: Kysely<Database>;
@@ -20,27 +25,43 @@ export class ReceiptRepository {
   }
 
   /**
-   * Records (source, key); when it was already recorded returns the ids stored with it,
-   * else undefined (this caller owns the key). Call it on the repositories of the
+   * Records (source, key) with an optional request `fingerprint`; when it was already
+   * recorded returns the ids and fingerprint stored with it, else undefined (this caller
+   * owns the key). Call it on the repositories of the
    * transaction that stores the message. Under concurrency the unique key decides:
    * PostgreSQL makes a racing insert wait for the first transaction and then do nothing;
    * SQLite serialises writers.
    */
-  async claim(source: string, key: string): Promise<ReceiptIds | undefined> {
+  async claim(
+    source: string,
+    key: string,
+    fingerprint: string | null = null,
+  ): Promise<SeenReceipt | undefined> {
     const inserted = await this.#db
       .insertInto("inbound_receipts")
-      .values({ source, key, message_id: null, task_id: null, created_at: Date.now() })
+      .values({
+        source,
+        key,
+        message_id: null,
+        task_id: null,
+        fingerprint,
+        created_at: Date.now(),
+      })
       .onConflict((oc) => oc.columns(["source", "key"]).doNothing())
       .returning("key")
       .execute();
     if (inserted.length > 0) return undefined;
     const r = await this.#db
       .selectFrom("inbound_receipts")
-      .select(["message_id", "task_id"])
+      .select(["message_id", "task_id", "fingerprint"])
       .where("source", "=", source)
       .where("key", "=", key)
       .executeTakeFirst();
-    return { messageId: r?.message_id ?? "", taskId: r?.task_id ?? null };
+    return {
+      messageId: r?.message_id ?? "",
+      taskId: r?.task_id ?? null,
+      fingerprint: r?.fingerprint ?? null,
+    };
   }
 
   /** Stamps a claimed receipt with the message (and task) it created, in the same transaction. */

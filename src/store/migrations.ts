@@ -327,6 +327,30 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0007_bots_managed_by": {
+    async up(db: Kysely<any>) {
+      // Who owns a bot: "env" (the `default` bot, created from SWITCHYARD_MODEL, follows the
+      // environment at every start) or "api" (created or edited through the admin API).
+      await db.schema
+        .alterTable("bots")
+        .addColumn("managed_by", "text", (c) => c.notNull().defaultTo("api"))
+        .execute();
+      // A default bot never written since its creation still holds what the environment gave it.
+      await db
+        .updateTable("bots")
+        .set({ managed_by: "env" })
+        .where("id", "=", "default")
+        .whereRef("updated_at", "=", "created_at")
+        .execute();
+    },
+  },
+  "0007_receipts_fingerprint": {
+    async up(db: Kysely<any>) {
+      // A digest of the request that used the key (Idempotency-Key): a repeat with the same
+      // key and another body is refused instead of answered with the first one's ids.
+      await db.schema.alterTable("inbound_receipts").addColumn("fingerprint", "text").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -19,6 +19,8 @@ export interface BotsTable {
   avatar_url: string | null;
   /** JSON object, per-integration settings of this bot. */
   integration_config: string;
+  /** Who owns it: `env` (follows SWITCHYARD_MODEL at every start) or `api`. */
+  managed_by: string;
   created_at: number;
   updated_at: number;
 }
@@ -211,6 +213,8 @@ export interface InboundReceiptsTable {
   key: string;
   message_id: string | null;
   task_id: string | null;
+  /** A digest of the request that used the key (Idempotency-Key), else null. */
+  fingerprint: string | null;
   created_at: number;
 }
 
