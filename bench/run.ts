@@ -6,8 +6,10 @@
  *   npm run bench -- turns             # those whose name contains "turns"
  *   npm run bench -- turns --latency=0 --sessions=10   # options go to the benchmark
  *   npm run bench -- deliveries --subs=16 --rounds=3   # event deliveries/s vs bare POSTs
+ *   npm run bench -- idle --idle-s=5 --turns=1000      # a quick run of the idle bench
  *
- * A watchdog ends the process if the whole run exceeds BENCH_TIMEOUT_S (default 300 s).
+ * A watchdog ends the process if one benchmark runs longer than BENCH_TIMEOUT_S (default
+ * 300 s; the idle bench alone idles 60 + 30 s).
  */
 import { readdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -24,11 +26,15 @@ const filter = argv[0] && !argv[0].startsWith("-") ? argv[0] : undefined;
 const args = filter === undefined ? argv : argv.slice(1);
 
 const timeoutS = Number(process.env.BENCH_TIMEOUT_S ?? 300);
-const watchdog = setTimeout(() => {
-  console.error(`bench: still running after ${timeoutS} s; giving up`);
-  process.exit(2);
-}, timeoutS * 1000);
-watchdog.unref();
+/** Ends the process when the benchmark `name` has not finished after `timeoutS`. */
+const startWatchdog = (name: string) => {
+  const timer = setTimeout(() => {
+    console.error(`bench: ${name} still running after ${timeoutS} s; giving up`);
+    process.exit(2);
+  }, timeoutS * 1000);
+  timer.unref();
+  return timer;
+};
 
 const names = readdirSync(here)
   .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.startsWith("_"))
@@ -48,16 +54,18 @@ for (const name of names) {
   if (typeof mod.run !== "function") continue;
   console.log(`\n== ${name}${mod.description ? `: ${mod.description}` : ""}`);
   const started = performance.now();
+  const watchdog = startWatchdog(name);
   try {
     await mod.run(args);
     console.log(`== ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (err) {
     failed = true;
     console.error(`== ${name} failed:`, err);
+  } finally {
+    clearTimeout(watchdog);
   }
 }
 
-clearTimeout(watchdog);
 process.exitCode = failed ? 1 : 0;
 // Everything is closed by now; if a stray handle keeps the loop alive, do not hang.
 setTimeout(() => process.exit(), 2000).unref();

@@ -20,6 +20,8 @@ export interface ServerSpec {
   backend: "sqlite" | "postgres";
   /** SWITCHYARD_WORKER_CONCURRENCY. */
   workers: number;
+  /** More environment for a server process (e.g. integration settings); ignored in-process. */
+  env?: Record<string, string>;
 }
 
 /** A running server for one cell. */
@@ -63,6 +65,7 @@ export async function startCellServerProcess(llm: FakeLlm, spec: ServerSpec): Pr
     }),
     SWITCHYARD_LOG_LEVEL: "warn",
     SWITCHYARD_WORKER_CONCURRENCY: String(spec.workers),
+    ...spec.env,
   };
   let server: ServerProcess;
   try {
