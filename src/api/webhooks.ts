@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { OutboundInputError, type OutboundServices } from "../events/outbound-types.ts";
-import { HttpError } from "../http/errors.ts";
+import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 
 /** The part of the outbound services these routes call. */
@@ -76,11 +76,13 @@ export const webhooksApi = apiPlugin<WebhooksApiOptions>((routes, { services }) 
   routes.add({
     method: "DELETE",
     url: "/api/v1/webhooks/:id",
-    summary: "Delete an event webhook: {removed, webhook_id}",
+    summary: "Delete an event webhook: {removed: true, webhook_id}; 404 when there is none",
     scope: "webhooks:write",
     params: idParams,
     async handler({ params }) {
-      return outboundCall(() => services().deleteWebhook(params.id));
+      const r = await outboundCall(() => services().deleteWebhook(params.id));
+      if (!r.removed) throw notFound("Webhook");
+      return r;
     },
   });
 
