@@ -4,7 +4,11 @@
  * carry `has_secret`. The same service calls back the MCP tools.
  */
 import { z } from "zod";
-import { OutboundInputError, type OutboundServices } from "../events/outbound-types.ts";
+import {
+  EVENT_NAMES,
+  OutboundInputError,
+  type OutboundServices,
+} from "../events/outbound-types.ts";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 
@@ -16,14 +20,23 @@ export type WebhookApiServices = Pick<
 
 const idParams = z.object({ id: z.string().min(1).max(200) });
 
+/**
+ * An event name of {@link EVENT_NAMES}; any other is a schema violation (400) whose detail
+ * names it and lists the valid ones.
+ */
+export const eventName = z.enum(EVENT_NAMES, {
+  error: (issue) =>
+    `Unknown event: ${String(issue.input).slice(0, 100)}; valid events: ${EVENT_NAMES.join(", ")}`,
+});
+
 const registerBody = z.strictObject({
   url: z.string().min(1).max(2048),
-  events: z.array(z.string().max(100)).max(100).optional(),
+  events: z.array(eventName).max(100).optional(),
   secret: z.string().max(1024).optional(),
 });
 
 const emitBody = z.strictObject({
-  event: z.string().min(1).max(100),
+  event: eventName,
   payload: z.record(z.string(), z.unknown()).optional(),
 });
 
