@@ -7,8 +7,11 @@
  * rule once, then a sweep over every route of the OpenAPI document.
  */
 import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
+import { tempDir } from "./support/db.ts";
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
@@ -224,5 +227,36 @@ describe("error policy", () => {
       }
       assert.ok(checked > 20, `${checked} checked`);
     });
+  });
+});
+
+describe("error policy on an integration's routes", () => {
+  let t: TestApp;
+  const dir = tempDir();
+  before(async () => {
+    const folder = join(dir.path, "echo");
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(
+      join(folder, "router.ts"),
+      'export default async (app) => { app.post("/echo", { config: { auth: "sessions:write" } }, async (req) => ({ got: req.body })); };\n',
+    );
+    t = await startTestApp({ env: { INTEGRATION_DIRS: dir.path } });
+  });
+  after(async () => {
+    await t.close();
+    dir.remove();
+  });
+
+  test("a scoped route: 401 before the body is parsed; 405 with Allow under another method", async () => {
+    const bad = await t.api("POST", "/integrations/echo/echo", undefined, {
+      key: null,
+      raw: "{nope",
+    });
+    assert.equal(bad.status, 401, JSON.stringify(bad.body));
+    const ok = await t.api("POST", "/integrations/echo/echo", { a: 1 });
+    assert.deepEqual(ok, { status: 200, body: { got: { a: 1 } } });
+    const r = await fetch(`${t.url}/integrations/echo/echo`);
+    assert.equal(r.status, 405);
+    assert.equal(r.headers.get("allow"), "POST");
   });
 });
