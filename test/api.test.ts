@@ -62,9 +62,9 @@ describe("sessions and messages", () => {
     assert.equal(results.filter((r) => r.body.created).length, 1);
   });
 
-  test("unknown bot → 400", async () => {
+  test("unknown bot → 422 (well-formed, refused on meaning)", async () => {
     const r = await t.api("POST", "/api/v1/sessions", { client_id: "c", bot_id: "ghost" });
-    assert.deepEqual(r, { status: 400, body: { detail: "Unknown bot: ghost" } });
+    assert.deepEqual(r, { status: 422, body: { detail: "Unknown bot: ghost" } });
   });
 
   test("messages are stored once and listed newest-limit oldest first", async () => {

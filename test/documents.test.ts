@@ -220,10 +220,10 @@ for (const backend of backends) {
       });
     });
 
-    test("search without q (or with a bad limit) → 422; the static /search route wins over /:id", async () => {
+    test("search without q (or with a bad limit) → 400; the static /search route wins over /:id", async () => {
       for (const qs of ["", "?q=", "?q=%20", "?q=x&limit=0", "?q=x&limit=101", "?q=x&limit=a"]) {
         const r = await t.api("GET", `/api/v1/documents/search${qs}`);
-        assert.equal(r.status, 422, `${qs}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.status, 400, `${qs}: ${JSON.stringify(r.body)}`);
         assert.match(r.body.detail, /Invalid query/);
       }
     });

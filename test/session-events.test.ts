@@ -133,9 +133,9 @@ for (const backend of backends) {
       const missing = await viaCtx("say", { session_id: "no-such-session" });
       assert.equal(missing.status, 422);
       assert.equal(missing.body.name, "SessionNotFoundError");
-      // REST maps the same errors as before.
+      // REST maps the same errors (an unknown bot is refused on meaning: 422).
       const rest = await t.api("POST", "/api/v1/sessions", { client_id: "x", bot_id: "ghost" });
-      assert.deepEqual(rest, { status: 400, body: { detail: "Unknown bot: ghost" } });
+      assert.deepEqual(rest, { status: 422, body: { detail: "Unknown bot: ghost" } });
       const msg = await t.api("POST", "/api/v1/sessions/no-such-session/messages", {
         content: "hi",
       });

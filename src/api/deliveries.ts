@@ -19,8 +19,14 @@ const listQuery = z.object({
   subscription_id: z.string().min(1).max(200).optional(),
   task_id: z.string().min(1).max(200).optional(),
   target_type: z.string().min(1).max(100).optional(),
-  /** The previous page's last id: only older deliveries. */
-  before: z.string().min(1).max(200).optional(),
+  /** The previous page's last id (a cursor): only older deliveries. */
+  before: z
+    .string()
+    .regex(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+      "must be a delivery id",
+    )
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 

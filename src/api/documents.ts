@@ -90,7 +90,6 @@ export const documentsApi = apiPlugin<DocumentsApiOptions>((routes, { documents 
       "Search documents: the best documents with their best chunk and a score; mode says lexical or hybrid",
     scope: "documents:read",
     query: searchQuery,
-    queryErrorStatus: 422,
     async handler({ query }) {
       const r = await documents.search({
         query: query.q,

@@ -1,26 +1,39 @@
 /**
  * `/api/v1/notifications` and `/api/v1/git-auto-commit`: send a notification and read the
- * history (newest 200 kept); read and change the git auto-commit settings. Bad input
- * answers 400 (wrong JSON types) or 422 (`{detail}` from the service: unknown channel,
- * priority or event name, missing message or webhook_url, refused destination…).
+ * history (newest 200 kept); read and change the git auto-commit settings. Input that
+ * breaks the schemas answers 400 (wrong types, unknown channel, priority or event name,
+ * a blank message, out-of-range numbers); the service's refusals 422 (`{detail}`: a
+ * missing webhook_url, a refused destination, no email recipient…).
  */
 import { z } from "zod";
 import type { GitAutoCommit } from "../events/git-auto-commit.ts";
-import type { NotificationService } from "../events/notifications.ts";
-import type { NotifyInput } from "../events/outbound-types.ts";
+import { NOTIFY_LIMITS, type NotificationService } from "../events/notifications.ts";
+import {
+  NOTIFICATION_CHANNELS,
+  NOTIFICATION_PRIORITIES,
+  type NotifyInput,
+} from "../events/outbound-types.ts";
 import { apiPlugin } from "../http/routes.ts";
 import { NOTIFICATION_HISTORY_LIMIT } from "../store/notifications.ts";
-import { outboundCall } from "./webhooks.ts";
+import { eventName, outboundCall } from "./webhooks.ts";
 
-/** Types only; the service checks values (and answers 422) so REST and MCP agree. */
+/**
+ * What the schema can say is checked here (400 naming the field): channel and priority
+ * from their sets, a message that is not blank, ranges. The service checks the rest and
+ * answers 422 (a chat channel without webhook_url, a URL it refuses, no email recipient);
+ * it repeats these checks for the MCP tools.
+ */
 const notifyBody = z.strictObject({
-  channel: z.string().max(50),
-  message: z.string().optional(),
-  priority: z.string().max(50).optional(),
+  channel: z.enum(NOTIFICATION_CHANNELS),
+  message: z
+    .string()
+    .max(NOTIFY_LIMITS.messageChars)
+    .refine((m) => m.trim() !== "", "must not be empty"),
+  priority: z.enum(NOTIFICATION_PRIORITIES).optional(),
   webhook_url: z.string().max(2048).optional(),
-  attachments: z.array(z.unknown()).optional(),
-  timeout_ms: z.number().int().optional(),
-  retry_count: z.number().int().optional(),
+  attachments: z.array(z.unknown()).max(NOTIFY_LIMITS.attachments).optional(),
+  timeout_ms: z.number().int().min(1).max(NOTIFY_LIMITS.timeoutMs).optional(),
+  retry_count: z.number().int().min(0).max(NOTIFY_LIMITS.retries).optional(),
 });
 
 const listQuery = z.object({
@@ -29,7 +42,7 @@ const listQuery = z.object({
 
 const gitBody = z.strictObject({
   enabled: z.boolean().optional(),
-  on_events: z.array(z.string().max(100)).max(100).optional(),
+  on_events: z.array(eventName).max(100).optional(),
 });
 
 /** What notificationsApi needs. */

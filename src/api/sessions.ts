@@ -53,11 +53,11 @@ export function messageJson(m: Message) {
 }
 
 /**
- * Maps the session service's errors to HTTP: UnknownBotError → 400 "Unknown bot: <id>",
+ * Maps the session service's errors to HTTP: UnknownBotError → 422 "Unknown bot: <id>" (well-formed, refused on meaning),
  * SessionNotFoundError → 404 "Session not found"; anything else is rethrown.
  */
 function httpError(err: unknown): never {
-  if (err instanceof UnknownBotError) throw new HttpError(400, `Unknown bot: ${err.botId}`);
+  if (err instanceof UnknownBotError) throw new HttpError(422, `Unknown bot: ${err.botId}`);
   if (err instanceof InvalidDispatchConfigError) throw new HttpError(422, err.message);
   if (err instanceof InvalidInputError) {
     throw new HttpError(400, `Invalid body: ${err.field}: ${err.problem}`);

@@ -4,8 +4,12 @@
  * carry `has_secret`. The same service calls back the MCP tools.
  */
 import { z } from "zod";
-import { OutboundInputError, type OutboundServices } from "../events/outbound-types.ts";
-import { HttpError } from "../http/errors.ts";
+import {
+  EVENT_NAMES,
+  OutboundInputError,
+  type OutboundServices,
+} from "../events/outbound-types.ts";
+import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 
 /** The part of the outbound services these routes call. */
@@ -16,14 +20,23 @@ export type WebhookApiServices = Pick<
 
 const idParams = z.object({ id: z.string().min(1).max(200) });
 
+/**
+ * An event name of {@link EVENT_NAMES}; any other is a schema violation (400) whose detail
+ * names it and lists the valid ones.
+ */
+export const eventName = z.enum(EVENT_NAMES, {
+  error: (issue) =>
+    `Unknown event: ${String(issue.input).slice(0, 100)}; valid events: ${EVENT_NAMES.join(", ")}`,
+});
+
 const registerBody = z.strictObject({
   url: z.string().min(1).max(2048),
-  events: z.array(z.string().max(100)).max(100).optional(),
+  events: z.array(eventName).max(100).optional(),
   secret: z.string().max(1024).optional(),
 });
 
 const emitBody = z.strictObject({
-  event: z.string().min(1).max(100),
+  event: eventName,
   payload: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -76,11 +89,13 @@ export const webhooksApi = apiPlugin<WebhooksApiOptions>((routes, { services }) 
   routes.add({
     method: "DELETE",
     url: "/api/v1/webhooks/:id",
-    summary: "Delete an event webhook: {removed, webhook_id}",
+    summary: "Delete an event webhook: {removed: true, webhook_id}; 404 when there is none",
     scope: "webhooks:write",
     params: idParams,
     async handler({ params }) {
-      return outboundCall(() => services().deleteWebhook(params.id));
+      const r = await outboundCall(() => services().deleteWebhook(params.id));
+      if (!r.removed) throw notFound("Webhook");
+      return r;
     },
   });
 

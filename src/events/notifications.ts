@@ -37,11 +37,21 @@ export const NOTIFICATION_TARGET = "notification";
 export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
 /** Default inline retries after the first attempt. */
 export const DEFAULT_NOTIFY_RETRIES = 2;
-const MAX_TIMEOUT_MS = 120_000;
-const MAX_RETRIES = 10;
-/** Longest message, in characters (chat incoming webhooks truncate text beyond 40 000). */
-const MAX_MESSAGE_CHARS = 40_000;
-const MAX_ATTACHMENTS = 100;
+/**
+ * Bounds of a notification request: `timeoutMs` per attempt (ms), `retries` after the
+ * first attempt, `messageChars` (chat incoming webhooks truncate text beyond 40 000),
+ * `attachments` (count). REST states them in its schema; {@link check} enforces them.
+ */
+export const NOTIFY_LIMITS = {
+  timeoutMs: 120_000,
+  retries: 10,
+  messageChars: 40_000,
+  attachments: 100,
+} as const;
+const MAX_TIMEOUT_MS = NOTIFY_LIMITS.timeoutMs;
+const MAX_RETRIES = NOTIFY_LIMITS.retries;
+const MAX_MESSAGE_CHARS = NOTIFY_LIMITS.messageChars;
+const MAX_ATTACHMENTS = NOTIFY_LIMITS.attachments;
 
 /** SMTP settings: `SMTP_URL` (may hold a password — never echoed), `SMTP_FROM`, `SMTP_TO`. */
 export interface SmtpSettings {

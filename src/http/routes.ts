@@ -1,15 +1,17 @@
 /**
  * One way to declare an API route: method, path, scope, zod schemas for params, query and
  * body, and a handler, inside a resource's Fastify plugin ({@link apiPlugin}). Declaring it
- * registers it with Fastify, validates input (400 with a `detail` naming the field),
- * enforces the scope, and adds it to the OpenAPI document ({@link OpenApiCollector}).
+ * registers it with Fastify, enforces the error policy ({@link ERROR_POLICY}: the key and
+ * scope checked before the body is read, 415 for a body that is not JSON, 400 naming the
+ * field for input that breaks the schemas, unknown query parameters included), and adds it
+ * to the OpenAPI document ({@link OpenApiCollector}).
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { describeIssue } from "../lib/zod-issues.ts";
 import type { Scope } from "../sdk/scopes.ts";
 import type { ApiKeyAuth } from "./auth.ts";
-import { HttpError } from "./errors.ts";
+import { ERROR_POLICY, HttpError, notJson } from "./errors.ts";
 
 /** A route declaration. */
 export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
@@ -20,12 +22,11 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   /** Required scope; omit for a public route. */
   scope?: Scope;
   params?: P;
+  /** A `z.object` of the query parameters; any other parameter is refused (400). */
   query?: Q;
   body?: B;
   /** Status of a successful answer (default 200); documented in OpenAPI. */
   status?: number;
-  /** Status for an invalid query string (default 400). */
-  queryErrorStatus?: number;
   /** Request headers the handler reads, documented in OpenAPI (validated by the handler). */
   headers?: Array<{ name: string; description: string; schema: Record<string, unknown> }>;
   /** Answers besides success and the generic error, documented in OpenAPI: status → text. */
@@ -77,17 +78,28 @@ export function apiPlugin<O extends object>(
   };
 }
 
+/** The key that passed a request's scope check in onRequest, for its handler. */
+const keyOfRequest = new WeakMap<FastifyRequest, ApiKeyIdentity>();
+
 function routeAdder(app: FastifyInstance, auth: ApiKeyAuth): ApiRoutes {
   return {
     add(spec) {
+      const queryNames = queryParameterNames(spec.query);
       app.route({
         method: spec.method,
         url: spec.url,
         config: { apiSpec: spec as unknown as AnySpec },
+        // Before the body is read: a request without a valid key gets 401 however
+        // malformed or large its body, and a body that is not JSON gets 415, not a parse.
+        onRequest: async (req) => {
+          if (spec.scope) keyOfRequest.set(req, await auth.require(req, spec.scope));
+          if (hasBody(req) && !isJsonContentType(req.headers["content-type"])) throw notJson();
+        },
         handler: async (req, reply) => {
-          const apiKey = spec.scope ? await auth.require(req, spec.scope) : undefined;
+          const apiKey = keyOfRequest.get(req);
           const params = parse(spec.params, req.params, "path", 404);
-          const query = parse(spec.query, req.query, "query", spec.queryErrorStatus ?? 400);
+          refuseUnknownQuery(req.query, queryNames);
+          const query = parse(spec.query, req.query, "query", 400);
           const body = parse(spec.body, req.body, "body", 400);
           const out = await spec.handler({ params, query, body, req, apiKey }, reply);
           if (!reply.sent && spec.status) reply.code(spec.status);
@@ -96,6 +108,40 @@ function routeAdder(app: FastifyInstance, auth: ApiKeyAuth): ApiRoutes {
       });
     },
   };
+}
+
+/** True when the request carries a body (a non-zero Content-Length, or chunked). */
+function hasBody(req: FastifyRequest): boolean {
+  const length = req.headers["content-length"];
+  if (length !== undefined) return length !== "0";
+  return req.headers["transfer-encoding"] !== undefined;
+}
+
+/** `application/json` or `application/<x>+json`, any parameters (RFC 6839 §3.1). */
+function isJsonContentType(header: string | undefined): boolean {
+  const type = (header ?? "").split(";", 1)[0]!.trim().toLowerCase();
+  return type === "application/json" || /^application\/[^/\s]+\+json$/.test(type);
+}
+
+/** The parameter names a route's query schema declares (none without a schema). */
+function queryParameterNames(schema: z.ZodType | undefined): Set<string> {
+  if (schema === undefined) return new Set();
+  if (!(schema instanceof z.ZodObject)) {
+    throw new Error("a route's query schema must be a z.object of its parameters");
+  }
+  return new Set(Object.keys(schema.shape));
+}
+
+/**
+ * @throws HttpError 400 naming the first query parameter the route does not declare
+ *   (the name cut to 64 characters)
+ */
+function refuseUnknownQuery(query: unknown, known: Set<string>): void {
+  const names = query && typeof query === "object" ? Object.keys(query) : [];
+  const unknown = names.find((n) => !known.has(n));
+  if (unknown === undefined) return;
+  const accepted = known.size ? `accepted: ${[...known].join(", ")}` : "this route takes none";
+  throw new HttpError(400, `Unknown query parameter: ${unknown.slice(0, 64)} (${accepted})`);
 }
 
 /** Collects the declared API routes of a server (attach it before mounting plugins). */
@@ -122,6 +168,28 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: string, sta
   throw new HttpError(status, `Invalid ${where}: ${field || where}: ${problem}`);
 }
 
+/** The shared error responses of the OpenAPI document, by status (see {@link ERROR_POLICY}). */
+const ERROR_RESPONSES: Record<string, { name: string; description: string }> = {
+  "400": { name: "BadRequest", description: "Not valid JSON, or input that breaks the schema" },
+  "401": { name: "Unauthorized", description: "No API key, or an unknown one" },
+  "403": { name: "Forbidden", description: "The key lacks the route's scope" },
+  "404": { name: "NotFound", description: "No such resource" },
+  "415": { name: "UnsupportedMediaType", description: "A body without a JSON content type" },
+  "422": { name: "Unprocessable", description: "Well-formed, refused on its meaning" },
+};
+
+/** Which shared error responses a route can give (405 is per path: see info.description). */
+function errorResponses(r: AnySpec): Record<string, { $ref: string }> {
+  const statuses = ["400"];
+  if (r.scope) statuses.push("401", "403");
+  if (r.params) statuses.push("404");
+  if (r.method !== "GET" && r.method !== "DELETE") statuses.push("415");
+  if (r.body) statuses.push("422");
+  return Object.fromEntries(
+    statuses.map((s) => [s, { $ref: `#/components/responses/${ERROR_RESPONSES[s]!.name}` }]),
+  );
+}
+
 /** Builds an OpenAPI 3.1 document from the declared routes. */
 export function openApiDocument(table: OpenApiCollector, version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -131,6 +199,7 @@ export function openApiDocument(table: OpenApiCollector, version: string): Recor
       summary: r.summary,
       responses: {
         [String(r.status ?? 200)]: { description: "OK" },
+        ...errorResponses(r),
         default: {
           description: "Error",
           content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
@@ -184,14 +253,21 @@ export function openApiDocument(table: OpenApiCollector, version: string): Recor
     }
     paths[path] = { ...paths[path], [r.method.toLowerCase()]: op };
   }
+  const errorBody = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
   return {
     openapi: "3.1.0",
-    info: { title: "switchyard", version },
+    info: { title: "switchyard", version, description: ERROR_POLICY },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       schemas: {
         Error: { type: "object", properties: { detail: { type: "string" } }, required: ["detail"] },
       },
+      responses: Object.fromEntries(
+        Object.values(ERROR_RESPONSES).map(({ name, description }) => [
+          name,
+          { description, content: errorBody },
+        ]),
+      ),
     },
     paths,
   };

@@ -2,10 +2,16 @@
  * The Fastify server: JSON bodies captured raw (integrations verify signatures over the
  * exact bytes), one error shape `{"detail": "…"}`, a body limit, health endpoints.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import type { Logger } from "pino";
 import { jsonDepthExceeds, MAX_JSON_DEPTH, nulPath } from "../lib/json-guards.ts";
-import { HttpError } from "./errors.ts";
+import { HttpError, NOT_JSON_DETAIL } from "./errors.ts";
+import { RouteMethods } from "./route-methods.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -105,7 +111,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
         .send({ detail: `Request body is larger than ${opts.bodyLimit} bytes` });
     }
     if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-      return reply.code(415).send({ detail: "Unsupported Content-Type; send application/json" });
+      return reply.code(415).send({ detail: NOT_JSON_DETAIL });
     }
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) {
@@ -123,7 +129,22 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       }
     });
   }
-  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ detail: "Not found" }));
+  // 404 for an unknown path, 405 with Allow for a known path under another method; answered
+  // in onRequest, before a body is read or parsed.
+  const routeMethods = new RouteMethods();
+  app.addHook("onRoute", (route) => routeMethods.add(route.url, route.method));
+  const notFound = (req: FastifyRequest, reply: FastifyReply) => {
+    const allow = routeMethods.allowed(req.url.split("?")[0]!);
+    if (allow.length === 0) return reply.code(404).send({ detail: "Not found" });
+    return reply
+      .code(405)
+      .header("allow", allow.join(", "))
+      .send({ detail: `Method ${req.method} is not allowed here; allowed: ${allow.join(", ")}` });
+  };
+  app.addHook("onRequest", async (req, reply) => {
+    if (req.is404) return notFound(req, reply);
+  });
+  app.setNotFoundHandler(notFound);
   return app;
 }
 

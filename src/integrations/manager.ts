@@ -264,12 +264,13 @@ export class IntegrationManager {
             const check = ctx.requireApiKey(
               auth as Parameters<IntegrationContext["requireApiKey"]>[0],
             );
-            const existing = route.preHandler
-              ? Array.isArray(route.preHandler)
-                ? route.preHandler
-                : [route.preHandler]
+            // onRequest: the key is checked before the body is read (the error policy).
+            const existing = route.onRequest
+              ? Array.isArray(route.onRequest)
+                ? route.onRequest
+                : [route.onRequest]
               : [];
-            route.preHandler = [check, ...existing] as typeof route.preHandler;
+            route.onRequest = [check, ...existing] as typeof route.onRequest;
             return;
           }
           throw new Error(

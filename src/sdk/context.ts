@@ -86,8 +86,8 @@ export interface IntegrationContext<
   /** Searches documents (all of them unless filtered); `mode` says lexical or hybrid. */
   searchDocuments(query: DocumentSearchQuery): Promise<DocumentSearchResult>;
   /**
-   * A Fastify preHandler that demands the server's API key with `scope` (401/403 otherwise),
-   * for routes that do not verify their caller themselves.
+   * A Fastify hook (onRequest or preHandler) that demands the server's API key with `scope`
+   * (401/403 otherwise), for routes that do not verify their caller themselves.
    */
   requireApiKey(scope: Scope): (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }

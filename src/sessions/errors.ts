@@ -1,7 +1,7 @@
 /**
  * The session service's typed errors. Each has a stable `name`, so callers that cannot
  * import the class (integrations get them through ctx) test `err.name`; REST maps them to
- * 400 "Unknown bot: <id>" and 404 "Session not found".
+ * 422 "Unknown bot: <id>" and 404 "Session not found".
  */
 
 /** The bot named for a new session does not exist. */
