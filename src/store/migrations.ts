@@ -327,6 +327,23 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0011_delivery_destination": {
+    async up(db) {
+      // The receiver a delivery goes to (lib/destination.ts): the outbox claims fairly
+      // across destinations and caps each one's sends in flight. Older rows get their
+      // target type (one destination per sender), good enough for a backlog.
+      await db.schema
+        .alterTable("deliveries")
+        .addColumn("destination", "text", (c) => c.notNull().defaultTo(""))
+        .execute();
+      await db.updateTable("deliveries").set({ destination: sql`target_type` }).execute();
+      await db.schema
+        .createIndex("deliveries_destination")
+        .on("deliveries")
+        .columns(["destination", "next_attempt_at"])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
