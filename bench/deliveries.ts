@@ -15,15 +15,25 @@
  * warm-up of both; best of the rounds), and app/bare. The run fails if the receiver did
  * not get every POST or an outbox row is not `delivered`. Goal: the app reaches at least half the bare rate.
  *
+ * Hostile cell (issue 11 item 12): one healthy subscriber beside a hanging one, one that
+ * answers 10 MB and one that trickles its answer a byte every 500 ms, all subscribed to
+ * `task.sync`; events are emitted in the background (`events.emit`, as the core does) at
+ * --hostile-rate per second for --hostile-seconds, production lease and timeouts. Printed:
+ * the healthy receiver's delivery latency (emit → received) p50/p99 in that cell and in
+ * the same cell without the hostile subscribers. Goal: p99 under 1 s.
+ *
  * Options (after the bench name): --subs=16 --emitters=1 --deliveries=8000 (per round)
  * --rounds=3 (bare and app alternate; the best round of each is reported)
- * --backend=sqlite,postgres.
+ * --backend=sqlite,postgres --cells=throughput,hostile --hostile-rate=20 --hostile-seconds=10.
  */
 import { availableParallelism, cpus } from "node:os";
 import { startTestApp, type TestApp } from "../test/support/app.ts";
+import { startCaptureServer } from "../test/support/capture-server.ts";
 import { postgresUrl } from "../test/support/db.ts";
 import { listOption, option } from "./support/args.ts";
+import { type HostileReceiver, startHostile } from "./support/hostile.ts";
 import { startReceiver } from "./support/receiver.ts";
+import { percentile } from "./support/stats.ts";
 
 export const description = "signed event deliveries/s through the app vs bare POSTs (same client)";
 
@@ -38,6 +48,9 @@ function parseArgs(args: string[]) {
     deliveries: Number(option(args, "deliveries") ?? 8000),
     rounds: Number(option(args, "rounds") ?? 3),
     backends,
+    cells: listOption(args, "cells") ?? ["throughput", "hostile"],
+    hostileRate: Number(option(args, "hostile-rate") ?? 20),
+    hostileSeconds: Number(option(args, "hostile-seconds") ?? 10),
   };
 }
 
@@ -126,6 +139,64 @@ async function cell(backend: Backend, o: ReturnType<typeof parseArgs>) {
   }
 }
 
+/**
+ * One latency cell: a healthy subscriber (plus the hostile ones when `hostile`), events
+ * emitted in the background at `rate`/s for `seconds`; returns the healthy receiver's
+ * latencies (ms, sorted) and what the hostile receivers got.
+ */
+async function latencyCell(
+  backend: Backend,
+  hostile: boolean,
+  o: ReturnType<typeof parseArgs>,
+): Promise<{ latencies: number[]; hostileRequests: number[]; missing: number }> {
+  const healthy = await startCaptureServer();
+  const others: HostileReceiver[] = hostile
+    ? await Promise.all((["hanging", "huge", "trickle"] as const).map((k) => startHostile(k)))
+    : [];
+  // Production lease, timeouts and inline retries: only the poll is the test default's.
+  const t = await startTestApp({ backend, tuning: { pollMs: 1000, httpRetryDelayMs: 100 } });
+  try {
+    for (const url of [healthy.url, ...others.map((h) => h.url)]) {
+      await t.app.webhooks.registerWebhook({ url: `${url}/events`, events: ["task.sync"] });
+    }
+    const total = Math.round(o.hostileRate * o.hostileSeconds);
+    const started = Date.now();
+    for (let i = 0; i < total; i++) {
+      const due = started + (i * 1000) / o.hostileRate;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      t.app.events.emit("task.sync", { i, t0: Date.now() });
+    }
+    const got = await healthy.waitFor(total, 60_000).catch(() => healthy.requests);
+    const first = new Map<number, number>();
+    for (const r of got) {
+      const d = r.json?.data;
+      if (d && !first.has(d.i)) first.set(d.i, r.receivedAt - d.t0);
+    }
+    return {
+      latencies: [...first.values()].sort((a, b) => a - b),
+      hostileRequests: others.map((h) => h.count()),
+      missing: total - first.size,
+    };
+  } finally {
+    for (const h of others) await h.close();
+    await healthy.close();
+    await t.close();
+  }
+}
+
+async function hostileCells(backend: Backend, o: ReturnType<typeof parseArgs>) {
+  const fmt = (l: number[]) =>
+    `p50 ${percentile(l, 50).toFixed(0)} ms  p99 ${percentile(l, 99).toFixed(0)} ms`;
+  const calm = await latencyCell(backend, false, o);
+  const rough = await latencyCell(backend, true, o);
+  console.log(
+    `  ${backend.padEnd(8)} healthy receiver latency, ${calm.latencies.length + calm.missing} events at ${o.hostileRate}/s: ` +
+      `alone ${fmt(calm.latencies)} | beside hanging + 10 MB + trickling ${fmt(rough.latencies)}` +
+      `${rough.missing ? ` (${rough.missing} not delivered within 60 s)` : ""}` +
+      ` (hostile receivers got ${rough.hostileRequests.join(" / ")} requests); goal p99 < 1000 ms`,
+  );
+}
+
 /** Runs the benchmark (see the module comment for options). */
 export async function run(args: string[]): Promise<void> {
   const o = parseArgs(args);
@@ -139,6 +210,7 @@ export async function run(args: string[]): Promise<void> {
       console.log("  postgres: SWITCHYARD_TEST_POSTGRES_URL is not set; skipped");
       continue;
     }
-    await cell(backend, o);
+    if (o.cells.includes("throughput")) await cell(backend, o);
+    if (o.cells.includes("hostile")) await hostileCells(backend, o);
   }
 }

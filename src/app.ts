@@ -129,12 +129,22 @@ export class App {
       dispatchers: this.dispatchers,
       log,
       owner: this.owner,
-      leaseMs: tuning.deliveryLeaseMs,
+      leaseMs:
+        tuning.deliveryLeaseMs ??
+        (config.SWITCHYARD_DELIVERY_LEASE_SECONDS
+          ? config.SWITCHYARD_DELIVERY_LEASE_SECONDS * 1000
+          : (tuning.httpTimeoutMs ?? 15_000) + 5_000),
+      perDestination: config.SWITCHYARD_DELIVERY_PER_DESTINATION,
+      breakerFailures: config.SWITCHYARD_DELIVERY_BREAKER_FAILURES,
+      breakerCoolOffMs:
+        tuning.deliveryBreakerCoolOffMs ??
+        config.SWITCHYARD_DELIVERY_BREAKER_COOLOFF_SECONDS * 1000,
       scheduleMs: tuning.deliveryScheduleMs,
       minBackoffAfterThrottleMs: tuning.minBackoffAfterThrottleMs,
       pollMs: tuning.pollMs,
       onOutcome: deliveryOutcomeReporter({ metrics: this.metrics, events: () => this.events }),
     });
+    this.metrics.watchBreakers(() => this.deliveryWorker.destinations());
     const outbound = createOutbound({
       config,
       store,
@@ -144,6 +154,7 @@ export class App {
       metrics: this.metrics,
       resolver: tuning.resolver,
       smtpRetryDelayMs: tuning.httpRetryDelayMs,
+      eventInlineWaitMs: tuning.eventInlineWaitMs,
     });
     this.webhooks = outbound.webhooks;
     this.events = outbound.events;
@@ -237,7 +248,11 @@ export class App {
       sessions: { store: this.store, sessions: this.sessions },
       tasks: { store: this.store, abortLocal: (id) => this.taskWorker.abortLocal(id) },
       webhooks: { services: () => this.outbound },
-      deliveries: { store: this.store, poke: () => this.deliveryWorker.poke() },
+      deliveries: {
+        store: this.store,
+        poke: () => this.deliveryWorker.poke(),
+        breakers: () => this.deliveryWorker.destinations(),
+      },
       notifications: { notifications: () => this.notifications, git: () => this.gitAutoCommit },
       state: { state: () => this.outbound.state() },
       documents: { documents: this.documents },

@@ -49,6 +49,17 @@ const schema = z.object({
   SWITCHYARD_ALLOW_PRIVATE_URLS: bool.default(false),
   SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
   SWITCHYARD_SHUTDOWN_GRACE_SECONDS: int(0).max(3600).default(10),
+  /**
+   * Outbox lease of one delivery attempt, seconds; unset → the outbound per-try timeout
+   * (15 s) + 5 s. A crashed instance's deliveries are sent again once it runs out.
+   */
+  SWITCHYARD_DELIVERY_LEASE_SECONDS: int(1).max(3600).optional(),
+  /** Sends in flight to one destination (receiver URL) at once. */
+  SWITCHYARD_DELIVERY_PER_DESTINATION: int(1).max(1000).default(4),
+  /** Delivery attempts in a row without an answer (timeout, network error) that park a destination. */
+  SWITCHYARD_DELIVERY_BREAKER_FAILURES: int(1).max(1000).default(5),
+  /** How long a parked destination waits before one delivery probes it, seconds. */
+  SWITCHYARD_DELIVERY_BREAKER_COOLOFF_SECONDS: int(1).max(86_400).default(60),
   INTEGRATION_DIRS: z.string().optional(),
   TOOL_DIRS: z.string().optional(),
   HOOK_WEBHOOK_URLS: z

@@ -8,8 +8,15 @@ export interface AppTuning {
   pollMs?: number;
   /** Task lease length (default 30 000). */
   taskLeaseMs?: number;
-  /** Outbox delivery lease (default 300 000); a send is aborted shortly before it ends. */
+  /**
+   * Outbox delivery lease, one attempt (default `SWITCHYARD_DELIVERY_LEASE_SECONDS`, else
+   * the HTTP timeout + 5 000); a send is aborted shortly before it ends.
+   */
   deliveryLeaseMs?: number;
+  /** Circuit breaker cool-off (default `SWITCHYARD_DELIVERY_BREAKER_COOLOFF_SECONDS`). */
+  deliveryBreakerCoolOffMs?: number;
+  /** Longest wait of `POST /api/v1/events` for its inline attempts (default 3000). */
+  eventInlineWaitMs?: number;
   /** Outbox retry delays (default 5 s … 10 h). */
   deliveryScheduleMs?: number[];
   /** Smallest outbox delay after a 429 or timeout (default 60 000). */

@@ -345,6 +345,7 @@ for (const backend of backends) {
         "attempts",
         "created_at",
         "delivered_at",
+        "destination",
         "id",
         "last_error",
         "last_status",

@@ -17,12 +17,19 @@ export function createWebhookDispatcher(
   http: OutboundHttpClient,
   guard: { allowPrivate: boolean; resolver?: Resolver },
 ): Dispatcher {
-  async function post(url: unknown, body: unknown, deliveryId?: string): Promise<void> {
+  async function post(
+    url: unknown,
+    body: unknown,
+    deliveryId?: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (typeof url !== "string" || !url) {
       throw new DeliveryError("dispatch_config.url is missing", { retryable: false });
     }
     const res = await http.postJson(url, body, {
       headers: deliveryId ? { "webhook-id": deliveryId } : {},
+      // The outbox's lease signal: the send ends before the lease does.
+      signal,
     });
     if (res.ok) return;
     throw new DeliveryError(res.error ?? `HTTP ${res.status}`, {
@@ -45,7 +52,12 @@ export function createWebhookDispatcher(
       }
     },
     async deliver(task, result, opts) {
-      await post(task.dispatch_config.url, { task_id: task.id, result }, opts.deliveryId);
+      await post(
+        task.dispatch_config.url,
+        { task_id: task.id, result },
+        opts.deliveryId,
+        opts.signal,
+      );
     },
     async postMessage(config, text) {
       try {

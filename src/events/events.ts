@@ -14,6 +14,7 @@
  * throws, and when nobody subscribed it costs a look at an in-memory list.
  */
 import type { Logger } from "pino";
+import { destinationOfUrl } from "../lib/destination.ts";
 import { redactUrl } from "../lib/redact.ts";
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
 import { signatureHeaders, standardWebhookSigner } from "../outbox/signing.ts";
@@ -99,6 +100,11 @@ export interface EventServiceOptions {
   timeoutMs?: number;
   /** Inline retries per attempt (`target.retry_count`); default 2. */
   retryCount?: number;
+  /**
+   * Longest wait for inline attempts in {@link EventService.emitEvent}, ms; a delivery
+   * still being sent then is answered `pending` and goes on in the background. Default 3000.
+   */
+  inlineWaitMs?: number;
   /** Tool call → event mapping; default {@link DEFAULT_TOOL_EVENTS}. */
   toolEvents?: ToolEventTable;
   /**
@@ -134,7 +140,8 @@ export class EventService {
 
   /**
    * Sends `eventName` to every enabled subscription that wants it, in parallel, and
-   * resolves after their inline attempts (seed 003 `emitWebhookEvent`). The body is
+   * resolves after their inline attempts, or after `inlineWaitMs` with the slow ones
+   * `pending` (seed 003 `emitWebhookEvent`). The body is
    * `{event, timestamp (ISO 8601), data: payload}`. Uses the cached subscription list (this
    * process's changes apply at once; another instance's within 2 s).
    * @throws OutboundInputError 422 for an unknown event name (listing the valid ones) or
@@ -238,6 +245,7 @@ export class EventService {
         subscriptionId: s.id,
         target: { timeout_ms: this.#timeoutMs, retry_count: this.#retryCount },
         payload: body,
+        destination: destinationOfUrl(s.url),
       })),
     );
     return subs.length;
@@ -258,10 +266,12 @@ export class EventService {
     const matching = subs.filter((s) => subscribedTo(s, event));
     const deliveries = await this.#deliver(matching, body, background);
     const sent = deliveries.filter((d) => d.status === "delivered").length;
+    const pending = deliveries.filter((d) => d.status === "pending").length;
     return {
       event,
       sent,
-      failed: deliveries.length - sent,
+      failed: deliveries.length - sent - pending,
+      pending,
       skipped: subs.length - matching.length,
       deliveries,
     };
@@ -282,6 +292,7 @@ export class EventService {
       subscriptionId: sub.id,
       target: { timeout_ms: this.#timeoutMs, retry_count: this.#retryCount },
       payload: body,
+      destination: destinationOfUrl(sub.url),
     });
     const room = background
       ? Math.max(0, (this.#o.maxInlineSends ?? 64) - this.#inlineSends)
@@ -308,6 +319,7 @@ export class EventService {
       try {
         const results = await this.#o.deliveryWorker.sendNowMany(inline.map(row), {
           awaitOutcomes: !background,
+          waitMs: background ? undefined : (this.#o.inlineWaitMs ?? 3000),
         });
         results.forEach(({ delivery, outcome }, i) => {
           out.push({

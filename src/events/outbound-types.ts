@@ -52,8 +52,12 @@ export interface EmitDelivery {
   webhook_id: string;
   /** The outbox delivery id, also sent as `webhook-id`. */
   delivery_id: string;
-  /** Outcome of the inline attempts: delivered, failed (retried later) or dead. */
-  status: "delivered" | "failed" | "dead";
+  /**
+   * Outcome of the inline attempts: delivered, failed (retried later), dead, or pending:
+   * not tried inline (destination parked or at its cap) or still being sent when the
+   * answer was due; the outbox goes on with it.
+   */
+  status: "delivered" | "failed" | "dead" | "pending";
   http_status: number | null;
   /** Secret-free reason when not delivered. */
   error?: string;
@@ -66,6 +70,8 @@ export interface EmitResult {
   sent: number;
   /** Subscriptions that did not (their deliveries stay in the outbox unless dead). */
   failed: number;
+  /** Subscriptions whose delivery is pending: not tried inline, or still in flight. */
+  pending: number;
   /** Subscriptions not subscribed to the event, or disabled. */
   skipped: number;
   deliveries: EmitDelivery[];
@@ -98,7 +104,8 @@ export interface NotificationResult {
   /** The outbox side: its id, status and reason, or null when nothing could be sent. */
   delivery: {
     delivery_id: string | null;
-    status: "delivered" | "failed" | "dead" | "not_sent";
+    /** `pending`: not tried inline (destination parked or at its cap); the outbox sends it. */
+    status: "delivered" | "failed" | "dead" | "pending" | "not_sent";
     http_status: number | null;
     attempts: number;
     error?: string;

@@ -37,6 +37,8 @@ export interface OutboundDeps {
   resolver?: Resolver;
   /** First inline SMTP retry delay in ms (default 100). */
   smtpRetryDelayMs?: number;
+  /** Longest wait of `emitEvent` for inline attempts, ms (default 3000). */
+  eventInlineWaitMs?: number;
 }
 
 /** The outbound services, built. */
@@ -71,6 +73,7 @@ export function createOutbound(deps: OutboundDeps): Outbound {
     deliveryWorker,
     http,
     log,
+    inlineWaitMs: deps.eventInlineWaitMs,
     onEvent: (name, data) => autoCommit(name, data),
   });
   const notifications = new NotificationService({

@@ -6,7 +6,10 @@
  *   (delivered, failed = will retry, dead);
  * - `switchyard_delivery_attempt_duration_seconds{target_type}`: time of each attempt,
  *   inline retries included;
- * - `switchyard_notifications_total{channel, delivered}`: notifications sent.
+ * - `switchyard_notifications_total{channel, delivered}`: notifications sent;
+ * - `switchyard_delivery_destination_open{destination, state}`: 1 per destination whose
+ *   circuit breaker is open (parked) or half_open (probing), from this process's breakers;
+ * - `switchyard_delivery_destinations_parked`: how many destinations are parked now.
  *
  * Read from the database at scrape time (so they agree across instances):
  * - `switchyard_tasks{status}`: tasks by status;
@@ -17,6 +20,7 @@
  * so several apps in one process (tests) do not mix their figures.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { DestinationBreaker } from "../outbox/breaker.ts";
 import type { Store } from "../store/index.ts";
 
 /** The metrics of one App. */
@@ -25,8 +29,10 @@ export class Metrics {
   readonly #deliveryAttempts: Counter<"target_type" | "outcome">;
   readonly #deliveryDuration: Histogram<"target_type">;
   readonly #notifications: Counter<"channel" | "delivered">;
+  #breakers: () => DestinationBreaker[] = () => [];
 
   constructor(store: Store) {
+    const breakers = () => this.#breakers();
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.#deliveryAttempts = new Counter({
@@ -69,6 +75,26 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: "switchyard_delivery_destination_open",
+      help: "1 per delivery destination whose circuit breaker is open (parked) or half_open (probing)",
+      labelNames: ["destination", "state"],
+      registers,
+      collect() {
+        this.reset();
+        for (const b of breakers()) {
+          if (b.state !== "closed") this.set({ destination: b.destination, state: b.state }, 1);
+        }
+      },
+    });
+    new Gauge({
+      name: "switchyard_delivery_destinations_parked",
+      help: "Delivery destinations parked by their circuit breaker now",
+      registers,
+      collect() {
+        this.set(breakers().filter((b) => b.state === "open").length);
+      },
+    });
+    new Gauge({
       name: "switchyard_deliveries",
       help: "Outbox deliveries by status (from the database)",
       labelNames: ["status"],
@@ -86,6 +112,11 @@ export class Metrics {
   deliveryAttempt(targetType: string, outcome: string, durationMs: number): void {
     this.#deliveryAttempts.inc({ target_type: targetType, outcome });
     this.#deliveryDuration.observe({ target_type: targetType }, durationMs / 1000);
+  }
+
+  /** Reads the outbox's circuit breakers at scrape time from `source`. */
+  watchBreakers(source: () => DestinationBreaker[]): void {
+    this.#breakers = source;
   }
 
   /** Counts one notification. */

@@ -6,7 +6,11 @@
  * - Per-attempt timeout via AbortSignal; a caller's signal stops everything at once.
  * - Inline retries on 408, 429, 5xx, network errors and timeouts, after
  *   `baseRetryDelayMs × 2^attempt` ms, or `Retry-After` (RFC 9110 §10.2.3) when larger.
- *   Longer waits are left to the durable outbox (REFERENCE.md, Svix retry rules).
+ *   Longer waits are left to the durable outbox (REFERENCE.md, Svix retry rules). Under an
+ *   outbox attempt's signal (`./attempt-deadline.ts`) a timeout is not retried inline (a
+ *   receiver that hangs gets one try per attempt, so it holds a worker slot for one
+ *   timeout, not a chain of them), a retry whose wait would end past the attempt's
+ *   deadline is left to the schedule, and the signal ends a try that outlives it.
  * - Redirects are never followed (3xx is a failure); 410 is reported as is so callers can
  *   disable the endpoint.
  * - SSRF guard at connect time (`./connector.ts`): the address checked is the address
@@ -19,6 +23,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent } from "undici";
 import type { OutboundResult, PostOptions } from "../sdk/http.ts";
+import { deadlineOf } from "./attempt-deadline.ts";
 import { type Connector, createGuardedConnector } from "./connector.ts";
 import { sendOnce } from "./http-attempt.ts";
 import { parseHttpUrl, type Resolver, UrlNotAllowedError } from "./ssrf.ts";
@@ -149,6 +154,7 @@ export class OutboundHttpClient {
     const retries = Math.max(0, Math.floor(opts.retries ?? 2));
     const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
     const signal = opts.signal;
+    const deadline = deadlineOf(signal);
     const abortedResult = (attempts: number, status: number | null) =>
       finish({ ok: false, status, attempts, retryable: true, error: "aborted by caller" });
 
@@ -224,6 +230,11 @@ export class OutboundHttpClient {
         return finish(failure); // too long to wait inline: the outbox schedules it
       }
       const delay = Math.max(this.#baseDelayMs * 2 ** attempt, retryAfterMs ?? 0);
+      // Under an outbox attempt's deadline: a receiver that timed out gets no second try
+      // in this attempt, and a wait that ends past the deadline is the schedule's.
+      if (deadline !== undefined && (out.kind === "timeout" || Date.now() + delay >= deadline)) {
+        return finish(failure);
+      }
       try {
         await sleep(delay, undefined, signal ? { signal } : undefined);
       } catch {

@@ -1,17 +1,32 @@
 /**
  * The delivery worker: sends outbox rows through their dispatchers. Each claim holds a
- * lease (a crash mid-send leaves the row to be claimed again after the lease); a failed
+ * lease that covers one attempt (the per-try HTTP timeout plus a margin): a crash mid-send
+ * leaves the row to be claimed again within seconds, and the claim that resumes it is
+ * logged with the previous owner. Destinations are isolated: claims go round robin across
+ * destinations, each destination has at most `perDestination` sends in flight, and a
+ * circuit breaker (`./breaker.ts`) parks one that keeps failing; a failed
  * send is retried on a schedule from seconds to hours (REFERENCE.md, Svix's schedule:
  * 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, ±20 % jitter, at least 60 s after a 429),
  * then marked dead. A receiver being down never reruns the LLM: the result is in the row.
  */
 import type { Logger } from "pino";
 import { withDefaults } from "../lib/defaults.ts";
+import { destinationOf } from "../lib/destination.ts";
 import { WakeLoop } from "../lib/wake-loop.ts";
 import type { Dispatcher, DispatchTask } from "../sdk/dispatch.ts";
 import type { DeliveryErrorInfo } from "../sdk/errors.ts";
-import type { Delivery, DeliveryOutcomeRecord, NewDelivery } from "../store/deliveries.ts";
+import type {
+  ClaimedDelivery,
+  Delivery,
+  DeliveryOutcomeRecord,
+  NewDelivery,
+} from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
+import { deadlineSignal } from "./attempt-deadline.ts";
+import { type DestinationBreaker, DestinationBreakers } from "./breaker.ts";
+
+/** Default delivery lease: the outbound client's default per-try timeout plus a margin. */
+export const DEFAULT_DELIVERY_LEASE_MS = 20_000;
 
 /** Delays (ms) after the 1st, 2nd, … failed attempt; its length + 1 is the attempt cap. */
 export const DEFAULT_RETRY_SCHEDULE_MS = [
@@ -36,6 +51,18 @@ export type DeliverySender = (
 /** What a sender may resolve to: nothing, or the receiver's HTTP status. */
 // biome-ignore lint/suspicious/noConfusingVoidType: a sender that returns nothing is fine
 type SenderResult = void | { httpStatus?: number };
+
+/**
+ * What an inline send came to when it was not (yet) attempted to the end: the destination
+ * is parked or at its cap (the row waits for the worker), or the caller stopped waiting
+ * (the attempt goes on and is recorded). `error` says which.
+ */
+export interface PendingOutcome {
+  status: "pending";
+  httpStatus: null;
+  error: string;
+  durationMs: number;
+}
 
 /** The result of one attempt, as recorded. */
 export interface AttemptOutcome {
@@ -63,8 +90,20 @@ export interface DeliveryWorkerOptions {
   scheduleMs?: number[];
   /** Jitter as a fraction of each delay (default 0.2 = ±20 %). */
   jitter?: number;
-  /** Lease per claimed delivery; default 300 000 (longer than any send with its retries). */
+  /**
+   * Lease per claimed delivery: one attempt (a try's timeout plus a margin); default
+   * {@link DEFAULT_DELIVERY_LEASE_MS}. The sender's signal fires a little before it ends.
+   */
   leaseMs?: number;
+  /**
+   * Deliveries of one destination the worker has leased at once (inline sends, which take
+   * the caller's time and no worker slot, count but are not capped); default 4.
+   */
+  perDestination?: number;
+  /** Failed attempts in a row that park a destination; default 5. */
+  breakerFailures?: number;
+  /** How long a parked destination waits before a probe, ms; default 60 000. */
+  breakerCoolOffMs?: number;
   /** Fallback poll; default 1000. */
   pollMs?: number;
   /** Smallest delay after a 429 or a timeout; default 60 000. */
@@ -80,6 +119,9 @@ export class DeliveryWorker {
   readonly #senders = new Map<string, DeliverySender>();
   readonly #loop: WakeLoop;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Sends in flight per destination in this process (claimed and inline). */
+  readonly #perDestination = new Map<string, number>();
+  readonly #breakers: DestinationBreakers;
   /** Times (ms) of retries this worker scheduled and has not yet reached. */
   readonly #retryAt = new Set<number>();
   /** Outcomes waiting to be written; one transaction writes all that piled up. */
@@ -92,12 +134,29 @@ export class DeliveryWorker {
         concurrency: 16,
         scheduleMs: DEFAULT_RETRY_SCHEDULE_MS,
         jitter: 0.2,
-        leaseMs: 300_000,
+        leaseMs: DEFAULT_DELIVERY_LEASE_MS,
+        perDestination: 4,
+        breakerFailures: 5,
+        breakerCoolOffMs: 60_000,
         pollMs: 1000,
         minBackoffAfterThrottleMs: 60_000,
       },
       opts,
     );
+    this.#breakers = new DestinationBreakers({
+      failures: this.#o.breakerFailures,
+      coolOffMs: this.#o.breakerCoolOffMs,
+      onOpen: (b) =>
+        opts.log.warn(
+          {
+            destination: b.destination,
+            consecutive_failures: b.consecutiveFailures,
+            open_until: new Date(b.openUntil ?? 0).toISOString(),
+            error: b.lastError,
+          },
+          "delivery destination parked: circuit breaker open",
+        ),
+    });
     this.#loop = new WakeLoop(() => this.#pass(), {
       pollMs: this.#o.pollMs,
       log: opts.log,
@@ -116,12 +175,14 @@ export class DeliveryWorker {
   /**
    * Writes a delivery already leased to this worker and makes its first attempt at once,
    * in the caller's time (inline), recording the outcome like any other attempt. A failure
-   * leaves it to the durable schedule; a crash mid-send leaves it to lease expiry. Works
-   * before {@link start} and after {@link stop}.
+   * leaves it to the durable schedule; a crash mid-send leaves it to lease expiry. A
+   * destination that is parked or at its cap is not tried inline: the row is written due
+   * now for the worker and the outcome is `pending`. Works before {@link start} and after
+   * {@link stop}.
    */
   async sendNow(
     d: Omit<NewDelivery, "lease">,
-  ): Promise<{ delivery: Delivery; outcome: AttemptOutcome }> {
+  ): Promise<{ delivery: Delivery; outcome: AttemptOutcome | PendingOutcome }> {
     return (await this.sendNowMany([d]))[0]!;
   }
 
@@ -131,20 +192,84 @@ export class DeliveryWorker {
    * @param opts.awaitOutcomes wait until the outcomes are written (default true), so a
    *   reader right after sees them; background senders pass false (until written, a row
    *   stays leased, so a crash in between only means it is sent again)
+   * @param opts.waitMs wait at most this long (ms) for the attempts; one still running
+   *   then is reported `pending` and goes on in the background (default: no limit)
    */
   async sendNowMany(
     list: Array<Omit<NewDelivery, "lease">>,
-    opts: { awaitOutcomes?: boolean } = {},
-  ): Promise<Array<{ delivery: Delivery; outcome: AttemptOutcome }>> {
+    opts: { awaitOutcomes?: boolean; waitMs?: number } = {},
+  ): Promise<Array<{ delivery: Delivery; outcome: AttemptOutcome | PendingOutcome }>> {
     const lease = { owner: this.#o.owner, ms: this.#o.leaseMs };
-    const rows = await this.#o.store.deliveries.insertRows(list.map((d) => ({ ...d, lease })));
-    return Promise.all(
-      rows.map(async (delivery) => {
-        const { outcome, recorded } = await this.#attempt(delivery);
-        if (opts.awaitOutcomes !== false) await recorded;
-        return { delivery, outcome };
-      }),
+    const now = Date.now();
+    // The caller's time, not a worker slot: no cap, but a parked destination is not tried
+    // (and one being probed gets no second try at once).
+    const planned = new Set<string>();
+    const inline = list.map((d) => {
+      const destination = d.destination ?? destinationOf(d.targetType, d.target);
+      const state = this.#breakers.state(destination, now);
+      if (state === "closed") return null;
+      if (state === "open") return "destination parked (circuit breaker open); queued";
+      if ((this.#perDestination.get(destination) ?? 0) > 0 || planned.has(destination)) {
+        return "destination being probed after its cool-off; queued";
+      }
+      planned.add(destination);
+      return null;
+    });
+    const rows = await this.#o.store.deliveries.insertRows(
+      list.map((d, i) => (inline[i] === null ? { ...d, lease } : d)),
     );
+    if (inline.some((x) => x !== null)) this.poke();
+    const started = performance.now();
+    const pending = (error: string): PendingOutcome => ({
+      status: "pending",
+      httpStatus: null,
+      error,
+      durationMs: performance.now() - started,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp =
+      opts.waitMs === undefined
+        ? undefined
+        : new Promise<"late">((resolve) => {
+            timer = setTimeout(() => resolve("late"), opts.waitMs);
+          });
+    try {
+      return await Promise.all(
+        rows.map(async (delivery, i) => {
+          const skipped = inline[i];
+          if (skipped != null) return { delivery, outcome: pending(skipped) };
+          const sent = this.#track(delivery, async () => {
+            const { outcome, recorded } = await this.#attempt(delivery);
+            if (opts.awaitOutcomes !== false) await recorded;
+            return outcome;
+          });
+          const outcome = gaveUp ? await Promise.race([sent, gaveUp]) : await sent;
+          return outcome === "late"
+            ? { delivery, outcome: pending("still being sent; see GET /api/v1/deliveries/{id}") }
+            : { delivery, outcome };
+        }),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** This process's circuit breakers: the destinations with failures on record. */
+  destinations(): DestinationBreaker[] {
+    return this.#breakers.list();
+  }
+
+  /** Counts `run` as a send in flight to `d`'s destination until it settles. */
+  async #track<T>(d: Delivery, run: () => Promise<T>): Promise<T> {
+    const dest = d.destination;
+    this.#perDestination.set(dest, (this.#perDestination.get(dest) ?? 0) + 1);
+    try {
+      return await run();
+    } finally {
+      const n = (this.#perDestination.get(dest) ?? 1) - 1;
+      if (n > 0) this.#perDestination.set(dest, n);
+      else this.#perDestination.delete(dest);
+    }
   }
 
   /** Starts sending. */
@@ -173,10 +298,26 @@ export class DeliveryWorker {
     const { store, owner } = this.#o;
     const free = this.#o.concurrency - this.#inFlight.size;
     if (free <= 0) return undefined;
-    const batch = await store.deliveries.claimDue(owner, free, this.#o.leaseMs);
+    const now = Date.now();
+    const batch = await store.deliveries.claimDue(owner, free, this.#o.leaseMs, {
+      perDestination: this.#o.perDestination,
+      skip: this.#breakers.parked(now),
+      probe: this.#breakers.probing(now),
+    });
     // A full batch means more may be due: look again as soon as a slot frees up.
     const saturated = batch.length === free;
     for (const d of batch) {
+      if (d.resumedFrom) {
+        this.#o.log.warn(
+          {
+            delivery_id: d.id,
+            previous_owner: d.resumedFrom,
+            attempts: d.attempts,
+            target_type: d.targetType,
+          },
+          "delivery resumed: its previous owner's lease expired without an outcome",
+        );
+      }
       const p = this.#send(d).finally(() => {
         this.#inFlight.delete(p);
         if (saturated) this.poke();
@@ -186,15 +327,18 @@ export class DeliveryWorker {
     if (saturated) return undefined;
     // Wake for the earliest retry this worker scheduled; rows of other instances (and
     // anything else) are found by the fallback poll.
+    // A parked destination is looked at again when its cool-off ends.
+    for (const b of this.#breakers.list(now)) {
+      if (b.state === "open" && b.openUntil) this.#retryAt.add(b.openUntil);
+    }
     if (this.#retryAt.size === 0) return undefined;
-    const now = Date.now();
     for (const t of this.#retryAt) if (t <= now) this.#retryAt.delete(t);
     return this.#retryAt.size ? Math.min(...this.#retryAt) : true;
   }
 
-  async #send(d: Delivery): Promise<void> {
+  async #send(d: ClaimedDelivery): Promise<void> {
     // A claimed slot stays taken until its outcome is written.
-    await (await this.#attempt(d)).recorded;
+    await this.#track(d, async () => (await this.#attempt(d)).recorded);
   }
 
   /**
@@ -232,7 +376,8 @@ export class DeliveryWorker {
     try {
       const sender = this.#senders.get(d.targetType);
       const leaseMs = this.#o.leaseMs;
-      const budget = AbortSignal.timeout(Math.max(1000, leaseMs - Math.min(30_000, leaseMs / 10)));
+      // The attempt ends a little before the lease does, leaving time to record it.
+      const budget = deadlineSignal(Math.max(500, leaseMs - Math.min(2_000, leaseMs / 10)));
       const sent = sender ? await sender(d, budget) : await this.#dispatch(d, budget);
       outcome = { status: "delivered", httpStatus: sent?.httpStatus ?? null, durationMs: 0 };
     } catch (err) {
@@ -262,6 +407,13 @@ export class DeliveryWorker {
     }
     // Wake the loop so it plans for this retry (an inline send happens outside of it).
     if (outcome.status === "failed") this.poke();
+    // Only an attempt without any answer (timeout, network error, aborted) counts against
+    // the receiver: a quick 5xx holds no slot, and the schedule deals with it.
+    if (outcome.status === "delivered" || outcome.httpStatus != null) {
+      this.#breakers.record(d.destination, true);
+    } else if (outcome.status === "failed") {
+      this.#breakers.record(d.destination, false, outcome.error);
+    }
     try {
       this.#o.onOutcome?.(d, outcome);
     } catch {}

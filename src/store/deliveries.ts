@@ -5,6 +5,7 @@
  */
 import { type Kysely, sql } from "kysely";
 import { uuidv7 } from "../ids.ts";
+import { destinationOf } from "../lib/destination.ts";
 import type { Dialect } from "./db.ts";
 import { fromJson } from "./json.ts";
 import type { Database, DeliveriesTable, DeliveryStatus } from "./schema.ts";
@@ -27,6 +28,31 @@ export interface Delivery {
   deliveredAt: number | null;
   /** The webhook subscription of an event delivery, else null. */
   subscriptionId: string | null;
+  /** The receiver it goes to (`lib/destination.ts`), e.g. `https://x.example#3fa9c2d1`. */
+  destination: string;
+}
+
+/** A delivery just claimed by {@link DeliveryRepository.claimDue}. */
+export interface ClaimedDelivery extends Delivery {
+  /**
+   * The owner whose lease on it had expired without an outcome (a crashed or stalled
+   * instance), when this claim resumes its attempt; else undefined.
+   */
+  resumedFrom?: string;
+}
+
+/** Limits of {@link DeliveryRepository.claimDue}. */
+export interface ClaimLimits {
+  /**
+   * Most deliveries of one destination leased at once, counting those already leased by
+   * any owner (inline sends included); default unlimited. Checked at claim time, so two
+   * instances claiming at the same moment may together exceed it briefly.
+   */
+  perDestination?: number;
+  /** Destinations not to claim from (their circuit breaker is open). */
+  skip?: string[];
+  /** Destinations being probed after a cool-off: at most one delivery leased at once. */
+  probe?: string[];
 }
 
 function toDelivery(r: DeliveriesTable): Delivery {
@@ -45,6 +71,7 @@ function toDelivery(r: DeliveriesTable): Delivery {
     updatedAt: Number(r.updated_at),
     deliveredAt: r.delivered_at == null ? null : Number(r.delivered_at),
     subscriptionId: r.subscription_id ?? null,
+    destination: r.destination ?? r.target_type,
   };
 }
 
@@ -56,6 +83,8 @@ export interface NewDelivery {
   target: Record<string, unknown>;
   payload: Record<string, unknown>;
   subscriptionId?: string | null;
+  /** The receiver; default derived from `target.url` (see `lib/destination.ts`). */
+  destination?: string;
   /**
    * Insert it already claimed by `owner` for `ms` (attempt 1 counted), for a caller that
    * sends it at once; if that caller dies, the lease expires and the worker sends it.
@@ -78,6 +107,7 @@ export interface DeliveryFilter {
   taskId?: string;
   subscriptionId?: string;
   targetType?: string;
+  destination?: string;
   /** Only ids below this one (the previous page's last id), for paging. */
   before?: string;
   limit?: number;
@@ -121,25 +151,77 @@ export class DeliveryRepository {
   /**
    * Claims up to `limit` deliveries that are due (pending or failed with `next_attempt_at`
    * passed, or whose previous claimer's lease expired), leasing them to `owner` for `leaseMs`.
+   * Fair across destinations: the oldest due delivery of each destination first, then the
+   * second of each, and so on (round robin by age), within `limits`. A row whose lease ran
+   * out without an outcome comes back with `resumedFrom` naming its previous owner.
    */
-  async claimDue(owner: string, limit: number, leaseMs: number): Promise<Delivery[]> {
+  async claimDue(
+    owner: string,
+    limit: number,
+    leaseMs: number,
+    limits: ClaimLimits = {},
+  ): Promise<ClaimedDelivery[]> {
     const now = Date.now();
-    const lock = this.#dialect === "postgres" ? sql`FOR UPDATE SKIP LOCKED` : sql``;
-    // Materialised once (PostgreSQL could otherwise re-run a LIMIT subquery per row).
-    const res = await sql<DeliveriesTable>`
-      WITH claim AS MATERIALIZED (
-        SELECT id FROM deliveries
-        WHERE status IN ('pending', 'failed') AND next_attempt_at <= ${now}
-          AND (lease_expires_at IS NULL OR lease_expires_at < ${now})
-        ORDER BY next_attempt_at, id
-        LIMIT ${limit}
-        ${lock}
+    const due = sql`status IN ('pending', 'failed') AND next_attempt_at <= ${now}
+      AND (lease_expires_at IS NULL OR lease_expires_at < ${now})`;
+    const skip = limits.skip?.length
+      ? sql`AND destination NOT IN (${sql.join(limits.skip)})`
+      : sql``;
+    const cap = limits.perDestination ?? 1_000_000_000;
+    const capOf = limits.probe?.length
+      ? sql`CASE WHEN r.destination IN (${sql.join(limits.probe)}) THEN 1 ELSE ${cap} END`
+      : sql`${cap}`;
+    // Step 1: pick, without locking. Window functions cannot take FOR UPDATE, so step 2
+    // re-checks every condition while it writes: a row another owner took in between is
+    // skipped (PostgreSQL re-evaluates the WHERE of a row it waited for).
+    const picked = await sql<{ id: string; lease_owner: string | null }>`
+      WITH busy AS (
+        SELECT destination, COUNT(*) AS n FROM deliveries
+        WHERE status IN ('pending', 'failed') AND lease_expires_at >= ${now}
+        GROUP BY destination
+      ), ranked AS (
+        SELECT id, destination, next_attempt_at, lease_owner,
+          ROW_NUMBER() OVER (PARTITION BY destination ORDER BY next_attempt_at, id) AS rn
+        FROM deliveries
+        WHERE ${due} ${skip}
       )
+      SELECT r.id, r.lease_owner FROM ranked r LEFT JOIN busy b ON b.destination = r.destination
+      WHERE r.rn + COALESCE(b.n, 0) <= ${capOf}
+      ORDER BY r.rn, r.next_attempt_at, r.id
+      LIMIT ${limit}`.execute(this.#db);
+    if (picked.rows.length === 0) return [];
+    const previous = new Map(picked.rows.map((r) => [r.id, r.lease_owner]));
+    const res = await sql<DeliveriesTable>`
       UPDATE deliveries SET lease_owner = ${owner}, lease_expires_at = ${now + leaseMs},
         attempts = attempts + 1, updated_at = ${now}
-      WHERE id IN (SELECT id FROM claim)
+      WHERE id IN (${sql.join([...previous.keys()])}) AND ${due}
       RETURNING *`.execute(this.#db);
-    return res.rows.map(toDelivery);
+    return res.rows.map((r) => {
+      const d: ClaimedDelivery = toDelivery(r);
+      const before = previous.get(d.id);
+      if (before) d.resumedFrom = before;
+      return d;
+    });
+  }
+
+  /**
+   * Deliveries waiting (pending or failed, leased or not) and leased now, per destination,
+   * for the destinations view; only destinations with any.
+   */
+  async countByDestination(): Promise<
+    Array<{ destination: string; waiting: number; leased: number }>
+  > {
+    const now = Date.now();
+    const rows = await sql<{ destination: string; waiting: unknown; leased: unknown }>`
+      SELECT destination, COUNT(*) AS waiting,
+        SUM(CASE WHEN lease_expires_at >= ${now} THEN 1 ELSE 0 END) AS leased
+      FROM deliveries WHERE status IN ('pending', 'failed')
+      GROUP BY destination ORDER BY destination`.execute(this.#db);
+    return rows.rows.map((r) => ({
+      destination: r.destination,
+      waiting: Number(r.waiting),
+      leased: Number(r.leased ?? 0),
+    }));
   }
 
   /** Records the outcome of an attempt by `owner` (a row another owner holds now is left alone). */
@@ -214,6 +296,7 @@ export class DeliveryRepository {
     if (filter.taskId) q = q.where("task_id", "=", filter.taskId);
     if (filter.subscriptionId) q = q.where("subscription_id", "=", filter.subscriptionId);
     if (filter.targetType) q = q.where("target_type", "=", filter.targetType);
+    if (filter.destination) q = q.where("destination", "=", filter.destination);
     if (filter.before) q = q.where("id", "<", filter.before);
     const rows = await q
       .orderBy("id", "desc")
@@ -302,5 +385,6 @@ function newRow(d: NewDelivery): DeliveriesTable {
     updated_at: now,
     delivered_at: null,
     subscription_id: d.subscriptionId ?? null,
+    destination: d.destination ?? destinationOf(d.targetType, d.target),
   };
 }

@@ -344,11 +344,28 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
-  "0007_receipts_fingerprint": {
+  "0008_receipts_fingerprint": {
     async up(db: Kysely<any>) {
       // A digest of the request that used the key (Idempotency-Key): a repeat with the same
       // key and another body is refused instead of answered with the first one's ids.
       await db.schema.alterTable("inbound_receipts").addColumn("fingerprint", "text").execute();
+    },
+  },
+  "0009_delivery_destination": {
+    async up(db) {
+      // The receiver a delivery goes to (lib/destination.ts): the outbox claims fairly
+      // across destinations and caps each one's sends in flight. Older rows get their
+      // target type (one destination per sender), good enough for a backlog.
+      await db.schema
+        .alterTable("deliveries")
+        .addColumn("destination", "text", (c) => c.notNull().defaultTo(""))
+        .execute();
+      await db.updateTable("deliveries").set({ destination: sql`target_type` }).execute();
+      await db.schema
+        .createIndex("deliveries_destination")
+        .on("deliveries")
+        .columns(["destination", "next_attempt_at"])
+        .execute();
     },
   },
 };

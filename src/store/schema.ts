@@ -125,6 +125,8 @@ export interface DeliveriesTable {
   delivered_at: number | null;
   /** The webhook subscription an event delivery goes to, else null. */
   subscription_id: string | null;
+  /** The receiver it goes to (`lib/destination.ts`): the unit of fairness and caps. */
+  destination: string;
 }
 
 export interface ApiKeysTable {
