@@ -29,7 +29,7 @@ import { HookRegistry } from "./hooks/lifecycle.ts";
 import { type ApiKeyInfo, ensureApiKey } from "./http/api-key-setup.ts";
 import { ApiKeyAuth } from "./http/auth.ts";
 import { Metrics } from "./http/metrics.ts";
-import { buildServer, listen } from "./http/server.ts";
+import { buildServer, closeServer, listen } from "./http/server.ts";
 import { uuidv7 } from "./ids.ts";
 import { createIntegrationContext } from "./integrations/context.ts";
 import { integrationSources } from "./integrations/discovery.ts";
@@ -196,6 +196,11 @@ export class App {
       log,
       bodyLimit: config.SWITCHYARD_MAX_BODY_BYTES,
       closing: () => this.#stopping !== undefined,
+      timeouts: {
+        requestMs: config.SWITCHYARD_REQUEST_TIMEOUT_SECONDS * 1000,
+        headersMs: config.SWITCHYARD_HEADERS_TIMEOUT_SECONDS * 1000,
+        keepAliveMs: config.SWITCHYARD_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+      },
     });
     this.auth = new ApiKeyAuth(store, config.SWITCHYARD_API_KEY);
     this.hookWebhooks = new HookWebhooks({
@@ -317,16 +322,18 @@ export class App {
   }
 
   /**
-   * Stops cleanly: no new requests or claims, running tasks get the grace period and then
-   * give their leases back, sends in flight finish, the database closes. Idempotent.
+   * Stops cleanly: no new requests or claims; requests in flight and running tasks get the
+   * grace period (then connections are cut, tasks aborted and their leases given back),
+   * sends in flight finish, the database closes. Idempotent.
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      await this.server.close().catch(() => {});
+      const graceMs =
+        this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000;
+      const tasksStopped = this.taskWorker.stop(graceMs);
+      await closeServer(this.server, graceMs);
       await this.processes.stopAll();
-      await this.taskWorker.stop(
-        this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000,
-      );
+      await tasksStopped;
       // Commits first: a failed one emits an `error` event, which the drain then sends.
       await this.gitAutoCommit.idle();
       await this.events.drain();

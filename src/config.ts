@@ -49,6 +49,12 @@ const schema = z.object({
   SWITCHYARD_ALLOW_PRIVATE_URLS: bool.default(false),
   SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
   SWITCHYARD_SHUTDOWN_GRACE_SECONDS: int(0).max(3600).default(10),
+  /** A request (headers and body) must arrive within this; then 408 and the connection is closed. */
+  SWITCHYARD_REQUEST_TIMEOUT_SECONDS: int(1).max(3600).default(30),
+  /** The request headers must arrive within this (at most the request timeout). */
+  SWITCHYARD_HEADERS_TIMEOUT_SECONDS: int(1).max(3600).default(10),
+  /** An idle keep-alive connection is closed after this. */
+  SWITCHYARD_KEEP_ALIVE_TIMEOUT_SECONDS: int(1).max(3600).default(5),
   INTEGRATION_DIRS: z.string().optional(),
   TOOL_DIRS: z.string().optional(),
   HOOK_WEBHOOK_URLS: z

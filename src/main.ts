@@ -9,6 +9,7 @@ import { App, VERSION } from "./app.ts";
 import { integrationsCheck } from "./cli/integrations-check.ts";
 import { integrationsList, workspaceIntegrationsDir } from "./cli/integrations-list.ts";
 import { newIntegration } from "./cli/new-integration.ts";
+import { startedByNpm, stopOnSignals } from "./cli/shutdown.ts";
 import { stateExport } from "./cli/state-export.ts";
 import { type Config, ConfigError, loadConfig, redactDatabaseUrl } from "./config.ts";
 import { serveMcpStdio } from "./mcp/stdio.ts";
@@ -47,21 +48,11 @@ async function serve(): Promise<void> {
     await app.stop();
     process.exit(1);
   }
-  let signals = 0;
-  const shutdown = (sig: string) => {
-    signals++;
-    if (signals > 1) process.exit(130);
-    process.stdout.write(`switchyard: ${sig} received, stopping (again to force)\n`);
-    app.stop().then(
-      () => process.exit(0),
-      (err) => {
-        process.stderr.write(`switchyard: error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+  stopOnSignals({
+    stop: () => app.stop(),
+    graceMs: config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000,
+    watchParent: startedByNpm(),
+  });
   const p = await probe;
   const key = app.apiKey;
   const keyLine =
