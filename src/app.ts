@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
@@ -35,6 +35,7 @@ import { createIntegrationContext } from "./integrations/context.ts";
 import { integrationSources } from "./integrations/discovery.ts";
 import { IntegrationManager } from "./integrations/manager.ts";
 import { ProcessSupervisor } from "./integrations/processes.ts";
+import { createLogger } from "./lib/logger.ts";
 import { mountMcpHttp } from "./mcp/http.ts";
 import { OutboundHttpClient } from "./outbox/http-client.ts";
 import { DeliveryWorker } from "./outbox/worker.ts";
@@ -252,6 +253,7 @@ export class App {
         processes: () => this.processes,
         baseUrl: () => this.#url ?? `http://${config.HOST}:${config.PORT}`,
       },
+      home: { store, version: VERSION, apiKey },
     });
     mountMcpHttp(this.server, this.auth, () => this.outbound, VERSION);
   }
@@ -270,7 +272,9 @@ export class App {
     config: Config,
     opts: { log?: Logger; tuning?: AppTuning } = {},
   ): Promise<App> {
-    const log = opts.log ?? pino({ level: config.SWITCHYARD_LOG_LEVEL });
+    const log =
+      opts.log ??
+      createLogger({ level: config.SWITCHYARD_LOG_LEVEL, format: config.SWITCHYARD_LOG_FORMAT });
     mkdirSync(config.dataDir, { recursive: true });
     const store = await Store.open(config.databaseUrl, {
       secretKey: config.SWITCHYARD_SECRET_KEY,

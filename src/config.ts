@@ -80,6 +80,8 @@ const schema = z.object({
   SWITCHYARD_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info"),
+  /** `pretty`: human-readable lines; `json`: one JSON object a line; `auto`: pretty on a terminal. */
+  SWITCHYARD_LOG_FORMAT: z.enum(["auto", "pretty", "json"]).default("auto"),
 });
 
 /** Validated core settings. Field names are the environment variable names. */
