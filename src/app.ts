@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { envDefaultBot } from "./agent/bot-models.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
@@ -30,12 +30,13 @@ import { HookRegistry } from "./hooks/lifecycle.ts";
 import { type ApiKeyInfo, ensureApiKey } from "./http/api-key-setup.ts";
 import { ApiKeyAuth } from "./http/auth.ts";
 import { Metrics } from "./http/metrics.ts";
-import { buildServer, listen } from "./http/server.ts";
+import { buildServer, closeServer, listen } from "./http/server.ts";
 import { uuidv7 } from "./ids.ts";
 import { createIntegrationContext } from "./integrations/context.ts";
 import { integrationSources } from "./integrations/discovery.ts";
 import { IntegrationManager } from "./integrations/manager.ts";
 import { ProcessSupervisor } from "./integrations/processes.ts";
+import { createLogger } from "./lib/logger.ts";
 import { mountMcpHttp } from "./mcp/http.ts";
 import { OutboundHttpClient } from "./outbox/http-client.ts";
 import { DeliveryWorker } from "./outbox/worker.ts";
@@ -208,6 +209,11 @@ export class App {
       log,
       bodyLimit: config.SWITCHYARD_MAX_BODY_BYTES,
       closing: () => this.#stopping !== undefined,
+      timeouts: {
+        requestMs: config.SWITCHYARD_REQUEST_TIMEOUT_SECONDS * 1000,
+        headersMs: config.SWITCHYARD_HEADERS_TIMEOUT_SECONDS * 1000,
+        keepAliveMs: config.SWITCHYARD_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+      },
     });
     this.auth = new ApiKeyAuth(store, config.SWITCHYARD_API_KEY);
     this.hookWebhooks = new HookWebhooks({
@@ -263,6 +269,7 @@ export class App {
         processes: () => this.processes,
         baseUrl: () => this.#url ?? `http://${config.HOST}:${config.PORT}`,
       },
+      home: { store, version: VERSION, apiKey },
     });
     mountMcpHttp(this.server, this.auth, () => this.outbound, VERSION);
   }
@@ -281,7 +288,9 @@ export class App {
     config: Config,
     opts: { log?: Logger; tuning?: AppTuning } = {},
   ): Promise<App> {
-    const log = opts.log ?? pino({ level: config.SWITCHYARD_LOG_LEVEL });
+    const log =
+      opts.log ??
+      createLogger({ level: config.SWITCHYARD_LOG_LEVEL, format: config.SWITCHYARD_LOG_FORMAT });
     mkdirSync(config.dataDir, { recursive: true });
     const store = await Store.open(config.databaseUrl, {
       secretKey: config.SWITCHYARD_SECRET_KEY,
@@ -329,16 +338,18 @@ export class App {
   }
 
   /**
-   * Stops cleanly: no new requests or claims, running tasks get the grace period and then
-   * give their leases back, sends in flight finish, the database closes. Idempotent.
+   * Stops cleanly: no new requests or claims; requests in flight and running tasks get the
+   * grace period (then connections are cut, tasks aborted and their leases given back),
+   * sends in flight finish, the database closes. Idempotent.
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      await this.server.close().catch(() => {});
+      const graceMs =
+        this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000;
+      const tasksStopped = this.taskWorker.stop(graceMs);
+      await closeServer(this.server, graceMs);
       await this.processes.stopAll();
-      await this.taskWorker.stop(
-        this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000,
-      );
+      await tasksStopped;
       // Commits first: a failed one emits an `error` event, which the drain then sends.
       await this.gitAutoCommit.idle();
       await this.events.drain();

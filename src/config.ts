@@ -60,6 +60,12 @@ const schema = z.object({
   SWITCHYARD_DELIVERY_BREAKER_FAILURES: int(1).max(1000).default(5),
   /** How long a parked destination waits before one delivery probes it, seconds. */
   SWITCHYARD_DELIVERY_BREAKER_COOLOFF_SECONDS: int(1).max(86_400).default(60),
+  /** A request (headers and body) must arrive within this; then 408 and the connection is closed. */
+  SWITCHYARD_REQUEST_TIMEOUT_SECONDS: int(1).max(3600).default(30),
+  /** The request headers must arrive within this (at most the request timeout). */
+  SWITCHYARD_HEADERS_TIMEOUT_SECONDS: int(1).max(3600).default(10),
+  /** An idle keep-alive connection is closed after this. */
+  SWITCHYARD_KEEP_ALIVE_TIMEOUT_SECONDS: int(1).max(3600).default(5),
   INTEGRATION_DIRS: z.string().optional(),
   TOOL_DIRS: z.string().optional(),
   HOOK_WEBHOOK_URLS: z
@@ -85,6 +91,8 @@ const schema = z.object({
   SWITCHYARD_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info"),
+  /** `pretty`: human-readable lines; `json`: one JSON object a line; `auto`: pretty on a terminal. */
+  SWITCHYARD_LOG_FORMAT: z.enum(["auto", "pretty", "json"]).default("auto"),
 });
 
 /** Validated core settings. Field names are the environment variable names. */

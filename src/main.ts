@@ -3,7 +3,6 @@
  * Run through `bin/switchyard` or `npm start`, which use the pinned Node.
  */
 import { Command, Option } from "commander";
-import pino from "pino";
 import {
   type BotModels,
   botNames,
@@ -17,8 +16,11 @@ import { App, VERSION } from "./app.ts";
 import { integrationsCheck } from "./cli/integrations-check.ts";
 import { integrationsList, workspaceIntegrationsDir } from "./cli/integrations-list.ts";
 import { newIntegration } from "./cli/new-integration.ts";
+import { startedByNpm, stopOnSignals } from "./cli/shutdown.ts";
 import { stateExport } from "./cli/state-export.ts";
 import { type Config, ConfigError, loadConfig, redactDatabaseUrl } from "./config.ts";
+import { checkCanListen } from "./http/port-check.ts";
+import { createLogger } from "./lib/logger.ts";
 import { serveMcpStdio } from "./mcp/stdio.ts";
 import { SCOPES, type Scope } from "./sdk/scopes.ts";
 import { Store } from "./store/index.ts";
@@ -37,6 +39,14 @@ function configOrExit(): Config {
 
 async function serve(): Promise<void> {
   const config = configOrExit();
+  try {
+    await checkCanListen(config.HOST, config.PORT);
+  } catch (err) {
+    process.stderr.write(
+      `switchyard: cannot listen on ${config.HOST}:${config.PORT}: ${(err as Error).message}\n`,
+    );
+    process.exit(1);
+  }
   let app: App;
   try {
     app = await App.create(config);
@@ -55,21 +65,11 @@ async function serve(): Promise<void> {
     await app.stop();
     process.exit(1);
   }
-  let signals = 0;
-  const shutdown = (sig: string) => {
-    signals++;
-    if (signals > 1) process.exit(130);
-    process.stdout.write(`switchyard: ${sig} received, stopping (again to force)\n`);
-    app.stop().then(
-      () => process.exit(0),
-      (err) => {
-        process.stderr.write(`switchyard: error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+  stopOnSignals({
+    stop: () => app.stop(),
+    graceMs: config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000,
+    watchParent: startedByNpm(),
+  });
   const uses = await probe;
   const key = app.apiKey;
   const keyLine =
@@ -119,7 +119,10 @@ async function mcp(): Promise<void> {
   let app: App;
   try {
     app = await App.create(config, {
-      log: pino({ level: config.SWITCHYARD_LOG_LEVEL }, pino.destination(2)),
+      log: createLogger(
+        { level: config.SWITCHYARD_LOG_LEVEL, format: config.SWITCHYARD_LOG_FORMAT },
+        2,
+      ),
       tuning: { startProcesses: false },
     });
   } catch (err) {
@@ -252,4 +255,13 @@ program
   .action((name: string, opts: { dir?: string }) =>
     process.exit(newIntegration(name, opts.dir ?? workspaceIntegrationsDir(configOrExit()))),
   );
+// `serve` is the default command, so commander would take an unknown word for an argument
+// of serve ("too many arguments for 'serve'"): name it and show the commands instead.
+const first = process.argv[2];
+const commands = new Set(["help", ...program.commands.flatMap((c) => [c.name(), ...c.aliases()])]);
+if (first !== undefined && !first.startsWith("-") && !commands.has(first)) {
+  process.stderr.write(`switchyard: unknown command '${first}'\n\n`);
+  program.outputHelp({ error: true });
+  process.exit(2);
+}
 await program.parseAsync(process.argv);

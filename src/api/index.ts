@@ -1,7 +1,8 @@
 /**
- * The REST API (`/api/v1/*`, health, metrics, OpenAPI): every resource is a Fastify plugin
- * (see `http/routes.ts` `apiPlugin`), mounted here with the services it needs. The OpenAPI
- * document is collected from the same zod declarations as the routes register.
+ * The REST API (`/api/v1/*`, health, metrics, OpenAPI, the page at `/`): every resource is
+ * a Fastify plugin (see `http/routes.ts` `apiPlugin`), mounted here with the services it
+ * needs. The OpenAPI document is collected from the same zod declarations as the routes
+ * register.
  */
 import type { FastifyInstance } from "fastify";
 import type { ApiKeyAuth } from "../http/auth.ts";
@@ -10,6 +11,7 @@ import { type AdminBotsApiOptions, adminBotsApi } from "./admin-bots.ts";
 import { type AdminIntegrationsApiOptions, adminIntegrationsApi } from "./admin-integrations.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
 import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
+import { type HomePageOptions, homePage } from "./home.ts";
 import { type NotificationsApiOptions, notificationsApi } from "./notifications.ts";
 import { type SessionsApiOptions, sessionsApi } from "./sessions.ts";
 import { type SkillsApiOptions, skillsApi } from "./skills.ts";
@@ -32,6 +34,7 @@ export interface ApiDeps {
   skills: SkillsApiOptions;
   adminBots: AdminBotsApiOptions;
   adminIntegrations: AdminIntegrationsApiOptions;
+  home: HomePageOptions;
 }
 
 /**
@@ -53,4 +56,5 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(skillsApi, { auth, ...deps.skills });
   server.register(adminBotsApi, { auth, ...deps.adminBots });
   server.register(adminIntegrationsApi, { auth, ...deps.adminIntegrations });
+  server.register(homePage, { auth, ...deps.home });
 }

@@ -2,6 +2,8 @@
  * The Fastify server: JSON bodies captured raw (integrations verify signatures over the
  * exact bytes), one error shape `{"detail": "…"}`, a body limit, health endpoints.
  */
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -30,7 +32,22 @@ export interface ServerOptions {
   bodyLimit: number;
   /** True once the server is shutting down: new requests get 503 `{"detail": …}`. */
   closing?: () => boolean;
+  /** Time limits on slow clients (ms); Node's defaults when omitted. */
+  timeouts?: ClientTimeouts;
 }
+
+/** How long a client may take, ms (Node's `requestTimeout`, `headersTimeout`, `keepAliveTimeout`). */
+export interface ClientTimeouts {
+  /** The whole request, headers and body; then 408 and the connection is closed. */
+  requestMs: number;
+  /** The request headers (capped at `requestMs`). */
+  headersMs: number;
+  /** An idle keep-alive connection between requests. */
+  keepAliveMs: number;
+}
+
+/** How often Node looks for requests past their time limit, ms (Node's default is 30 000). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 /**
  * Builds the server with the parsers and error handling every route relies on.
@@ -41,6 +58,21 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     // Request lines are info-level noise at hundreds of turns/s; warnings and errors stay.
     loggerInstance: opts.log.child({}, { level: opts.log.level === "silent" ? "silent" : "warn" }),
     bodyLimit: opts.bodyLimit,
+    // A client that sends its headers and then trickles (or stops sending) its body is cut
+    // off after the request timeout instead of holding a connection, and shutdown, forever.
+    // No idle-socket timeout (Fastify's connectionTimeout): it would also cut slow answers.
+    ...(opts.timeouts && {
+      requestTimeout: opts.timeouts.requestMs,
+      keepAliveTimeout: opts.timeouts.keepAliveMs,
+      http: {
+        requestTimeout: opts.timeouts.requestMs,
+        headersTimeout: Math.min(opts.timeouts.headersMs, opts.timeouts.requestMs),
+        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      },
+    }),
+    // Errors before a request exists (a timeout, oversized or malformed headers) get the one
+    // error shape too.
+    clientErrorHandler: answerClientError,
     // In-flight requests finish on close (their work is committed; cutting them would make
     // clients retry and duplicate it); idle keep-alive connections are closed at once.
     forceCloseConnections: "idle",
@@ -146,6 +178,45 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   });
   app.setNotFoundHandler(notFound);
   return app;
+}
+
+/**
+ * Answers a connection-level error (Node's `clientError`: request timeout → 408, headers too
+ * large → 431, anything else 400) with `{"detail": …}` and closes the connection.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, detail] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "The request did not arrive in time"]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "The request headers are too large"]
+        : [400, "The request is not valid HTTP"];
+  const body = JSON.stringify({ detail });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\n` +
+        `content-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
+/**
+ * Closes the server within a bound: it stops accepting at once and closes idle
+ * connections; requests still in flight after `graceMs` (a client trickling its body, a
+ * handler that hangs) have their connections cut. Never throws.
+ */
+export async function closeServer(server: FastifyInstance, graceMs: number): Promise<void> {
+  const cut = setTimeout(() => server.server.closeAllConnections(), graceMs);
+  try {
+    await server.close();
+  } catch {
+    // Closing a server that never listened: nothing to close.
+  } finally {
+    clearTimeout(cut);
+  }
 }
 
 /**
