@@ -138,8 +138,8 @@ describe("integration CLI", () => {
     assert.equal(second.code, 0, second.err);
 
     const [r, swapped] = await Promise.all([
-      run(["integrations", "list"], { INTEGRATION_DIRS: `${a}:${b}` }),
-      run(["integrations", "list"], { INTEGRATION_DIRS: `${b}:${a}` }),
+      run(["integrations", "list"], { INTEGRATION_DIRS: `${a}:${b}`, DEMO_WEBHOOK_SECRET: "s" }),
+      run(["integrations", "list"], { INTEGRATION_DIRS: `${b}:${a}`, DEMO_WEBHOOK_SECRET: "s" }),
     ]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^NAME\s+STATUS\s+PARTS\s+FOLDER$/m);
