@@ -90,7 +90,7 @@ export function missingSettings(r: IntegrationRecord): string[] {
 
 /**
  * The table `integrations list` prints: one row per integration (name, status, parts,
- * folder), followed by indented lines for its load errors (`file: reason`), missing
+ * folder), followed by indented lines for its load errors and warnings (`file: reason`), missing
  * required settings and the folders it overrides.
  */
 export function formatIntegrationTable(records: IntegrationRecord[]): string {
@@ -106,6 +106,8 @@ export function formatIntegrationTable(records: IntegrationRecord[]): string {
   records.forEach((r, i) => {
     out.push(line(rows[i]!));
     for (const e of r.errors) out.push(`    error: ${relativeToFolder(r, e.file)}: ${e.reason}`);
+    for (const w of r.warnings)
+      out.push(`    warning: ${relativeToFolder(r, w.file)}: ${w.reason}`);
     for (const key of missingSettings(r)) out.push(`    missing required setting: ${key}`);
     for (const o of r.overrides) out.push(`    overrides: ${o}`);
   });

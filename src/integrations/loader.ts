@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
+import { skillFrontMatterWarning } from "../lib/front-matter.ts";
 import { LIFECYCLE_EVENTS } from "../sdk/hooks.ts";
 import type {
   DispatcherDefinition,
@@ -56,7 +57,13 @@ export interface LoadedIntegration extends DiscoveredFolder {
   tools: LoadedTool[];
   /** Skill files (`skills/*.md`). */
   skills: string[];
+  /** Parts that could not be used, with the reason. */
   errors: LoadError[];
+  /**
+   * Things that load but are probably not what the author meant (a skill without front
+   * matter: {@link skillFrontMatterWarning}); shown by `integrations check` and `list`.
+   */
+  warnings: LoadError[];
 }
 
 let generation = 0;
@@ -173,6 +180,7 @@ export async function loadIntegration(
     tools: [],
     skills: [],
     errors: [],
+    warnings: [],
   };
   const imports = new FolderImports(folder.dir);
   if (imports.manifestProblem) out.errors.push(imports.manifestProblem);
@@ -244,7 +252,8 @@ export async function loadIntegration(
   if (out.tools.length) out.parts.push("tools");
   for (const file of listFiles(folder.dir, "skills", [".md"])) {
     try {
-      readFileSync(file, "utf8");
+      const warning = skillFrontMatterWarning(readFileSync(file, "utf8"));
+      if (warning) out.warnings.push({ file, reason: warning });
       out.skills.push(file);
     } catch (err) {
       out.errors.push({ file, reason: (err as Error).message });
