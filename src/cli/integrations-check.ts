@@ -15,7 +15,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import Fastify from "fastify";
 import { ACTIVE_PARTS, findModule, isIntegrationFolder } from "../integrations/discovery.ts";
-import { moduleFilesOf, scanImports } from "../integrations/imports.ts";
+import { ModuleSyntaxError, moduleFilesOf, scanImports } from "../integrations/imports.ts";
 import {
   type LoadError,
   type LoadedIntegration,
@@ -127,7 +127,11 @@ export async function checkIntegrationFolder(
   }
 
   for (const file of moduleFilesOf(abs)) {
-    for (const reason of importProblems(file)) problems.push({ file, reason });
+    for (const reason of importProblems(file)) {
+      // A part's syntax error is already the loader's; helpers and tests are only seen here.
+      if (!problems.some((p) => p.file === file && p.reason === reason))
+        problems.push({ file, reason });
+    }
   }
   return report;
 }
@@ -212,10 +216,20 @@ function schemaProblem(schema: Record<string, unknown>): string | undefined {
   return unknown.length ? `required names unknown properties: ${unknown.join(", ")}` : undefined;
 }
 
-/** Static imports in `file` that break the rule "nothing from switchyard's src/ at run time". */
+/**
+ * Static imports in `file` that break the rule "nothing from switchyard's src/ at run time",
+ * or its syntax error (`syntax error at line L, column C: …`) when it cannot be parsed.
+ */
 function importProblems(file: string): string[] {
   const out: string[] = [];
-  for (const { specifier: spec } of scanImports(readFileSync(file, "utf8"))) {
+  let refs: ReturnType<typeof scanImports>;
+  try {
+    refs = scanImports(readFileSync(file, "utf8"));
+  } catch (err) {
+    if (err instanceof ModuleSyntaxError) return [err.message];
+    throw err;
+  }
+  for (const { specifier: spec } of refs) {
     if (spec === "switchyard" || spec.startsWith("switchyard/")) {
       out.push(
         `imports "${spec}" at run time: use \`import type { … } from "switchyard"\` (run-time needs come in ctx)`,
