@@ -5,7 +5,11 @@
  *
  *   npx node scripts/github-replay.ts --event pull_request \
  *     --url http://127.0.0.1:8080/integrations/github/webhook \
- *     --secret "$GITHUB_WEBHOOK_SECRET" payload.json
+ *     --secret "$GITHUB_WEBHOOK_SECRET" scripts/samples/github-pull_request-opened.json
+ *
+ * `scripts/samples/` holds a sample payload (a pull request opened in
+ * Codertocat/Hello-World, the repository of GitHub's own webhook examples); any payload
+ * from a repository's Settings → Webhooks → Recent Deliveries works too.
  *
  * The body is the file's bytes as they are. X-GitHub-Delivery is a random UUID unless
  * `--delivery` is given (send the same one twice to see the duplicate answer). Prints the
@@ -15,11 +19,16 @@ import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
+/** A payload that ships with the script (relative to the checkout). */
+const SAMPLE = "scripts/samples/github-pull_request-opened.json";
+
 const USAGE =
   "usage: github-replay.ts --event NAME [--url URL] [--secret SECRET] [--delivery ID] payload.json\n" +
   "  --url       default http://127.0.0.1:8080/integrations/github/webhook\n" +
   "  --secret    default $GITHUB_WEBHOOK_SECRET\n" +
-  "  --delivery  X-GitHub-Delivery (default a random UUID)";
+  "  --delivery  X-GitHub-Delivery (default a random UUID)\n" +
+  "example (a sample payload that ships with switchyard):\n" +
+  `  npx node scripts/github-replay.ts --event pull_request ${SAMPLE}`;
 
 /** Parses argv; exits 2 with the usage on bad arguments. */
 function parse() {

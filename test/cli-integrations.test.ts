@@ -38,7 +38,7 @@ describe("integration CLI", () => {
 
   before(() => {
     // A broken folder: a tool with no execute, a route without config.auth, a dispatcher
-    // without postMessage, a skill without front matter.
+    // without postMessage; and a skill without front matter (a warning, not a problem).
     const broken = join(a, "broken");
     mkdirSync(join(broken, "tools"), { recursive: true });
     mkdirSync(join(broken, "skills"), { recursive: true });
@@ -124,8 +124,8 @@ describe("integration CLI", () => {
     );
     assert.doesNotMatch(r.out, /\/fine/);
     assert.match(r.out, /^broken\/dispatcher\.ts: .*postMessage/m);
-    assert.match(r.out, /^broken\/skills\/loose\.md: .*front matter/m);
-    assert.match(r.out, /4 problems/);
+    assert.match(r.out, /^warning: broken\/skills\/loose\.md: .*front matter/m);
+    assert.match(r.out, /3 problems/);
 
     const missing = await run(["integrations", "check", join(dir.path, "nowhere")]);
     assert.equal(missing.code, 1);
@@ -138,8 +138,8 @@ describe("integration CLI", () => {
     assert.equal(second.code, 0, second.err);
 
     const [r, swapped] = await Promise.all([
-      run(["integrations", "list"], { INTEGRATION_DIRS: `${a}:${b}` }),
-      run(["integrations", "list"], { INTEGRATION_DIRS: `${b}:${a}` }),
+      run(["integrations", "list"], { INTEGRATION_DIRS: `${a}:${b}`, DEMO_WEBHOOK_SECRET: "s" }),
+      run(["integrations", "list"], { INTEGRATION_DIRS: `${b}:${a}`, DEMO_WEBHOOK_SECRET: "s" }),
     ]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^NAME\s+STATUS\s+PARTS\s+FOLDER$/m);

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Logger } from "pino";
-import { parseFrontMatter } from "../lib/front-matter.ts";
+import { parseFrontMatter, skillFrontMatterWarning } from "../lib/front-matter.ts";
 import type { SkillInput, SkillRepository } from "../store/skills.ts";
 
 /** The skill files of one integration, as the loader found them. */
@@ -39,7 +39,8 @@ export function skillId(integration: string, file: string): string {
 
 /**
  * Reads one skill file. Without front matter the name is the file's stem and the
- * description is empty (the returned warning says so).
+ * description is empty (the returned warning says so, in the words of
+ * {@link skillFrontMatterWarning}, as the loader and `integrations check` do).
  */
 export function readSkillFile(
   integration: string,
@@ -58,10 +59,8 @@ export function readSkillFile(
     source: file,
     contentHash: createHash("sha256").update(text).digest("hex"),
   };
-  const missing = ["name", "description"].filter((k) => !fm?.[k]);
-  return missing.length
-    ? { skill, warning: `${file}: front matter has no ${missing.join(" or ")}` }
-    : { skill };
+  const warning = skillFrontMatterWarning(text);
+  return warning ? { skill, warning: `${file}: ${warning}` } : { skill };
 }
 
 /** Brings the skill store in line with the integrations' skill files. Never throws for a bad file. */

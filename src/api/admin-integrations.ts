@@ -64,6 +64,7 @@ export const adminIntegrationsApi = apiPlugin<AdminIntegrationsApiOptions>(
             env_vars: settingsJson(r).map(({ value: _v, ...rest }) => rest),
             webhook_url: r.setup?.webhook ? `${baseUrl()}${r.setup.webhook.path}` : null,
             errors: r.errors,
+            warnings: r.warnings,
             process: processes().status(r.name)[0] ?? null,
           }));
       },

@@ -5,15 +5,17 @@
  * package.json and installed where it resolves from the folder);
  * on top of that the router is run against a throwaway Fastify instance to see that
  * every route states `config.auth`, the dispatcher factory is called and must return
- * `deliver` and `postMessage`, tool schemas are checked, skills need `name` and
- * `description` front matter, `setup.ts` keys must be unique, and no module may import
- * a path under switchyard's `src/`. Modules get a stub context: nothing is sent anywhere.
+ * `deliver` and `postMessage`, tool schemas are checked, `setup.ts` keys must be unique,
+ * and no module may import
+ * a path under switchyard's `src/`. A skill without `name` and `description` front matter
+ * loads (named after its file), so it is a warning here as in the loader, not a problem.
+ * Modules get a stub context: nothing is sent anywhere.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import Fastify from "fastify";
 import { ACTIVE_PARTS, findModule, isIntegrationFolder } from "../integrations/discovery.ts";
-import { moduleFilesOf, scanImports } from "../integrations/imports.ts";
+import { ModuleSyntaxError, moduleFilesOf, scanImports } from "../integrations/imports.ts";
 import {
   type LoadError,
   type LoadedIntegration,
@@ -21,7 +23,6 @@ import {
   relativeToFolder,
 } from "../integrations/loader.ts";
 import { resolveSettings, settingsObject } from "../integrations/settings.ts";
-import { parseFrontMatter } from "../lib/front-matter.ts";
 import type { IntegrationContext } from "../sdk/index.ts";
 import { SCOPES } from "../sdk/scopes.ts";
 import { stubContext } from "./stub-context.ts";
@@ -35,6 +36,8 @@ export interface CheckReport {
   dir: string;
   /** Every problem found, with the file it is in. */
   problems: LoadError[];
+  /** What loads but is probably not meant (the loader's warnings); not a failure. */
+  warnings: LoadError[];
   /** The loaded folder (absent when it could not be loaded at all). */
   loaded?: LoadedIntegration;
   /** Routes the router declared: `METHOD /integrations/<name>/path (auth)`. */
@@ -50,7 +53,13 @@ export async function checkIntegrationFolder(
   env: Record<string, string | undefined> = process.env,
 ): Promise<CheckReport> {
   const abs = resolve(dir);
-  const report: CheckReport = { name: basename(abs), dir: abs, problems: [], routes: [] };
+  const report: CheckReport = {
+    name: basename(abs),
+    dir: abs,
+    problems: [],
+    warnings: [],
+    routes: [],
+  };
   if (!existsSync(abs) || !statSync(abs).isDirectory()) {
     report.problems.push({ file: abs, reason: "no such folder" });
     return report;
@@ -72,6 +81,7 @@ export async function checkIntegrationFolder(
   report.loaded = loaded;
   const problems = report.problems;
   problems.push(...loaded.errors);
+  report.warnings.push(...loaded.warnings);
   const ctx = stubContext(loaded.name, settingsObject(resolveSettings(loaded.setup, env)));
 
   const setupFile = findModule(abs, "setup");
@@ -116,22 +126,12 @@ export async function checkIntegrationFolder(
     if (reason) problems.push({ file: t.file, reason: `tool ${t.name}: parameters: ${reason}` });
   }
 
-  for (const file of loaded.skills) {
-    const fm = parseFrontMatter(readFileSync(file, "utf8"));
-    if (!fm) {
-      problems.push({
-        file,
-        reason: "skill has no front matter (a --- block with name and description)",
-      });
-      continue;
-    }
-    for (const key of ["name", "description"]) {
-      if (!fm[key]) problems.push({ file, reason: `skill front matter has no ${key}` });
-    }
-  }
-
   for (const file of moduleFilesOf(abs)) {
-    for (const reason of importProblems(file)) problems.push({ file, reason });
+    for (const reason of importProblems(file)) {
+      // A part's syntax error is already the loader's; helpers and tests are only seen here.
+      if (!problems.some((p) => p.file === file && p.reason === reason))
+        problems.push({ file, reason });
+    }
   }
   return report;
 }
@@ -216,10 +216,20 @@ function schemaProblem(schema: Record<string, unknown>): string | undefined {
   return unknown.length ? `required names unknown properties: ${unknown.join(", ")}` : undefined;
 }
 
-/** Static imports in `file` that break the rule "nothing from switchyard's src/ at run time". */
+/**
+ * Static imports in `file` that break the rule "nothing from switchyard's src/ at run time",
+ * or its syntax error (`syntax error at line L, column C: …`) when it cannot be parsed.
+ */
 function importProblems(file: string): string[] {
   const out: string[] = [];
-  for (const { specifier: spec } of scanImports(readFileSync(file, "utf8"))) {
+  let refs: ReturnType<typeof scanImports>;
+  try {
+    refs = scanImports(readFileSync(file, "utf8"));
+  } catch (err) {
+    if (err instanceof ModuleSyntaxError) return [err.message];
+    throw err;
+  }
+  for (const { specifier: spec } of refs) {
     if (spec === "switchyard" || spec.startsWith("switchyard/")) {
       out.push(
         `imports "${spec}" at run time: use \`import type { … } from "switchyard"\` (run-time needs come in ctx)`,
@@ -237,13 +247,15 @@ function importProblems(file: string): string[] {
 }
 
 /**
- * The `integrations check <dir>` command: prints each problem as `file: reason` (paths
- * relative to the folder's parent) and a count, or a short summary when there is none.
+ * The `integrations check <dir>` command: prints each warning as `warning: file: reason`,
+ * each problem as `file: reason` (paths relative to the folder's parent) and a count, or a
+ * short summary when there is none.
  * @returns the exit code: 1 on any problem, else 0
  */
 export async function integrationsCheck(dir: string): Promise<number> {
   const r = await checkIntegrationFolder(dir);
   const show = (file: string) => (r.loaded ? relativeToFolder(r.loaded, file) : file);
+  for (const w of r.warnings) process.stdout.write(`warning: ${show(w.file)}: ${w.reason}\n`);
   if (r.problems.length) {
     // By file (a stable sort keeps each file's problems in the order they were found).
     const byFile = [...r.problems].sort((a, b) => show(a.file).localeCompare(show(b.file)));

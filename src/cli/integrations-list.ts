@@ -2,8 +2,11 @@
  * `switchyard integrations list`: the integrations the server would load, with the same
  * statuses, found and loaded the same way (the real {@link IntegrationManager}), but with
  * no listening server, no database and no network: routers are mounted on a throwaway
- * Fastify instance and every module gets a stub context. Settings resolve from the
- * environment (and `.env`) and defaults; values stored through the admin API are not read.
+ * Fastify instance and every module gets a stub context. Settings resolve as the server
+ * resolves them: values stored through the admin API (read from the configured database,
+ * decrypted with `SWITCHYARD_SECRET_KEY`), then the environment (and `.env`), then defaults.
+ * A SQLite database file that does not exist yet is not created; a database that cannot be
+ * opened is reported on stderr and the settings then resolve without it.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +19,8 @@ import { HookRegistry } from "../hooks/lifecycle.ts";
 import { integrationSources } from "../integrations/discovery.ts";
 import { relativeToFolder } from "../integrations/loader.ts";
 import { IntegrationManager, type IntegrationRecord } from "../integrations/manager.ts";
+import { Store } from "../store/index.ts";
+import type { IntegrationSettingsRepository } from "../store/integration-settings.ts";
 import { stubContext } from "./stub-context.ts";
 
 /** The parts of {@link Config} that decide where integrations come from. */
@@ -30,10 +35,12 @@ export function workspaceIntegrationsDir(config: Pick<Config, "workspaceDir">): 
  * Discovers and loads every integration from `sources` exactly as the server does, with
  * a stub context and an unstarted Fastify instance. Nothing is started, stored or sent.
  * @param env the environment the settings resolve from
+ * @param settingsStore settings stored through the admin API (they win over `env`), if any
  */
 export async function loadIntegrationRecords(
   sources: string[],
   env: Record<string, string | undefined>,
+  settingsStore?: IntegrationSettingsRepository,
 ): Promise<IntegrationRecord[]> {
   const log = pino({ level: "silent" });
   const manager = new IntegrationManager({
@@ -42,6 +49,7 @@ export async function loadIntegrationRecords(
     hooks: new HookRegistry(log),
     log,
     env,
+    settingsStore,
     makeContext: (name, settings) => stubContext(name, settings),
   });
   const server = Fastify({ logger: false });
@@ -52,6 +60,29 @@ export async function loadIntegrationRecords(
   }
 }
 
+/**
+ * The configured database, for its stored settings; undefined (with a note on stderr when
+ * it exists but cannot be opened) when there is none to read. A SQLite file that does not
+ * exist is not created.
+ */
+async function openSettingsStore(
+  config: Pick<Config, "databaseUrl" | "SWITCHYARD_SECRET_KEY">,
+): Promise<Store | undefined> {
+  const url = config.databaseUrl;
+  if (url.startsWith("sqlite:")) {
+    const path = url.slice("sqlite:".length);
+    if (path === ":memory:" || !existsSync(path)) return undefined;
+  }
+  try {
+    return await Store.open(url, { secretKey: config.SWITCHYARD_SECRET_KEY, poolSize: 1 });
+  } catch (err) {
+    process.stderr.write(
+      `note: cannot read settings stored through the admin API (${(err as Error).message}); showing the environment's\n`,
+    );
+    return undefined;
+  }
+}
+
 /** Required settings of `r` that have no value. */
 export function missingSettings(r: IntegrationRecord): string[] {
   return r.settings.filter((s) => s.spec.required && s.value === undefined).map((s) => s.spec.key);
@@ -59,7 +90,7 @@ export function missingSettings(r: IntegrationRecord): string[] {
 
 /**
  * The table `integrations list` prints: one row per integration (name, status, parts,
- * folder), followed by indented lines for its load errors (`file: reason`), missing
+ * folder), followed by indented lines for its load errors and warnings (`file: reason`), missing
  * required settings and the folders it overrides.
  */
 export function formatIntegrationTable(records: IntegrationRecord[]): string {
@@ -75,6 +106,8 @@ export function formatIntegrationTable(records: IntegrationRecord[]): string {
   records.forEach((r, i) => {
     out.push(line(rows[i]!));
     for (const e of r.errors) out.push(`    error: ${relativeToFolder(r, e.file)}: ${e.reason}`);
+    for (const w of r.warnings)
+      out.push(`    warning: ${relativeToFolder(r, w.file)}: ${w.reason}`);
     for (const key of missingSettings(r)) out.push(`    missing required setting: ${key}`);
     for (const o of r.overrides) out.push(`    overrides: ${o}`);
   });
@@ -87,22 +120,23 @@ export function formatIntegrationTable(records: IntegrationRecord[]): string {
  * @returns the exit code (always 0: a broken integration is reported, not fatal)
  */
 export async function integrationsList(
-  config: SourceConfig & Pick<Config, "env">,
+  config: SourceConfig & Pick<Config, "env" | "databaseUrl" | "SWITCHYARD_SECRET_KEY">,
 ): Promise<number> {
   const sources = integrationSources(config);
   for (const dir of config.integrationDirs) {
     if (!existsSync(dir)) process.stderr.write(`note: INTEGRATION_DIRS entry not found: ${dir}\n`);
   }
-  const records = await loadIntegrationRecords(sources, config.env);
+  const store = await openSettingsStore(config);
+  let records: IntegrationRecord[];
+  try {
+    records = await loadIntegrationRecords(sources, config.env, store?.integrationSettings);
+  } finally {
+    await store?.close();
+  }
   if (records.length === 0) {
     process.stdout.write(`No integrations found in:\n${sources.map((s) => `  ${s}\n`).join("")}`);
     return 0;
   }
   process.stdout.write(formatIntegrationTable(records));
-  if (records.some((r) => missingSettings(r).length)) {
-    process.stdout.write(
-      "\nSettings shown as missing may be stored through the admin API, which this command does not read.\n",
-    );
-  }
   return 0;
 }

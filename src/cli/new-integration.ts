@@ -4,7 +4,7 @@
  * `switchyard integrations check` and whose own test passes with `node --test`.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { integrationTemplate } from "./templates.ts";
 
 /**
@@ -37,6 +37,32 @@ export function scaffoldIntegration(name: string, parentDir: string): string[] {
   return written;
 }
 
+/** The switchyard checkout this command runs from (holds bin/switchyard and node_modules). */
+const CHECKOUT = resolve(import.meta.dirname, "..", "..");
+
+/** `path` as typed from `cwd`: relative when it lies below `cwd`, else absolute. */
+function shown(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
+}
+
+/**
+ * The commands to run after scaffolding, each working as printed from `cwd`: the check
+ * through `bin/switchyard`, and the folder's test through the pinned Node (`npx node`, with
+ * `--prefix <checkout>` when `cwd` is outside the checkout, so npx finds that Node; the Node
+ * on PATH may be too old to run TypeScript).
+ */
+export function nextCommands(dir: string, name: string, cwd: string): string[] {
+  const inCheckout = cwd === CHECKOUT || cwd.startsWith(CHECKOUT + sep);
+  const bin = join(CHECKOUT, "bin", "switchyard");
+  const binShown = inCheckout ? shown(bin, cwd) : bin;
+  const npx = inCheckout ? "npx" : `npx --prefix ${CHECKOUT}`;
+  return [
+    `${binShown} integrations check ${shown(dir, cwd)}`,
+    `${npx} node --test ${shown(join(dir, `${name}.test.ts`), cwd)}`,
+  ];
+}
+
 /**
  * The `new integration` command: scaffolds and prints what was created and what to run next.
  * @returns the exit code: 1 for a bad name or an existing folder, else 0
@@ -56,8 +82,7 @@ export function newIntegration(name: string, parentDir: string): number {
     ...integrationTemplate(name).map((f) => `  ${f.path.padEnd(width)}  ${f.about}`),
     "",
     "Next:",
-    `  switchyard integrations check ${dir}`,
-    `  node --test ${join(dir, `${name}.test.ts`)}`,
+    ...nextCommands(dir, name, process.cwd()).map((c) => `  ${c}`),
     `The server discovers it when ${resolve(parentDir)} is in INTEGRATION_DIRS or is the workspace's integrations/ folder.`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -64,7 +64,7 @@ export default {
   env_vars: [
     {
       key: "${secret}",
-      required: false,
+      required: true,
       secret: true,
       description:
         "Shared secret callers send in the X-Webhook-Secret header; the webhook refuses every call until it is set",
@@ -98,7 +98,9 @@ export interface ${title}Settings {
  * Routes under /integrations/${name}/. Every route states its auth in \`config.auth\`:
  * - POST /webhook checks its caller itself ("self"): the X-Webhook-Secret header must equal
  *   ${secret} (compared in constant time); then the text goes to the session
- *   \`${name}:<client_id>\` and an agent turn is queued.
+ *   \`${name}:<client_id>\` and an agent turn is queued with this integration's tool
+ *   (\`${tool}\`) and skill (\`skills/${name}.md\`, id \`integrations/${name}/${name}\`) added
+ *   to it through \`executionConfig\` (a bot only has the tools and skills it lists).
  * - GET /status needs the server's API key with the sessions:read scope.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -106,6 +108,11 @@ import type { RouterDefinition } from "switchyard";
 
 const SECRET_SETTING = "${secret}";
 const SECRET_HEADER = "x-webhook-secret";
+/** What this integration's turns get besides the bot's own tools and skills. */
+const EXECUTION_CONFIG = {
+  tools: ["${tool}"],
+  skills: ["integrations/${name}/${name}"],
+};
 
 /** True when \`given\` equals \`expected\`, compared in constant time (as equal-length digests). */
 function sameSecret(given: unknown, expected: string): boolean {
@@ -130,7 +137,10 @@ const router: RouterDefinition = async (app, ctx) => {
       return reply.code(400).send({ detail: "Expected {client_id: string, text: string}" });
     }
     const { sessionId } = await ctx.getOrCreateSession(\`${name}:\${body.client_id}\`);
-    const { taskId } = await ctx.injectMessage(sessionId, body.text, { runAgent: true });
+    const { taskId } = await ctx.injectMessage(sessionId, body.text, {
+      runAgent: true,
+      executionConfig: EXECUTION_CONFIG,
+    });
     return reply.code(202).send({ session_id: sessionId, task_id: taskId });
   });
 
@@ -177,8 +187,8 @@ sender. Answer briefly; when asked to repeat something, use the \`${tool}\` tool
     },
     {
       path: `${name}.test.ts`,
-      about: `its test: node --test ${name}.test.ts`,
-      content: `/** The ${name} integration's own test: \`node --test ${name}.test.ts\`. */
+      about: `its test (npx node --test ${name}.test.ts)`,
+      content: `/** The ${name} integration's own test: \`npx node --test ${name}.test.ts\` (Node 24). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import tool from "./tools/${tool}.ts";

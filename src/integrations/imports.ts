@@ -37,6 +37,46 @@ export interface ImportProblem {
 }
 
 /**
+ * A module's source cannot be parsed. The message reads
+ * `syntax error at line L, column C: <what the parser says>`; the parser's own error
+ * (amaro's plain object, es-module-lexer's or V8's SyntaxError) is `cause`.
+ */
+export class ModuleSyntaxError extends SyntaxError {
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column (UTF-16 code units from the start of the line). */
+  readonly column: number;
+  /** What the parser says, without the position. */
+  readonly detail: string;
+  constructor(detail: string, line: number, column: number, cause?: unknown) {
+    super(`syntax error at line ${line}, column ${column}: ${detail}`, { cause });
+    this.name = "ModuleSyntaxError";
+    this.line = line;
+    this.column = column;
+    this.detail = detail;
+  }
+}
+
+/** amaro's parse failure: a plain object (not an Error) with 1-based lines, 0-based columns. */
+interface AmaroSyntaxError {
+  code: "InvalidSyntax";
+  message: string;
+  startLine: number;
+  startColumn: number;
+}
+
+function isAmaroSyntaxError(err: unknown): err is AmaroSyntaxError {
+  const e = err as Partial<AmaroSyntaxError> | null;
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    e.code === "InvalidSyntax" &&
+    typeof e.startLine === "number" &&
+    typeof e.startColumn === "number"
+  );
+}
+
+/**
  * The run-time imports of a JS or TS module: static imports and re-exports, and `import("x")`
  * with a literal specifier. TypeScript is first stripped of its types exactly as Node's own
  * type stripping does (`amaro`, the package Node embeds), so `import type`, `export type`
@@ -44,13 +84,28 @@ export interface ImportProblem {
  * the ES module lexer (`es-module-lexer`, the one bundlers use) then lists the imports.
  * Positions are kept by the stripping, so lines are the source's. `require()` is not
  * listed (integration modules are ES modules).
- * @throws SyntaxError when the module cannot be parsed (the loader reports it as the import would)
+ * @throws ModuleSyntaxError (line and column of the source) when the module cannot be parsed
  */
 export function scanImports(source: string): ImportRef[] {
-  const code = /\bimport\b|\bexport\b/.test(source)
-    ? transformSync(source, { mode: "strip-only" }).code
-    : source;
-  const [imports] = parseModule(code);
+  let code = source;
+  if (/\bimport\b|\bexport\b/.test(source)) {
+    try {
+      code = transformSync(source, { mode: "strip-only" }).code;
+    } catch (err) {
+      if (!isAmaroSyntaxError(err)) throw err;
+      throw new ModuleSyntaxError(err.message, err.startLine, err.startColumn + 1, err);
+    }
+  }
+  let imports: ReturnType<typeof parseModule>[0];
+  try {
+    [imports] = parseModule(code);
+  } catch (err) {
+    const at = (err as { idx?: unknown }).idx;
+    if (typeof at !== "number") throw err;
+    const line = lineAt(code, at);
+    const column = at - code.lastIndexOf("\n", at - 1);
+    throw new ModuleSyntaxError("the module cannot be parsed", line, column, err);
+  }
   const out: ImportRef[] = [];
   for (const i of imports) {
     if (i.n === undefined || i.d === -2) continue; // import.meta, or a computed import()
@@ -140,6 +195,15 @@ function installedFrom(dir: string, pkg: string): string | undefined {
   }
 }
 
+/** What the scan of one file found. */
+interface Scan {
+  missing: Missing[];
+  /** Absolute paths of the folder's modules it imports. */
+  relatives: string[];
+  /** Why the file cannot be parsed, if it cannot. */
+  syntax?: ModuleSyntaxError;
+}
+
 /** One missing package of one file: `why` completes `imports "<pkg>", <why>`. */
 interface Missing {
   file: string;
@@ -155,7 +219,7 @@ interface Missing {
 export class FolderImports {
   readonly dir: string;
   readonly #manifest: Manifest;
-  readonly #scans = new Map<string, { missing: Missing[]; relatives: string[] }>();
+  readonly #scans = new Map<string, Scan>();
 
   constructor(dir: string) {
     this.dir = resolve(dir);
@@ -167,10 +231,10 @@ export class FolderImports {
     return this.#manifest.problem;
   }
 
-  #scan(file: string): { missing: Missing[]; relatives: string[] } {
+  #scan(file: string): Scan {
     const known = this.#scans.get(file);
     if (known) return known;
-    const result = { missing: [] as Missing[], relatives: [] as string[] };
+    const result: Scan = { missing: [], relatives: [] };
     this.#scans.set(file, result);
     let source: string;
     try {
@@ -180,7 +244,15 @@ export class FolderImports {
     }
     const isTest = /\.test\.[mc]?[jt]s$/.test(file);
     const seen = new Set<string>();
-    for (const ref of scanImports(source)) {
+    let refs: ImportRef[];
+    try {
+      refs = scanImports(source);
+    } catch (err) {
+      if (!(err instanceof ModuleSyntaxError)) throw err;
+      result.syntax = err;
+      return result;
+    }
+    for (const ref of refs) {
       if (/^\.\.?\//.test(ref.specifier)) {
         result.relatives.push(resolve(dirname(file), ref.specifier));
         continue;
@@ -213,9 +285,10 @@ export class FolderImports {
   }
 
   /**
-   * The problems that keep `file` from loading: its own missing packages, and those of the
-   * folder's modules it imports at run time (followed through relative imports), phrased
-   * `imports "x" through _helper.ts, which …`. Empty when the file may be imported.
+   * The problems that keep `file` from loading: its own syntax error or missing packages,
+   * and those of the folder's modules it imports at run time (followed through relative
+   * imports), phrased `imports "x" through _helper.ts, which …` or `imports _helper.ts,
+   * which has a syntax error at line L, column C: …`. Empty when the file may be imported.
    */
   problemsOf(file: string): ImportProblem[] {
     const start = resolve(file);
@@ -224,7 +297,16 @@ export class FolderImports {
     const visit = (f: string) => {
       if (visited.has(f) || !(f === this.dir || f.startsWith(this.dir + sep))) return;
       visited.add(f);
-      const { missing, relatives } = this.#scan(f);
+      const { missing, relatives, syntax } = this.#scan(f);
+      if (syntax) {
+        out.push({
+          file: start,
+          reason:
+            f === start
+              ? syntax.message
+              : `imports ${relative(this.dir, f)}, which has a ${syntax.message}`,
+        });
+      }
       for (const m of missing) {
         const through = f === start ? "" : ` through ${relative(this.dir, f)}`;
         out.push({ file: start, reason: `imports "${m.pkg}"${through}, ${m.why}` });
@@ -237,8 +319,12 @@ export class FolderImports {
 
   /** Every module file's own problems (tests included), for whole-folder checks. */
   allProblems(): ImportProblem[] {
-    return moduleFilesOf(this.dir).flatMap((f) =>
-      this.#scan(f).missing.map((m) => ({ file: f, reason: `imports "${m.pkg}", ${m.why}` })),
-    );
+    return moduleFilesOf(this.dir).flatMap((f) => {
+      const scan = this.#scan(f);
+      return [
+        ...(scan.syntax ? [{ file: f, reason: scan.syntax.message }] : []),
+        ...scan.missing.map((m) => ({ file: f, reason: `imports "${m.pkg}", ${m.why}` })),
+      ];
+    });
   }
 }

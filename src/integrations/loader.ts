@@ -12,8 +12,9 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
+import { skillFrontMatterWarning } from "../lib/front-matter.ts";
 import { LIFECYCLE_EVENTS } from "../sdk/hooks.ts";
 import type {
   DispatcherDefinition,
@@ -26,7 +27,7 @@ import type {
 } from "../sdk/index.ts";
 import type { JsonSchemaObject } from "../sdk/tools.ts";
 import { type DiscoveredFolder, findModule, listFiles, MODULE_EXTENSIONS } from "./discovery.ts";
-import { FolderImports } from "./imports.ts";
+import { FolderImports, ModuleSyntaxError } from "./imports.ts";
 
 /** A tool as loaded: JSON-Schema parameters, the file it came from. */
 export interface LoadedTool {
@@ -56,7 +57,13 @@ export interface LoadedIntegration extends DiscoveredFolder {
   tools: LoadedTool[];
   /** Skill files (`skills/*.md`). */
   skills: string[];
+  /** Parts that could not be used, with the reason. */
   errors: LoadError[];
+  /**
+   * Things that load but are probably not what the author meant (a skill without front
+   * matter: {@link skillFrontMatterWarning}); shown by `integrations check` and `list`.
+   */
+  warnings: LoadError[];
 }
 
 let generation = 0;
@@ -66,6 +73,25 @@ async function importModule(file: string, fresh: boolean): Promise<Record<string
   // A new query string makes a reload import the file again instead of the cached module.
   if (fresh) url.search = `?load=${++generation}`;
   return (await import(url.href)) as Record<string, unknown>;
+}
+
+/**
+ * Why importing `file` failed, as the loader records it. A SyntaxError only V8 finds (the
+ * import scan parses the file first, so most never get here) is given the line and column
+ * of its stack's first frame (`<file>:<line>`, the source line, a caret under the column):
+ * `syntax error at line L, column C: <V8's message>`, naming the file when it is another
+ * module the file imports.
+ */
+export function importFailure(err: unknown, file: string): string {
+  if (!(err instanceof SyntaxError) || err instanceof ModuleSyntaxError || !err.stack) {
+    return (err as Error)?.message ?? String(err);
+  }
+  const m = /^(.+):(\d+)\r?\n.*\r?\n( *)\^/.exec(err.stack);
+  if (!m) return err.message;
+  let where = m[1]!;
+  if (where.startsWith("file:")) where = fileURLToPath(where.replace(/\?[^/]*$/, ""));
+  const at = new ModuleSyntaxError(err.message, Number(m[2]), m[3]!.length + 1, err).message;
+  return where === file ? at : `${where}: ${at}`;
 }
 
 /** The module's definition: its default export, else the named export `name`. */
@@ -173,6 +199,7 @@ export async function loadIntegration(
     tools: [],
     skills: [],
     errors: [],
+    warnings: [],
   };
   const imports = new FolderImports(folder.dir);
   if (imports.manifestProblem) out.errors.push(imports.manifestProblem);
@@ -192,7 +219,7 @@ export async function loadIntegration(
       fn(await importModule(file, fresh), file);
       out.parts.push(part);
     } catch (err) {
-      out.errors.push({ file, reason: (err as Error)?.message ?? String(err) });
+      out.errors.push({ file, reason: importFailure(err, file) });
     }
   };
 
@@ -238,13 +265,14 @@ export async function loadIntegration(
     try {
       out.tools.push(...(await loadToolFile(file, fresh)));
     } catch (err) {
-      out.errors.push({ file, reason: (err as Error)?.message ?? String(err) });
+      out.errors.push({ file, reason: importFailure(err, file) });
     }
   }
   if (out.tools.length) out.parts.push("tools");
   for (const file of listFiles(folder.dir, "skills", [".md"])) {
     try {
-      readFileSync(file, "utf8");
+      const warning = skillFrontMatterWarning(readFileSync(file, "utf8"));
+      if (warning) out.warnings.push({ file, reason: warning });
       out.skills.push(file);
     } catch (err) {
       out.errors.push({ file, reason: (err as Error).message });

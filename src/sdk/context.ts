@@ -61,6 +61,8 @@ export interface IntegrationContext<
   /**
    * The session of (bot, client_id), created when absent (emitting `session.start`).
    * @throws UnknownBotError (`name === "UnknownBotError"`, `botId`) when the bot does not exist
+   * @throws InvalidInputError (`name === "InvalidInputError"`, `field`, `problem`) when
+   *   `clientId` is one REST refuses (not a string, empty, too long, NUL characters)
    */
   getOrCreateSession(
     clientId: string,
@@ -69,6 +71,8 @@ export interface IntegrationContext<
   /**
    * Stores a message (and, with runAgent, its task) in one transaction; the one inject path.
    * @throws SessionNotFoundError (`name === "SessionNotFoundError"`) when the session does not exist
+   * @throws InvalidInputError (`name === "InvalidInputError"`, `field`, `problem`) when the
+   *   content, role or metadata is one `POST /sessions/{id}/messages` refuses
    * @throws InvalidDispatchConfigError (`name === "InvalidDispatchConfigError"`) when the
    *   dispatcher of `dispatch` refuses its config (e.g. a webhook URL the SSRF guard refuses)
    */

@@ -8,7 +8,7 @@
 export interface ExecutionConfig {
   /** Text put before the bot's system prompt for this run. */
   system_preamble?: string;
-  /** Skill ids (`<integration>/<stem>`) added to the context. */
+  /** Skill ids added to the context: `integrations/<integration>/<stem>` for a skill file. */
   skills?: string[];
   /** Tool names added to the bot's own for this run. */
   tools?: string[];
