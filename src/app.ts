@@ -247,6 +247,7 @@ export class App {
         processes: () => this.processes,
         baseUrl: () => this.#url ?? `http://${config.HOST}:${config.PORT}`,
       },
+      adminKeys: { store: this.store, keys: this.auth },
     });
     mountMcpHttp(this.server, this.auth, () => this.outbound, VERSION);
   }

@@ -8,6 +8,7 @@ import type { ApiKeyAuth } from "../http/auth.ts";
 import { OpenApiCollector } from "../http/routes.ts";
 import { type AdminBotsApiOptions, adminBotsApi } from "./admin-bots.ts";
 import { type AdminIntegrationsApiOptions, adminIntegrationsApi } from "./admin-integrations.ts";
+import { type AdminKeysApiOptions, adminKeysApi } from "./admin-keys.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
 import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
 import { type NotificationsApiOptions, notificationsApi } from "./notifications.ts";
@@ -32,6 +33,7 @@ export interface ApiDeps {
   skills: SkillsApiOptions;
   adminBots: AdminBotsApiOptions;
   adminIntegrations: AdminIntegrationsApiOptions;
+  adminKeys: AdminKeysApiOptions;
 }
 
 /**
@@ -53,4 +55,5 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(skillsApi, { auth, ...deps.skills });
   server.register(adminBotsApi, { auth, ...deps.adminBots });
   server.register(adminIntegrationsApi, { auth, ...deps.adminIntegrations });
+  server.register(adminKeysApi, { auth, ...deps.adminKeys });
 }
