@@ -12,6 +12,7 @@ import { type AdminKeysApiOptions, adminKeysApi } from "./admin-keys.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
 import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
 import { type NotificationsApiOptions, notificationsApi } from "./notifications.ts";
+import { type SessionListApiOptions, sessionListApi } from "./session-list.ts";
 import { type SessionsApiOptions, sessionsApi } from "./sessions.ts";
 import { type SkillsApiOptions, skillsApi } from "./skills.ts";
 import { type StateApiOptions, stateApi } from "./state.ts";
@@ -23,7 +24,7 @@ import { type WebhooksApiOptions, webhooksApi } from "./webhooks.ts";
 export interface ApiDeps {
   auth: ApiKeyAuth;
   system: Omit<SystemApiOptions, "openApi">;
-  sessions: SessionsApiOptions;
+  sessions: SessionsApiOptions & SessionListApiOptions;
   tasks: TasksApiOptions;
   webhooks: WebhooksApiOptions;
   deliveries: DeliveriesApiOptions;
@@ -46,6 +47,7 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   const { auth } = deps;
   server.register(systemApi, { auth, ...deps.system, openApi });
   server.register(sessionsApi, { auth, ...deps.sessions });
+  server.register(sessionListApi, { auth, ...deps.sessions });
   server.register(tasksApi, { auth, ...deps.tasks });
   server.register(webhooksApi, { auth, ...deps.webhooks });
   server.register(deliveriesApi, { auth, ...deps.deliveries });

@@ -2,7 +2,6 @@
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
-import { redactConfig } from "../lib/redact.ts";
 import {
   InvalidDispatchConfigError,
   InvalidInputError,
@@ -12,6 +11,7 @@ import {
 import type { SessionService } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
 import { MESSAGE_ROLES, type Message } from "../store/messages.ts";
+import { sessionJson } from "./session-list.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
 const dispatchConfig = z.record(z.string(), z.unknown()).nullable().optional();
@@ -104,14 +104,7 @@ export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, sessi
     async handler({ params }) {
       const s = await store.sessions.get(params.id);
       if (!s) throw notFound("Session");
-      return {
-        id: s.id,
-        bot_id: s.botId,
-        client_id: s.clientId,
-        dispatch_config: redactConfig(s.dispatchConfig),
-        created_at: new Date(s.createdAt).toISOString(),
-        ended_at: s.endedAt == null ? null : new Date(s.endedAt).toISOString(),
-      };
+      return sessionJson(s);
     },
   });
 
