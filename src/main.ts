@@ -115,7 +115,7 @@ async function mcp(): Promise<void> {
     );
   }
   app.deliveryWorker.start();
-  await serveMcpStdio(app.outbound, VERSION);
+  await serveMcpStdio(app.mcpServices, VERSION);
   await app.stop();
   process.exit(0);
 }

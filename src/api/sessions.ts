@@ -16,7 +16,8 @@ import { sessionJson } from "./session-list.ts";
 const idParams = z.object({ id: z.string().min(1) });
 const dispatchConfig = z.record(z.string(), z.unknown()).nullable().optional();
 
-const createSessionBody = z.strictObject({
+/** The body of `POST /api/v1/sessions` (also the MCP tool `session_open`'s input). */
+export const createSessionBody = z.strictObject({
   bot_id: z.string().min(1).default("default"),
   client_id: z.string().min(1).max(512),
   dispatch_config: dispatchConfig,
@@ -29,7 +30,8 @@ const executionConfig = z.looseObject({
   model_override: z.string().optional(),
 });
 
-const postMessageBody = z.strictObject({
+/** The body of `POST /sessions/{id}/messages` (also the MCP tool `session_send_message`'s input). */
+export const postMessageBody = z.strictObject({
   content: z.string().min(1, "must not be empty"),
   role: z.enum(MESSAGE_ROLES).default("user"),
   source: z.string().max(100).optional(),
@@ -42,7 +44,8 @@ const postMessageBody = z.strictObject({
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
+/** The query of `GET /sessions/{id}/messages` (also the MCP tool `session_messages`'s input). */
+export const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
 
 /** The wire shape of a message. */
 export function messageJson(m: Message) {

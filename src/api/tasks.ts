@@ -50,6 +50,29 @@ export function taskJson(t: Task) {
   };
 }
 
+/**
+ * A task as `GET /api/v1/tasks/{id}` (and the MCP tool `task_get`) answer it: its wire
+ * shape plus `deliveries` (the newest 100 of its outbox rows: id, target_type, status,
+ * attempts, created_at) and `deliveries_url` for the full records.
+ * @returns undefined when no task has this id
+ */
+export async function readTask(store: Store, id: string) {
+  const t = await store.tasks.get(id);
+  if (!t) return undefined;
+  const deliveries = await store.deliveries.list({ taskId: t.id, limit: TASK_DELIVERIES_SHOWN });
+  return {
+    ...taskJson(t),
+    deliveries: deliveries.map((d) => ({
+      id: d.id,
+      target_type: d.targetType,
+      status: d.status,
+      attempts: d.attempts,
+      created_at: iso(d.createdAt),
+    })),
+    deliveries_url: `/api/v1/deliveries?task_id=${encodeURIComponent(t.id)}`,
+  };
+}
+
 /** What tasksApi needs. */
 export interface TasksApiOptions {
   store: Store;
@@ -87,23 +110,9 @@ export const tasksApi = apiPlugin<TasksApiOptions>((routes, { store, abortLocal 
     scope: "tasks:read",
     params: idParams,
     async handler({ params }) {
-      const t = await store.tasks.get(params.id);
+      const t = await readTask(store, params.id);
       if (!t) throw notFound("Task");
-      const deliveries = await store.deliveries.list({
-        taskId: t.id,
-        limit: TASK_DELIVERIES_SHOWN,
-      });
-      return {
-        ...taskJson(t),
-        deliveries: deliveries.map((d) => ({
-          id: d.id,
-          target_type: d.targetType,
-          status: d.status,
-          attempts: d.attempts,
-          created_at: iso(d.createdAt),
-        })),
-        deliveries_url: `/api/v1/deliveries?task_id=${encodeURIComponent(t.id)}`,
-      };
+      return t;
     },
   });
 
