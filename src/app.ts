@@ -38,6 +38,7 @@ import { IntegrationManager } from "./integrations/manager.ts";
 import { ProcessSupervisor } from "./integrations/processes.ts";
 import { createLogger } from "./lib/logger.ts";
 import { mountMcpHttp } from "./mcp/http.ts";
+import type { McpServices } from "./mcp/server.ts";
 import { OutboundHttpClient } from "./outbox/http-client.ts";
 import { DeliveryWorker } from "./outbox/worker.ts";
 import { SessionService } from "./sessions/service.ts";
@@ -270,8 +271,9 @@ export class App {
         baseUrl: () => this.#url ?? `http://${config.HOST}:${config.PORT}`,
       },
       home: { store, version: VERSION, apiKey },
+      adminKeys: { store: this.store, keys: this.auth },
     });
-    mountMcpHttp(this.server, this.auth, () => this.outbound, VERSION);
+    mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
   }
 
   /** Where integrations are discovered, in order: repo, INTEGRATION_DIRS, workspace. */
@@ -321,6 +323,14 @@ export class App {
       this.integrations.list().map((r) => ({ integration: r.name, files: r.skills })),
       this.log,
     );
+  }
+
+  /** What the MCP tools call (over HTTP and stdio): the same services as REST. */
+  get mcpServices(): McpServices {
+    return {
+      outbound: this.outbound,
+      core: { sessions: this.sessions, documents: this.documents, store: this.store },
+    };
   }
 
   /** The base URL once listening, e.g. `http://127.0.0.1:8080`. */

@@ -1,5 +1,5 @@
 /**
- * The `switchyard` command: `serve` (default), `keys create`, `doctor`.
+ * The `switchyard` command: `serve` (default), `keys create|list|revoke`, `doctor`.
  * Run through `bin/switchyard` or `npm start`, which use the pinned Node.
  */
 import { Command, Option } from "commander";
@@ -15,6 +15,7 @@ import { ModelRegistry } from "./agent/models.ts";
 import { App, VERSION } from "./app.ts";
 import { integrationsCheck } from "./cli/integrations-check.ts";
 import { integrationsList, workspaceIntegrationsDir } from "./cli/integrations-list.ts";
+import { keysList, keysRevoke } from "./cli/keys.ts";
 import { newIntegration } from "./cli/new-integration.ts";
 import { startedByNpm, stopOnSignals } from "./cli/shutdown.ts";
 import { stateExport } from "./cli/state-export.ts";
@@ -135,7 +136,7 @@ async function mcp(): Promise<void> {
     );
   }
   app.deliveryWorker.start();
-  await serveMcpStdio(app.outbound, VERSION);
+  await serveMcpStdio(app.mcpServices, VERSION);
   await app.stop();
   process.exit(0);
 }
@@ -210,9 +211,8 @@ const program = new Command("switchyard")
   .version(VERSION)
   .description("Integration server for AI agents");
 program.command("serve", { isDefault: true }).description("Run the server").action(serve);
-program
-  .command("keys")
-  .description("Manage API keys")
+const keys = program.command("keys").description("Manage API keys");
+keys
   .command("create")
   .description("Create an API key and print it once (only its hash is stored)")
   .addOption(
@@ -220,6 +220,15 @@ program
   )
   .option("--name <name>", "a label for the key", "cli")
   .action(keysCreate);
+keys
+  .command("list")
+  .description("List the keys in force: id, name, scopes, created, last used (never the key)")
+  .option("--json", "print JSON (the shape of GET /api/v1/admin/keys)")
+  .action(async (opts: { json?: boolean }) => process.exit(await keysList(configOrExit(), opts)));
+keys
+  .command("revoke <id-or-name>")
+  .description("Revoke a key by id, or by name when one key in force has it")
+  .action(async (idOrName: string) => process.exit(await keysRevoke(configOrExit(), idOrName)));
 program
   .command("mcp")
   .description("Serve the MCP tools over stdio (for a local MCP client)")

@@ -1,9 +1,10 @@
-/** The command line: `keys create`, `doctor`, and a config error at start. */
+/** The command line: `keys create|list|revoke`, `doctor`, and a config error at start. */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { hashApiKey } from "../src/store/api-keys.ts";
 import { Store } from "../src/store/index.ts";
 import { tempDir } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
@@ -45,6 +46,53 @@ test("keys create prints a key once that the server accepts with its scopes; onl
   } finally {
     await store.close();
   }
+});
+
+test("keys list shows the keys in force without secrets; keys revoke removes one by name or id", async () => {
+  const made = await run(["keys", "create", "--scopes", "documents:read", "--name", "list-me"]);
+  assert.equal(made.code, 0, made.err);
+  const key = made.out.trim();
+  const id = /\(([0-9a-f-]{36})\)/.exec(made.err)?.[1];
+  assert.ok(id, made.err);
+
+  const table = await run(["keys", "list"]);
+  assert.equal(table.code, 0, table.err);
+  assert.match(table.out, /^ID\s+NAME\s+SCOPES\s+CREATED\s+LAST USED$/m);
+  const line = table.out.split("\n").find((l) => l.startsWith(id!))!;
+  assert.match(line, /list-me\s+documents:read\s+\d{4}-\d\d-\d\dT\S+Z\s+never$/);
+  assert.ok(!table.out.includes(key) && !table.out.includes(hashApiKey(key)), "no secrets");
+
+  const json = await run(["keys", "list", "--json"]);
+  assert.equal(json.code, 0, json.err);
+  const listed = JSON.parse(json.out).find((k: any) => k.id === id);
+  assert.deepEqual(
+    { name: listed.name, scopes: listed.scopes, last_used_at: listed.last_used_at },
+    { name: "list-me", scopes: ["documents:read"], last_used_at: null },
+  );
+
+  const revoked = await run(["keys", "revoke", "list-me"]);
+  assert.equal(revoked.code, 0, revoked.err);
+  assert.match(revoked.err, new RegExp(`Revoked key "list-me" \\(${id}\\)`));
+  assert.ok(!(await run(["keys", "list"])).out.includes(id!), "no longer listed");
+  const store = await Store.open(`sqlite:${join(dir.path, "data", "switchyard.db")}`);
+  try {
+    assert.equal(await store.apiKeys.findByKey(key), undefined, "the key no longer opens");
+  } finally {
+    await store.close();
+  }
+
+  const again = await run(["keys", "revoke", id!]);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /No API key in force has the id or name/);
+
+  // Two keys share a name: revoking by that name is refused; by id it works.
+  const a = await run(["keys", "create", "--scopes", "tasks:read", "--name", "twin"]);
+  await run(["keys", "create", "--scopes", "tasks:read", "--name", "twin"]);
+  const ambiguous = await run(["keys", "revoke", "twin"]);
+  assert.equal(ambiguous.code, 1);
+  assert.match(ambiguous.err, /2 keys are named "twin"; revoke one by id/);
+  const twinId = /\(([0-9a-f-]{36})\)/.exec(a.err)![1]!;
+  assert.equal((await run(["keys", "revoke", twinId])).code, 0);
 });
 
 test("keys create refuses an unknown scope", async () => {

@@ -16,6 +16,7 @@ import { createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts"
 
 const ROOT = join(import.meta.dirname, "..");
 const TOOLS = [
+  "documents_search",
   "integration_emit_event",
   "integration_git_auto_commit_get",
   "integration_git_auto_commit_set",
@@ -24,6 +25,10 @@ const TOOLS = [
   "integration_webhook_list",
   "integration_webhook_register",
   "integrations_state",
+  "session_messages",
+  "session_open",
+  "session_send_message",
+  "task_get",
 ];
 
 async function httpClient(url: string, key: string): Promise<Client> {

@@ -17,7 +17,8 @@ const ingestBody = z.strictObject({
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
-const searchQuery = z.object({
+/** The query of `GET /documents/search` (also the MCP tool `documents_search`'s input). */
+export const searchQuery = z.object({
   q: z.string().refine((s) => s.trim().length > 0, "must not be empty"),
   integration_id: label.optional(),
   session_id: label.optional(),

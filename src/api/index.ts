@@ -9,10 +9,12 @@ import type { ApiKeyAuth } from "../http/auth.ts";
 import { OpenApiCollector } from "../http/routes.ts";
 import { type AdminBotsApiOptions, adminBotsApi } from "./admin-bots.ts";
 import { type AdminIntegrationsApiOptions, adminIntegrationsApi } from "./admin-integrations.ts";
+import { type AdminKeysApiOptions, adminKeysApi } from "./admin-keys.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
 import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
 import { type HomePageOptions, homePage } from "./home.ts";
 import { type NotificationsApiOptions, notificationsApi } from "./notifications.ts";
+import { type SessionListApiOptions, sessionListApi } from "./session-list.ts";
 import { type SessionsApiOptions, sessionsApi } from "./sessions.ts";
 import { type SkillsApiOptions, skillsApi } from "./skills.ts";
 import { type StateApiOptions, stateApi } from "./state.ts";
@@ -24,7 +26,7 @@ import { type WebhooksApiOptions, webhooksApi } from "./webhooks.ts";
 export interface ApiDeps {
   auth: ApiKeyAuth;
   system: Omit<SystemApiOptions, "openApi">;
-  sessions: SessionsApiOptions;
+  sessions: SessionsApiOptions & SessionListApiOptions;
   tasks: TasksApiOptions;
   webhooks: WebhooksApiOptions;
   deliveries: DeliveriesApiOptions;
@@ -35,6 +37,7 @@ export interface ApiDeps {
   adminBots: AdminBotsApiOptions;
   adminIntegrations: AdminIntegrationsApiOptions;
   home: HomePageOptions;
+  adminKeys: AdminKeysApiOptions;
 }
 
 /**
@@ -47,6 +50,7 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   const { auth } = deps;
   server.register(systemApi, { auth, ...deps.system, openApi });
   server.register(sessionsApi, { auth, ...deps.sessions });
+  server.register(sessionListApi, { auth, ...deps.sessions });
   server.register(tasksApi, { auth, ...deps.tasks });
   server.register(webhooksApi, { auth, ...deps.webhooks });
   server.register(deliveriesApi, { auth, ...deps.deliveries });
@@ -57,4 +61,5 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(adminBotsApi, { auth, ...deps.adminBots });
   server.register(adminIntegrationsApi, { auth, ...deps.adminIntegrations });
   server.register(homePage, { auth, ...deps.home });
+  server.register(adminKeysApi, { auth, ...deps.adminKeys });
 }

@@ -3,7 +3,6 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
-import { redactConfig } from "../lib/redact.ts";
 import {
   DedupeKeyReusedError,
   InvalidDispatchConfigError,
@@ -15,18 +14,21 @@ import { dispatchConfigSchema, executionConfigSchema } from "../sessions/schemas
 import type { SessionService } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
 import { MESSAGE_ROLES, type Message } from "../store/messages.ts";
+import { sessionJson } from "./session-list.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
 /** Any object here; the session service checks it against the schema of its type. */
 const dispatchConfig = dispatchConfigSchema.nullable().optional();
 
-const createSessionBody = z.strictObject({
+/** The body of `POST /api/v1/sessions` (also the MCP tool `session_open`'s input). */
+export const createSessionBody = z.strictObject({
   bot_id: z.string().min(1).default("default"),
   client_id: z.string().min(1).max(512),
   dispatch_config: dispatchConfig,
 });
 
-const postMessageBody = z.strictObject({
+/** The body of `POST /sessions/{id}/messages` (also the MCP tool `session_send_message`'s input). */
+export const postMessageBody = z.strictObject({
   content: z.string().min(1, "must not be empty"),
   role: z.enum(MESSAGE_ROLES).default("user"),
   source: z.string().max(100).optional(),
@@ -39,7 +41,8 @@ const postMessageBody = z.strictObject({
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
+/** The query of `GET /sessions/{id}/messages` (also the MCP tool `session_messages`'s input). */
+export const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
 
 /** The wire shape of a message. */
 export function messageJson(m: Message) {
@@ -140,14 +143,7 @@ export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, sessi
     async handler({ params }) {
       const s = await store.sessions.get(params.id);
       if (!s) throw notFound("Session");
-      return {
-        id: s.id,
-        bot_id: s.botId,
-        client_id: s.clientId,
-        dispatch_config: redactConfig(s.dispatchConfig),
-        created_at: new Date(s.createdAt).toISOString(),
-        ended_at: s.endedAt == null ? null : new Date(s.endedAt).toISOString(),
-      };
+      return sessionJson(s);
     },
   });
 

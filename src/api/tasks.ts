@@ -1,12 +1,29 @@
-/** `/api/v1/tasks…`: read a task, its tool calls; cancel it. */
+/**
+ * `/api/v1/tasks…`: list tasks (filtered, paged by cursor), read a task with its
+ * deliveries, its tool calls; cancel it.
+ */
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
 import type { Store } from "../store/index.ts";
 import type { Task } from "../store/tasks.ts";
+import { page, pageQuery, queryText } from "./pages.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
+
+const TASK_STATUSES = ["pending", "running", "complete", "failed", "cancelled"] as const;
+
+const listQuery = z.strictObject({
+  bot: queryText(200).optional(),
+  session_id: queryText(200).optional(),
+  client_id: queryText(512).optional().describe("prefix of the task's session's client_id"),
+  status: z.enum(TASK_STATUSES).optional(),
+  ...pageQuery,
+});
+
+/** How many of a task's deliveries its read lists (the rest: `deliveries_url`). */
+const TASK_DELIVERIES_SHOWN = 100;
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
 
@@ -33,6 +50,29 @@ export function taskJson(t: Task) {
   };
 }
 
+/**
+ * A task as `GET /api/v1/tasks/{id}` (and the MCP tool `task_get`) answer it: its wire
+ * shape plus `deliveries` (the newest 100 of its outbox rows: id, target_type, status,
+ * attempts, created_at) and `deliveries_url` for the full records.
+ * @returns undefined when no task has this id
+ */
+export async function readTask(store: Store, id: string) {
+  const t = await store.tasks.get(id);
+  if (!t) return undefined;
+  const deliveries = await store.deliveries.list({ taskId: t.id, limit: TASK_DELIVERIES_SHOWN });
+  return {
+    ...taskJson(t),
+    deliveries: deliveries.map((d) => ({
+      id: d.id,
+      target_type: d.targetType,
+      status: d.status,
+      attempts: d.attempts,
+      created_at: iso(d.createdAt),
+    })),
+    deliveries_url: `/api/v1/deliveries?task_id=${encodeURIComponent(t.id)}`,
+  };
+}
+
 /** What tasksApi needs. */
 export interface TasksApiOptions {
   store: Store;
@@ -43,14 +83,36 @@ export interface TasksApiOptions {
 export const tasksApi = apiPlugin<TasksApiOptions>((routes, { store, abortLocal }) => {
   routes.add({
     method: "GET",
+    url: "/api/v1/tasks",
+    summary:
+      "Tasks, newest first: filter by bot, session_id, client_id prefix, status, since; page with cursor=<next_cursor> (limit ≤ 200, default 50)",
+    scope: "tasks:read",
+    query: listQuery,
+    async handler({ query }) {
+      const rows = await store.tasks.list({
+        botId: query.bot,
+        sessionId: query.session_id,
+        clientIdPrefix: query.client_id,
+        status: query.status,
+        since: query.since,
+        after: query.cursor,
+        limit: query.limit + 1,
+      });
+      return page(rows, query.limit, taskJson);
+    },
+  });
+
+  routes.add({
+    method: "GET",
     url: "/api/v1/tasks/:id",
-    summary: "A task",
+    summary:
+      "A task, with its outbox deliveries (result dispatch and events: id, target_type, status, attempts) and deliveries_url",
     scope: "tasks:read",
     params: idParams,
     async handler({ params }) {
-      const t = await store.tasks.get(params.id);
+      const t = await readTask(store, params.id);
       if (!t) throw notFound("Task");
-      return taskJson(t);
+      return t;
     },
   });
 

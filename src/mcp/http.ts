@@ -1,22 +1,22 @@
 /**
  * MCP over Streamable HTTP at `POST /mcp` (MCP specification 2025-06-18, "Streamable
  * HTTP" transport), stateless: each request gets its own server and transport, so any
- * instance can answer any request. The caller needs the API key (Bearer) with at least
- * `webhooks:read`; each tool then checks its own scope (see `MCP_TOOL_SCOPES`). GET and
+ * instance can answer any request. The caller needs a valid API key (Bearer, 401 without);
+ * each tool then checks its own scope (see `MCP_TOOL_SCOPES`), so a key with only
+ * `sessions:write` may send messages but gets a tool error from the others. GET and
  * DELETE (server-initiated streams and session teardown) are not offered: 405.
  */
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { FastifyInstance } from "fastify";
-import type { OutboundServices } from "../events/outbound-types.ts";
 import type { ApiKeyAuth } from "../http/auth.ts";
 import { scopeAllows } from "../store/api-keys.ts";
-import { createMcpServer } from "./server.ts";
+import { createMcpServer, type McpServices } from "./server.ts";
 
 /** Mounts `/mcp` on `app`; `services` is read per request (it may be wired later). */
 export function mountMcpHttp(
   app: FastifyInstance,
   auth: ApiKeyAuth,
-  services: () => OutboundServices,
+  services: () => McpServices,
   version: string,
 ): void {
   app.route({
@@ -30,7 +30,7 @@ export function mountMcpHttp(
     },
   });
   app.post("/mcp", async (req, reply) => {
-    const key = await auth.require(req, "webhooks:read");
+    const key = await auth.authenticate(req);
     const server = createMcpServer(services(), {
       version,
       allows: (scope) => scopeAllows(key.scopes, scope),

@@ -1,7 +1,8 @@
 /**
  * The MCP server (Model Context Protocol, official `@modelcontextprotocol/sdk`): the
  * outbound domain of seed 003 as eight tools that call the same {@link OutboundServices}
- * as the REST API. Results are structured JSON (`structuredContent`, and the same JSON as
+ * as the REST API, and the core (sessions, messages, tasks, document search) as the tools
+ * of ./core-tools.ts, which call the same services as their REST routes. Results are structured JSON (`structuredContent`, and the same JSON as
  * text for clients that only read text); bad input comes back as a tool error
  * (`isError: true`) whose text is the REST `detail`.
  *
@@ -18,9 +19,28 @@ import {
   type OutboundServices,
 } from "../events/outbound-types.ts";
 import type { Scope } from "../sdk/scopes.ts";
+import {
+  InvalidDispatchConfigError,
+  InvalidInputError,
+  SessionNotFoundError,
+  UnknownBotError,
+} from "../sessions/errors.ts";
+import {
+  CORE_TOOL_SCOPES,
+  type CoreMcpServices,
+  registerCoreTools,
+  ToolInputError,
+} from "./core-tools.ts";
+
+/** What the MCP tools call: the outbound services and the core services. */
+export interface McpServices {
+  outbound: OutboundServices;
+  core: CoreMcpServices;
+}
 
 /** Every MCP tool with the API scope it needs (the same as its REST route). */
 export const MCP_TOOL_SCOPES = {
+  ...CORE_TOOL_SCOPES,
   integrations_state: "webhooks:read",
   integration_webhook_list: "webhooks:read",
   integration_webhook_register: "webhooks:write",
@@ -48,10 +68,11 @@ export interface McpServerOptions {
 const eventNameList = EVENT_NAMES.join(", ");
 
 /**
- * Builds an MCP server exposing the outbound services. Cheap enough to build per request
- * (the stateless Streamable HTTP pattern).
+ * Builds an MCP server exposing the outbound and core services. Cheap enough to build per
+ * request (the stateless Streamable HTTP pattern).
  */
-export function createMcpServer(services: OutboundServices, opts: McpServerOptions): McpServer {
+export function createMcpServer(all: McpServices, opts: McpServerOptions): McpServer {
+  const services = all.outbound;
   const server = new McpServer({ name: "switchyard", version: opts.version });
   const allows = opts.allows ?? (() => true);
 
@@ -71,10 +92,12 @@ export function createMcpServer(services: OutboundServices, opts: McpServerOptio
           structuredContent: structured,
         };
       } catch (err) {
-        if (err instanceof OutboundInputError) return toolError(err.message);
+        const text = inputErrorText(err);
+        if (text !== undefined) return toolError(text);
         throw err;
       }
     };
+  registerCoreTools(server, run, all.core);
 
   server.registerTool(
     "integrations_state",
@@ -180,6 +203,21 @@ export function createMcpServer(services: OutboundServices, opts: McpServerOptio
     ),
   );
   return server;
+}
+
+/** The REST `detail` of an error caused by the tool's input, or undefined for any other. */
+function inputErrorText(err: unknown): string | undefined {
+  if (err instanceof InvalidInputError) return `Invalid input: ${err.field}: ${err.problem}`;
+  if (
+    err instanceof OutboundInputError ||
+    err instanceof ToolInputError ||
+    err instanceof UnknownBotError ||
+    err instanceof SessionNotFoundError ||
+    err instanceof InvalidDispatchConfigError
+  ) {
+    return err.message;
+  }
+  return undefined;
 }
 
 function toolError(text: string): CallToolResult {

@@ -4,14 +4,13 @@
  * messages: logs go to stderr. A local operator holds every scope.
  */
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import type { OutboundServices } from "../events/outbound-types.ts";
-import { createMcpServer } from "./server.ts";
+import { createMcpServer, type McpServices } from "./server.ts";
 
 /**
  * Serves `services` on stdin/stdout until stdin closes.
  * @returns a promise that resolves when the client disconnects
  */
-export async function serveMcpStdio(services: OutboundServices, version: string): Promise<void> {
+export async function serveMcpStdio(services: McpServices, version: string): Promise<void> {
   const server = createMcpServer(services, { version });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {

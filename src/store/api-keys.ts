@@ -19,6 +19,11 @@ export interface ApiKeyRecord {
   createdAt: number;
 }
 
+/** A key as listed: its record and when it was last used (ms; throttled, see `touch`). */
+export interface ApiKeyListing extends ApiKeyRecord {
+  lastUsedAt: number | null;
+}
+
 /** SHA-256 hex of a key; what the store keeps. */
 export function hashApiKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");
@@ -83,6 +88,54 @@ export class ApiKeyRepository {
       scopes: fromJson(r.scopes, []),
       createdAt: Number(r.created_at),
     };
+  }
+
+  /** Every unrevoked key, oldest first (never the key or its hash). */
+  async list(): Promise<ApiKeyListing[]> {
+    const rows = await this.#db
+      .selectFrom("api_keys")
+      .select(["id", "name", "scopes", "created_at", "last_used_at"])
+      .where("revoked_at", "is", null)
+      .orderBy("created_at")
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      scopes: fromJson(r.scopes, []),
+      createdAt: Number(r.created_at),
+      lastUsedAt: r.last_used_at == null ? null : Number(r.last_used_at),
+    }));
+  }
+
+  /**
+   * Revokes an unrevoked key by id.
+   * @returns false when no unrevoked key has this id
+   */
+  async revoke(id: string): Promise<boolean> {
+    const r = await this.#db
+      .updateTable("api_keys")
+      .set({ revoked_at: Date.now() })
+      .where("id", "=", id)
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Records a use of the key at `now` (ms) unless one was recorded less than `everyMs`
+   * before, so that a busy key costs one write per `everyMs`, not one per request, even
+   * across instances.
+   */
+  async touch(id: string, now: number, everyMs: number): Promise<void> {
+    await this.#db
+      .updateTable("api_keys")
+      .set({ last_used_at: now })
+      .where("id", "=", id)
+      .where((eb) =>
+        eb.or([eb("last_used_at", "is", null), eb("last_used_at", "<=", now - everyMs)]),
+      )
+      .execute();
   }
 
   /** True when any unrevoked key has this name. */

@@ -368,6 +368,21 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // GET /api/v1/sessions and /tasks page newest first by (created_at, id).
+  "0010_list_order": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createIndex("sessions_created")
+        .on("sessions")
+        .columns(["created_at", "id"])
+        .execute();
+      await db.schema
+        .createIndex("tasks_created")
+        .on("tasks")
+        .columns(["created_at", "id"])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

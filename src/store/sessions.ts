@@ -2,6 +2,7 @@
 import type { Kysely } from "kysely";
 import { uuidv7 } from "../ids.ts";
 import { fromJson, toJson } from "./json.ts";
+import { olderThan, type PageRequest, startsWith } from "./keyset.ts";
 import type { Database, SessionsTable } from "./schema.ts";
 
 /** A session as the code sees it. */
@@ -29,6 +30,15 @@ function toSession(r: SessionsTable): Session {
   };
 }
 
+/** What {@link SessionRepository.list} selects; every field narrows. */
+export interface SessionFilter extends PageRequest {
+  botId?: string;
+  /** client_id starts with this (exact case). */
+  clientIdPrefix?: string;
+  /** open: not ended; ended: ended. */
+  state?: "open" | "ended";
+}
+
 /** Sessions. */
 export class SessionRepository {
   readonly #db: Kysely<Database>;
@@ -44,6 +54,24 @@ export class SessionRepository {
       .where("id", "=", id)
       .executeTakeFirst();
     return r ? toSession(r) : undefined;
+  }
+
+  /** Sessions matching `f`, newest first by (created_at, id), at most `f.limit`. */
+  async list(f: SessionFilter): Promise<Session[]> {
+    let q = this.#db.selectFrom("sessions").selectAll();
+    if (f.botId !== undefined) q = q.where("bot_id", "=", f.botId);
+    if (f.clientIdPrefix !== undefined) q = q.where(startsWith("client_id", f.clientIdPrefix));
+    if (f.state === "open") q = q.where("ended_at", "is", null);
+    if (f.state === "ended") q = q.where("ended_at", "is not", null);
+    if (f.since !== undefined) q = q.where("created_at", ">=", f.since);
+    const after = f.after;
+    if (after) q = q.where((eb) => olderThan(eb, after));
+    const rows = await q
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(f.limit)
+      .execute();
+    return rows.map(toSession);
   }
 
   /**

@@ -8,6 +8,7 @@ import { uuidv7 } from "../ids.ts";
 import type { ExecutionConfig } from "../sdk/execution.ts";
 import type { Dialect } from "./db.ts";
 import { fromJson, toJson } from "./json.ts";
+import { olderThan, type PageRequest, startsWith } from "./keyset.ts";
 import type { Database, TaskStatus, TasksTable } from "./schema.ts";
 
 /** A task as the code sees it. */
@@ -88,6 +89,15 @@ export interface TaskFinal {
   error?: string | null;
 }
 
+/** What {@link TaskRepository.list} selects; every field narrows. */
+export interface TaskFilter extends PageRequest {
+  botId?: string;
+  sessionId?: string;
+  /** The task's session's client_id starts with this (exact case). */
+  clientIdPrefix?: string;
+  status?: TaskStatus;
+}
+
 /** The task queue's storage. */
 export class TaskRepository {
   readonly #db: Kysely<Database>;
@@ -126,6 +136,29 @@ export class TaskRepository {
     };
     await this.#db.insertInto("tasks").values(row).execute();
     return toTask(row);
+  }
+
+  /** Tasks matching `f`, newest first by (created_at, id), at most `f.limit`. */
+  async list(f: TaskFilter): Promise<Task[]> {
+    let q = this.#db.selectFrom("tasks").selectAll();
+    if (f.botId !== undefined) q = q.where("bot_id", "=", f.botId);
+    if (f.sessionId !== undefined) q = q.where("session_id", "=", f.sessionId);
+    if (f.status !== undefined) q = q.where("status", "=", f.status);
+    const prefix = f.clientIdPrefix;
+    if (prefix !== undefined) {
+      q = q.where("session_id", "in", (eb) =>
+        eb.selectFrom("sessions").select("id").where(startsWith("client_id", prefix)),
+      );
+    }
+    if (f.since !== undefined) q = q.where("created_at", ">=", f.since);
+    const after = f.after;
+    if (after) q = q.where((eb) => olderThan(eb, after));
+    const rows = await q
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(f.limit)
+      .execute();
+    return rows.map(toTask);
   }
 
   /** The task with this id, or undefined. */
