@@ -11,7 +11,7 @@ import {
   UnknownBotError,
 } from "../sessions/errors.ts";
 import { dispatchConfigSchema, executionConfigSchema } from "../sessions/schemas.ts";
-import type { SessionService } from "../sessions/service.ts";
+import type { InjectOptions, SessionService } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
 import { MESSAGE_ROLES, type Message } from "../store/messages.ts";
 import { sessionJson } from "./session-list.ts";
@@ -42,6 +42,25 @@ export const postMessageBody = z.strictObject({
 });
 
 /** The query of `GET /sessions/{id}/messages` (also the MCP tool `session_messages`'s input). */
+/**
+ * The session service's options for a posted message's body (REST and the MCP tool
+ * `session_send_message` both use it, so a new field is added once).
+ */
+export function injectOptionsOf(body: z.infer<typeof postMessageBody>): InjectOptions {
+  return {
+    content: body.content,
+    role: body.role,
+    source: body.source,
+    metadata: body.metadata,
+    runAgent: body.run_agent,
+    notify: body.notify,
+    executionConfig: body.execution_config ?? null,
+    dispatchConfig: body.dispatch_config ?? null,
+    dispatchType: body.dispatch_type,
+    maxRunSeconds: body.max_run_seconds,
+  };
+}
+
 export const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
 
 /** The wire shape of a message. */
@@ -190,16 +209,7 @@ export const sessionsApi = apiPlugin<SessionsApiOptions>((routes, { store, sessi
       const key = idempotencyKey(req.headers);
       const r = await sessions
         .injectMessage(params.id, {
-          content: body.content,
-          role: body.role,
-          source: body.source,
-          metadata: body.metadata,
-          runAgent: body.run_agent,
-          notify: body.notify,
-          executionConfig: body.execution_config ?? null,
-          dispatchConfig: body.dispatch_config ?? null,
-          dispatchType: body.dispatch_type,
-          maxRunSeconds: body.max_run_seconds,
+          ...injectOptionsOf(body),
           // Through the same receipts as provider delivery ids, scoped per API key and session.
           ...(key === undefined
             ? {}

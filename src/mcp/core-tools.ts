@@ -10,7 +10,13 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { searchHitJson, searchQuery } from "../api/documents.ts";
-import { createSessionBody, listQuery, messageJson, postMessageBody } from "../api/sessions.ts";
+import {
+  createSessionBody,
+  injectOptionsOf,
+  listQuery,
+  messageJson,
+  postMessageBody,
+} from "../api/sessions.ts";
 import { readTask } from "../api/tasks.ts";
 import type { DocumentService } from "../documents/service.ts";
 import type { Scope } from "../sdk/scopes.ts";
@@ -89,16 +95,8 @@ export function registerCoreTools(server: McpServer, run: ToolRunner, core: Core
       const { session_id, ...rest } = args;
       const b = parse(postMessageBody, rest);
       const r = await core.sessions.injectMessage(session_id, {
-        content: b.content,
-        role: b.role,
+        ...injectOptionsOf(b),
         source: b.source ?? "mcp",
-        metadata: b.metadata,
-        runAgent: b.run_agent,
-        notify: b.notify,
-        executionConfig: b.execution_config ?? null,
-        dispatchConfig: b.dispatch_config ?? null,
-        dispatchType: b.dispatch_type,
-        maxRunSeconds: b.max_run_seconds,
       });
       return { message_id: r.messageId, session_id: r.sessionId, task_id: r.taskId };
     }),
