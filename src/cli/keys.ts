@@ -6,7 +6,7 @@
  */
 import type { Config } from "../config.ts";
 import type { ApiKeyListing } from "../store/api-keys.ts";
-import { Store } from "../store/index.ts";
+import { withStore } from "./with-store.ts";
 
 const iso = (ms: number | null) => (ms == null ? "never" : new Date(ms).toISOString());
 
@@ -72,19 +72,4 @@ function table(keys: ApiKeyListing[]): string {
     rows.map((r) => `${r.map((c, i) => c.padEnd(widths[i]!)).join("  ")}`.trimEnd()).join("\n") +
     "\n"
   );
-}
-
-async function withStore(config: Config, fn: (store: Store) => Promise<number>): Promise<number> {
-  let store: Store;
-  try {
-    store = await Store.open(config.databaseUrl);
-  } catch (err) {
-    process.stderr.write(`switchyard: cannot open the database: ${(err as Error).message}\n`);
-    return 1;
-  }
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }

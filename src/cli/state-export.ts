@@ -9,7 +9,7 @@ import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Config } from "../config.ts";
 import { integrationsState } from "../events/state.ts";
-import { Store } from "../store/index.ts";
+import { withStore } from "./with-store.ts";
 
 /**
  * Runs the export.
@@ -17,34 +17,27 @@ import { Store } from "../store/index.ts";
  * @returns the exit code: 0, or 1 after printing the reason to stderr
  */
 export async function stateExport(config: Config, output?: string): Promise<number> {
-  let store: Store;
-  try {
-    store = await Store.open(config.databaseUrl);
-  } catch (err) {
-    process.stderr.write(`switchyard: cannot open the database: ${(err as Error).message}\n`);
-    return 1;
-  }
-  try {
-    const json = `${JSON.stringify(await integrationsState({ store }), null, 2)}\n`;
-    if (!output) {
-      // Flushed before the caller exits (pipes are asynchronous on some platforms).
-      await new Promise<void>((done) => process.stdout.write(json, () => done()));
-      return 0;
-    }
-    const target = resolve(output);
-    const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
+  return withStore(config, async (store) => {
     try {
-      writeFileSync(temp, json, { mode: 0o600 });
-      renameSync(temp, target);
-    } finally {
-      rmSync(temp, { force: true });
+      const json = `${JSON.stringify(await integrationsState({ store }), null, 2)}\n`;
+      if (!output) {
+        // Flushed before the caller exits (pipes are asynchronous on some platforms).
+        await new Promise<void>((done) => process.stdout.write(json, () => done()));
+        return 0;
+      }
+      const target = resolve(output);
+      const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
+      try {
+        writeFileSync(temp, json, { mode: 0o600 });
+        renameSync(temp, target);
+      } finally {
+        rmSync(temp, { force: true });
+      }
+      process.stderr.write(`Wrote the integrations state to ${target}\n`);
+      return 0;
+    } catch (err) {
+      process.stderr.write(`switchyard: state export failed: ${(err as Error).message}\n`);
+      return 1;
     }
-    process.stderr.write(`Wrote the integrations state to ${target}\n`);
-    return 0;
-  } catch (err) {
-    process.stderr.write(`switchyard: state export failed: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    await store.close();
-  }
+  });
 }
