@@ -271,7 +271,8 @@ for (const backend of backends) {
       assert.match(got!.json.result, /^\[Error: .*500/);
     });
 
-    test("429 is retried, then the bot's fallback model answers", async () => {
+    test("a 429 (model retries off here) goes on to the bot's fallback model", async () => {
+      // With retries at their default, see test/model-failover.test.ts.
       await t.api("POST", "/api/v1/admin/bots", {
         id: `fallback-${backend}`,
         model: "openai-compatible:primary",
