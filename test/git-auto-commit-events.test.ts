@@ -5,7 +5,7 @@
  * selected event.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -21,14 +21,15 @@ after(() => home.remove());
 
 function subjects(dir: string): string[] {
   if (!existsSync(join(dir, ".git"))) return [];
-  try {
-    return execFileSync("git", ["log", "--format=%s"], { cwd: dir, encoding: "utf8" })
-      .trim()
-      .split("\n")
-      .filter(Boolean);
-  } catch {
-    return [];
-  }
+  // Only "no commit yet" (no HEAD: exit 1) means none; any other git failure is an error,
+  // so a broken repository cannot pass for "nothing committed".
+  const head = spawnSync("git", ["rev-parse", "--verify", "--quiet", "HEAD"], { cwd: dir });
+  if (head.status === 1) return [];
+  if (head.status !== 0) throw new Error(`git rev-parse HEAD in ${dir}: ${head.stderr}`);
+  return execFileSync("git", ["log", "--format=%s"], { cwd: dir, encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .filter(Boolean);
 }
 
 async function until<T>(fn: () => T | undefined, what: string, ms = 5000): Promise<T> {
