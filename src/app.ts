@@ -143,6 +143,8 @@ export class App {
         config.SWITCHYARD_DELIVERY_BREAKER_COOLOFF_SECONDS * 1000,
       scheduleMs: tuning.deliveryScheduleMs,
       minBackoffAfterThrottleMs: tuning.minBackoffAfterThrottleMs,
+      now: tuning.deliveryNow,
+      random: tuning.deliveryRandom,
       pollMs: tuning.pollMs,
       onOutcome: deliveryOutcomeReporter({ metrics: this.metrics, events: () => this.events }),
     });

@@ -21,6 +21,9 @@ export interface AppTuning {
   deliveryScheduleMs?: number[];
   /** Smallest outbox delay after a 429 or timeout (default 60 000). */
   minBackoffAfterThrottleMs?: number;
+  /** The outbox's clock and jitter source for retry times (default `Date.now`, `Math.random`). */
+  deliveryNow?: () => number;
+  deliveryRandom?: () => number;
   /** LLM retries per model (default 2). */
   llmMaxRetries?: number;
   /** Outbound client: inline retry base delay (default 100) and timeout (default 15 000). */

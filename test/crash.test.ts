@@ -93,7 +93,13 @@ for (const backend of backends) {
       assert.equal(task.attempts, 2, "the crashed attempt is counted");
       assert.equal(task.result, "echo: survive this");
       const got = await hook.waitFor(1);
-      await new Promise((r) => setTimeout(r, 300));
+      // Its outcome recorded (delivered after one attempt), the row is never sent again.
+      const row = await waitFor(async () => {
+        const rows = (await api(s.url, "GET", `/api/v1/deliveries?task_id=${taskId}`)).body;
+        const d = rows.find((x: any) => x.target_type === "webhook");
+        return d?.status === "delivered" ? d : undefined;
+      }, "the delivery's outcome to be recorded");
+      assert.equal(row.attempts, 1);
       assert.equal(
         hook.requests.filter((r) => r.json?.task_id === taskId).length,
         1,

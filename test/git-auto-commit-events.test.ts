@@ -5,7 +5,7 @@
  * selected event.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -21,14 +21,15 @@ after(() => home.remove());
 
 function subjects(dir: string): string[] {
   if (!existsSync(join(dir, ".git"))) return [];
-  try {
-    return execFileSync("git", ["log", "--format=%s"], { cwd: dir, encoding: "utf8" })
-      .trim()
-      .split("\n")
-      .filter(Boolean);
-  } catch {
-    return [];
-  }
+  // Only "no commit yet" (no HEAD: exit 1) means none; any other git failure is an error,
+  // so a broken repository cannot pass for "nothing committed".
+  const head = spawnSync("git", ["rev-parse", "--verify", "--quiet", "HEAD"], { cwd: dir });
+  if (head.status === 1) return [];
+  if (head.status !== 0) throw new Error(`git rev-parse HEAD in ${dir}: ${head.stderr}`);
+  return execFileSync("git", ["log", "--format=%s"], { cwd: dir, encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .filter(Boolean);
 }
 
 async function until<T>(fn: () => T | undefined, what: string, ms = 5000): Promise<T> {
@@ -83,17 +84,15 @@ describe("git auto-commit on events", () => {
     writeFileSync(join(ws.path, "roadmap.md"), "v2\n");
     const emitted = await t.api("POST", "/api/v1/events", { event: "roadmap.exported" });
     assert.equal(emitted.status, 200);
-    await t.app.gitAutoCommit.idle();
-    await new Promise((r) => setTimeout(r, 100));
-    await t.app.gitAutoCommit.idle();
-    assert.equal(subjects(ws.path).length, 1, "roadmap.exported is not selected");
-
+    // A selected event after it is the marker: had roadmap.exported been selected, its
+    // commit (of roadmap.md) would be the second one instead.
     assert.equal((await t.api("POST", "/api/v1/events", { event: "task.sync" })).status, 200);
     const second = await until(() => {
       const s = subjects(ws.path);
-      return s.length === 2 ? s : undefined;
+      return s.length >= 2 ? s : undefined;
     }, "the task.sync commit");
-    assert.match(second[0]!, /task\.sync/);
+    assert.equal(second.length, 2);
+    assert.match(second[0]!, /task\.sync/, "roadmap.exported is not selected");
   });
 
   test("a broken repository raises error events, and `error` on the list does not loop", async () => {
@@ -116,10 +115,13 @@ describe("git auto-commit on events", () => {
     assert.equal(error.json.event, "error");
     assert.equal(error.json.data.source, "git_auto_commit");
     assert.match(error.json.data.error, /task\.sync/);
-    // Let any loop show itself.
-    await new Promise((r) => setTimeout(r, 500));
+    // A second failing event is the marker: an error event that led to another commit
+    // attempt (and so another error) would have arrived before the marker's own error.
+    assert.equal((await t.api("POST", "/api/v1/events", { event: "task.sync" })).status, 200);
+    const errors = () => capture.requests.filter((r) => r.path === "/errors");
+    await until(() => (errors().length >= 2 ? true : undefined), "the marker's error");
     await t.app.events.drain();
     await t.app.gitAutoCommit.idle();
-    assert.equal(capture.requests.filter((r) => r.path === "/errors").length, 1);
+    assert.equal(errors().length, 2, "one error per failing event, no echo");
   });
 });

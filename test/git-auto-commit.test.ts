@@ -4,7 +4,7 @@
  * serialised commits, and failures reported through onError without throwing or leaking.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -27,14 +27,18 @@ function git(dir: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd: dir, encoding: "utf8" });
 }
 
-/** Commit subjects, newest first ([] when the repository has no commit or none exists). */
+/** Commit subjects, newest first ([] when there is no repository or it has no commit yet). */
 function subjects(dir: string): string[] {
   if (!existsSync(join(dir, ".git"))) return [];
-  try {
-    return git(dir, "log", "--format=%s").trim().split("\n").filter(Boolean);
-  } catch {
-    return [];
-  }
+  // Only "no commit yet" (no HEAD: exit 1) means none; any other git failure is an error,
+  // so a broken repository cannot pass for "nothing committed".
+  const head = spawnSync("git", ["rev-parse", "--verify", "--quiet", "HEAD"], { cwd: dir });
+  if (head.status === 1) return [];
+  if (head.status !== 0) throw new Error(`git rev-parse HEAD in ${dir}: ${head.stderr}`);
+  return execFileSync("git", ["log", "--format=%s"], { cwd: dir, encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .filter(Boolean);
 }
 
 for (const backend of backends) {

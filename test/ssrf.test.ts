@@ -1,8 +1,10 @@
 // SSRF classification (ipaddr.js) and the registration-time URL check. No network:
 // host names come from an injected resolver, IP literals are never resolved.
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { redactUrl } from "../src/lib/redact.ts";
+import type { Connector } from "../src/outbox/connector.ts";
+import { OutboundHttpClient } from "../src/outbox/http-client.ts";
 import {
   assertUrlAllowed,
   forbiddenAddressReason,
@@ -32,6 +34,25 @@ describe("SSRF: address classification", () => {
     ["2002:a00:1::", "private (6to4)"],
     ["2002:7f00:1::", "loopback (6to4)"],
     ["2001:0:4136:e378:8000:63bf:f5ff:fffe", "private (Teredo client)"],
+    // Teredo (2001:0::/32): server IPv4 in bits 32..63, the client (public here) inverted.
+    ["2001:0:a00:1::f7f7:f7f7", "private (Teredo server)"],
+    ["2001:0000:0a00:0001:0000:0000:f7f7:f7f7", "private (Teredo server)"],
+    ["2001:0:c0a8:101::f7f7:f7f7", "private (Teredo server)"],
+    ["2001:0:7f00:1::f7f7:f7f7", "loopback (Teredo server)"],
+    ["2001:0:a9fe:a9fe::f7f7:f7f7", "metadata (Teredo server)"],
+    ["2001:0:6440:1::f7f7:f7f7", "carrier-grade NAT (Teredo server)"],
+    ["2001::1", "unspecified (Teredo server)"],
+    ["2001:0:808:808::80ff:fffe", "loopback (Teredo client)"],
+    ["2001:0:808:808::f7f7:f7f7", null],
+    ["::ffff:0:7f00:1", "loopback (IPv4-translated)"],
+    ["2002:a9fe:a9fe::", "metadata (6to4)"],
+    ["64:ff9b::a9fe:a9fe", "metadata (NAT64)"],
+    ["::ffff:100.64.0.1", "carrier-grade NAT (IPv4-mapped)"],
+    ["0.1.2.3", "unspecified"],
+    ["198.18.0.1", "reserved"],
+    ["100::1", "discard-only"],
+    ["169.254.170.2", "metadata"],
+    ["100.100.100.200", "metadata"],
     ["::a00:1", "reserved"],
     ["fe80::1", "link-local"],
     ["fe80::1%eth0", "link-local"],
@@ -113,6 +134,65 @@ describe("SSRF: registration-time check", () => {
       assert.ok(!err.message.includes(secret), `message leaks ${secret}`);
     }
   });
+});
+
+describe("SSRF: every forbidden form, by name, refused by the outbound client before dialling", () => {
+  /** One host name per form; the injected resolver answers it, nothing leaves the process. */
+  const forms: Array<[string, string, string]> = [
+    ["private-v4", "10.0.0.1", "private"],
+    ["loopback-v4", "127.0.0.1", "loopback"],
+    ["loopback-v6", "::1", "loopback"],
+    ["metadata", "169.254.169.254", "metadata"],
+    ["metadata-v6", "fd00:ec2::254", "metadata"],
+    ["link-local", "169.254.1.1", "link-local"],
+    ["cgnat", "100.64.0.1", "carrier-grade NAT"],
+    ["mapped", "::ffff:10.0.0.1", "private (IPv4-mapped)"],
+    ["translated", "::ffff:0:a00:1", "private (IPv4-translated)"],
+    ["nat64", "64:ff9b::7f00:1", "loopback (NAT64)"],
+    ["nat64-local", "64:ff9b:1::1", "reserved (local-use NAT64)"],
+    ["6to4", "2002:a00:1::", "private (6to4)"],
+    ["teredo-server", "2001:0:a00:1::f7f7:f7f7", "private (Teredo server)"],
+    ["teredo-server-metadata", "2001:0:a9fe:a9fe::f7f7:f7f7", "metadata (Teredo server)"],
+    ["teredo-client", "2001:0:4136:e378:8000:63bf:f5ff:fffe", "private (Teredo client)"],
+    ["v4-compatible", "::a00:1", "reserved"],
+    ["unique-local", "fc00::1", "unique-local"],
+    ["site-local", "fec0::1", "site-local"],
+    ["unspecified", "0.0.0.0", "unspecified"],
+    ["multicast", "ff02::1", "multicast"],
+    ["documentation", "2001:db8::1", "reserved"],
+  ];
+  const resolver = tableResolver(
+    Object.fromEntries(forms.map(([name, address]) => [`${name}.example`, [address]])),
+  );
+  const dials: string[] = [];
+  /** Records what would be dialled and connects nowhere. */
+  const connector: Connector = (options, callback) => {
+    dials.push(options.hostname);
+    queueMicrotask(() =>
+      callback(Object.assign(new Error("spy: refused"), { code: "ECONNREFUSED" }), null),
+    );
+  };
+  const client = new OutboundHttpClient({
+    allowPrivate: false,
+    resolver,
+    connector,
+    baseRetryDelayMs: 1,
+  });
+  after(() => client.close());
+
+  for (const [name, address, reason] of forms) {
+    test(`${name}.example → ${address} is refused: ${reason}`, async () => {
+      await assert.rejects(
+        assertUrlAllowed(`https://${name}.example/hook`, { allowPrivate: false, resolver }),
+        (err: unknown) => err instanceof UrlNotAllowedError && err.reason === reason,
+      );
+      const r = await client.postJson(`http://${name}.example/hook`, { ping: 1 });
+      assert.equal(r.ok, false);
+      assert.equal(r.retryable, false);
+      assert.equal(r.error, `destination not allowed: ${reason}`);
+      assert.deepEqual(dials, [], "nothing dialled");
+    });
+  }
 });
 
 describe("redactUrl", () => {

@@ -126,8 +126,11 @@ for (const backend of backends) {
         (await t.api("GET", `/api/v1/sessions/${sid}`)).body.ended_at,
         end1.body.ended_at,
       );
+      // A later session's end is the marker: a second session.end of `sid` would be in by then.
+      const marker = await t.session(`events-${backend}-2-marker`);
+      await t.api("POST", `/api/v1/sessions/${marker}/end`);
+      await waitEvent("session.end", (d) => d.session_id === marker);
       await t.app.events.drain();
-      await new Promise((r) => setTimeout(r, 100));
       assert.equal(got("session.end", (d) => d.session_id === sid).length, 1);
       assert.equal(got("session.start", (d) => d.session_id === sid).length, 1);
       assert.equal((await t.api("POST", "/api/v1/sessions/nope/end")).status, 404);

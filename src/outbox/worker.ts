@@ -110,6 +110,16 @@ export interface DeliveryWorkerOptions {
   minBackoffAfterThrottleMs?: number;
   /** Called after every recorded attempt (metrics); must not throw. */
   onOutcome?: (delivery: Delivery, outcome: AttemptOutcome) => void;
+  /**
+   * The clock a retry is scheduled from (ms since epoch); default `Date.now`. Tests pin it
+   * to read each delay exactly from `next_attempt_at`.
+   */
+  now?: () => number;
+  /**
+   * The jitter's random source, uniform in [0, 1) like `Math.random` (the default): 0 gives
+   * the shortest delay (step × (1 − jitter)), 0.5 the step itself, 1 the longest.
+   */
+  random?: () => number;
 }
 
 /** Sends due deliveries. */
@@ -140,6 +150,8 @@ export class DeliveryWorker {
         breakerCoolOffMs: 60_000,
         pollMs: 1000,
         minBackoffAfterThrottleMs: 60_000,
+        now: Date.now,
+        random: Math.random,
       },
       opts,
     );
@@ -464,7 +476,7 @@ export class DeliveryWorker {
       return { status: "dead", httpStatus, error, durationMs: 0 };
     }
     let delay = schedule[d.attempts - 1]!;
-    delay = Math.round(delay * (1 + (Math.random() * 2 - 1) * this.#o.jitter));
+    delay = Math.round(delay * (1 + (this.#o.random() * 2 - 1) * this.#o.jitter));
     if (httpStatus === 429 || /timed? ?out/i.test(error)) {
       delay = Math.max(delay, this.#o.minBackoffAfterThrottleMs);
     }
@@ -473,7 +485,7 @@ export class DeliveryWorker {
     if (info.retryAfterMs && info.retryAfterMs > delay) {
       delay = Math.min(info.retryAfterMs, Math.max(...schedule));
     }
-    const nextAttemptAt = Date.now() + delay;
+    const nextAttemptAt = this.#o.now() + delay;
     this.#retryAt.add(nextAttemptAt);
     return { status: "failed", httpStatus, error, nextAttemptAt, durationMs: 0 };
   }

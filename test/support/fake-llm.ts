@@ -38,6 +38,13 @@ export interface FakeLlm {
   reset(): void;
   /** Resolves once at least `n` chat requests were received since start/reset. */
   waitForRequests(n: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Chat requests whose client closed the connection before the answer was sent (the
+   * caller aborted), since start/reset.
+   */
+  readonly closedByClient: number;
+  /** Resolves once `closedByClient` reaches `n`; rejects after `timeoutMs` (default 5000). */
+  waitForClientClose(n: number, timeoutMs?: number): Promise<void>;
   /** Stops the server, ending hanging and delayed requests. */
   close(): Promise<void>;
 }
@@ -60,6 +67,8 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
   const requests: FakeLlmRequest[] = [];
   let received = 0;
   const arrived = new CountWaiter(() => received);
+  let closedByClient = 0;
+  const clientClosed = new CountWaiter(() => closedByClient);
 
   const local = await startLocalServer(
     (req, res) => {
@@ -103,6 +112,11 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
     if (record) requests.push(request);
     received++;
     arrived.notify();
+    res.once("close", () => {
+      if (res.writableFinished || local.closed) return;
+      closedByClient++;
+      clientClosed.notify();
+    });
 
     const reply = await script.next(request);
     if ("hang" in reply) return; // answered never; close() ends the connection
@@ -136,6 +150,7 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
       script.reset();
       requests.length = 0;
       received = 0;
+      closedByClient = 0;
     },
     waitForRequests(n, timeoutMs = 5000) {
       return arrived.wait(
@@ -144,6 +159,19 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
         () =>
           new Error(
             `fake LLM: timed out after ${timeoutMs} ms waiting for ${n} request(s); received ${received}`,
+          ),
+      );
+    },
+    get closedByClient() {
+      return closedByClient;
+    },
+    waitForClientClose(n, timeoutMs = 5000) {
+      return clientClosed.wait(
+        n,
+        timeoutMs,
+        () =>
+          new Error(
+            `fake LLM: timed out after ${timeoutMs} ms waiting for ${n} request(s) closed by the client; saw ${closedByClient}`,
           ),
       );
     },
