@@ -66,7 +66,6 @@ export const modules = {
     mutate: ["src/lib/redact.ts"],
     tests: [
       "test/ssrf.test.ts",
-      "test/mask-secret.test.ts",
       "test/webhooks.test.ts",
       "test/notifications.test.ts",
       "test/redaction*.test.ts",
