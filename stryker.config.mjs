@@ -116,5 +116,7 @@ export default {
   jsonReporter: { fileName: `${report}.json` },
   clearTextReporter: { allowEmojis: false, logTests: false },
   tempDirName: ".stryker-tmp",
+  // Another run's sandbox (--tempDirName .stryker-tmp-2) is not part of the project.
+  ignorePatterns: [".stryker-tmp*", "reports"],
   cleanTempDir: true,
 };
