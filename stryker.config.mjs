@@ -1,0 +1,122 @@
+// Mutation testing (issue 16 item 3) with StrykerJS and its tap runner: each test file runs
+// as its own `node --test-reporter=tap <file>` process on Node 24's type stripping (no build),
+// and each mutant runs only the files of its module's list that covered it in the dry run.
+//
+// Run it with `npm run mutate` (scripts/mutate.ts runs Stryker once per module, so a mutant
+// is tried only against that module's tests); `npx stryker run` alone mutates every module
+// against the union of their tests. SWITCHYARD_MUTATE_MODULE=<name> selects one module.
+// Reports: reports/mutation/<module>.html (and .json). Not part of `npm test`.
+
+/**
+ * The modules that carry switchyard's promises, each with the test files that exercise it.
+ * Globs of files that may not exist yet are fine (they match nothing). Tests added to kill
+ * surviving mutants live in `test/*-mutants.test.ts`.
+ */
+export const modules = {
+  "task-queue": {
+    mutate: ["src/tasks/worker.ts", "src/store/tasks.ts"],
+    tests: [
+      "test/store.test.ts",
+      "test/flow.test.ts",
+      "test/listing.test.ts",
+      "test/task-lease*.test.ts",
+      "test/cancel*.test.ts",
+      "test/task-queue-mutants.test.ts",
+    ],
+  },
+  outbox: {
+    mutate: ["src/outbox/worker.ts", "src/store/deliveries.ts"],
+    tests: [
+      "test/store.test.ts",
+      "test/webhooks.test.ts",
+      "test/hook-webhooks.test.ts",
+      "test/webhooks-events.test.ts",
+      "test/dispatch-contract.test.ts",
+      "test/outbox-schedule*.test.ts",
+      "test/outbox-mutants.test.ts",
+    ],
+  },
+  "http-client": {
+    mutate: ["src/outbox/http-client.ts", "src/outbox/http-attempt.ts"],
+    tests: [
+      "test/http-client.test.ts",
+      "test/webhooks-ssrf.test.ts",
+      "test/http-client-mutants.test.ts",
+    ],
+  },
+  ssrf: {
+    mutate: ["src/outbox/ssrf.ts"],
+    tests: [
+      "test/ssrf.test.ts",
+      "test/http-client.test.ts",
+      "test/webhooks-ssrf.test.ts",
+      "test/ssrf-mutants.test.ts",
+    ],
+  },
+  signing: {
+    mutate: ["src/outbox/signing.ts", "src/http/verify.ts"],
+    tests: [
+      "test/verify.test.ts",
+      "test/webhooks.test.ts",
+      "test/github.test.ts",
+      "test/signing-mutants.test.ts",
+    ],
+  },
+  redaction: {
+    mutate: ["src/lib/redact.ts"],
+    tests: [
+      "test/ssrf.test.ts",
+      "test/webhooks.test.ts",
+      "test/notifications.test.ts",
+      "test/redaction*.test.ts",
+    ],
+  },
+  "inbound-dedupe": {
+    mutate: [
+      "src/store/inbound-receipts.ts",
+      // The dedupe part of the session service: retention, claim, stamp, prune.
+      "src/sessions/service.ts:74-75",
+      "src/sessions/service.ts:216-232",
+      "src/sessions/service.ts:257-274",
+    ],
+    tests: [
+      "test/inbound-dedupe*.test.ts",
+      "test/idempotency-key.test.ts",
+      "test/github.test.ts",
+      "test/store.test.ts",
+    ],
+  },
+};
+
+const selected = process.env.SWITCHYARD_MUTATE_MODULE;
+if (selected && !(selected in modules)) {
+  throw new Error(`unknown module ${selected}; known: ${Object.keys(modules).join(", ")}`);
+}
+const chosen = selected ? [modules[selected]] : Object.values(modules);
+const report = `reports/mutation/${selected ?? "all"}`;
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: "tap",
+  plugins: ["@stryker-mutator/tap-runner"],
+  tap: {
+    testFiles: [...new Set(chosen.flatMap((m) => m.tests))],
+    // `node` is Node 24 here because npm/npx put node_modules/.bin first on PATH.
+    nodeArgs: ["--test-reporter=tap", "-r", "{{hookFile}}", "{{testFile}}"],
+    forceBail: true,
+  },
+  mutate: chosen.flatMap((m) => m.mutate),
+  coverageAnalysis: "perTest",
+  // Two cores: keep at most two test processes (override with --concurrency).
+  concurrency: 2,
+  // Tests poll and run servers; a slow machine must not turn a survivor into a "timeout".
+  timeoutMS: 15_000,
+  reporters: ["clear-text", "progress", "html", "json"],
+  htmlReporter: { fileName: `${report}.html` },
+  jsonReporter: { fileName: `${report}.json` },
+  clearTextReporter: { allowEmojis: false, logTests: false },
+  tempDirName: ".stryker-tmp",
+  // Another run's sandbox (--tempDirName .stryker-tmp-2) is not part of the project.
+  ignorePatterns: [".stryker-tmp*", "reports"],
+  cleanTempDir: true,
+};
