@@ -3,6 +3,7 @@
  * Run through `bin/switchyard` or `npm start`, which use the pinned Node.
  */
 import { Command, Option } from "commander";
+import type { AdapterStatus } from "./adapters/host.ts";
 import {
   type BotModels,
   botNames,
@@ -88,6 +89,7 @@ async function serve(): Promise<void> {
       ...modelLines(uses).map((line) => `  model:     ${line}`),
       `  API key:   ${keyLine}`,
       `  integrations loaded: ${integrationSummary(app)}`,
+      ...app.adapters.list().map((a) => `  adapter:   ${adapterLine(a)}`),
       "",
     ].join("\n"),
   );
@@ -101,6 +103,16 @@ function modelLines(uses: ModelUse[]): string[] {
       (u) => `${u.spec} (endpoint answers: ${u.endpoint}; ${botNames(u.bots.map((b) => b.id))})`,
     );
   return [...ok, ...failureLines(uses)];
+}
+
+/** One adapter's banner line: its name, integration and state (a failure with its reason). */
+function adapterLine(a: AdapterStatus): string {
+  const what = `${a.name} (integration ${a.integration})`;
+  if (a.state !== "failed") return `${what} ${a.state.replace("_", " ")}`;
+  const retry = a.nextRetryAt
+    ? `; retrying in ${Math.max(0, Math.round((a.nextRetryAt - Date.now()) / 1000))} s`
+    : "";
+  return `${what} FAILED to start: ${a.error}${retry}`;
 }
 
 function integrationSummary(app: App): string {

@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import type { ApiKeyAuth } from "../http/auth.ts";
 import { OpenApiCollector } from "../http/routes.ts";
 import { type AdminBotsApiOptions, adminBotsApi } from "./admin-bots.ts";
+import { type AdminChannelsApiOptions, adminChannelsApi } from "./admin-channels.ts";
 import { type AdminIntegrationsApiOptions, adminIntegrationsApi } from "./admin-integrations.ts";
 import { type AdminKeysApiOptions, adminKeysApi } from "./admin-keys.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
@@ -38,6 +39,7 @@ export interface ApiDeps {
   adminIntegrations: AdminIntegrationsApiOptions;
   home: HomePageOptions;
   adminKeys: AdminKeysApiOptions;
+  adminChannels: AdminChannelsApiOptions;
 }
 
 /**
@@ -62,4 +64,5 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(adminIntegrationsApi, { auth, ...deps.adminIntegrations });
   server.register(homePage, { auth, ...deps.home });
   server.register(adminKeysApi, { auth, ...deps.adminKeys });
+  server.register(adminChannelsApi, { auth, ...deps.adminChannels });
 }
