@@ -287,6 +287,7 @@ export class App {
       home: { store, version: VERSION, apiKey },
       adminKeys: { store: this.store, keys: this.auth },
       adminChannels: { store: this.store },
+      sessionStream: { store: this.store },
     });
     mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
   }

@@ -16,6 +16,7 @@ import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
 import { type HomePageOptions, homePage } from "./home.ts";
 import { type NotificationsApiOptions, notificationsApi } from "./notifications.ts";
 import { type SessionListApiOptions, sessionListApi } from "./session-list.ts";
+import { type SessionStreamApiOptions, sessionStreamApi } from "./session-stream.ts";
 import { type SessionsApiOptions, sessionsApi } from "./sessions.ts";
 import { type SkillsApiOptions, skillsApi } from "./skills.ts";
 import { type StateApiOptions, stateApi } from "./state.ts";
@@ -40,6 +41,7 @@ export interface ApiDeps {
   home: HomePageOptions;
   adminKeys: AdminKeysApiOptions;
   adminChannels: AdminChannelsApiOptions;
+  sessionStream: SessionStreamApiOptions;
 }
 
 /**
@@ -65,4 +67,5 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(homePage, { auth, ...deps.home });
   server.register(adminKeysApi, { auth, ...deps.adminKeys });
   server.register(adminChannelsApi, { auth, ...deps.adminChannels });
+  server.register(sessionStreamApi, { auth, ...deps.sessionStream });
 }
