@@ -14,6 +14,7 @@ import {
 } from "./agent/bot-models.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { App, VERSION } from "./app.ts";
+import { chat } from "./cli/chat.ts";
 import { integrationsCheck } from "./cli/integrations-check.ts";
 import { integrationsList, workspaceIntegrationsDir } from "./cli/integrations-list.ts";
 import { keysList, keysRevoke } from "./cli/keys.ts";
@@ -241,6 +242,17 @@ keys
   .command("revoke <id-or-name>")
   .description("Revoke a key by id, or by name when one key in force has it")
   .action(async (idOrName: string) => process.exit(await keysRevoke(configOrExit(), idOrName)));
+program
+  .command("chat")
+  .description(
+    "Chat with a bot of a running server in the terminal (/new: fresh session; Ctrl-D: quit)",
+  )
+  .option("--bot <id>", "the bot", "default")
+  .option("--conversation <name>", "the conversation (its session is continued)", "default")
+  .option("--url <url>", "the server's URL (default http://HOST:PORT)")
+  .action(async (o: { bot: string; conversation: string; url?: string }) =>
+    process.exit(await chat(configOrExit(), o)),
+  );
 program
   .command("mcp")
   .description("Serve the MCP tools over stdio (for a local MCP client)")
