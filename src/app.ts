@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { AdapterHost } from "./adapters/host.ts";
 import { envDefaultBot } from "./agent/bot-models.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
@@ -85,6 +86,8 @@ export class App {
   readonly apiKey: ApiKeyInfo;
   readonly integrations: IntegrationManager;
   readonly processes: ProcessSupervisor;
+  /** Chat adapters: started at start(), stopped at stop(), replies sent through the outbox. */
+  readonly adapters: AdapterHost;
   readonly hookWebhooks: HookWebhooks;
   readonly auth: ApiKeyAuth;
   readonly metrics: Metrics;
@@ -229,6 +232,15 @@ export class App {
     });
     this.hookWebhooks.attach(this.hooks);
     this.processes = new ProcessSupervisor({ log });
+    this.adapters = new AdapterHost({
+      store,
+      sessions: this.sessions,
+      dispatchers: this.dispatchers,
+      deliveryWorker: this.deliveryWorker,
+      log,
+      env: config.env,
+      retryBaseMs: tuning.adapterRetryMs,
+    });
     this.integrations = new IntegrationManager({
       tools: this.tools,
       dispatchers: this.dispatchers,
@@ -237,6 +249,7 @@ export class App {
       env: config.env,
       settingsStore: store.integrationSettings,
       processes: tuning.startProcesses === false ? undefined : this.processes,
+      adapters: this.adapters,
       makeContext: (name, settings) =>
         createIntegrationContext(
           {
@@ -270,10 +283,13 @@ export class App {
       adminIntegrations: {
         integrations: () => this.integrations,
         processes: () => this.processes,
+        adapterStatus: (name) => this.adapters.statusOf(name),
         baseUrl: () => this.#url ?? `http://${config.HOST}:${config.PORT}`,
       },
       home: { store, version: VERSION, apiKey },
       adminKeys: { store: this.store, keys: this.auth },
+      adminChannels: { store: this.store },
+      sessionStream: { store: this.store },
     });
     mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
   }
@@ -346,6 +362,7 @@ export class App {
     this.#url = await listen(this.server, this.config.HOST, this.config.PORT);
     this.deliveryWorker.start();
     this.taskWorker.start();
+    await this.adapters.startAll();
     return this.#url;
   }
 
@@ -358,6 +375,7 @@ export class App {
     this.#stopping ??= (async () => {
       const graceMs =
         this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000;
+      await this.adapters.stopAll();
       const tasksStopped = this.taskWorker.stop(graceMs);
       await closeServer(this.server, graceMs);
       await this.processes.stopAll();

@@ -3,6 +3,7 @@
  * Run through `bin/switchyard` or `npm start`, which use the pinned Node.
  */
 import { Command, Option } from "commander";
+import type { AdapterStatus } from "./adapters/host.ts";
 import {
   type BotModels,
   botNames,
@@ -13,6 +14,7 @@ import {
 } from "./agent/bot-models.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { App, VERSION } from "./app.ts";
+import { chat } from "./cli/chat.ts";
 import { integrationsCheck } from "./cli/integrations-check.ts";
 import { integrationsList, workspaceIntegrationsDir } from "./cli/integrations-list.ts";
 import { keysList, keysRevoke } from "./cli/keys.ts";
@@ -88,6 +90,7 @@ async function serve(): Promise<void> {
       ...modelLines(uses).map((line) => `  model:     ${line}`),
       `  API key:   ${keyLine}`,
       `  integrations loaded: ${integrationSummary(app)}`,
+      ...app.adapters.list().map((a) => `  adapter:   ${adapterLine(a)}`),
       "",
     ].join("\n"),
   );
@@ -101,6 +104,16 @@ function modelLines(uses: ModelUse[]): string[] {
       (u) => `${u.spec} (endpoint answers: ${u.endpoint}; ${botNames(u.bots.map((b) => b.id))})`,
     );
   return [...ok, ...failureLines(uses)];
+}
+
+/** One adapter's banner line: its name, integration and state (a failure with its reason). */
+function adapterLine(a: AdapterStatus): string {
+  const what = `${a.name} (integration ${a.integration})`;
+  if (a.state !== "failed") return `${what} ${a.state.replace("_", " ")}`;
+  const retry = a.nextRetryAt
+    ? `; retrying in ${Math.max(0, Math.round((a.nextRetryAt - Date.now()) / 1000))} s`
+    : "";
+  return `${what} FAILED to start: ${a.error}${retry}`;
 }
 
 function integrationSummary(app: App): string {
@@ -229,6 +242,17 @@ keys
   .command("revoke <id-or-name>")
   .description("Revoke a key by id, or by name when one key in force has it")
   .action(async (idOrName: string) => process.exit(await keysRevoke(configOrExit(), idOrName)));
+program
+  .command("chat")
+  .description(
+    "Chat with a bot of a running server in the terminal (/new: fresh session; Ctrl-D: quit)",
+  )
+  .option("--bot <id>", "the bot", "default")
+  .option("--conversation <name>", "the conversation (its session is continued)", "default")
+  .option("--url <url>", "the server's URL (default http://HOST:PORT)")
+  .action(async (o: { bot: string; conversation: string; url?: string }) =>
+    process.exit(await chat(configOrExit(), o)),
+  );
 program
   .command("mcp")
   .description("Serve the MCP tools over stdio (for a local MCP client)")

@@ -36,4 +36,6 @@ export interface AppTuning {
   shutdownGraceMs?: number;
   /** Start integrations' background processes (default true; `switchyard mcp` says false). */
   startProcesses?: boolean;
+  /** First retry delay after an adapter failed to start, doubling (default 1000). */
+  adapterRetryMs?: number;
 }

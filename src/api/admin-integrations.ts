@@ -3,6 +3,7 @@
  * settings (write-only secrets: masked on read), manifest sections, and process control.
  */
 import { z } from "zod";
+import type { AdapterStatus } from "../adapters/host.ts";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 import {
@@ -33,11 +34,26 @@ export interface AdminIntegrationsApiOptions {
   integrations: () => IntegrationManager;
   processes: () => ProcessSupervisor;
   baseUrl: () => string;
+  /** The adapter of an integration and how it runs (state, last start error, next try). */
+  adapterStatus?: (integration: string) => AdapterStatus | undefined;
+}
+
+/** An adapter status on the wire (snake_case; times as ISO strings). */
+function adapterJson(a: AdapterStatus | undefined) {
+  if (!a) return null;
+  return {
+    name: a.name,
+    kind: a.kind,
+    state: a.state,
+    error: a.error,
+    failures: a.failures,
+    next_retry_at: a.nextRetryAt ? new Date(a.nextRetryAt).toISOString() : null,
+  };
 }
 
 /** Registers the integration admin routes; the getters are read per request. */
 export const adminIntegrationsApi = apiPlugin<AdminIntegrationsApiOptions>(
-  (routes, { integrations, processes, baseUrl }) => {
+  (routes, { integrations, processes, baseUrl, adapterStatus }) => {
     const get = (id: string) => {
       const r = integrations().get(id);
       if (!r) throw notFound("Integration");
@@ -66,6 +82,7 @@ export const adminIntegrationsApi = apiPlugin<AdminIntegrationsApiOptions>(
             errors: r.errors,
             warnings: r.warnings,
             process: processes().status(r.name)[0] ?? null,
+            adapter: adapterJson(adapterStatus?.(r.name)),
           }));
       },
     });

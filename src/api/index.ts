@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import type { ApiKeyAuth } from "../http/auth.ts";
 import { OpenApiCollector } from "../http/routes.ts";
 import { type AdminBotsApiOptions, adminBotsApi } from "./admin-bots.ts";
+import { type AdminChannelsApiOptions, adminChannelsApi } from "./admin-channels.ts";
 import { type AdminIntegrationsApiOptions, adminIntegrationsApi } from "./admin-integrations.ts";
 import { type AdminKeysApiOptions, adminKeysApi } from "./admin-keys.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
@@ -15,6 +16,7 @@ import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
 import { type HomePageOptions, homePage } from "./home.ts";
 import { type NotificationsApiOptions, notificationsApi } from "./notifications.ts";
 import { type SessionListApiOptions, sessionListApi } from "./session-list.ts";
+import { type SessionStreamApiOptions, sessionStreamApi } from "./session-stream.ts";
 import { type SessionsApiOptions, sessionsApi } from "./sessions.ts";
 import { type SkillsApiOptions, skillsApi } from "./skills.ts";
 import { type StateApiOptions, stateApi } from "./state.ts";
@@ -38,6 +40,8 @@ export interface ApiDeps {
   adminIntegrations: AdminIntegrationsApiOptions;
   home: HomePageOptions;
   adminKeys: AdminKeysApiOptions;
+  adminChannels: AdminChannelsApiOptions;
+  sessionStream: SessionStreamApiOptions;
 }
 
 /**
@@ -62,4 +66,6 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(adminIntegrationsApi, { auth, ...deps.adminIntegrations });
   server.register(homePage, { auth, ...deps.home });
   server.register(adminKeysApi, { auth, ...deps.adminKeys });
+  server.register(adminChannelsApi, { auth, ...deps.adminChannels });
+  server.register(sessionStreamApi, { auth, ...deps.sessionStream });
 }

@@ -5,6 +5,7 @@
  */
 
 import { integrationVerify } from "../http/verify.ts";
+import { integrationSign } from "../outbox/signing.ts";
 import { integrationErrors } from "../sdk/errors.ts";
 import type { OutboundResult } from "../sdk/http.ts";
 import type { IntegrationContext, IntegrationLogger } from "../sdk/index.ts";
@@ -46,6 +47,7 @@ export function stubContext(
     log: silent,
     http: { postJson: refused, request: refused },
     verify: integrationVerify,
+    sign: integrationSign,
     errors: integrationErrors,
     getOrCreateSession: async () => unavailable("getOrCreateSession"),
     injectMessage: async () => unavailable("injectMessage"),

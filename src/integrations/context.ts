@@ -7,6 +7,7 @@ import type { DocumentService } from "../documents/service.ts";
 import type { ApiKeyAuth } from "../http/auth.ts";
 import { integrationVerify } from "../http/verify.ts";
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
+import { integrationSign } from "../outbox/signing.ts";
 import { integrationErrors } from "../sdk/errors.ts";
 import type { IntegrationContext } from "../sdk/index.ts";
 import type { SessionService } from "../sessions/service.ts";
@@ -36,6 +37,7 @@ export function createIntegrationContext(
     log: deps.log.child({ integration: name }),
     http: deps.http,
     verify: integrationVerify,
+    sign: integrationSign,
     errors: integrationErrors,
     getOrCreateSession: async (clientId, opts = {}) => {
       const { session, created } = await deps.sessions.getOrCreate(

@@ -17,6 +17,7 @@ import { z } from "zod";
 import { skillFrontMatterWarning } from "../lib/front-matter.ts";
 import { LIFECYCLE_EVENTS } from "../sdk/hooks.ts";
 import type {
+  AdapterDefinition,
   DispatcherDefinition,
   HooksDefinition,
   IntegrationMetadata,
@@ -47,11 +48,12 @@ export interface LoadError {
 /** Everything a folder defines, validated, plus what went wrong. */
 export interface LoadedIntegration extends DiscoveredFolder {
   metadata: Required<Pick<IntegrationMetadata, "id" | "name">> & { version: string | null };
-  /** Parts present and valid: index, setup, config, router, dispatcher, hooks, process, tools, skills. */
+  /** Parts present and valid: index, setup, config, router, dispatcher, adapter, hooks, process, tools, skills. */
   parts: string[];
   setup: SetupManifest | null;
   router?: RouterDefinition;
   dispatcher?: DispatcherDefinition;
+  adapter?: AdapterDefinition;
   hooks?: HooksDefinition;
   process?: ProcessDefinition;
   tools: LoadedTool[];
@@ -248,6 +250,11 @@ export async function loadIntegration(
     const d = definitionOf(mod, "dispatcher");
     if (typeof d !== "function") throw new Error("must export a function (ctx) => Dispatcher");
     out.dispatcher = d as DispatcherDefinition;
+  });
+  await attempt("adapter", (mod) => {
+    const d = definitionOf(mod, "adapter");
+    if (typeof d !== "function") throw new Error("must export a function (ctx) => Adapter");
+    out.adapter = d as AdapterDefinition;
   });
   await attempt("hooks", (mod) => {
     const d = definitionOf(mod, "hooks");

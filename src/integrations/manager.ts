@@ -11,7 +11,12 @@ import type { ToolRegistry } from "../agent/tools.ts";
 import type { DispatcherRegistry } from "../dispatch/registry.ts";
 import type { HookRegistry } from "../hooks/lifecycle.ts";
 import type { LifecycleEvent } from "../sdk/hooks.ts";
-import type { IntegrationContext, IntegrationMeta } from "../sdk/index.ts";
+import type {
+  Adapter,
+  IntegrationContext,
+  IntegrationMeta,
+  RouterDefinition,
+} from "../sdk/index.ts";
 import { SCOPES } from "../sdk/scopes.ts";
 import type { IntegrationSettingsRepository } from "../store/integration-settings.ts";
 import {
@@ -52,6 +57,18 @@ export interface IntegrationManagerDeps {
   env: Record<string, string | undefined>;
   /** Settings stored through the admin API (win over the environment); absent in the CLI. */
   settingsStore?: IntegrationSettingsRepository;
+  /**
+   * The adapter host: gets each integration's adapter (built from its `adapter.ts`); absent
+   * in the CLI, where adapters are built and their routes mounted but nothing starts.
+   */
+  adapters?: {
+    register(
+      integration: string,
+      adapter: Adapter,
+      opts: { settings: Record<string, string | undefined>; configured: () => boolean },
+    ): void;
+    unregister(integration: string): Promise<void>;
+  };
   /** Runs integrations' background processes; absent when nothing should be started. */
   processes?: ProcessSupervisor;
   /** Builds the run-time context handed to an integration's modules. */
@@ -140,7 +157,9 @@ export class IntegrationManager {
     this.#registerTools(record, ctx);
     this.#registerDispatcher(record, ctx);
     this.#registerHooks(record);
-    if (record.router && server) await this.#mountRouter(record, ctx, server);
+    if (record.router && server)
+      await this.#mountRouter(record, ctx, server, record.router, "router");
+    await this.#registerAdapter(record, ctx, server);
     if (record.process && this.#deps.processes) {
       await this.#deps.processes.add(record.name, record.process, settingsValues, record.dir);
     }
@@ -193,6 +212,7 @@ export class IntegrationManager {
       }
     }
     this.#deps.dispatchers.unregisterSource(source);
+    void this.#deps.adapters?.unregister(name);
   }
 
   #registerTools(record: IntegrationRecord, ctx: IntegrationContext): void {
@@ -247,14 +267,45 @@ export class IntegrationManager {
     }
   }
 
+  /**
+   * Builds the adapter of `adapter.ts`, mounts its routes like a router's and hands it to
+   * the adapter host; a failure drops the `adapter` part with its reason.
+   */
+  async #registerAdapter(
+    record: IntegrationRecord,
+    ctx: IntegrationContext,
+    server: FastifyInstance | undefined,
+  ): Promise<void> {
+    if (!record.adapter) return;
+    const file = `${record.dir}/adapter`;
+    try {
+      const adapter = record.adapter(ctx);
+      if (!adapter || typeof adapter !== "object") throw new Error("must return an Adapter object");
+      if (adapter.routes !== undefined && typeof adapter.routes !== "function") {
+        throw new Error("adapter.routes must be a Fastify plugin function (app, ctx) => …");
+      }
+      this.#deps.adapters?.register(record.name, adapter, {
+        settings: record.settingsValues,
+        configured: () => record.status === "ready" || record.status === "partial",
+      });
+      if (adapter.routes && server) {
+        await this.#mountRouter(record, ctx, server, adapter.routes, "adapter");
+      }
+    } catch (err) {
+      record.parts = record.parts.filter((p) => p !== "adapter");
+      record.errors.push({ file, reason: (err as Error)?.message ?? String(err) });
+    }
+  }
+
   async #mountRouter(
     record: IntegrationRecord,
     ctx: IntegrationContext,
     server: FastifyInstance,
+    router: RouterDefinition,
+    part: "router" | "adapter",
   ): Promise<void> {
-    const router = record.router!;
     const errors = record.errors;
-    const file = `${record.dir}/router`;
+    const file = `${record.dir}/${part}`;
     await server.register(
       async (scope) => {
         scope.addHook("onRoute", (route) => {
@@ -281,7 +332,7 @@ export class IntegrationManager {
           await router(scope, ctx);
         } catch (err) {
           errors.push({ file, reason: (err as Error)?.message ?? String(err) });
-          record.parts = record.parts.filter((p) => p !== "router");
+          record.parts = record.parts.filter((p) => p !== part);
         }
       },
       { prefix: `/integrations/${record.name}` },

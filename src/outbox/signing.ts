@@ -15,6 +15,7 @@
  */
 import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
+import type { IntegrationSign } from "../sdk/http.ts";
 
 /** Prefix of a Standard Webhooks base64 secret. */
 const WHSEC_PREFIX = "whsec_";
@@ -83,3 +84,11 @@ export function signatureHeaders(
   }
   return headers;
 }
+
+/** `ctx.sign`: Standard Webhooks headers only (no `x-ams-signature`), for integrations. */
+export const integrationSign: IntegrationSign = {
+  standardWebhooks(msgId, body, secret) {
+    const { "x-ams-signature": _ams, ...headers } = signatureHeaders(msgId, body, secret);
+    return headers;
+  },
+};

@@ -1,9 +1,14 @@
 /**
- * The adapter contract (seed `002_…`): an integration's two-way chat boundary. Types only
- * for now; the adapter host that starts adapters and routes their replies through the
- * outbox comes with the chat adapters.
+ * The adapter contract (seed `002_…`, DESIGN §7): an integration's two-way chat boundary.
+ * `adapter.ts` in an integration folder exports an {@link AdapterDefinition}; the adapter
+ * host (core) builds it with the folder's `ctx`, mounts its `routes`, starts it with a
+ * `handler` at start-up and stops it on shutdown. Replies never go straight from the turn
+ * to the platform: the host makes each adapter the dispatcher of its dispatch type
+ * (`name`), and the outbox's delivery worker is the only caller of `send`. See
+ * docs/adapters.md.
  */
 import type { IntegrationContext } from "./context.ts";
+import type { RouterDefinition } from "./modules.ts";
 
 /** Stable provider ids of one conversation: routing state, never a bearer token. */
 export interface Conversation {
@@ -11,7 +16,7 @@ export interface Conversation {
   team?: string;
   /** Channel or chat id. */
   channel: string;
-  /** Thread id, where the platform has threads. */
+  /** Thread id, where the platform has threads: the session is then per thread. */
   thread?: string;
 }
 
@@ -19,13 +24,18 @@ export interface Conversation {
 export interface Author {
   id: string;
   displayName?: string;
+  /**
+   * True for the bot's own messages and other bots': such a message never triggers a turn
+   * and is not stored.
+   */
   isBot: boolean;
 }
 
-/** An inbound file, by reference only (its bytes are fetched by the attachment store). */
+/** An inbound file, by reference only (metadata; its bytes are not fetched yet). */
 export interface AttachmentRef {
   name: string;
   mediaType?: string;
+  /** Size in bytes, when the provider says. */
   bytes?: number;
   /** Provider's id or URL of the file; never a temporary capability. */
   ref: string;
@@ -33,65 +43,125 @@ export interface AttachmentRef {
 
 /** What an adapter passes to `handler`: one normalized inbound message. */
 export interface AdapterInput {
-  /** The integration's name. */
-  integration: string;
+  /** The adapter's name; filled in (and overridden) by the host. */
+  integration?: string;
   conversation: Conversation;
   author: Author;
+  /** The user's words; stored as a `user` message, never as system text. */
   text: string;
-  /** Whether the bot was mentioned (or it is a direct message). */
+  /** Whether the bot was mentioned (or replied to). */
   mentioned: boolean;
-  /** The provider's delivery or event id: the dedupe key. */
+  /**
+   * A direct message (one person and the bot): no mention needed unless a channel row
+   * says so. Default false (a group conversation, where a mention is needed by default).
+   */
+  direct?: boolean;
+  /** The provider's delivery or event id: the dedupe key (kept 7 days, in the store). */
   deliveryId: string;
   attachments?: AttachmentRef[];
+  /** Extra provider facts stored with the message (JSON; no temporary capabilities). */
   metadata?: Record<string, unknown>;
 }
 
-/** What `handler` returns once the message (and task) are committed. */
+/**
+ * What became of an input:
+ * - `run`: stored, and a turn queued (its reply comes through `send`);
+ * - `stored`: stored without a turn (no mention, channel with `passive_memory`);
+ * - `ignored`: nothing stored (`reason`: `bot_author`, `no_mention`);
+ * - `new_session`: `/new`; the conversation's session was ended and a fresh one started;
+ * - `duplicate`: `deliveryId` was seen before: nothing was stored, ids are the first's.
+ */
+export type AdapterOutcome = "run" | "stored" | "ignored" | "new_session" | "duplicate";
+
+/** What `handler` returns, once the message (and task) are committed. */
 export interface AdapterHandlerResult {
-  sessionId: string;
+  outcome: AdapterOutcome;
+  /** Why nothing was stored, for `ignored`. */
+  reason?: string;
+  sessionId: string | null;
   messageId: string | null;
   taskId: string | null;
-  /** True when `deliveryId` was seen before: nothing was stored. */
+  /** True when `deliveryId` was seen before (outcome `duplicate`). */
   duplicate: boolean;
 }
 
-/** The one inject path behind dedupe, as an adapter sees it. */
+/**
+ * The one inject path behind dedupe, as an adapter sees it. Resolves after the commit:
+ * acknowledge the provider then.
+ * @throws InvalidInputError (`name === "InvalidInputError"`) when the input is malformed
+ * @throws AdapterNotRunningError (`name === "AdapterNotRunningError"`) when the adapter is
+ *   stopped (answer 503 so the provider redelivers)
+ */
 export type AdapterHandler = (input: AdapterInput) => Promise<AdapterHandlerResult>;
 
-/** Where an output goes: the conversation, and the outbox's stable delivery id. */
+/** Where an output goes. */
 export interface AdapterTarget {
   conversation: Conversation;
-  /** Stable across retries: use it as the idempotency key or a marker. */
+  /**
+   * Stable across retries: use it as the idempotency key or a marker in the post. A reply
+   * split in parts has one per part (`<delivery id>` for a single part, else
+   * `<delivery id>-<n>`, n from 1).
+   */
   deliveryId: string;
-  /** Aborted shortly before the delivery's lease ends. */
+  /** The provider delivery id of the message this answers, when there is one. */
+  replyTo?: string;
+  /** The task whose result this is, when there is one. */
+  taskId?: string;
+  /** Which part of a split reply this is (1-based) and how many there are. */
+  part?: { index: number; count: number };
+  /** Aborted shortly before the delivery's lease ends: pass it to `ctx.http` calls. */
   signal: AbortSignal;
 }
 
-/** One thing to send out. */
+/**
+ * One thing to send out:
+ * - `text`: (a part of) a reply, at most `maxTextLength` characters;
+ * - `error`: the task failed: `"[Error: <reason>]"`, no stack trace, no secrets;
+ * - `progress`: `start` while a turn is queued or running (typing indicator, a reaction),
+ *   `clear` after its reply (or error) was sent. Sent once, never retried; an adapter
+ *   without progress ignores it.
+ * - `notice`: a short message from switchyard itself (e.g. after `/new`).
+ */
 export type AdapterOutput =
   | { kind: "text"; text: string }
-  | { kind: "approval"; approvalId: string; tool: string; args: unknown; text: string }
-  | { kind: "progress"; text: string }
-  | {
-      kind: "attachment";
-      attachmentId: string;
-      name: string;
-      mediaType?: string;
-      caption?: string;
-    };
+  | { kind: "error"; text: string }
+  | { kind: "progress"; state: "start" | "clear" }
+  | { kind: "notice"; text: string };
 
 /**
- * An adapter. `start` begins receiving (sockets, pollers or mounted routes) and calls
- * `handler` for each message; `send` is called only by the outbox's delivery worker and
- * throws a DeliveryError on failure; `stop` closes everything it opened.
+ * An adapter. `start` begins receiving (sockets, pollers, or enables its mounted
+ * `routes`) and calls `handler` for each inbound message; it may throw (the host reports
+ * it and retries with backoff). `send` is called only by the outbox's delivery worker and
+ * throws a DeliveryError (`ctx.errors`) on failure; `stop` closes everything it opened.
  */
 export interface Adapter {
+  /**
+   * Its name: the dispatch type its replies go by, the conversation key's prefix and the
+   * prefix of its settings (`<NAME>_BOT_ID`, upper case, `-` as `_`). Must not name another
+   * dispatcher (`none`, `webhook`, `internal`…).
+   */
   name: string;
+  /** The platform kind, for display (`webhook`, a chat platform's name…). */
   kind: string;
+  /** Longest text one post may carry (characters); longer replies are split. Default 4000. */
+  maxTextLength?: number;
+  /**
+   * Routes receiving from the provider: a Fastify plugin mounted at `/integrations/<folder>/`
+   * exactly like `router.ts` (each route states `config.auth`). Mounted at load, before the
+   * server listens; until `start` has given a handler they should answer 503.
+   */
+  routes?: RouterDefinition;
   start(opts: { handler: AdapterHandler; signal: AbortSignal }): Promise<void>;
   send(target: AdapterTarget, output: AdapterOutput): Promise<void>;
+  /**
+   * Optional, for platforms where a sender can find its own earlier post (message
+   * metadata, a marker): called before re-sending after an attempt whose outcome is
+   * unknown (a crash, a timeout). True means the output with `target.deliveryId` was
+   * already posted, so it is not sent again.
+   */
+  findOwnPost?(target: AdapterTarget, output: AdapterOutput): Promise<boolean>;
   stop(): Promise<void>;
 }
 
-/** `adapter.ts`: builds the integration's adapter from its context. */
+/** `adapter.ts`: builds the integration's adapter from its context (no side effects). */
 export type AdapterDefinition = (ctx: IntegrationContext) => Adapter;

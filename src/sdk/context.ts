@@ -8,7 +8,7 @@ import type {
 } from "./documents.ts";
 import type { IntegrationErrors } from "./errors.ts";
 import type { ExecutionConfig } from "./execution.ts";
-import type { IntegrationHttp } from "./http.ts";
+import type { IntegrationHttp, IntegrationSign } from "./http.ts";
 import type { IntegrationLogger } from "./logger.ts";
 import type { Scope } from "./scopes.ts";
 import type { IntegrationVerify } from "./verify.ts";
@@ -56,6 +56,8 @@ export interface IntegrationContext<
   http: IntegrationHttp;
   /** Signature checks over raw request bytes (HMAC, Standard Webhooks, Ed25519). */
   verify: IntegrationVerify;
+  /** Signing of outbound requests (Standard Webhooks). */
+  sign: IntegrationSign;
   /** The delivery error class and classification, for dispatchers and adapters. */
   errors: IntegrationErrors;
   /**

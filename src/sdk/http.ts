@@ -60,3 +60,15 @@ export interface IntegrationHttp {
     opts?: PostOptions & { body?: string | Uint8Array },
   ): Promise<OutboundResult>;
 }
+
+/** Outbound signing as integrations see it (`ctx.sign`): the server's one signing module. */
+export interface IntegrationSign {
+  /**
+   * Standard Webhooks headers (standardwebhooks.com) for one attempt: `webhook-id` (`msgId`),
+   * `webhook-timestamp` (now, Unix seconds) and `webhook-signature` (`v1,<base64>` over
+   * `{id}.{timestamp}.{body}`). Compute them afresh for every attempt (`headersForAttempt`).
+   * A `whsec_` secret is the spec's base64 key; any other string is used as UTF-8 bytes.
+   * @throws Error (secret-free message) when a `whsec_` secret is not valid base64
+   */
+  standardWebhooks(msgId: string, body: string, secret: string): Record<string, string>;
+}

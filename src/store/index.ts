@@ -15,6 +15,7 @@
 import type { Kysely, Transaction } from "kysely";
 import { ApiKeyRepository } from "./api-keys.ts";
 import { BotCache, type BotReads, BotRepository, type TransactionBotReads } from "./bots.ts";
+import { ChannelRepository } from "./channels.ts";
 import { type Db, type Dialect, openDatabase } from "./db.ts";
 import { DeliveryRepository } from "./deliveries.ts";
 import { DocumentSearchRepository } from "./document-search.ts";
@@ -61,6 +62,7 @@ export class Repositories {
   #deliveries: DeliveryRepository | undefined;
   #notifications: NotificationRepository | undefined;
   #receipts: ReceiptRepository | undefined;
+  #channels: ChannelRepository | undefined;
   #stateDocs: StateDocRepository | undefined;
   #webhookSubscriptions: WebhookSubscriptionRepository | undefined;
   #integrationSettings: IntegrationSettingsRepository | undefined;
@@ -83,6 +85,12 @@ export class Repositories {
   get bots(): BotRepository {
     this.#bots ??= new BotRepository(this.#db, this.botReads(this.#shared.bots));
     return this.#bots;
+  }
+
+  /** Channels: outside conversations bound to a bot. */
+  get channels(): ChannelRepository {
+    this.#channels ??= new ChannelRepository(this.#db);
+    return this.#channels;
   }
 
   /** Sessions: get-or-create, end. */

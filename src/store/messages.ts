@@ -69,6 +69,18 @@ export class MessageRepository {
     return rows.reverse().map(toMessage);
   }
 
+  /** Messages of a session after `afterId` (exclusive; all when absent), oldest first, at most `limit`. */
+  async listAfter(
+    sessionId: string,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<Message[]> {
+    let q = this.#db.selectFrom("messages").selectAll().where("session_id", "=", sessionId);
+    if (afterId) q = q.where("id", ">", afterId);
+    const rows = await q.orderBy("id", "asc").limit(limit).execute();
+    return rows.map(toMessage);
+  }
+
   /**
    * The history a task's turn sees: the newest `limit` messages of the session before the
    * task's own message, plus assistant replies written after it (the answers to earlier

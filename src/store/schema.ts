@@ -39,13 +39,19 @@ export interface SessionsTable {
 
 export interface ChannelsTable {
   id: string;
+  /** `<integration>:<team>:<channel>` (see adapters/conversation.ts); unique. */
   client_id: string;
+  /** The adapter's name. */
   integration: string;
+  team: string | null;
+  channel: string;
   bot_id: string;
+  /** The conversation's current session (set by the adapter host), or null. */
   active_session_id: string | null;
-  require_mention: number;
+  /** 1/0, or null: true in group conversations, false in direct messages. */
+  require_mention: number | null;
+  /** 1: messages without a mention are stored (without a turn); 0: ignored. */
   passive_memory: number;
-  dispatch_config: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -116,6 +116,38 @@ export class SessionRepository {
   }
 
   /**
+   * The newest open session of a conversation: client_id `clientId` itself, or one of its
+   * later generations `clientId#<n>` (a conversation's `/new` starts one).
+   */
+  async latestOpen(botId: string, clientId: string): Promise<Session | undefined> {
+    const r = await this.#db
+      .selectFrom("sessions")
+      .selectAll()
+      .where("bot_id", "=", botId)
+      .where((eb) =>
+        eb.or([eb("client_id", "=", clientId), startsWith("client_id", `${clientId}#`)]),
+      )
+      .where("ended_at", "is", null)
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .executeTakeFirst();
+    return r ? toSession(r) : undefined;
+  }
+
+  /** How many sessions a conversation has had (`clientId` and its `#<n>` generations). */
+  async generations(botId: string, clientId: string): Promise<number> {
+    const r = await this.#db
+      .selectFrom("sessions")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("bot_id", "=", botId)
+      .where((eb) =>
+        eb.or([eb("client_id", "=", clientId), startsWith("client_id", `${clientId}#`)]),
+      )
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /**
    * Ends the session: sets `ended_at` once, by a conditional update, so of concurrent calls
    * exactly one reports `ended: true`.
    * @returns the session and whether this call ended it, or undefined when unknown

@@ -1,0 +1,181 @@
+/**
+ * The adapter handler: one normalized inbound message → the one `injectMessage`, behind
+ * dedupe. It decides, in order: a bot author is ignored; the conversation's channel row
+ * (or the adapter's default bot) names the bot; `/new` ends the conversation's session and
+ * starts a fresh one; a message that is neither a mention nor in a conversation without
+ * `require_mention` is ignored, or stored without a turn when the channel has
+ * `passive_memory`; anything else is stored with a task whose reply goes back through the
+ * adapter (its dispatch type). The text is always the user's words (role `user`), and
+ * nothing in the input can set the execution config.
+ */
+import { z } from "zod";
+import { describeIssue } from "../lib/zod-issues.ts";
+import type {
+  AdapterHandler,
+  AdapterHandlerResult,
+  AdapterInput,
+  Conversation,
+} from "../sdk/adapter.ts";
+import { InvalidInputError } from "../sessions/errors.ts";
+import type { SessionService } from "../sessions/service.ts";
+import type { Store } from "../store/index.ts";
+import type { Session } from "../store/sessions.ts";
+import { channelKey, conversationKey } from "./conversation.ts";
+
+/** The text that starts a fresh session for the conversation. */
+export const NEW_SESSION_COMMAND = "/new";
+
+/** What the notice after `/new` says. */
+export const NEW_SESSION_NOTICE = "Started a new session.";
+
+const id = z.string().min(1).max(200);
+const inputSchema = z.object({
+  integration: z.string().optional(),
+  conversation: z.strictObject({ team: id.optional(), channel: id, thread: id.optional() }),
+  author: z.object({ id, displayName: z.string().max(200).optional(), isBot: z.boolean() }),
+  text: z.string(),
+  mentioned: z.boolean(),
+  direct: z.boolean().optional(),
+  deliveryId: id,
+  attachments: z
+    .array(
+      z.strictObject({
+        name: z.string().max(500),
+        mediaType: z.string().max(200).optional(),
+        bytes: z.number().int().nonnegative().optional(),
+        ref: z.string().max(2000),
+      }),
+    )
+    .max(100)
+    .optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** What the handler is built from. */
+export interface InboundDeps {
+  store: Store;
+  sessions: SessionService;
+  /** Queues an output to the conversation through the outbox (progress, notices). */
+  queue(adapter: string, conversation: Conversation, payload: Record<string, unknown>): void;
+}
+
+/** What the handler needs to know about its adapter. */
+export interface InboundAdapter {
+  name: string;
+  /** The bot of conversations without a channel row (`<NAME>_BOT_ID`, default `default`). */
+  defaultBotId(): string;
+  /** True while the adapter runs; the handler refuses input otherwise. */
+  running(): boolean;
+}
+
+/** The handler was called while its adapter is not running. */
+export class AdapterNotRunningError extends Error {
+  constructor(name: string) {
+    super(`Adapter ${name} is not running`);
+    this.name = "AdapterNotRunningError";
+  }
+}
+
+const result = (
+  outcome: AdapterHandlerResult["outcome"],
+  ids: Partial<AdapterHandlerResult> = {},
+): AdapterHandlerResult => ({
+  outcome,
+  sessionId: null,
+  messageId: null,
+  taskId: null,
+  duplicate: outcome === "duplicate",
+  ...ids,
+});
+
+/**
+ * Makes the handler of `adapter`.
+ * @returns the handler; it throws InvalidInputError for a malformed input,
+ *   AdapterNotRunningError when the adapter is stopped, and the session service's errors
+ *   (UnknownBotError when the channel's bot is gone)
+ */
+export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter): AdapterHandler {
+  const { store, sessions } = deps;
+  const name = adapter.name;
+  const dedupeScope = `adapter:${name}`;
+
+  /** The conversation's open session, creating its next generation when there is none. */
+  async function activeSession(botId: string, conv: Conversation): Promise<Session> {
+    const key = conversationKey(name, conv);
+    const open = await store.sessions.latestOpen(botId, key);
+    if (open) return open;
+    const n = await store.sessions.generations(botId, key);
+    const clientId = n === 0 ? key : `${key}#${n + 1}`;
+    const { session } = await sessions.getOrCreate(botId, clientId, {
+      type: name,
+      conversation: conv,
+    });
+    return session;
+  }
+
+  return async (raw: AdapterInput) => {
+    const parsed = inputSchema.safeParse(raw);
+    if (!parsed.success) {
+      const { field, problem } = describeIssue(parsed.error.issues[0]!, "input");
+      throw new InvalidInputError(field, problem);
+    }
+    const input = parsed.data as AdapterInput;
+    if (!adapter.running()) throw new AdapterNotRunningError(name);
+    if (input.author.isBot) return result("ignored", { reason: "bot_author" });
+    const conv: Conversation = {
+      ...(input.conversation.team ? { team: input.conversation.team } : {}),
+      channel: input.conversation.channel,
+      ...(input.conversation.thread ? { thread: input.conversation.thread } : {}),
+    };
+    const channel = await store.channels.byClientId(channelKey(name, conv));
+    const botId = channel?.botId ?? adapter.defaultBotId();
+    const requireMention = channel?.requireMention ?? input.direct !== true;
+    const addressed = input.mentioned || !requireMention;
+    const text = input.text.trim();
+    if (!addressed && !channel?.passiveMemory) return result("ignored", { reason: "no_mention" });
+    if (!text) return result("ignored", { reason: "empty" });
+
+    const metadata: Record<string, unknown> = {
+      ...input.metadata,
+      author: {
+        id: input.author.id,
+        ...(input.author.displayName ? { display_name: input.author.displayName } : {}),
+      },
+      conversation: conv,
+      mentioned: input.mentioned,
+      delivery_id: input.deliveryId,
+      ...(input.attachments?.length ? { attachments: input.attachments } : {}),
+    };
+    const session = await activeSession(botId, conv);
+    const isNew = addressed && text.toLowerCase() === NEW_SESSION_COMMAND;
+    const injected = await sessions.injectMessage(session.id, {
+      content: text,
+      role: "user",
+      source: name,
+      metadata,
+      runAgent: addressed && !isNew,
+      dispatchConfig: { type: name, conversation: conv, reply_to: input.deliveryId },
+      dedupeKey: input.deliveryId,
+      dedupeScope,
+    });
+    const ids = {
+      sessionId: injected.sessionId,
+      messageId: injected.messageId,
+      taskId: injected.taskId,
+    };
+    if (injected.duplicate) return result("duplicate", ids);
+    if (isNew) {
+      await sessions.end(session.id);
+      const fresh = await activeSession(botId, conv);
+      if (channel) await store.channels.setActiveSession(channel.id, fresh.id);
+      deps.queue(name, conv, { kind: "notice", text: NEW_SESSION_NOTICE });
+      return result("new_session", { ...ids, sessionId: fresh.id });
+    }
+    if (channel && channel.activeSessionId !== session.id) {
+      await store.channels.setActiveSession(channel.id, session.id);
+    }
+    if (!injected.taskId) return result("stored", ids);
+    deps.queue(name, conv, { kind: "progress", state: "start", task_id: injected.taskId });
+    return result("run", ids);
+  };
+}

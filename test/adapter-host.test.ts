@@ -1,0 +1,194 @@
+/**
+ * The adapter host with a test adapter folder (written to a temp INTEGRATION_DIRS entry):
+ * a start that fails is reported (admin API, banner data) and retried with backoff while
+ * the server serves; progress is sent around a turn's reply (start, reply, clear); and
+ * the channels admin API follows the error policy. Over real HTTP on 127.0.0.1.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { startTestApp, type TestApp } from "./support/app.ts";
+import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
+import { backends, tempDir } from "./support/db.ts";
+
+/** A folder whose adapter fails its first `RECORDER_FAILS` starts and posts what it sends. */
+function writeRecorder(root: string): void {
+  const dir = join(root, "recorder");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "setup.ts"),
+    `export default { env_vars: [
+  { key: "RECORDER_URL", required: true },
+  { key: "RECORDER_FAILS", default: "0" },
+] };\n`,
+  );
+  writeFileSync(
+    join(dir, "adapter.ts"),
+    `let failures = 0;
+export default (ctx) => {
+  let handler;
+  return {
+    name: "recorder",
+    kind: "test",
+    maxTextLength: 1000,
+    routes: async (app) => {
+      app.post("/in", { config: { auth: "self" } }, async (req, reply) => {
+        if (!handler) return reply.code(503).send({ detail: "not running" });
+        const r = await handler(req.body);
+        return r;
+      });
+    },
+    async start(opts) {
+      if (failures < Number(ctx.settings.RECORDER_FAILS)) {
+        failures++;
+        throw new Error("provider unreachable (try " + failures + ")");
+      }
+      handler = opts.handler;
+    },
+    async send(target, output) {
+      const res = await ctx.http.postJson(ctx.settings.RECORDER_URL, { target: { ...target, signal: undefined }, output });
+      const err = ctx.errors.fromResult(res);
+      if (err) throw err;
+    },
+    async stop() { handler = undefined; },
+  };
+};
+`,
+  );
+}
+
+for (const backend of backends) {
+  describe(`adapter host (${backend})`, () => {
+    let cb: CaptureServer;
+    let t: TestApp;
+    const dirs = tempDir();
+
+    before(async () => {
+      writeRecorder(dirs.path);
+      cb = await startCaptureServer();
+      t = await startTestApp({
+        backend,
+        env: {
+          INTEGRATION_DIRS: dirs.path,
+          RECORDER_URL: `${cb.url}/sent`,
+          RECORDER_FAILS: "2",
+        },
+        tuning: { pollMs: 50, adapterRetryMs: 100 },
+      });
+    });
+    after(async () => {
+      await t?.close();
+      await cb?.close();
+      dirs.remove();
+    });
+
+    const adapterStatus = async () => {
+      const list = (await t.api("GET", "/api/v1/admin/integrations")).body as any[];
+      return list.find((i) => i.folder === "recorder")?.adapter;
+    };
+
+    test("a failing start is reported and retried with backoff while the server serves", async () => {
+      // The first start (awaited by App.start) failed: reported with its reason.
+      const first = t.app.adapters.list().find((a) => a.name === "recorder")!;
+      assert.equal(first.state, "failed");
+      assert.match(first.error!, /provider unreachable/);
+      assert.ok(first.nextRetryAt);
+      assert.equal((await t.api("GET", "/healthz")).status, 200, "the server serves");
+      const refused = await fetch(`${t.url}/integrations/recorder/in`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(refused.status, 503);
+      const until = Date.now() + 10_000;
+      let s = await adapterStatus();
+      while (s?.state !== "running" && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+        s = await adapterStatus();
+      }
+      assert.equal(s.state, "running");
+      assert.equal(s.error, null);
+    });
+
+    test("progress starts, the reply follows, then progress clears, all through the outbox", async () => {
+      const res = await fetch(`${t.url}/integrations/recorder/in`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          conversation: { channel: "C1", thread: "T1" },
+          author: { id: "U1", isBot: false },
+          text: "ping",
+          mentioned: true,
+          deliveryId: "ev-1",
+        }),
+      });
+      const r = (await res.json()) as any;
+      assert.equal(r.outcome, "run", JSON.stringify(r));
+      await t.waitForTask(r.taskId);
+      const got = await cb.waitFor(3);
+      const kinds = got.map((x) => x.json.output);
+      const reply = kinds.findIndex((o) => o.kind === "text");
+      assert.deepEqual(kinds[reply], { kind: "text", text: "echo: ping" });
+      assert.deepEqual(kinds.at(-1), { kind: "progress", state: "clear" });
+      const start = kinds.findIndex((o) => o.kind === "progress" && o.state === "start");
+      if (start !== -1) assert.ok(start < reply, "start before the reply");
+      assert.deepEqual(got[reply]!.json.target.conversation, { channel: "C1", thread: "T1" });
+      assert.equal(got[reply]!.json.target.replyTo, "ev-1");
+      // The thread is its own session.
+      const s = (await t.api("GET", `/api/v1/sessions/${r.sessionId}`)).body;
+      assert.equal(s.client_id, "recorder::C1:T1");
+    });
+
+    test("channels API: create, read, update, list, delete; strict bodies; 404 and 409", async () => {
+      const bad = await t.api("POST", "/api/v1/admin/channels", {
+        integration: "recorder",
+        channel: "C9",
+        extra: 1,
+      });
+      assert.equal(bad.status, 400);
+      const noBot = await t.api("POST", "/api/v1/admin/channels", {
+        integration: "recorder",
+        channel: "C9",
+        bot_id: "nope",
+      });
+      assert.equal(noBot.status, 422);
+      const c = await t.api("POST", "/api/v1/admin/channels", {
+        integration: "recorder",
+        team: "T",
+        channel: "C9",
+        require_mention: false,
+      });
+      assert.equal(c.status, 201);
+      assert.equal(c.body.client_id, "recorder:T:C9");
+      assert.equal(c.body.bot_id, "default");
+      assert.equal(c.body.require_mention, false);
+      const dup = await t.api("POST", "/api/v1/admin/channels", {
+        integration: "recorder",
+        team: "T",
+        channel: "C9",
+      });
+      assert.equal(dup.status, 409);
+      const put = await t.api("PUT", `/api/v1/admin/channels/${c.body.id}`, {
+        require_mention: null,
+        passive_memory: true,
+      });
+      assert.equal(put.status, 200);
+      assert.equal(put.body.require_mention, null);
+      assert.equal(put.body.passive_memory, true);
+      assert.equal(
+        (await t.api("PUT", `/api/v1/admin/channels/${c.body.id}`, { x: 1 })).status,
+        400,
+      );
+      const list = (await t.api("GET", "/api/v1/admin/channels?integration=recorder")).body;
+      assert.ok(list.some((x: any) => x.id === c.body.id));
+      assert.equal(
+        (await t.api("GET", "/api/v1/admin/channels", undefined, { key: null })).status,
+        401,
+      );
+      assert.equal((await t.api("DELETE", `/api/v1/admin/channels/${c.body.id}`)).status, 204);
+      assert.equal((await t.api("DELETE", `/api/v1/admin/channels/${c.body.id}`)).status, 404);
+      assert.equal((await t.api("GET", `/api/v1/admin/channels/${c.body.id}`)).status, 404);
+    });
+  });
+}
