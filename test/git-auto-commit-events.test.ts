@@ -32,12 +32,26 @@ function subjects(dir: string): string[] {
     .filter(Boolean);
 }
 
+/**
+ * Polls `fn` until it gives a value. An error counts as "not yet" (the server may be in the
+ * middle of `git init`, when .git exists but is not a repository yet) and is rethrown if
+ * it is still the answer at the deadline; negative checks call `subjects` directly, so a
+ * broken repository never passes for "nothing committed".
+ */
 async function until<T>(fn: () => T | undefined, what: string, ms = 5000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    let failure: unknown;
+    try {
+      const v = fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      failure = err;
+    }
+    if (Date.now() > end) {
+      if (failure) throw failure;
+      throw new Error(`timed out waiting for ${what}`);
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
 }
