@@ -120,7 +120,7 @@ export async function runAgentTurn(
     const spec = candidates[i]!;
     signal.throwIfAborted();
     try {
-      const model = deps.models.get(spec);
+      const model = await deps.models.get(spec);
       let stepStarted = Date.now();
       let iteration = 0;
       let toolCalls = 0;
