@@ -10,7 +10,7 @@
  * chunk score.
  */
 
-import { type EmbeddingModel, embed, embedMany } from "ai";
+import type { EmbeddingModel } from "ai";
 import type { Logger } from "pino";
 import type { ModelRegistry } from "../agent/models.ts";
 import { uuidv7 } from "../ids.ts";
@@ -301,6 +301,7 @@ export class DocumentService {
   /** Unit vectors for the chunks, in batches of {@link EMBED_BATCH}; the title leads each text. */
   async #embedChunks(title: string | null, chunks: Chunk[]): Promise<Float32Array[]> {
     const model = await this.#model();
+    const { embedMany } = await import("ai"); // the AI SDK loads with the first embedding
     const texts = chunks.map((c) => (title ? `${title}\n\n${c.content}` : c.content));
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += EMBED_BATCH) {
@@ -323,6 +324,7 @@ export class DocumentService {
 
   async #embedQuery(q: string): Promise<Float32Array> {
     const model = await this.#model();
+    const { embed } = await import("ai");
     let embedding: number[];
     try {
       ({ embedding } = await embed({ model, value: q, maxRetries: this.#maxRetries }));
