@@ -24,7 +24,6 @@ import { stateExport } from "./cli/state-export.ts";
 import { type Config, ConfigError, loadConfig, redactDatabaseUrl } from "./config.ts";
 import { checkCanListen } from "./http/port-check.ts";
 import { createLogger } from "./lib/logger.ts";
-import { serveMcpStdio } from "./mcp/stdio.ts";
 import { SCOPES, type Scope } from "./sdk/scopes.ts";
 import { Store } from "./store/index.ts";
 
@@ -149,6 +148,7 @@ async function mcp(): Promise<void> {
     );
   }
   app.deliveryWorker.start();
+  const { serveMcpStdio } = await import("./mcp/stdio.ts"); // only `mcp` needs the MCP SDK
   await serveMcpStdio(app.mcpServices, VERSION);
   await app.stop();
   process.exit(0);

@@ -168,3 +168,32 @@ for (const backend of backends) {
     });
   });
 }
+
+for (const backend of backends) {
+  describe(`a destination at its cap on ${backend}`, () => {
+    let t: TestApp;
+    let healthy: CaptureServer;
+
+    before(async () => {
+      healthy = await startCaptureServer();
+      // No fallback poll during the test: only the worker's own wake-ups can send the rest.
+      t = await startTestApp({ backend, tuning: { pollMs: 600_000 } });
+    });
+    after(async () => {
+      await healthy.close();
+      await t.close();
+    });
+
+    test("more deliveries than the cap to one receiver go on as its sends end, not at the next poll", async () => {
+      const reg = await t.api("POST", "/api/v1/webhooks", {
+        url: `${healthy.url}/events`,
+        events: ["task.sync"],
+      });
+      assert.equal(reg.status, 201);
+      // 20 rows for one destination capped at 4: claimed 4 at a time.
+      await queueEvents(t, 20);
+      const got = await healthy.waitFor(20, 20_000);
+      assert.equal(got.length, 20);
+    });
+  });
+}

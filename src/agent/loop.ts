@@ -4,8 +4,10 @@
  * bot's, `execution_config.skills` and `@skill:<id>` tags), the session's recent history
  * and the task's prompt; it may call tools for up to `maxSteps` steps. 429/5xx answers
  * are retried by the SDK with backoff; then the bot's fallback models are tried in order.
+ *
+ * The AI SDK is imported by the first turn: a server that has run none does not hold it.
  */
-import { generateText, jsonSchema, type ModelMessage, stepCountIs, type ToolSet, tool } from "ai";
+import type { ModelMessage, ToolSet } from "ai";
 import type { Logger } from "pino";
 import type { HookRegistry } from "../hooks/lifecycle.ts";
 import type { HookContext } from "../sdk/hooks.ts";
@@ -64,6 +66,7 @@ export async function runAgentTurn(
   deps: AgentDeps,
   input: AgentTurnInput,
 ): Promise<AgentTurnResult> {
+  const ai = await import("ai");
   const { task, bot, session, signal } = input;
   const exec = task.executionConfig ?? {};
   const notes: string[] = [];
@@ -109,7 +112,7 @@ export async function runAgentTurn(
   // Also when empty: an earlier attempt's list must not outlive a run that had none.
   if (notes.length || task.warnings?.length) await saveNotes();
   let toolsRan = false;
-  const toolSet = buildToolSet(deps, input, found, (event, extra) => {
+  const toolSet = buildToolSet(ai, deps, input, found, (event, extra) => {
     if (event === "before_tool_execution") toolsRan = true;
     fire(event, extra);
   });
@@ -120,17 +123,17 @@ export async function runAgentTurn(
     const spec = candidates[i]!;
     signal.throwIfAborted();
     try {
-      const model = deps.models.get(spec);
+      const model = await deps.models.get(spec);
       let stepStarted = Date.now();
       let iteration = 0;
       let toolCalls = 0;
-      const result = await generateText({
+      const result = await ai.generateText({
         model,
         system: system || undefined,
         messages,
         allowSystemInMessages: true,
         tools: found.length ? toolSet : undefined,
-        stopWhen: stepCountIs(deps.maxSteps),
+        stopWhen: ai.stepCountIs(deps.maxSteps),
         maxRetries: deps.maxRetries,
         abortSignal: signal,
         prepareStep: ({ messages: msgs }) => {
@@ -200,6 +203,7 @@ export function isRetryableModelError(err: unknown): boolean {
 }
 
 function buildToolSet(
+  { tool, jsonSchema }: typeof import("ai"),
   deps: AgentDeps,
   input: AgentTurnInput,
   tools: RegisteredTool[],

@@ -3,10 +3,11 @@
  * Providers: `openai`, `anthropic`, `ollama` (its OpenAI-compatible `/v1` API) and
  * `openai-compatible` (any server that speaks `/chat/completions`: vLLM, LM Studio,
  * llama.cpp, …). Provider instances are made once and cached.
+ *
+ * Each provider's SDK is imported when a model of that provider is first asked for, so a
+ * server pays only for the providers its bots use (an SDK with its own copy of
+ * `@ai-sdk/provider-utils` holds 1–2 MB of memory once loaded).
  */
-import { createAnthropic } from "@ai-sdk/anthropic";
-import { createOpenAI } from "@ai-sdk/openai";
-import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import type { EmbeddingModel, LanguageModel } from "ai";
 import { z } from "zod";
 import { type Config, MODEL_PROVIDERS } from "../config.ts";
@@ -69,75 +70,90 @@ export class ModelRegistry {
     this.#settings = settings;
   }
 
-  /** The model for `provider:model`. @throws ModelSpecError */
-  get(spec: string): LanguageModel {
+  /**
+   * The model for `provider:model`, its provider's SDK imported on first use.
+   * @throws ModelSpecError (as a rejection)
+   */
+  async get(spec: string): Promise<LanguageModel> {
     const cached = this.#models.get(spec);
     if (cached) return cached;
     const { provider, model } = parseModelSpec(spec);
     let make = this.#providers.get(provider);
     if (!make) {
-      make = this.#makeProvider(provider);
+      make = await this.#makeProvider(provider);
+      make = this.#providers.get(provider) ?? make; // made meanwhile by a concurrent call
       this.#providers.set(provider, make);
     }
-    const made = make(model);
+    const made = this.#models.get(spec) ?? make(model);
     this.#models.set(spec, made);
     return made;
   }
 
   /**
    * The embedding model for `provider:model` (`SWITCHYARD_EMBEDDING_MODEL`), from the same
-   * providers and settings as chat models. @throws ModelSpecError (also for `anthropic`,
-   * which has no embeddings)
+   * providers and settings as chat models, its provider's SDK imported on first use.
+   * @throws ModelSpecError (as a rejection; also for `anthropic`, which has no embeddings)
    */
-  embedding(spec: string): EmbeddingModel {
+  async embedding(spec: string): Promise<EmbeddingModel> {
     const cached = this.#embeddings.get(spec);
     if (cached) return cached;
     const { provider, model } = parseModelSpec(spec);
     const s = this.#settings;
     let made: EmbeddingModel;
     switch (provider) {
-      case "openai":
+      case "openai": {
+        const { createOpenAI } = await import("@ai-sdk/openai");
         made = createOpenAI({
           apiKey: s.OPENAI_API_KEY,
           baseURL: s.OPENAI_BASE_URL,
         }).embeddingModel(model);
         break;
+      }
       case "anthropic":
         throw new ModelSpecError(`Provider anthropic has no embeddings models ("${spec}")`);
-      case "ollama":
+      case "ollama": {
+        const { createOpenAICompatible } = await import("@ai-sdk/openai-compatible");
         made = createOpenAICompatible({
           name: "ollama",
           baseURL: `${trimSlash(s.OLLAMA_BASE_URL)}/v1`,
         }).embeddingModel(model);
         break;
-      default:
+      }
+      default: {
         if (!s.SWITCHYARD_LLM_BASE_URL) {
           throw new ModelSpecError(
             "Provider openai-compatible needs SWITCHYARD_LLM_BASE_URL (e.g. http://127.0.0.1:8000/v1)",
           );
         }
+        const { createOpenAICompatible } = await import("@ai-sdk/openai-compatible");
         made = createOpenAICompatible({
           name: "openai-compatible",
           baseURL: trimSlash(s.SWITCHYARD_LLM_BASE_URL),
           apiKey: s.SWITCHYARD_LLM_API_KEY,
         }).embeddingModel(model);
+      }
     }
+    made = this.#embeddings.get(spec) ?? made; // made meanwhile by a concurrent call
     this.#embeddings.set(spec, made);
     return made;
   }
 
-  #makeProvider(provider: string): (model: string) => LanguageModel {
+  /** The model factory of `provider`, its SDK imported. @throws ModelSpecError */
+  async #makeProvider(provider: string): Promise<(model: string) => LanguageModel> {
     const s = this.#settings;
     switch (provider) {
       case "openai": {
+        const { createOpenAI } = await import("@ai-sdk/openai");
         const p = createOpenAI({ apiKey: s.OPENAI_API_KEY, baseURL: s.OPENAI_BASE_URL });
         return (m) => p.chat(m);
       }
       case "anthropic": {
+        const { createAnthropic } = await import("@ai-sdk/anthropic");
         const p = createAnthropic({ apiKey: s.ANTHROPIC_API_KEY });
         return (m) => p(m);
       }
       case "ollama": {
+        const { createOpenAICompatible } = await import("@ai-sdk/openai-compatible");
         const p = createOpenAICompatible({
           name: "ollama",
           baseURL: `${trimSlash(s.OLLAMA_BASE_URL)}/v1`,
@@ -151,6 +167,7 @@ export class ModelRegistry {
             "Provider openai-compatible needs SWITCHYARD_LLM_BASE_URL (e.g. http://127.0.0.1:8000/v1)",
           );
         }
+        const { createOpenAICompatible } = await import("@ai-sdk/openai-compatible");
         const p = createOpenAICompatible({
           name: "openai-compatible",
           baseURL: trimSlash(s.SWITCHYARD_LLM_BASE_URL),

@@ -10,7 +10,7 @@
  * chunk score.
  */
 
-import { type EmbeddingModel, embed, embedMany } from "ai";
+import type { EmbeddingModel } from "ai";
 import type { Logger } from "pino";
 import type { ModelRegistry } from "../agent/models.ts";
 import { uuidv7 } from "../ids.ts";
@@ -97,7 +97,7 @@ export class DocumentService {
         this.#log.info("documents: lexical search (no SWITCHYARD_EMBEDDING_MODEL)");
         return;
       }
-      this.#models.embedding(model); // a spec no provider can embed with fails the start
+      await this.#models.embedding(model); // a spec no provider can embed with fails the start
       this.#index = new VectorIndex(this.#store, model);
       if (this.#store.dialect === "postgres") {
         const r = await this.#store.vectors.setUpPgvector();
@@ -290,9 +290,9 @@ export class DocumentService {
     return hits;
   }
 
-  #model(): EmbeddingModel {
+  async #model(): Promise<EmbeddingModel> {
     try {
-      return this.#models.embedding(this.embeddingModel!);
+      return await this.#models.embedding(this.embeddingModel!);
     } catch (err) {
       throw new EmbeddingError((err as Error).message);
     }
@@ -300,7 +300,8 @@ export class DocumentService {
 
   /** Unit vectors for the chunks, in batches of {@link EMBED_BATCH}; the title leads each text. */
   async #embedChunks(title: string | null, chunks: Chunk[]): Promise<Float32Array[]> {
-    const model = this.#model();
+    const model = await this.#model();
+    const { embedMany } = await import("ai"); // the AI SDK loads with the first embedding
     const texts = chunks.map((c) => (title ? `${title}\n\n${c.content}` : c.content));
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += EMBED_BATCH) {
@@ -322,7 +323,8 @@ export class DocumentService {
   }
 
   async #embedQuery(q: string): Promise<Float32Array> {
-    const model = this.#model();
+    const model = await this.#model();
+    const { embed } = await import("ai");
     let embedding: number[];
     try {
       ({ embedding } = await embed({ model, value: q, maxRetries: this.#maxRetries }));

@@ -16,7 +16,6 @@
  * This is the one module that knows the chat channels' formats by name.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { createTransport } from "nodemailer";
 
 /** Notification channels (seed 003): two chat formats, email, and any webhook. */
 export const NOTIFICATION_CHANNELS = ["slack", "discord", "email", "webhook"] as const;
@@ -151,6 +150,8 @@ function scrub(text: string, smtpUrl: string): string {
  * Never throws.
  */
 export async function sendMail(o: SendMailOptions): Promise<SendMailResult> {
+  // Imported on the first mail: a server that sends none never loads nodemailer.
+  const { createTransport } = await import("nodemailer");
   let attempts = 0;
   for (let attempt = 0; ; attempt++) {
     attempts++;

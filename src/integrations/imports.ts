@@ -18,9 +18,8 @@
  * runs no code of the folder.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { isBuiltin } from "node:module";
+import { createRequire, isBuiltin, stripTypeScriptTypes } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { transformSync } from "amaro";
 import { parse as parseModule } from "es-module-lexer/js";
 
 /** One import found in a module's source. */
@@ -78,22 +77,22 @@ function isAmaroSyntaxError(err: unknown): err is AmaroSyntaxError {
 
 /**
  * The run-time imports of a JS or TS module: static imports and re-exports, and `import("x")`
- * with a literal specifier. TypeScript is first stripped of its types exactly as Node's own
- * type stripping does (`amaro`, the package Node embeds), so `import type`, `export type`
- * and `typeof import("x")` disappear and `import { type A } from "x"` stays, as at run time;
- * the ES module lexer (`es-module-lexer`, the one bundlers use) then lists the imports.
- * Positions are kept by the stripping, so lines are the source's. `require()` is not
- * listed (integration modules are ES modules).
+ * with a literal specifier. TypeScript is first stripped of its types by Node's own type
+ * stripping (`stripTypeScriptTypes` of `node:module`, the stripper that loads `.ts` files),
+ * so `import type`, `export type` and `typeof import("x")` disappear and
+ * `import { type A } from "x"` stays, as at run time; the ES module lexer (`es-module-lexer`,
+ * the one bundlers use) then lists the imports. Positions are kept by the stripping, so
+ * lines are the source's. `require()` is not listed (integration modules are ES modules).
  * @throws ModuleSyntaxError (line and column of the source) when the module cannot be parsed
  */
 export function scanImports(source: string): ImportRef[] {
   let code = source;
   if (/\bimport\b|\bexport\b/.test(source)) {
     try {
-      code = transformSync(source, { mode: "strip-only" }).code;
+      code = stripTypes(source);
     } catch (err) {
-      if (!isAmaroSyntaxError(err)) throw err;
-      throw new ModuleSyntaxError(err.message, err.startLine, err.startColumn + 1, err);
+      if ((err as { code?: unknown }).code !== "ERR_INVALID_TYPESCRIPT_SYNTAX") throw err;
+      throw locateTypeScriptSyntaxError(source, err);
     }
   }
   let imports: ReturnType<typeof parseModule>[0];
@@ -112,6 +111,46 @@ export function scanImports(source: string): ImportRef[] {
     out.push({ specifier: i.n, line: lineAt(code, i.s) });
   }
   return out;
+}
+
+/**
+ * `source` with its types replaced by spaces (Node's `stripTypeScriptTypes`, mode `strip`).
+ * Node 24 marks that function experimental and warns once on first use; that one warning is
+ * kept off the server's stderr, where it would read as a problem of switchyard's own.
+ * @throws Error with code ERR_INVALID_TYPESCRIPT_SYNTAX (no position) or
+ *   ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX (e.g. an `enum`)
+ */
+function stripTypes(source: string): string {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (String(warning).startsWith("stripTypeScriptTypes is an experimental feature")) return;
+    return (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return stripTypeScriptTypes(source, { mode: "strip" });
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+/**
+ * The position of the syntax error Node's stripper found in `source` but does not locate:
+ * `amaro` (the package Node embeds, whose errors carry line and column) parses it again.
+ * It is loaded only here, for a broken module, so that a server whose modules parse never
+ * holds a second copy of the stripper (about 9 MB of RSS). Should amaro parse what Node
+ * refused (the two versions disagreeing), the error is placed at line 1, column 1.
+ */
+function locateTypeScriptSyntaxError(source: string, nodeError: unknown): ModuleSyntaxError {
+  const { transformSync } = createRequire(import.meta.url)("amaro") as typeof import("amaro");
+  try {
+    transformSync(source, { mode: "strip-only" });
+  } catch (err) {
+    if (isAmaroSyntaxError(err)) {
+      return new ModuleSyntaxError(err.message, err.startLine, err.startColumn + 1, err);
+    }
+  }
+  const detail = (nodeError as Error).message;
+  return new ModuleSyntaxError(detail, 1, 1, nodeError);
 }
 
 /** 1-based line of offset `at` in `text`. */

@@ -6,11 +6,28 @@
  * `sessions:write` may send messages but gets a tool error from the others. GET and
  * DELETE (server-initiated streams and session teardown) are not offered: 405.
  */
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { FastifyInstance } from "fastify";
 import type { ApiKeyAuth } from "../http/auth.ts";
 import { scopeAllows } from "../store/api-keys.ts";
-import { createMcpServer, type McpServices } from "./server.ts";
+import type { McpServices } from "./server.ts";
+
+/**
+ * The MCP SDK's transport and the MCP server with its tools, imported on the first `/mcp`
+ * request: a server nobody asks over MCP does not hold them (about 2 MB).
+ */
+let mcpModules:
+  | Promise<
+      [
+        typeof import("@modelcontextprotocol/sdk/server/streamableHttp.js"),
+        typeof import("./server.ts"),
+      ]
+    >
+  | undefined;
+const loadMcp = () =>
+  (mcpModules ??= Promise.all([
+    import("@modelcontextprotocol/sdk/server/streamableHttp.js"),
+    import("./server.ts"),
+  ]));
 
 /** Mounts `/mcp` on `app`; `services` is read per request (it may be wired later). */
 export function mountMcpHttp(
@@ -31,6 +48,7 @@ export function mountMcpHttp(
   });
   app.post("/mcp", async (req, reply) => {
     const key = await auth.authenticate(req);
+    const [{ StreamableHTTPServerTransport }, { createMcpServer }] = await loadMcp();
     const server = createMcpServer(services(), {
       version,
       allows: (scope) => scopeAllows(key.scopes, scope),

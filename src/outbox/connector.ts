@@ -9,7 +9,7 @@
  * check still use the name).
  */
 import { isIP } from "node:net";
-import { buildConnector } from "undici";
+import type { buildConnector } from "undici";
 import { type Resolver, resolveAllowed, systemResolver } from "./ssrf.ts";
 
 /**
@@ -30,10 +30,10 @@ export interface GuardedConnectorOptions {
   resolver?: Resolver;
   /**
    * The connector that opens the socket, called with `hostname` set to the checked IP
-   * address. Default: undici's `buildConnector({})`. Tests inject a spy here that records
-   * the address and connects to a 127.0.0.1 capture server instead.
+   * address: undici's `buildConnector({})` (the HTTP client's default; tests inject a spy
+   * that records the address and connects to a 127.0.0.1 capture server instead).
    */
-  connector?: Connector;
+  connector: Connector;
 }
 
 /** Socket errors after which the next resolved (and already checked) address is tried. */
@@ -57,7 +57,7 @@ const TRY_NEXT_CODES = new Set([
  * tried only after a connect-level failure (ECONNREFUSED, ENETUNREACH, …).
  */
 export function createGuardedConnector(opts: GuardedConnectorOptions): Connector {
-  const base = opts.connector ?? buildConnector({});
+  const base = opts.connector;
   const resolver = opts.resolver ?? systemResolver;
 
   return (options, callback) => {

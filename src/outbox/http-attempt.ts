@@ -7,7 +7,7 @@
  * Secrets stay out: request headers are never echoed, and a network error's message has
  * the URL, its query and its userinfo scrubbed.
  */
-import { type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { redactUrl } from "../lib/redact.ts";
 import { UrlNotAllowedError } from "./ssrf.ts";
 
@@ -63,6 +63,7 @@ export async function sendOnce(agent: Dispatcher, a: Attempt): Promise<AttemptOu
   );
   const signal = a.signal ? AbortSignal.any([timer.signal, a.signal]) : timer.signal;
   try {
+    const { request } = await import("undici"); // loaded by the client's first request
     const res = await request(a.dialUrl, {
       dispatcher: agent,
       method: a.method,

@@ -21,10 +21,14 @@
  * body read, failure classification, `Retry-After`) is `./http-attempt.ts`.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agent } from "undici";
+import type { Agent } from "undici";
 import type { OutboundResult, PostOptions } from "../sdk/http.ts";
 import { deadlineOf } from "./attempt-deadline.ts";
-import { type Connector, createGuardedConnector } from "./connector.ts";
+import {
+  type Connector,
+  createGuardedConnector,
+  type GuardedConnectorOptions,
+} from "./connector.ts";
 import { sendOnce } from "./http-attempt.ts";
 import { parseHttpUrl, type Resolver, UrlNotAllowedError } from "./ssrf.ts";
 
@@ -71,7 +75,12 @@ function describeStatus(status: number): string {
  * SSRF failures — they resolve to an `OutboundResult`.
  */
 export class OutboundHttpClient {
-  readonly #agent: Agent;
+  /**
+   * Made by the first request: undici is imported then, so a server that has sent nothing
+   * does not hold it (about 3 MB).
+   */
+  #agent: Promise<Agent> | undefined;
+  readonly #connect: Omit<GuardedConnectorOptions, "connector"> & { connector?: Connector };
   readonly #timeoutMs: number;
   readonly #userAgent: string;
   readonly #baseDelayMs: number;
@@ -90,13 +99,25 @@ export class OutboundHttpClient {
     ] as const) {
       if (!Number.isFinite(v) || v < 0) throw new TypeError(`${name} must be a number ≥ 0`);
     }
-    this.#agent = new Agent({
-      connect: createGuardedConnector({
-        allowPrivate: opts.allowPrivate,
-        resolver: opts.resolver,
-        connector: opts.connector,
-      }),
-    });
+    this.#connect = {
+      allowPrivate: opts.allowPrivate,
+      resolver: opts.resolver,
+      connector: opts.connector,
+    };
+  }
+
+  /** The SSRF-guarded undici `Agent`, made on first use. */
+  #getAgent(): Promise<Agent> {
+    this.#agent ??= import("undici").then(
+      ({ Agent, buildConnector }) =>
+        new Agent({
+          connect: createGuardedConnector({
+            ...this.#connect,
+            connector: this.#connect.connector ?? buildConnector({}),
+          }),
+        }),
+    );
+    return this.#agent;
   }
 
   /**
@@ -164,7 +185,7 @@ export class OutboundHttpClient {
       if (signal?.aborted) return abortedResult(attempts, lastStatus);
       const headers = { ...baseHeaders, ...opts.headers, ...opts.headersForAttempt?.(attempt) };
       attempts++;
-      const out = await sendOnce(this.#agent, {
+      const out = await sendOnce(await this.#getAgent(), {
         method,
         dialUrl,
         target,
@@ -245,6 +266,6 @@ export class OutboundHttpClient {
 
   /** Closes pooled connections; waits for in-flight requests to finish. */
   async close(): Promise<void> {
-    await this.#agent.close();
+    if (this.#agent) await (await this.#agent).close();
   }
 }

@@ -4,7 +4,6 @@
  * repository works on both.
  */
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
-import pg from "pg";
 import { migrateToLatest } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
@@ -42,6 +41,8 @@ export async function openDatabase(
     kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(path) }) });
   } else {
     dialect = "postgres";
+    // Imported here: a server on SQLite never loads the PostgreSQL driver.
+    const { default: pg } = await import("pg");
     const pool = new pg.Pool({
       connectionString: url,
       max: opts.poolSize ?? 20,
