@@ -168,29 +168,55 @@ export class DeliveryRepository {
       ? sql`AND destination NOT IN (${sql.join(limits.skip)})`
       : sql``;
     const cap = limits.perDestination ?? 1_000_000_000;
-    const capOf = limits.probe?.length
-      ? sql`CASE WHEN r.destination IN (${sql.join(limits.probe)}) THEN 1 ELSE ${cap} END`
-      : sql`${cap}`;
-    // Step 1: pick, without locking. Window functions cannot take FOR UPDATE, so step 2
-    // re-checks every condition while it writes: a row another owner took in between is
-    // skipped (PostgreSQL re-evaluates the WHERE of a row it waited for).
-    const picked = await sql<{ id: string; lease_owner: string | null }>`
-      WITH busy AS (
-        SELECT destination, COUNT(*) AS n FROM deliveries
-        WHERE status IN ('pending', 'failed') AND lease_expires_at >= ${now}
-        GROUP BY destination
-      ), ranked AS (
-        SELECT id, destination, next_attempt_at, lease_owner,
-          ROW_NUMBER() OVER (PARTITION BY destination ORDER BY next_attempt_at, id) AS rn
-        FROM deliveries
-        WHERE ${due} ${skip}
-      )
-      SELECT r.id, r.lease_owner FROM ranked r LEFT JOIN busy b ON b.destination = r.destination
-      WHERE r.rn + COALESCE(b.n, 0) <= ${capOf}
-      ORDER BY r.rn, r.next_attempt_at, r.id
+    const probing = new Set(limits.probe ?? []);
+    // Step 1: pick, without locking; step 2 re-checks every condition while it writes, so
+    // a row another owner took in between is skipped. The pick is fair across destinations:
+    // the destinations with due rows, oldest first (one aggregate over the due rows, no sort
+    // of them), then for each at most its room under the cap through the
+    // (destination, next_attempt_at) index, taken round robin: the first row of each
+    // destination, then the second… So a claim costs a scan of due rows plus one short
+    // indexed read per destination, however long one destination's backlog is.
+    // Rows leased now (by any owner, inline sends included): few, at most the sends in
+    // flight. A destination at its cap is left out of the pick, so it cannot crowd out others.
+    const busyRows = await sql<{ destination: string; n: number | string }>`
+      SELECT destination, COUNT(*) AS n FROM deliveries
+      WHERE status IN ('pending', 'failed') AND lease_expires_at >= ${now}
+      GROUP BY destination`.execute(this.#db);
+    const busy = new Map(busyRows.rows.map((r) => [r.destination, Number(r.n)]));
+    const full = [...busy].filter(([d, n]) => n >= (probing.has(d) ? 1 : cap)).map(([d]) => d);
+    const notFull = full.length ? sql`AND destination NOT IN (${sql.join(full)})` : sql``;
+    const destinations = await sql<{ destination: string }>`
+      SELECT destination, MIN(next_attempt_at) AS first FROM deliveries
+      WHERE ${due} ${skip} ${notFull}
+      GROUP BY destination ORDER BY first, destination
       LIMIT ${limit}`.execute(this.#db);
-    if (picked.rows.length === 0) return [];
-    const previous = new Map(picked.rows.map((r) => [r.id, r.lease_owner]));
+    if (destinations.rows.length === 0) return [];
+    const names = destinations.rows.map((r) => r.destination);
+    const perDestination: Array<Array<{ id: string; lease_owner: string | null }>> = [];
+    for (const name of names) {
+      const room = Math.min(limit, (probing.has(name) ? 1 : cap) - (busy.get(name) ?? 0));
+      if (room <= 0) continue;
+      const rows = await sql<{ id: string; lease_owner: string | null }>`
+        SELECT id, lease_owner FROM deliveries
+        WHERE destination = ${name} AND ${due}
+        ORDER BY next_attempt_at, id
+        LIMIT ${room}`.execute(this.#db);
+      perDestination.push(rows.rows);
+    }
+    const picked: Array<{ id: string; lease_owner: string | null }> = [];
+    for (let rank = 0; picked.length < limit; rank++) {
+      let any = false;
+      for (const rows of perDestination) {
+        const row = rows[rank];
+        if (!row) continue;
+        any = true;
+        picked.push(row);
+        if (picked.length === limit) break;
+      }
+      if (!any) break;
+    }
+    if (picked.length === 0) return [];
+    const previous = new Map(picked.map((r) => [r.id, r.lease_owner]));
     const res = await sql<DeliveriesTable>`
       UPDATE deliveries SET lease_owner = ${owner}, lease_expires_at = ${now + leaseMs},
         attempts = attempts + 1, updated_at = ${now}
