@@ -5,7 +5,7 @@
 import pino from "pino";
 import { App, type AppTuning } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
-import { createTestDatabase, type TestDatabase, tempDir } from "./db.ts";
+import { type Backend, createTestDatabase, type TestDatabase, tempDir } from "./db.ts";
 import { type FakeLlm, startFakeLlm } from "./fake-llm.ts";
 import { testServerEnv } from "./serve-process.ts";
 
@@ -34,7 +34,7 @@ export interface TestApp {
 
 /** Options of {@link startTestApp}. */
 export interface TestAppOptions {
-  backend?: "sqlite" | "postgres";
+  backend?: Backend;
   env?: Record<string, string>;
   tuning?: AppTuning;
   llm?: FakeLlm;
