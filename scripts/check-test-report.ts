@@ -1,8 +1,8 @@
 /**
- * Checks a node:test TAP report (what `npm test` prints when its output is not a terminal)
- * for honesty: the summary is there, every test it counts appears as a test point (so the
- * output was not truncated), and nothing failed or was cancelled. `.ci/run` pipes `npm test`
- * through this.
+ * Checks a node:test TAP report for honesty: the summary is there, every test it counts
+ * appears as a test point (so the output was not truncated), and nothing failed or was
+ * cancelled. `.ci/run` has `npm test` write a TAP copy of its report (a second
+ * `--test-reporter` through NODE_OPTIONS) and runs this on it.
  *
  * Usage: `node scripts/check-test-report.ts <tap-file>`; exits 0 when the report is whole
  * and green, 1 with the reasons on stderr otherwise.

@@ -57,8 +57,9 @@ describe("PostgreSQL suites without a PostgreSQL server", () => {
   test(".ci/run requires them", () => {
     const ci = readFileSync(join(ROOT, ".ci/run"), "utf8");
     assert.match(ci, /^export SWITCHYARD_TEST_REQUIRE_POSTGRES=1$/m);
-    assert.match(ci, /^npm test /m, "runs the README's test command");
-    assert.match(ci, /scripts\/check-test-report\.ts/);
+    assert.match(ci, /^ {2}npm test$/m, "runs the README's test command");
+    assert.match(ci, /--test-reporter=tap --test-reporter-destination=\$report/);
+    assert.match(ci, /^npx node scripts\/check-test-report\.ts "\$report"$/m);
   });
 });
 
