@@ -108,7 +108,7 @@ for (const backend of ALL_BACKENDS) {
     });
   });
 
-  describe(`circuit breaker on ${backend}`, () => {
+  describe(`circuit breaker on ${backend}`, runsOn(backend), () => {
     let t: TestApp;
     let hanging: CaptureServer;
 

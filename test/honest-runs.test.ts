@@ -5,7 +5,9 @@
  * disagrees with its test points rejected by `scripts/check-test-report.ts`.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { readTapReport, reportProblems } from "../scripts/check-test-report.ts";
@@ -54,6 +56,30 @@ describe("PostgreSQL suites without a PostgreSQL server", () => {
     assert.match(reportProblems(readTapReport(r.out)).join("\n"), /1 failed/);
   });
 
+  test("every suite or test in a loop over ALL_BACKENDS is registered with runsOn(backend)", () => {
+    const missing: string[] = [];
+    for (const file of readdirSync(join(ROOT, "test")).filter((f) => f.endsWith(".test.ts"))) {
+      const lines = readFileSync(join(ROOT, "test", file), "utf8").split("\n");
+      let inLoop = false;
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i]!;
+        if (line.startsWith("for (const backend of ALL_BACKENDS) {")) inLoop = true;
+        else if (line.startsWith("}")) inLoop = false;
+        else if (inLoop && /^ {2}(describe|test|it)\(/.test(line)) {
+          // The options follow the name, on this line or (when wrapped) the next two.
+          if (
+            !lines
+              .slice(i, i + 3)
+              .join(" ")
+              .includes("runsOn(backend)")
+          )
+            missing.push(`test/${file}:${i + 1}`);
+        }
+      }
+    }
+    assert.deepEqual(missing, []);
+  });
+
   test(".ci/run requires them", () => {
     const ci = readFileSync(join(ROOT, ".ci/run"), "utf8");
     assert.match(ci, /^export SWITCHYARD_TEST_REQUIRE_POSTGRES=1$/m);
@@ -61,6 +87,37 @@ describe("PostgreSQL suites without a PostgreSQL server", () => {
     assert.match(ci, /--test-reporter=tap --test-reporter-destination=\$report/);
     assert.match(ci, /^npx node scripts\/check-test-report\.ts "\$report"$/m);
   });
+});
+
+test("startTestApp releases the fake LLM when the database cannot be created, so the file exits", async () => {
+  // A child process whose PostgreSQL is unreachable: startTestApp rejects, then nothing of
+  // it may keep the process alive. It prints its active resources and must exit by itself.
+  const script = [
+    `import { startTestApp } from ${JSON.stringify(join(ROOT, "test/support/app.ts"))};`,
+    `await startTestApp({ backend: "postgres" }).then(() => console.log("started"), () => console.log("rejected"));`,
+    `setImmediate(() => console.log("active:", process.getActiveResourcesInfo().join(",")));`,
+  ].join("\n");
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      SWITCHYARD_TEST_POSTGRES_URL: "postgres://postgres@127.0.0.1:1/unreachable",
+    },
+  });
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  child.stderr.on("data", (d) => {
+    out += d;
+  });
+  // Not a speed check: a generous bound so a leak fails this test instead of hanging the run.
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const [code, signal] = await once(child, "exit");
+  clearTimeout(timer);
+  assert.match(out, /^rejected$/m, out);
+  assert.equal(signal, null, `the child never exited on its own; ${out}`);
+  assert.equal(code, 0, out);
 });
 
 describe("check-test-report", () => {

@@ -377,7 +377,7 @@ for (const backend of ALL_BACKENDS) {
     });
   });
 
-  describe(`notifications without SMTP, private URLs refused (${backend})`, () => {
+  describe(`notifications without SMTP, private URLs refused (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     before(async () => {
       t = await startTestApp({

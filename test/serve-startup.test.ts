@@ -82,7 +82,7 @@ for (const backend of ALL_BACKENDS) {
     },
   );
 
-  describe(`GET / on ${backend}`, () => {
+  describe(`GET / on ${backend}`, runsOn(backend), () => {
     test("a small page: version, health, where the generated API key is (never the key), the OpenAPI link", async () => {
       // No SWITCHYARD_API_KEY: one is generated into <data dir>/api-key.
       const t = await startTestApp({ backend, env: { SWITCHYARD_API_KEY: "" } });

@@ -45,7 +45,15 @@ export interface TestAppOptions {
 /** Starts an app; close it with `close()`. */
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const llm = opts.llm ?? (await startFakeLlm());
-  const db = opts.keepDb ?? (await createTestDatabase(opts.backend ?? "sqlite"));
+  let db: TestDatabase;
+  try {
+    db = opts.keepDb ?? (await createTestDatabase(opts.backend ?? "sqlite"));
+  } catch (err) {
+    // No database (PostgreSQL unreachable): close the fake LLM this helper started, or its
+    // server keeps the test file from ever exiting.
+    if (!opts.llm) await llm.close();
+    throw err;
+  }
   const dir = tempDir();
   const config = loadConfig(
     {
