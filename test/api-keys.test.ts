@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { hashApiKey } from "../src/store/api-keys.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
-for (const backend of backends) {
-  describe(`API keys (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`API keys (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     before(async () => {
       t = await startTestApp({ backend });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { scaffoldIntegration } from "../src/cli/new-integration.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends, tempDir } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn, tempDir } from "./support/db.ts";
 import { runCommand } from "./support/run.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -20,8 +20,8 @@ function listedStatus(out: string, name: string): string | undefined {
   return row?.split(/\s+/)[1];
 }
 
-for (const backend of backends) {
-  describe(`integrations list reads stored settings (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`integrations list reads stored settings (${backend})`, runsOn(backend), () => {
     const dir = tempDir("switchyard-cli-settings-");
     let t: TestApp;
     const list = () =>

@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
+import {
+  ALL_BACKENDS,
+  createTestDatabase,
+  runsOn,
+  type TestDatabase,
+  tempDir,
+} from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
 import {
   callApi,
@@ -35,8 +41,8 @@ async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}`);
 }
 
-for (const backend of backends) {
-  describe(`process crash and restart on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`process crash and restart on ${backend}`, runsOn(backend), () => {
     let llm: FakeLlm;
     let hook: CaptureServer;
     let db: TestDatabase;

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends, tempDir } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn, tempDir } from "./support/db.ts";
 
 // A router that passes what it is sent straight to ctx and reports what ctx threw.
 const ROUTER = `
@@ -39,8 +39,8 @@ export default async (app, ctx) => {
 };
 `;
 
-for (const backend of backends) {
-  describe(`ctx validates like REST (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`ctx validates like REST (${backend})`, runsOn(backend), () => {
     const dir = tempDir("switchyard-ctx-validation-");
     let t: TestApp;
     before(async () => {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
 /** Polls `fn` every 50 ms until it returns a value; fails after `ms`. */
 async function until<T>(fn: () => Promise<T | undefined>, what: string, ms: number): Promise<T> {
@@ -38,8 +38,8 @@ async function queueEvents(t: TestApp, n: number): Promise<void> {
   t.app.deliveryWorker.poke();
 }
 
-for (const backend of backends) {
-  describe(`delivery isolation on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`delivery isolation on ${backend}`, runsOn(backend), () => {
     let t: TestApp;
     let hanging: CaptureServer;
     let healthy: CaptureServer;
@@ -108,7 +108,7 @@ for (const backend of backends) {
     });
   });
 
-  describe(`circuit breaker on ${backend}`, () => {
+  describe(`circuit breaker on ${backend}`, runsOn(backend), () => {
     let t: TestApp;
     let hanging: CaptureServer;
 

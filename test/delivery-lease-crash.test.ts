@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
+import {
+  ALL_BACKENDS,
+  createTestDatabase,
+  runsOn,
+  type TestDatabase,
+  tempDir,
+} from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
 import {
   callApi,
@@ -31,8 +37,8 @@ async function waitFor<T>(fn: () => T | undefined, what: string, ms: number): Pr
   }
 }
 
-for (const backend of backends) {
-  describe(`a delivery held by its receiver across kill -9 on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`a delivery held by its receiver across kill -9 on ${backend}`, runsOn(backend), () => {
     let llm: FakeLlm;
     let hook: CaptureServer;
     let db: TestDatabase;

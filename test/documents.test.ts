@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chunkText } from "../src/documents/chunking.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends, tempDir } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn, tempDir } from "./support/db.ts";
 import { type FakeEmbeddings, startFakeEmbeddings } from "./support/fake-embeddings.ts";
 
 /** A small corpus; each query below has one right answer. */
@@ -161,8 +161,8 @@ test("chunking: any text is covered, in order, within size and overlap", () => {
   }
 });
 
-for (const backend of backends) {
-  describe(`documents, lexical (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`documents, lexical (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     let ids: Record<string, string>;
     before(async () => {
@@ -496,8 +496,8 @@ const SEMANTIC_CORPUS = [
   },
 ];
 
-for (const backend of backends) {
-  describe(`documents, hybrid with a fake embedding model (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`documents, hybrid with a fake embedding model (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     let lexical: TestApp;
     let emb: FakeEmbeddings;

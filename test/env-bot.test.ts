@@ -10,7 +10,13 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Store } from "../src/store/index.ts";
 import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
-import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
+import {
+  ALL_BACKENDS,
+  createTestDatabase,
+  runsOn,
+  type TestDatabase,
+  tempDir,
+} from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
 import { runCommand } from "./support/run.ts";
 import { startServerProcess, testServerEnv } from "./support/serve-process.ts";
@@ -31,102 +37,106 @@ async function turn(t: TestApp, clientId: string): Promise<any> {
 const defaultBot = async (t: TestApp) =>
   (await t.api("GET", "/api/v1/admin/bots")).body.find((b: any) => b.id === "default");
 
-for (const backend of backends) {
-  describe(`the default bot follows the environment until the API edits it (${backend})`, () => {
-    let a: FakeLlm;
-    let b: FakeLlm;
-    let c: FakeLlm;
-    let db: TestDatabase;
-    before(async () => {
-      [a, b, c] = await Promise.all([startFakeLlm(), startFakeLlm(), startFakeLlm()]);
-      db = await createTestDatabase(backend);
-    });
-    after(async () => {
-      await Promise.all([a.close(), b.close(), c.close()]);
-      await db.drop();
-    });
-
-    test("model A, then B after a restart; an API edit then survives a restart with C", async () => {
-      // A: Ollama's OpenAI-compatible API, served by fake A.
-      const ollamaA = {
-        SWITCHYARD_MODEL: "ollama:model-a",
-        OLLAMA_BASE_URL: a.baseUrl.replace(/\/v1$/, ""),
-      };
-      let t = await startTestApp({ keepDb: db, llm: b, env: ollamaA });
-      try {
-        const bot = await defaultBot(t);
-        assert.equal(bot.model, "ollama:model-a");
-        assert.equal(bot.managed_by, "env");
-        assert.equal((await turn(t, "env-a")).status, "complete");
-        assert.equal(a.requests.at(-1)?.model, "model-a");
-      } finally {
-        await t.close();
-      }
-
-      // B: an OpenAI-compatible server (fake B); Ollama still answers at A, so a bot left
-      // on A would complete its turn there instead of failing.
-      a.reset();
-      t = await startTestApp({
-        keepDb: db,
-        llm: b,
-        env: { ...ollamaA, SWITCHYARD_MODEL: "openai-compatible:model-b" },
+for (const backend of ALL_BACKENDS) {
+  describe(
+    `the default bot follows the environment until the API edits it (${backend})`,
+    runsOn(backend),
+    () => {
+      let a: FakeLlm;
+      let b: FakeLlm;
+      let c: FakeLlm;
+      let db: TestDatabase;
+      before(async () => {
+        [a, b, c] = await Promise.all([startFakeLlm(), startFakeLlm(), startFakeLlm()]);
+        db = await createTestDatabase(backend);
       });
-      try {
-        const bot = await defaultBot(t);
-        assert.equal(bot.model, "openai-compatible:model-b");
-        assert.equal(bot.managed_by, "env");
-        assert.equal((await turn(t, "env-b")).status, "complete");
-        assert.deepEqual(
-          b.requests.map((r) => r.model),
-          ["model-b"],
-        );
-        assert.equal(a.requests.length, 0, "the old model's endpoint is not called");
+      after(async () => {
+        await Promise.all([a.close(), b.close(), c.close()]);
+        await db.drop();
+      });
 
-        const edited = await t.api("PUT", "/api/v1/admin/bots/default", {
-          model: "openai-compatible:model-api",
+      test("model A, then B after a restart; an API edit then survives a restart with C", async () => {
+        // A: Ollama's OpenAI-compatible API, served by fake A.
+        const ollamaA = {
+          SWITCHYARD_MODEL: "ollama:model-a",
+          OLLAMA_BASE_URL: a.baseUrl.replace(/\/v1$/, ""),
+        };
+        let t = await startTestApp({ keepDb: db, llm: b, env: ollamaA });
+        try {
+          const bot = await defaultBot(t);
+          assert.equal(bot.model, "ollama:model-a");
+          assert.equal(bot.managed_by, "env");
+          assert.equal((await turn(t, "env-a")).status, "complete");
+          assert.equal(a.requests.at(-1)?.model, "model-a");
+        } finally {
+          await t.close();
+        }
+
+        // B: an OpenAI-compatible server (fake B); Ollama still answers at A, so a bot left
+        // on A would complete its turn there instead of failing.
+        a.reset();
+        t = await startTestApp({
+          keepDb: db,
+          llm: b,
+          env: { ...ollamaA, SWITCHYARD_MODEL: "openai-compatible:model-b" },
         });
-        assert.equal(edited.status, 200, JSON.stringify(edited.body));
-        assert.equal(edited.body.managed_by, "api");
-      } finally {
-        await t.close();
-      }
+        try {
+          const bot = await defaultBot(t);
+          assert.equal(bot.model, "openai-compatible:model-b");
+          assert.equal(bot.managed_by, "env");
+          assert.equal((await turn(t, "env-b")).status, "complete");
+          assert.deepEqual(
+            b.requests.map((r) => r.model),
+            ["model-b"],
+          );
+          assert.equal(a.requests.length, 0, "the old model's endpoint is not called");
 
-      // C: the environment changes again, but the bot now belongs to the API.
-      b.reset();
-      t = await startTestApp({
-        keepDb: db,
-        llm: b,
-        env: {
-          SWITCHYARD_MODEL: "ollama:model-c",
-          OLLAMA_BASE_URL: c.baseUrl.replace(/\/v1$/, ""),
-        },
+          const edited = await t.api("PUT", "/api/v1/admin/bots/default", {
+            model: "openai-compatible:model-api",
+          });
+          assert.equal(edited.status, 200, JSON.stringify(edited.body));
+          assert.equal(edited.body.managed_by, "api");
+        } finally {
+          await t.close();
+        }
+
+        // C: the environment changes again, but the bot now belongs to the API.
+        b.reset();
+        t = await startTestApp({
+          keepDb: db,
+          llm: b,
+          env: {
+            SWITCHYARD_MODEL: "ollama:model-c",
+            OLLAMA_BASE_URL: c.baseUrl.replace(/\/v1$/, ""),
+          },
+        });
+        try {
+          const bot = await defaultBot(t);
+          assert.equal(bot.model, "openai-compatible:model-api");
+          assert.equal(bot.managed_by, "api");
+          assert.equal((await turn(t, "env-c")).status, "complete");
+          assert.deepEqual(
+            b.requests.map((r) => r.model),
+            ["model-api"],
+          );
+          assert.equal(c.requests.length, 0);
+        } finally {
+          await t.close();
+        }
       });
-      try {
-        const bot = await defaultBot(t);
-        assert.equal(bot.model, "openai-compatible:model-api");
-        assert.equal(bot.managed_by, "api");
-        assert.equal((await turn(t, "env-c")).status, "complete");
-        assert.deepEqual(
-          b.requests.map((r) => r.model),
-          ["model-api"],
-        );
-        assert.equal(c.requests.length, 0);
-      } finally {
-        await t.close();
-      }
-    });
 
-    test("bots created through the API are API-owned", async () => {
-      const t = await startTestApp({ backend });
-      try {
-        const r = await t.api("POST", "/api/v1/admin/bots", { id: "helper" });
-        assert.equal(r.status, 201);
-        assert.equal(r.body.managed_by, "api");
-      } finally {
-        await t.close();
-      }
-    });
-  });
+      test("bots created through the API are API-owned", async () => {
+        const t = await startTestApp({ backend });
+        try {
+          const r = await t.api("POST", "/api/v1/admin/bots", { id: "helper" });
+          assert.equal(r.status, 201);
+          assert.equal(r.body.managed_by, "api");
+        } finally {
+          await t.close();
+        }
+      });
+    },
+  );
 }
 
 describe("the banner and doctor probe every bot's model and name the failing bot", () => {

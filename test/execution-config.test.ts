@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends, tempDir } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn, tempDir } from "./support/db.ts";
 import type { FakeLlmRequest } from "./support/fake-llm.ts";
 
 const DEPLOY = "integrations/ops/deploy";
@@ -41,8 +41,8 @@ function systemText(req: FakeLlmRequest): string {
 const toolNames = (req: FakeLlmRequest) => req.tools.map((x: any) => x.function?.name).sort();
 const count = (text: string, part: string) => text.split(part).length - 1;
 
-for (const backend of backends) {
-  describe(`execution_config and skills in a run on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`execution_config and skills in a run on ${backend}`, runsOn(backend), () => {
     const dir = tempDir("switchyard-exec-");
     let t: TestApp;
     let sid: string;

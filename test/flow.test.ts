@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
-for (const backend of backends) {
-  describe(`main flow on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`main flow on ${backend}`, runsOn(backend), () => {
     let t: TestApp;
     let hook: CaptureServer;
     before(async () => {

@@ -12,7 +12,13 @@ import pino from "pino";
 import { GitAutoCommit, loadGitAutoCommitConfig } from "../src/events/git-auto-commit.ts";
 import { EVENT_NAMES, OutboundInputError } from "../src/events/outbound-types.ts";
 import { Store } from "../src/store/index.ts";
-import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
+import {
+  ALL_BACKENDS,
+  createTestDatabase,
+  runsOn,
+  type TestDatabase,
+  tempDir,
+} from "./support/db.ts";
 
 // No identity from the machine's git config: the service must set a local one.
 const home = tempDir("switchyard-git-home-");
@@ -41,8 +47,8 @@ function subjects(dir: string): string[] {
     .filter(Boolean);
 }
 
-for (const backend of backends) {
-  describe(`git auto-commit (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`git auto-commit (${backend})`, runsOn(backend), () => {
     let db: TestDatabase;
     let store: Store;
     const dirs: Array<{ remove(): void }> = [];

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { githubAction as action, githubExample as example } from "./fixtures/github-webhooks.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends, createTestDatabase, tempDir } from "./support/db.ts";
+import { ALL_BACKENDS, createTestDatabase, runsOn, tempDir } from "./support/db.ts";
 import { type FakeGithub, startFakeGithub } from "./support/fake-github.ts";
 import { runCommand } from "./support/run.ts";
 
@@ -655,8 +655,8 @@ describe("GitHub webhook without GITHUB_WEBHOOK_SECRET", () => {
   });
 });
 
-for (const backend of backends) {
-  describe(`GitHub delivery dedupe across a restart (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`GitHub delivery dedupe across a restart (${backend})`, runsOn(backend), () => {
     test("a redelivery after a restart creates nothing; 20 concurrent copies create one task", async () => {
       const gh = await startFakeGithub();
       seed(gh);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends, createTestDatabase } from "./support/db.ts";
+import { ALL_BACKENDS, createTestDatabase, runsOn } from "./support/db.ts";
 
 const SECRET = "hook-secret-0123";
 
@@ -29,8 +29,8 @@ async function until<T>(
   }
 }
 
-for (const backend of backends) {
-  describe(`hook webhooks as outbox deliveries on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`hook webhooks as outbox deliveries on ${backend}`, runsOn(backend), () => {
     let t: TestApp;
     let flaky: CaptureServer;
     let down: CaptureServer;

@@ -9,10 +9,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
-for (const backend of backends) {
-  describe(`Idempotency-Key on posted messages (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`Idempotency-Key on posted messages (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     before(async () => {
       // The task worker stays idle (tasks are counted, not run).

@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends, createTestDatabase } from "./support/db.ts";
+import { ALL_BACKENDS, createTestDatabase, runsOn } from "./support/db.ts";
 
-for (const backend of backends) {
-  describe(`inbound dedupe (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`inbound dedupe (${backend})`, runsOn(backend), () => {
     const apps: TestApp[] = [];
     after(async () => {
       for (const a of apps) await a.close().catch(() => {});

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
 /** Follows next_cursor from `path` (which has a query string) until the last page. */
 async function allPages(t: TestApp, path: string, between?: (page: number) => Promise<void>) {
@@ -34,8 +34,8 @@ function newestFirst(rows: Array<{ created_at: string; id: string }>): boolean {
   });
 }
 
-for (const backend of backends) {
-  describe(`listing sessions and tasks (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`listing sessions and tasks (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     let capture: CaptureServer;
     const ids: Record<string, string> = {};

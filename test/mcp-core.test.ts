@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
 async function httpClient(url: string, key: string): Promise<Client> {
   const client = new Client({ name: "switchyard-test", version: "1.0.0" });
@@ -36,8 +36,8 @@ async function callError(client: Client, name: string, args: Record<string, unkn
   return r.content[0].text as string;
 }
 
-for (const backend of backends) {
-  describe(`MCP core tools (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`MCP core tools (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     let admin: Client;
     before(async () => {

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends, tempDir } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn, tempDir } from "./support/db.ts";
 
 // A router that hands what it is sent to ctx and reports what ctx threw.
 const ROUTER = `
@@ -34,8 +34,8 @@ export default async (app, ctx) => {
 
 const MODEL_WORDS = "expected provider:model (openai, anthropic, ollama, openai-compatible)";
 
-for (const backend of backends) {
-  describe(`nested objects are validated strictly (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`nested objects are validated strictly (${backend})`, runsOn(backend), () => {
     const dir = tempDir("switchyard-nested-");
     let t: TestApp;
     let sid: string;

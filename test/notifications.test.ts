@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { SMTPServer } from "smtp-server";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
 const SMTP_USER = "mailer";
 const SMTP_PASS = "smtp-Pa55-word-xyz";
@@ -86,8 +86,8 @@ async function waitUntil<T>(fn: () => Promise<T | undefined>, timeoutMs = 10_000
   }
 }
 
-for (const backend of backends) {
-  describe(`notifications (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`notifications (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     let cap: CaptureServer;
     let smtp: Awaited<ReturnType<typeof startSmtp>>;
@@ -377,7 +377,7 @@ for (const backend of backends) {
     });
   });
 
-  describe(`notifications without SMTP, private URLs refused (${backend})`, () => {
+  describe(`notifications without SMTP, private URLs refused (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     before(async () => {
       t = await startTestApp({

@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
-for (const backend of backends) {
-  describe(`NUL characters (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`NUL characters (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     let sid: string;
     before(async () => {

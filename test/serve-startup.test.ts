@@ -13,7 +13,7 @@ import pg from "pg";
 import { VERSION } from "../src/app.ts";
 import { logFormat } from "../src/lib/logger.ts";
 import { startTestApp } from "./support/app.ts";
-import { backends, createTestDatabase, tempDir } from "./support/db.ts";
+import { ALL_BACKENDS, createTestDatabase, runsOn, tempDir } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
 import { runCommand } from "./support/run.ts";
 import { killServerProcesses, startServerProcess, testServerEnv } from "./support/serve-process.ts";
@@ -38,47 +38,51 @@ test("an unknown command prints the help and exits 2", async () => {
   }
 });
 
-for (const backend of backends) {
-  test(`on ${backend}, a port already taken stops serve before the database, key or bot is written`, async () => {
-    const dir = tempDir();
-    const db = await createTestDatabase(backend);
-    const taken: Server = createServer();
-    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
-    const port = (taken.address() as { port: number }).port;
-    try {
-      const dataDir = join(dir.path, "data");
-      const r = await runCommand(BIN, ["serve"], dir.path, {
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        SWITCHYARD_DATA_DIR: dataDir,
-        ...(backend === "postgres" ? { DATABASE_URL: db.url } : {}),
-        SWITCHYARD_LOG_LEVEL: "warn",
-      });
-      assert.notEqual(r.code, 0, r.out);
-      assert.match(r.err, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}`));
-      assert.equal(existsSync(join(dataDir, "api-key")), false, "no API key file");
-      if (backend === "sqlite") {
-        assert.equal(existsSync(join(dataDir, "switchyard.db")), false, "no database file");
-      } else {
-        const c = new pg.Client({ connectionString: db.url });
-        await c.connect();
-        try {
-          const t = await c.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
-          );
-          assert.deepEqual(t.rows, [], "no tables");
-        } finally {
-          await c.end();
+for (const backend of ALL_BACKENDS) {
+  test(
+    `on ${backend}, a port already taken stops serve before the database, key or bot is written`,
+    runsOn(backend),
+    async () => {
+      const dir = tempDir();
+      const db = await createTestDatabase(backend);
+      const taken: Server = createServer();
+      await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+      const port = (taken.address() as { port: number }).port;
+      try {
+        const dataDir = join(dir.path, "data");
+        const r = await runCommand(BIN, ["serve"], dir.path, {
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          SWITCHYARD_DATA_DIR: dataDir,
+          ...(backend === "postgres" ? { DATABASE_URL: db.url } : {}),
+          SWITCHYARD_LOG_LEVEL: "warn",
+        });
+        assert.notEqual(r.code, 0, r.out);
+        assert.match(r.err, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}`));
+        assert.equal(existsSync(join(dataDir, "api-key")), false, "no API key file");
+        if (backend === "sqlite") {
+          assert.equal(existsSync(join(dataDir, "switchyard.db")), false, "no database file");
+        } else {
+          const c = new pg.Client({ connectionString: db.url });
+          await c.connect();
+          try {
+            const t = await c.query(
+              "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+            );
+            assert.deepEqual(t.rows, [], "no tables");
+          } finally {
+            await c.end();
+          }
         }
+      } finally {
+        await new Promise((r) => taken.close(r));
+        await db.drop();
+        dir.remove();
       }
-    } finally {
-      await new Promise((r) => taken.close(r));
-      await db.drop();
-      dir.remove();
-    }
-  });
+    },
+  );
 
-  describe(`GET / on ${backend}`, () => {
+  describe(`GET / on ${backend}`, runsOn(backend), () => {
     test("a small page: version, health, where the generated API key is (never the key), the OpenAPI link", async () => {
       // No SWITCHYARD_API_KEY: one is generated into <data dir>/api-key.
       const t = await startTestApp({ backend, env: { SWITCHYARD_API_KEY: "" } });

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends, tempDir } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn, tempDir } from "./support/db.ts";
 
 /** An integration whose routes call ctx.getOrCreateSession / ctx.injectMessage. */
 const ROUTER = `
@@ -35,8 +35,8 @@ export default async function router(app, ctx) {
 }
 `;
 
-for (const backend of backends) {
-  describe(`session events and errors on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`session events and errors on ${backend}`, runsOn(backend), () => {
     const dir = tempDir("switchyard-sessions-");
     let t: TestApp;
     let hook: CaptureServer;

@@ -9,13 +9,19 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
+import {
+  ALL_BACKENDS,
+  createTestDatabase,
+  runsOn,
+  type TestDatabase,
+  tempDir,
+} from "./support/db.ts";
 
 const skillMd = (name: string, description: string, body: string) =>
   `---\nname: ${name}\ndescription: "${description}"\n---\n${body}\n`;
 
-for (const backend of backends) {
-  describe(`skill sync on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`skill sync on ${backend}`, runsOn(backend), () => {
     const dir = tempDir("switchyard-skills-");
     const ext = join(dir.path, "ext");
     const skills = join(ext, "ops", "skills");

@@ -9,14 +9,14 @@ import { after, before, describe, test } from "node:test";
 import { EVENT_NAMES } from "../src/events/outbound-types.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends, tempDir } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn, tempDir } from "./support/db.ts";
 import { runCommand } from "./support/run.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const SECRET = "whsec-state-test-secret-0123456789";
 
-for (const backend of backends) {
-  describe(`integrations state (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`integrations state (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     let cap: CaptureServer;
     const dir = tempDir();

@@ -12,10 +12,10 @@ import type { Scope } from "../src/sdk/scopes.ts";
 import { hashApiKey, scopeAllows } from "../src/store/api-keys.ts";
 import { type Repositories, Store } from "../src/store/index.ts";
 import type { NewTask, Task } from "../src/store/tasks.ts";
-import { backends, createTestDatabase, type TestDatabase } from "./support/db.ts";
+import { ALL_BACKENDS, createTestDatabase, runsOn, type TestDatabase } from "./support/db.ts";
 
-for (const backend of backends) {
-  describe(backend, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(backend, runsOn(backend), () => {
     let tdb: TestDatabase;
     let store: Store;
 

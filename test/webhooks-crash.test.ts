@@ -5,7 +5,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends, createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts";
+import {
+  ALL_BACKENDS,
+  createTestDatabase,
+  runsOn,
+  type TestDatabase,
+  tempDir,
+} from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
 import {
   callApi,
@@ -20,8 +26,8 @@ const SECRET = "crash-test-signing-secret";
 const api = (url: string, method: string, path: string, body?: unknown) =>
   callApi(url, KEY, method, path, body);
 
-for (const backend of backends) {
-  describe(`event deliveries across kill -9 on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`event deliveries across kill -9 on ${backend}`, runsOn(backend), () => {
     let llm: FakeLlm;
     let hook: CaptureServer;
     let db: TestDatabase;

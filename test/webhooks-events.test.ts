@@ -5,7 +5,7 @@ import { after, afterEach, before, describe, test } from "node:test";
 import { DEFAULT_TOOL_EVENTS, resolveEventName } from "../src/events/events.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
 describe("resolveEventName (seed 003 mapping table)", () => {
   const cases: Array<[string, unknown, unknown, string | null]> = [
@@ -36,8 +36,8 @@ describe("resolveEventName (seed 003 mapping table)", () => {
   });
 });
 
-for (const backend of backends) {
-  describe(`core event emission on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`core event emission on ${backend}`, runsOn(backend), () => {
     let t: TestApp;
     let hook: CaptureServer;
     const subscribe = async (events: string[], path = "/events") => {

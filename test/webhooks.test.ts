@@ -13,7 +13,7 @@ import {
   type CaptureServer,
   startCaptureServer,
 } from "./support/capture-server.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
 const SECRET = "sup3r-s3cret-never-shown-0123";
 const WHSEC = `whsec_${Buffer.from("a 32 byte key for standard hooks").toString("base64")}`;
@@ -66,8 +66,8 @@ describe("signing (unit)", () => {
   });
 });
 
-for (const backend of backends) {
-  describe(`webhook subscriptions and deliveries on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`webhook subscriptions and deliveries on ${backend}`, runsOn(backend), () => {
     let t: TestApp;
     const captures: CaptureServer[] = [];
     const capture = async () => {

@@ -5,7 +5,7 @@
 import pino from "pino";
 import { App, type AppTuning } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
-import { createTestDatabase, type TestDatabase, tempDir } from "./db.ts";
+import { type Backend, createTestDatabase, type TestDatabase, tempDir } from "./db.ts";
 import { type FakeLlm, startFakeLlm } from "./fake-llm.ts";
 import { testServerEnv } from "./serve-process.ts";
 
@@ -34,7 +34,7 @@ export interface TestApp {
 
 /** Options of {@link startTestApp}. */
 export interface TestAppOptions {
-  backend?: "sqlite" | "postgres";
+  backend?: Backend;
   env?: Record<string, string>;
   tuning?: AppTuning;
   llm?: FakeLlm;
@@ -45,7 +45,15 @@ export interface TestAppOptions {
 /** Starts an app; close it with `close()`. */
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const llm = opts.llm ?? (await startFakeLlm());
-  const db = opts.keepDb ?? (await createTestDatabase(opts.backend ?? "sqlite"));
+  let db: TestDatabase;
+  try {
+    db = opts.keepDb ?? (await createTestDatabase(opts.backend ?? "sqlite"));
+  } catch (err) {
+    // No database (PostgreSQL unreachable): close the fake LLM this helper started, or its
+    // server keeps the test file from ever exiting.
+    if (!opts.llm) await llm.close();
+    throw err;
+  }
   const dir = tempDir();
   const config = loadConfig(
     {
