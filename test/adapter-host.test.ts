@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends, tempDir } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn, tempDir } from "./support/db.ts";
 
 /** A folder whose adapter fails its first `RECORDER_FAILS` starts and posts what it sends. */
 function writeRecorder(root: string): void {
@@ -58,8 +58,8 @@ export default (ctx) => {
   );
 }
 
-for (const backend of backends) {
-  describe(`adapter host (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`adapter host (${backend})`, runsOn(backend), () => {
     let cb: CaptureServer;
     let t: TestApp;
     const dirs = tempDir();

@@ -10,13 +10,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
 /** Far less than the 20 s renewal period: an abort seen within it came from the cancel. */
 const ABORT_WAIT_MS = 5_000;
 
-for (const backend of backends) {
-  describe(`cancel stops a running task (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`cancel stops a running task (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     let hook: CaptureServer;
     /** Resolved when the blocking tool starts; `aborted` when its signal fires (the reason). */

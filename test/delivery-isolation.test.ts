@@ -169,8 +169,8 @@ for (const backend of ALL_BACKENDS) {
   });
 }
 
-for (const backend of backends) {
-  describe(`a destination at its cap on ${backend}`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`a destination at its cap on ${backend}`, runsOn(backend), () => {
     let t: TestApp;
     let healthy: CaptureServer;
 

@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { DispatchTask } from "../src/sdk/dispatch.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
-for (const backend of backends) {
-  describe(`internal dispatcher redelivery (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`internal dispatcher redelivery (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     before(async () => {
       t = await startTestApp({ backend });

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 import type { FakeReply } from "./support/fake-llm.ts";
 
 const unavailable: FakeReply = {
@@ -17,8 +17,8 @@ const unavailable: FakeReply = {
   body: { error: { message: "overloaded" } },
 };
 
-for (const backend of backends) {
-  describe(`model fail-over with default retries (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`model fail-over with default retries (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     /** How often the side-effect tool ran. */
     let sideEffects = 0;

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
-import { backends } from "./support/db.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
 /** Reads SSE events from `res` until `done` says so (or 10 s pass). */
 async function readEvents(
@@ -43,8 +43,8 @@ async function readEvents(
   return events;
 }
 
-for (const backend of backends) {
-  describe(`session stream (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`session stream (${backend})`, runsOn(backend), () => {
     let t: TestApp;
     before(async () => {
       t = await startTestApp({ backend, tuning: { pollMs: 50 } });

@@ -8,14 +8,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends, createTestDatabase, type TestDatabase } from "./support/db.ts";
+import { ALL_BACKENDS, createTestDatabase, runsOn, type TestDatabase } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
 
 /** Short enough that a model answer held 4 × as long outlives it several times. */
 const LEASE_MS = 500;
 
-for (const backend of backends) {
-  describe(`task leases across two instances (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`task leases across two instances (${backend})`, runsOn(backend), () => {
     let db: TestDatabase;
     let llm: FakeLlm;
     let hook: CaptureServer;

@@ -15,7 +15,7 @@ import {
 } from "./fixtures/webhook-adapter.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import { backends, createTestDatabase } from "./support/db.ts";
+import { ALL_BACKENDS, createTestDatabase, runsOn } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
 
 const TUNING = { deliveryScheduleMs: [50, 50, 50], minBackoffAfterThrottleMs: 50, pollMs: 50 };
@@ -68,8 +68,8 @@ function signedReplies(cb: CaptureServer): any[] {
   });
 }
 
-for (const backend of backends) {
-  describe(`webhook adapter (${backend})`, () => {
+for (const backend of ALL_BACKENDS) {
+  describe(`webhook adapter (${backend})`, runsOn(backend), () => {
     let llm: FakeLlm;
     let cb: CaptureServer;
     let t: TestApp;
