@@ -8,14 +8,32 @@
 
 const deadlines = new WeakMap<AbortSignal, number>();
 
+/** The signal of one attempt and the means to end its timer. */
+export interface AttemptDeadline {
+  /** Aborts with a `TimeoutError` (like `AbortSignal.timeout`) once the deadline passes. */
+  signal: AbortSignal;
+  /**
+   * Ends the timer: call when the attempt is over. Until then the timer holds the signal,
+   * and through the listeners and dependent signals (`AbortSignal.any`) the HTTP client
+   * added to it, the attempt's request and response.
+   */
+  dispose(): void;
+}
+
 /**
- * A signal that aborts after `ms` (a `TimeoutError`, like `AbortSignal.timeout`), whose
- * deadline (ms since epoch) {@link deadlineOf} tells.
+ * A signal that aborts after `ms` (a `TimeoutError`), whose deadline (ms since epoch)
+ * {@link deadlineOf} tells. Unlike `AbortSignal.timeout`, its timer is cleared by
+ * `dispose()` when the attempt ends, so a finished attempt is not kept for the rest of `ms`.
  */
-export function deadlineSignal(ms: number): AbortSignal {
-  const signal = AbortSignal.timeout(ms);
-  deadlines.set(signal, Date.now() + ms);
-  return signal;
+export function attemptDeadline(ms: number): AttemptDeadline {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("The operation timed out.", "TimeoutError")),
+    ms,
+  );
+  timer.unref();
+  deadlines.set(controller.signal, Date.now() + ms);
+  return { signal: controller.signal, dispose: () => clearTimeout(timer) };
 }
 
 /** The deadline (ms since epoch) of a signal made by {@link deadlineSignal}, else undefined. */

@@ -22,7 +22,7 @@ import type {
   NewDelivery,
 } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
-import { deadlineSignal } from "./attempt-deadline.ts";
+import { attemptDeadline } from "./attempt-deadline.ts";
 import { type DestinationBreaker, DestinationBreakers } from "./breaker.ts";
 
 /** Default delivery lease: the outbound client's default per-try timeout plus a margin. */
@@ -393,15 +393,17 @@ export class DeliveryWorker {
   async #attempt(d: Delivery): Promise<{ outcome: AttemptOutcome; recorded: Promise<void> }> {
     const started = performance.now();
     let outcome: AttemptOutcome;
+    const leaseMs = this.#o.leaseMs;
+    // The attempt ends a little before the lease does, leaving time to record it.
+    const budget = attemptDeadline(Math.max(500, leaseMs - Math.min(2_000, leaseMs / 10)));
     try {
       const sender = this.#senders.get(d.targetType);
-      const leaseMs = this.#o.leaseMs;
-      // The attempt ends a little before the lease does, leaving time to record it.
-      const budget = deadlineSignal(Math.max(500, leaseMs - Math.min(2_000, leaseMs / 10)));
-      const sent = sender ? await sender(d, budget) : await this.#dispatch(d, budget);
+      const sent = sender ? await sender(d, budget.signal) : await this.#dispatch(d, budget.signal);
       outcome = { status: "delivered", httpStatus: sent?.httpStatus ?? null, durationMs: 0 };
     } catch (err) {
       outcome = this.#failure(d, err);
+    } finally {
+      budget.dispose();
     }
     outcome.durationMs = performance.now() - started;
     const { log } = this.#o;
