@@ -316,16 +316,10 @@ export class DeliveryWorker {
       skip: this.#breakers.parked(now),
       probe: this.#breakers.probing(now),
     });
-    // A full batch means more may be due: look again as soon as a slot frees up. So may a
-    // destination given its whole cap: look again as soon as one of its sends ends.
+    // A full batch means more may be due. So may a batch held back by a destination's cap,
+    // whose rows leased elsewhere (inline sends, other instances) this worker cannot see
+    // ending: so every send that ends looks again (pokes coalesce into one more pass).
     const saturated = batch.length === free;
-    const inBatch = new Map<string, number>();
-    for (const d of batch) inBatch.set(d.destination, (inBatch.get(d.destination) ?? 0) + 1);
-    const atCap = new Set(
-      [...inBatch]
-        .filter(([dest, n]) => (this.#perDestination.get(dest) ?? 0) + n >= this.#o.perDestination)
-        .map(([dest]) => dest),
-    );
     for (const d of batch) {
       if (d.resumedFrom) {
         this.#o.log.warn(
@@ -340,7 +334,7 @@ export class DeliveryWorker {
       }
       const p = this.#send(d).finally(() => {
         this.#inFlight.delete(p);
-        if (saturated || atCap.has(d.destination)) this.poke();
+        this.poke();
       });
       this.#inFlight.add(p);
     }
