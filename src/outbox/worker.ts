@@ -15,23 +15,17 @@ import { destinationOf } from "../lib/destination.ts";
 import { WakeLoop } from "../lib/wake-loop.ts";
 import type { Dispatcher, DispatchTask } from "../sdk/dispatch.ts";
 import type { DeliveryErrorInfo } from "../sdk/errors.ts";
-import type {
-  ClaimedDelivery,
-  Delivery,
-  DeliveryOutcomeRecord,
-  NewDelivery,
-} from "../store/deliveries.ts";
+import type { ClaimedDelivery, Delivery, NewDelivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { attemptDeadline } from "./attempt-deadline.ts";
 import { type DestinationBreaker, DestinationBreakers } from "./breaker.ts";
+import { OutcomeWriter } from "./outcome-writer.ts";
+import { DEFAULT_RETRY_SCHEDULE_MS, decideRetry } from "./retry-policy.ts";
 
 /** Default delivery lease: the outbound client's default per-try timeout plus a margin. */
 export const DEFAULT_DELIVERY_LEASE_MS = 20_000;
 
-/** Delays (ms) after the 1st, 2nd, … failed attempt; its length + 1 is the attempt cap. */
-export const DEFAULT_RETRY_SCHEDULE_MS = [
-  5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
-];
+export { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.ts";
 
 /**
  * Sends one delivery of a core target type (`event`, `notification`…). Resolves when the
@@ -135,8 +129,7 @@ export class DeliveryWorker {
   /** Times (ms) of retries this worker scheduled and has not yet reached. */
   readonly #retryAt = new Set<number>();
   /** Outcomes waiting to be written; one transaction writes all that piled up. */
-  #toRecord: Array<{ rec: DeliveryOutcomeRecord; done: () => void }> = [];
-  #recording: Promise<void> | undefined;
+  readonly #outcomes: OutcomeWriter;
 
   constructor(opts: DeliveryWorkerOptions) {
     this.#o = withDefaults(
@@ -174,6 +167,7 @@ export class DeliveryWorker {
       log: opts.log,
       name: "deliveries",
     });
+    this.#outcomes = new OutcomeWriter(opts.store, opts.owner, opts.log);
   }
 
   /**
@@ -303,7 +297,7 @@ export class DeliveryWorker {
 
   /** Resolves once every outcome reported so far is written (inline sends do not wait). */
   async outcomesWritten(): Promise<void> {
-    while (this.#recording) await this.#recording;
+    await this.#outcomes.settled();
   }
 
   async #pass(): Promise<boolean | number | undefined> {
@@ -401,7 +395,7 @@ export class DeliveryWorker {
     }
     outcome.durationMs = performance.now() - started;
     const { log } = this.#o;
-    const recorded = this.#record({
+    const recorded = this.#outcomes.write({
       id: d.id,
       status: outcome.status,
       httpStatus: outcome.httpStatus,
@@ -436,61 +430,10 @@ export class DeliveryWorker {
     return { outcome, recorded };
   }
 
-  /**
-   * Writes an outcome together with the others that arrive while a write is in flight
-   * (one transaction for many sends under load). Never rejects: on a database error the
-   * lease runs out and the delivery is tried again — at least once, never lost.
-   */
-  #record(rec: DeliveryOutcomeRecord): Promise<void> {
-    return new Promise<void>((done) => {
-      this.#toRecord.push({ rec, done });
-      this.#recording ??= this.#flushOutcomes();
-    });
-  }
-
-  async #flushOutcomes(): Promise<void> {
-    const { store, owner, log } = this.#o;
-    // Let the sends finishing in this turn of the event loop join the batch.
-    await new Promise<void>((r) => setImmediate(r));
-    while (this.#toRecord.length) {
-      const batch = this.#toRecord.splice(0, 500);
-      try {
-        await store.deliveries.recordAttempts(
-          owner,
-          batch.map((b) => b.rec),
-        );
-      } catch (err) {
-        log.warn(
-          { deliveries: batch.length, err: (err as Error).message },
-          "delivery outcomes not recorded; their leases will expire and they are sent again",
-        );
-      }
-      for (const b of batch) b.done();
-    }
-    this.#recording = undefined;
-  }
-
   /** Decides what a failed attempt means: dead, or retried when (schedule, jitter, 429). */
   #failure(d: Delivery, err: unknown): AttemptOutcome {
-    const info = (err ?? {}) as DeliveryErrorInfo;
-    const error = (err as Error)?.message ?? String(err);
-    const httpStatus = typeof info.status === "number" ? info.status : null;
-    const schedule = this.#o.scheduleMs;
-    if (info.retryable === false || d.attempts > schedule.length) {
-      return { status: "dead", httpStatus, error, durationMs: 0 };
-    }
-    let delay = schedule[d.attempts - 1]!;
-    delay = Math.round(delay * (1 + (this.#o.random() * 2 - 1) * this.#o.jitter));
-    if (httpStatus === 429 || /timed? ?out/i.test(error)) {
-      delay = Math.max(delay, this.#o.minBackoffAfterThrottleMs);
-    }
-    // Retry-After is honoured, clamped to the schedule's longest step (a receiver asking
-    // for a year must not park the delivery forever).
-    if (info.retryAfterMs && info.retryAfterMs > delay) {
-      delay = Math.min(info.retryAfterMs, Math.max(...schedule));
-    }
-    const nextAttemptAt = this.#o.now() + delay;
-    this.#retryAt.add(nextAttemptAt);
-    return { status: "failed", httpStatus, error, nextAttemptAt, durationMs: 0 };
+    const decision = decideRetry(d.attempts, err, this.#o);
+    if (decision.status === "failed") this.#retryAt.add(decision.nextAttemptAt);
+    return { ...decision, durationMs: 0 };
   }
 }
