@@ -24,6 +24,13 @@ function writeRecorder(root: string): void {
 ] };\n`,
   );
   writeFileSync(
+    join(dir, "hooks.ts"),
+    `export default { meta: { user_attribution: (bot) => ({
+  username: bot.display_name,
+  icon_url: bot.integration_config?.recorder?.icon ?? null,
+}) } };\n`,
+  );
+  writeFileSync(
     join(dir, "adapter.ts"),
     `let failures = 0;
 export default (ctx) => {
@@ -138,6 +145,37 @@ for (const backend of ALL_BACKENDS) {
       // The thread is its own session.
       const s = (await t.api("GET", `/api/v1/sessions/${r.sessionId}`)).body;
       assert.equal(s.client_id, "recorder::C1:T1");
+    });
+
+    test("a reply carries the bot's identity and the integration's user_attribution extras", async () => {
+      const put = await t.api("PUT", "/api/v1/admin/bots/default", {
+        display_name: "Helper",
+        avatar_url: "https://example.invalid/a.png",
+        integration_config: { recorder: { icon: "https://example.invalid/i.png" } },
+      });
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      const before = cb.requests.length;
+      const res = await fetch(`${t.url}/integrations/recorder/in`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          conversation: { channel: "C2" },
+          author: { id: "U1", isBot: false },
+          text: "who",
+          mentioned: true,
+          direct: true,
+          deliveryId: "ev-identity",
+        }),
+      });
+      const r = (await res.json()) as any;
+      await t.waitForTask(r.taskId);
+      const got = (await cb.waitFor(before + 2)).slice(before);
+      const reply = got.find((x) => x.json.output.kind === "text")!;
+      assert.deepEqual(reply.json.target.identity, {
+        displayName: "Helper",
+        avatarUrl: "https://example.invalid/a.png",
+        extras: { username: "Helper", icon_url: "https://example.invalid/i.png" },
+      });
     });
 
     test("channels API: create, read, update, list, delete; strict bodies; 404 and 409", async () => {

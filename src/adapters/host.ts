@@ -16,7 +16,7 @@ import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { settingsPrefix } from "./conversation.ts";
 import { createAdapterHandler } from "./inbound.ts";
-import { sendAdapterDelivery } from "./outbound.ts";
+import { sendAdapterDelivery, type UserAttribution } from "./outbound.ts";
 
 /** Where an adapter is: `not_configured` (required settings missing) is never started. */
 export type AdapterState =
@@ -62,6 +62,7 @@ interface Entry {
   adapter: Adapter;
   settings: Record<string, string | undefined>;
   configured: () => boolean;
+  userAttribution?: () => UserAttribution | undefined;
   status: AdapterStatus;
   controller?: AbortController;
   timer?: NodeJS.Timeout;
@@ -91,7 +92,12 @@ export class AdapterHost {
   register(
     integration: string,
     adapter: Adapter,
-    opts: { settings: Record<string, string | undefined>; configured: () => boolean },
+    opts: {
+      settings: Record<string, string | undefined>;
+      configured: () => boolean;
+      /** The integration's current `user_attribution` hook (read at each send). */
+      userAttribution?: () => UserAttribution | undefined;
+    },
   ): void {
     const a = adapter as Partial<Adapter> | undefined;
     if (!a || typeof a !== "object") throw new Error("adapter.ts must return an Adapter object");
@@ -113,6 +119,7 @@ export class AdapterHost {
       adapter,
       settings: opts.settings,
       configured: opts.configured,
+      userAttribution: opts.userAttribution,
       status: {
         name: adapter.name,
         integration,
@@ -289,7 +296,17 @@ export class AdapterHost {
     if (!entry || entry.status.state === "not_configured") {
       throw new DeliveryError(`adapter ${name} is not configured`);
     }
-    await sendAdapterDelivery({ store: this.#o.store, log: this.#o.log }, entry.adapter, d, signal);
+    const attribution = entry.userAttribution?.();
+    await sendAdapterDelivery(
+      {
+        store: this.#o.store,
+        log: this.#o.log,
+        ...(typeof attribution === "function" ? { userAttribution: attribution } : {}),
+      },
+      entry.adapter,
+      d,
+      signal,
+    );
   }
 
   /** The dispatcher of the adapter's dispatch type: a config check, and `deliver` for callers outside the outbox's sender. */

@@ -13,7 +13,13 @@
  */
 import type { Logger } from "pino";
 import { redactUrl } from "../lib/redact.ts";
-import type { Adapter, AdapterOutput, AdapterTarget, Conversation } from "../sdk/adapter.ts";
+import type {
+  Adapter,
+  AdapterOutput,
+  AdapterTarget,
+  Conversation,
+  SenderIdentity,
+} from "../sdk/adapter.ts";
 import type { DispatchTask } from "../sdk/dispatch.ts";
 import { DeliveryError } from "../sdk/errors.ts";
 import type { Delivery } from "../store/deliveries.ts";
@@ -42,10 +48,49 @@ export function errorText(error: string | null | undefined): string {
   return `[Error: ${reason}]`;
 }
 
+/** The `user_attribution` hook of an integration's `hooks.ts` meta. */
+export type UserAttribution = (user: Record<string, unknown>) => Record<string, unknown>;
+
 /** What the sender needs. */
 export interface AdapterSenderDeps {
   store: Store;
   log: Logger;
+  /** The adapter's integration's `user_attribution` hook, when it has one. */
+  userAttribution?: UserAttribution;
+}
+
+/**
+ * The identity of the bot that ran `taskId`: its display name and avatar, plus what the
+ * integration's `user_attribution` hook makes of `{display_name, avatar_url,
+ * integration_config}` (a hook that throws or returns a non-object gives `{}`, logged).
+ * Undefined when there is no task or the bot is gone.
+ */
+export async function senderIdentity(
+  deps: AdapterSenderDeps,
+  taskId: string | undefined,
+): Promise<SenderIdentity | undefined> {
+  if (!taskId) return undefined;
+  const task = await deps.store.tasks.get(taskId);
+  const bot = task ? await deps.store.bots.get(task.botId) : undefined;
+  if (!bot) return undefined;
+  let extras: Record<string, unknown> = {};
+  if (deps.userAttribution) {
+    try {
+      const r = deps.userAttribution({
+        display_name: bot.displayName ?? null,
+        avatar_url: bot.avatarUrl ?? null,
+        integration_config: bot.integrationConfig,
+      });
+      if (r && typeof r === "object" && !Array.isArray(r)) extras = r;
+    } catch (err) {
+      deps.log.warn({ err: (err as Error)?.message }, "user_attribution hook failed");
+    }
+  }
+  return {
+    ...(bot.displayName ? { displayName: bot.displayName } : {}),
+    ...(bot.avatarUrl ? { avatarUrl: bot.avatarUrl } : {}),
+    extras,
+  };
 }
 
 /**
@@ -73,6 +118,8 @@ export async function sendAdapterDelivery(
     ...(taskId ? { taskId } : {}),
   };
   const kind = d.payload.kind;
+  const identity = await senderIdentity(deps, taskId);
+  if (identity) Object.assign(base, { identity });
 
   if (kind === "progress") {
     const state = d.payload.state === "clear" ? "clear" : "start";

@@ -65,7 +65,11 @@ export interface IntegrationManagerDeps {
     register(
       integration: string,
       adapter: Adapter,
-      opts: { settings: Record<string, string | undefined>; configured: () => boolean },
+      opts: {
+        settings: Record<string, string | undefined>;
+        configured: () => boolean;
+        userAttribution?: () => IntegrationMeta["user_attribution"];
+      },
     ): void;
     unregister(integration: string): Promise<void>;
   };
@@ -287,6 +291,7 @@ export class IntegrationManager {
       this.#deps.adapters?.register(record.name, adapter, {
         settings: record.settingsValues,
         configured: () => record.status === "ready" || record.status === "partial",
+        userAttribution: () => record.meta?.user_attribution,
       });
       if (adapter.routes && server) {
         await this.#mountRouter(record, ctx, server, adapter.routes, "adapter");

@@ -94,6 +94,22 @@ export interface AdapterHandlerResult {
  */
 export type AdapterHandler = (input: AdapterInput) => Promise<AdapterHandlerResult>;
 
+/**
+ * The replying bot's identity, for platforms that show a per-post sender (Slack's
+ * `username`/`icon_url`, a Discord webhook's `username`/`avatar_url`).
+ */
+export interface SenderIdentity {
+  /** The bot's `display_name`, when set. */
+  displayName?: string;
+  /** The bot's `avatar_url`, when set. */
+  avatarUrl?: string;
+  /**
+   * What the integration's `user_attribution` hook (`hooks.ts` meta) returned for the bot
+   * (`{display_name, avatar_url, integration_config}`); `{}` without a hook or when it threw.
+   */
+  extras: Record<string, unknown>;
+}
+
 /** Where an output goes. */
 export interface AdapterTarget {
   conversation: Conversation;
@@ -111,6 +127,8 @@ export interface AdapterTarget {
   part?: { index: number; count: number };
   /** Aborted shortly before the delivery's lease ends: pass it to `ctx.http` calls. */
   signal: AbortSignal;
+  /** The bot that answers, when the output belongs to a task. */
+  identity?: SenderIdentity;
 }
 
 /**
