@@ -8,9 +8,12 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { startTestApp, type TestApp } from "./support/app.ts";
+import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { ALL_BACKENDS, runsOn, tempDir } from "./support/db.ts";
+import { runCommand } from "./support/run.ts";
+
+const ROOT = join(import.meta.dirname, "..");
 
 /** A folder whose adapter fails its first `RECORDER_FAILS` starts and posts what it sends. */
 function writeRecorder(root: string): void {
@@ -65,6 +68,21 @@ export default (ctx) => {
   );
 }
 
+/** A folder whose adapter never starts. */
+function writeStuck(root: string): void {
+  const dir = join(root, "stuck");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "adapter.ts"),
+    `export default () => ({
+  name: "stuck", kind: "test",
+  async start() { throw new Error("no route to provider"); },
+  async send() {},
+  async stop() {},
+});\n`,
+  );
+}
+
 for (const backend of ALL_BACKENDS) {
   describe(`adapter host (${backend})`, runsOn(backend), () => {
     let cb: CaptureServer;
@@ -73,6 +91,7 @@ for (const backend of ALL_BACKENDS) {
 
     before(async () => {
       writeRecorder(dirs.path);
+      writeStuck(dirs.path);
       cb = await startCaptureServer();
       t = await startTestApp({
         backend,
@@ -116,6 +135,42 @@ for (const backend of ALL_BACKENDS) {
       }
       assert.equal(s.state, "running");
       assert.equal(s.error, null);
+    });
+
+    test("integrations list shows each adapter's state in the running server", async () => {
+      const until = Date.now() + 10_000;
+      while ((await adapterStatus())?.state !== "running" && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const cli = (port: string) =>
+        runCommand(join(ROOT, "bin/switchyard"), ["integrations", "list"], dirs.path, {
+          SWITCHYARD_LOG_LEVEL: "warn",
+          INTEGRATION_DIRS: dirs.path,
+          SWITCHYARD_DATA_DIR: join(dirs.path, "cli-data"),
+          DATABASE_URL: `sqlite:${join(dirs.path, "cli-data", "none.db")}`,
+          HOST: "127.0.0.1",
+          PORT: port,
+          SWITCHYARD_API_KEY: TEST_API_KEY,
+          RECORDER_URL: "http://127.0.0.1:9/unused",
+        });
+      const live = await cli(new URL(t.url).port);
+      assert.equal(live.code, 0, live.err);
+      const block = (name: string) => {
+        const lines = live.out.split("\n");
+        const i = lines.findIndex((l) => l.startsWith(`${name} `));
+        assert.ok(i >= 0, live.out);
+        const rest = lines.slice(i + 1);
+        const end = rest.findIndex((l) => !l.startsWith("    "));
+        return rest.slice(0, end === -1 ? undefined : end).join("\n");
+      };
+      assert.match(block("recorder"), /adapter: running/);
+      assert.match(
+        block("stuck"),
+        /adapter: failed \(\d+ tr(y|ies)\): no route to provider; next try at \d{4}-/,
+      );
+      // No server there: said plainly.
+      const gone = await cli("9");
+      assert.match(gone.out, /adapter: state unknown \(no server answering at HOST:PORT\)/);
     });
 
     test("progress starts, the reply follows, then progress clears, all through the outbox", async () => {

@@ -101,7 +101,6 @@ function toolResult(t: TestApp, req: number, i = 0): any {
   return JSON.parse(msgs[i].content);
 }
 
-
 function seed(gh: FakeGithub): void {
   const pr = example("pull_request", action("opened")).pull_request;
   gh.addPull(REPO, pr, [

@@ -7,10 +7,9 @@
  * and starts a fresh one. Ctrl-D (end of input) exits 0. Reads the session's live stream
  * (`GET /api/v1/sessions/{id}/stream`), so it works with piped stdin too.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Config } from "../config.ts";
+import { apiKeyOf, localServerUrl } from "./server-api.ts";
 
 /** Options of {@link chat}. */
 export interface ChatOptions {
@@ -18,13 +17,6 @@ export interface ChatOptions {
   conversation: string;
   /** The server's base URL; default `http://HOST:PORT` from the configuration. */
   url?: string;
-}
-
-/** The API key: `SWITCHYARD_API_KEY`, else `<data dir>/api-key`; undefined when neither. */
-function apiKeyOf(config: Config): string | undefined {
-  if (config.SWITCHYARD_API_KEY) return config.SWITCHYARD_API_KEY;
-  const file = join(config.dataDir, "api-key");
-  return existsSync(file) ? readFileSync(file, "utf8").trim() || undefined : undefined;
 }
 
 /**
@@ -39,8 +31,7 @@ export async function chat(config: Config, opts: ChatOptions): Promise<number> {
     );
     return 1;
   }
-  const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
-  const base = (opts.url ?? `http://${host}:${config.PORT}`).replace(/\/$/, "");
+  const base = (opts.url ?? localServerUrl(config)).replace(/\/$/, "");
   const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
   const call = async (method: string, path: string, body?: unknown): Promise<any> => {
     const res = await fetch(`${base}${path}`, {

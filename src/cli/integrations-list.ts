@@ -21,6 +21,7 @@ import { relativeToFolder } from "../integrations/loader.ts";
 import { IntegrationManager, type IntegrationRecord } from "../integrations/manager.ts";
 import { Store } from "../store/index.ts";
 import type { IntegrationSettingsRepository } from "../store/integration-settings.ts";
+import { apiKeyOf, localServerUrl } from "./server-api.ts";
 import { stubContext } from "./stub-context.ts";
 
 /** The parts of {@link Config} that decide where integrations come from. */
@@ -88,12 +89,54 @@ export function missingSettings(r: IntegrationRecord): string[] {
   return r.settings.filter((s) => s.spec.required && s.value === undefined).map((s) => s.spec.key);
 }
 
+/** An adapter's run-time state as the running server's admin API reports it. */
+export interface LiveAdapterState {
+  state: string;
+  error: string | null;
+  failures: number;
+  next_retry_at: string | null;
+}
+
+/**
+ * What the running server says about each folder's adapter (`GET /api/v1/admin/integrations`
+ * with the API key, 1 s time limit), by folder; undefined when no server answers there
+ * (not running, another port, no key, or the key lacks the admin scope).
+ */
+export async function liveAdapterStates(
+  config: Pick<Config, "HOST" | "PORT" | "SWITCHYARD_API_KEY" | "dataDir">,
+): Promise<Map<string, LiveAdapterState | null> | undefined> {
+  const key = apiKeyOf(config);
+  if (!key) return undefined;
+  try {
+    const res = await fetch(`${localServerUrl(config)}/api/v1/admin/integrations`, {
+      headers: { authorization: `Bearer ${key}` },
+      signal: AbortSignal.timeout(1000),
+    });
+    if (!res.ok) return undefined;
+    const list = (await res.json()) as { folder: string; adapter: LiveAdapterState | null }[];
+    return new Map(list.map((i) => [i.folder, i.adapter]));
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line on an adapter's run-time state, e.g. `failed (3 tries): <reason>; next try at …`. */
+function adapterLine(a: LiveAdapterState): string {
+  if (a.state !== "failed") return a.state;
+  const next = a.next_retry_at ? `; next try at ${a.next_retry_at}` : "";
+  return `failed (${a.failures} ${a.failures === 1 ? "try" : "tries"}): ${a.error ?? "unknown error"}${next}`;
+}
+
 /**
  * The table `integrations list` prints: one row per integration (name, status, parts,
  * folder), followed by indented lines for its load errors and warnings (`file: reason`), missing
- * required settings and the folders it overrides.
+ * required settings, the folders it overrides and, for a folder with an adapter, the
+ * adapter's state in the running server (`live`; "server not running" when undefined).
  */
-export function formatIntegrationTable(records: IntegrationRecord[]): string {
+export function formatIntegrationTable(
+  records: IntegrationRecord[],
+  live?: Map<string, LiveAdapterState | null>,
+): string {
   const rows = records.map((r) => [r.name, r.status, r.parts.join(", ") || "-", r.dir]);
   const header = ["NAME", "STATUS", "PARTS", "FOLDER"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -110,6 +153,18 @@ export function formatIntegrationTable(records: IntegrationRecord[]): string {
       out.push(`    warning: ${relativeToFolder(r, w.file)}: ${w.reason}`);
     for (const key of missingSettings(r)) out.push(`    missing required setting: ${key}`);
     for (const o of r.overrides) out.push(`    overrides: ${o}`);
+    if (r.parts.includes("adapter")) {
+      const a = live?.get(r.name);
+      out.push(
+        `    adapter: ${
+          a
+            ? adapterLine(a)
+            : live
+              ? "not registered in the running server"
+              : "state unknown (no server answering at HOST:PORT)"
+        }`,
+      );
+    }
   });
   return `${out.join("\n")}\n`;
 }
@@ -120,7 +175,17 @@ export function formatIntegrationTable(records: IntegrationRecord[]): string {
  * @returns the exit code (always 0: a broken integration is reported, not fatal)
  */
 export async function integrationsList(
-  config: SourceConfig & Pick<Config, "env" | "databaseUrl" | "SWITCHYARD_SECRET_KEY">,
+  config: SourceConfig &
+    Pick<
+      Config,
+      | "env"
+      | "databaseUrl"
+      | "SWITCHYARD_SECRET_KEY"
+      | "HOST"
+      | "PORT"
+      | "SWITCHYARD_API_KEY"
+      | "dataDir"
+    >,
 ): Promise<number> {
   const sources = integrationSources(config);
   for (const dir of config.integrationDirs) {
@@ -137,6 +202,9 @@ export async function integrationsList(
     process.stdout.write(`No integrations found in:\n${sources.map((s) => `  ${s}\n`).join("")}`);
     return 0;
   }
-  process.stdout.write(formatIntegrationTable(records));
+  const live = records.some((r) => r.parts.includes("adapter"))
+    ? await liveAdapterStates(config)
+    : undefined;
+  process.stdout.write(formatIntegrationTable(records, live));
   return 0;
 }
