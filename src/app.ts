@@ -290,6 +290,14 @@ export class App {
       adminKeys: { store: this.store, keys: this.auth },
       adminChannels: { store: this.store },
       sessionStream: { store: this.store },
+      authSession: { sessionMs: config.SWITCHYARD_UI_SESSION_HOURS * 3_600_000 },
+      liveStream: {
+        store: this.store,
+        integrations: () => this.integrations,
+        processes: () => this.processes,
+        adapterStatus: (name) => this.adapters.statusOf(name),
+        pollMs: tuning.streamPollMs,
+      },
     });
     mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
   }

@@ -49,6 +49,10 @@ const schema = z.object({
   SWITCHYARD_ALLOW_PRIVATE_URLS: bool.default(false),
   SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
   SWITCHYARD_SHUTDOWN_GRACE_SECONDS: int(0).max(3600).default(10),
+  /** How long an admin UI sign-in lasts, hours. */
+  SWITCHYARD_UI_SESSION_HOURS: int(1)
+    .max(24 * 90)
+    .default(12),
   /**
    * Outbox lease of one delivery attempt, seconds; unset → the outbound per-try timeout
    * (15 s) + 5 s. A crashed instance's deliveries are sent again once it runs out.

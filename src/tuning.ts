@@ -6,6 +6,8 @@ import type { Resolver } from "./outbox/ssrf.ts";
 export interface AppTuning {
   /** Fallback poll of both workers (default 1000). */
   pollMs?: number;
+  /** How often `GET /api/v1/stream` reads the store (ms); default 1000. */
+  streamPollMs?: number;
   /** Task lease length (default 30 000). */
   taskLeaseMs?: number;
   /**

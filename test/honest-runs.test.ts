@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { readTapReport, reportProblems } from "../scripts/check-test-report.ts";
+import { BROWSER_SKIP_REASON } from "./support/browser.ts";
 import { POSTGRES_SKIP_REASON } from "./support/db.ts";
 import { runCommand } from "./support/run.ts";
 
@@ -30,6 +31,32 @@ test("the test script lets every file exit on its own (no --test-force-exit)", (
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   assert.match(pkg.scripts.test, /^node --test .*'test\/\*\*\/\*\.test\.ts'$/);
   assert.doesNotMatch(pkg.scripts.test, /force-exit/);
+});
+
+describe("browser suites without a browser", () => {
+  const noBrowser = { SWITCHYARD_TEST_CHROMIUM: "/nonexistent/chromium" };
+  test("are registered and reported as skipped with the reason", async () => {
+    const r = await runTestFile("test/admin-ui.test.ts", noBrowser);
+    assert.equal(r.code, 0, r.out + r.err);
+    const skipped = `ok 1 - admin UI in Chromium (sqlite) # SKIP ${BROWSER_SKIP_REASON}`;
+    assert.ok(r.out.split("\n").includes(skipped), r.out);
+  });
+
+  test("fail the file when SWITCHYARD_TEST_REQUIRE_BROWSER=1 (as .ci/run sets it)", async () => {
+    const r = await runTestFile("test/admin-ui.test.ts", {
+      ...noBrowser,
+      SWITCHYARD_TEST_REQUIRE_BROWSER: "1",
+    });
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(r.out + r.err, /SWITCHYARD_TEST_REQUIRE_BROWSER=1 but no Chromium/);
+  });
+
+  test(".ci/run installs Chromium before npm ci and requires the browser suites", () => {
+    const ci = readFileSync(join(ROOT, ".ci/run"), "utf8");
+    assert.match(ci, /^export SWITCHYARD_TEST_REQUIRE_BROWSER=1$/m);
+    const install = ci.indexOf("apt-get install -y chromium");
+    assert.ok(install > 0 && install < ci.indexOf("npm ci"), "chromium is installed before npm ci");
+  });
 });
 
 describe("PostgreSQL suites without a PostgreSQL server", () => {

@@ -82,12 +82,18 @@ for (const backend of ALL_BACKENDS) {
     },
   );
 
-  describe(`GET / on ${backend}`, runsOn(backend), () => {
-    test("a small page: version, health, where the generated API key is (never the key), the OpenAPI link", async () => {
+  describe(`GET / and /about on ${backend}`, runsOn(backend), () => {
+    test("/ redirects to the admin UI; /about is the small page: version, health, where the generated API key is (never the key), the OpenAPI link", async () => {
       // No SWITCHYARD_API_KEY: one is generated into <data dir>/api-key.
       const t = await startTestApp({ backend, env: { SWITCHYARD_API_KEY: "" } });
       try {
-        const res = await fetch(`${t.url}/`);
+        const root = await fetch(`${t.url}/`, { redirect: "manual" });
+        assert.equal(root.status, 302);
+        assert.equal(root.headers.get("location"), "/admin");
+        const ui = await fetch(`${t.url}/admin`);
+        assert.equal(ui.status, 200);
+        assert.match(await ui.text(), /href="\/about"/, "the sign-in page links to /about");
+        const res = await fetch(`${t.url}/about`);
         assert.equal(res.status, 200);
         assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
         const html = await res.text();
@@ -99,7 +105,9 @@ for (const backend of ALL_BACKENDS) {
         const key = readFileSync(keyFile, "utf8").trim();
         assert.ok(!html.includes(key), "never the key");
         const doc = (await t.api("GET", "/api/v1/openapi.json")).body;
-        assert.ok(doc.paths["/"], "the page is in the OpenAPI document");
+        assert.ok(doc.paths["/"], "the redirect is in the OpenAPI document");
+        assert.ok(doc.paths["/about"], "the page is in the OpenAPI document");
+        assert.match(html, /href="\/admin"/, "the page links to the admin UI");
       } finally {
         await t.close();
       }
@@ -108,7 +116,7 @@ for (const backend of ALL_BACKENDS) {
     test("with SWITCHYARD_API_KEY set, the page says so and shows no key", async () => {
       const t = await startTestApp({ backend });
       try {
-        const html = await (await fetch(`${t.url}/`)).text();
+        const html = await (await fetch(`${t.url}/about`)).text();
         assert.match(html, /SWITCHYARD_API_KEY/);
         assert.ok(!html.includes(t.app.config.SWITCHYARD_API_KEY!), "never the key");
       } finally {

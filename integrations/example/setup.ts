@@ -31,6 +31,10 @@ export default {
   ],
   webhook: { path: "/integrations/example/webhook", description: "POST {client_id, text}, signed" },
   sidebar_section: { title: "Example", icon: "puzzle" },
-  dashboard_modules: [{ id: "example-events", title: "Example events" }],
+  // The admin UI fetches `source` (a GET route of this integration's router) and renders
+  // the JSON it answers: a list of objects as a table, an object as a list of fields.
+  dashboard_modules: [
+    { id: "example-events", title: "Example events", source: "/integrations/example/events" },
+  ],
   activation: { requires: ["EXAMPLE_WEBHOOK_SECRET"] },
 } satisfies SetupManifest;

@@ -26,6 +26,8 @@ function settingsJson(r: IntegrationRecord) {
     required: s.spec.required ?? false,
     secret: s.spec.secret ?? false,
     description: s.spec.description ?? null,
+    /** The manifest's default (never for a secret). */
+    default: s.spec.secret ? null : (s.spec.default ?? null),
   }));
 }
 

@@ -1,7 +1,7 @@
 /**
- * `GET /`: a small HTML page for whoever opens the server in a browser, until the admin UI
- * exists: the version, whether the database answers, where the API key is (never the key)
- * and where the API is described.
+ * `GET /` redirects to the admin UI (`/admin`). `GET /about`: a small HTML page that works
+ * without JavaScript or a key — the version, whether the database answers, where the API
+ * key is (never the key) and where the API is described; the UI's sign-in page links to it.
  */
 import type { ApiKeyInfo } from "../http/api-key-setup.ts";
 import { apiPlugin } from "../http/routes.ts";
@@ -19,11 +19,18 @@ export interface HomePageOptions {
 /** The OpenAPI document's path (served by the system plugin). */
 const OPENAPI_PATH = "/api/v1/openapi.json";
 
-/** Registers `GET /` (public, `text/html`). */
+/** Registers `GET /` (302 → /admin) and `GET /about` (public, `text/html`). */
 export const homePage = apiPlugin<HomePageOptions>((routes, deps) => {
   routes.add({
     method: "GET",
     url: "/",
+    summary: "Redirects (302) to the admin UI at /admin",
+    status: 302,
+    handler: async (_i, reply) => reply.redirect("/admin", 302),
+  });
+  routes.add({
+    method: "GET",
+    url: "/about",
     summary: "A page for browsers (HTML): version, health, where the API key is, this document",
     handler: async (_i, reply) => {
       const healthy = await deps.store.ping().then(
@@ -57,7 +64,7 @@ function renderHomePage(version: string, healthy: boolean, keyWhere: string): st
 <p>Health: ${health} (<a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>).</p>
 <p>API key: ${keyWhere}. Send it as <code>Authorization: Bearer &lt;key&gt;</code>.</p>
 <p>API: <a href="${OPENAPI_PATH}">the OpenAPI document</a> describes every route under <code>/api/v1</code>.</p>
-<p>There is no admin UI yet.</p>
+<p>Admin UI: <a href="/admin">/admin</a> (sign in with the API key).</p>
 </body>
 </html>
 `;

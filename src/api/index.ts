@@ -1,5 +1,6 @@
 /**
- * The REST API (`/api/v1/*`, health, metrics, OpenAPI, the page at `/`): every resource is
+ * The REST API (`/api/v1/*`, health, metrics, OpenAPI, the page at `/about`, the admin UI
+ * at `/admin`): every resource is
  * a Fastify plugin (see `http/routes.ts` `apiPlugin`), mounted here with the services it
  * needs. The OpenAPI document is collected from the same zod declarations as the routes
  * register.
@@ -11,9 +12,12 @@ import { type AdminBotsApiOptions, adminBotsApi } from "./admin-bots.ts";
 import { type AdminChannelsApiOptions, adminChannelsApi } from "./admin-channels.ts";
 import { type AdminIntegrationsApiOptions, adminIntegrationsApi } from "./admin-integrations.ts";
 import { type AdminKeysApiOptions, adminKeysApi } from "./admin-keys.ts";
+import { adminUi } from "./admin-ui.ts";
+import { type AuthSessionApiOptions, authSessionApi } from "./auth-session.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
 import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
 import { type HomePageOptions, homePage } from "./home.ts";
+import { type LiveStreamApiOptions, liveStreamApi } from "./live-stream.ts";
 import { type NotificationsApiOptions, notificationsApi } from "./notifications.ts";
 import { type SessionListApiOptions, sessionListApi } from "./session-list.ts";
 import { type SessionStreamApiOptions, sessionStreamApi } from "./session-stream.ts";
@@ -42,6 +46,8 @@ export interface ApiDeps {
   adminKeys: AdminKeysApiOptions;
   adminChannels: AdminChannelsApiOptions;
   sessionStream: SessionStreamApiOptions;
+  authSession: AuthSessionApiOptions;
+  liveStream: LiveStreamApiOptions;
 }
 
 /**
@@ -68,4 +74,7 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(adminKeysApi, { auth, ...deps.adminKeys });
   server.register(adminChannelsApi, { auth, ...deps.adminChannels });
   server.register(sessionStreamApi, { auth, ...deps.sessionStream });
+  server.register(authSessionApi, { auth, ...deps.authSession });
+  server.register(liveStreamApi, { auth, ...deps.liveStream });
+  server.register(adminUi);
 }

@@ -90,6 +90,23 @@ export class ApiKeyRepository {
     };
   }
 
+  /** The record of an unrevoked key by its id, or undefined. */
+  async findById(id: string): Promise<ApiKeyRecord | undefined> {
+    const r = await this.#db
+      .selectFrom("api_keys")
+      .selectAll()
+      .where("id", "=", id)
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    return {
+      id: r.id,
+      name: r.name,
+      scopes: fromJson(r.scopes, []),
+      createdAt: Number(r.created_at),
+    };
+  }
+
   /** Every unrevoked key, oldest first (never the key or its hash). */
   async list(): Promise<ApiKeyListing[]> {
     const rows = await this.#db

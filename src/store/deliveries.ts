@@ -233,6 +233,19 @@ export class DeliveryRepository {
     return r ? toDelivery(r) : undefined;
   }
 
+  /** Deliveries updated at or after `since` (ms), oldest change first, at most `limit`. */
+  async listUpdatedSince(since: number, limit: number): Promise<Delivery[]> {
+    const rows = await this.#db
+      .selectFrom("deliveries")
+      .selectAll()
+      .where("updated_at", ">=", since)
+      .orderBy("updated_at", "asc")
+      .orderBy("id", "asc")
+      .limit(limit)
+      .execute();
+    return rows.map(toDelivery);
+  }
+
   /** Deliveries, newest first, optionally filtered (default at most 100). */
   async list(filter: DeliveryFilter): Promise<Delivery[]> {
     let q = this.#db.selectFrom("deliveries").selectAll();

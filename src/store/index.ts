@@ -30,6 +30,7 @@ import { SessionRepository } from "./sessions.ts";
 import { SkillRepository } from "./skills.ts";
 import { TaskRepository } from "./tasks.ts";
 import { ToolCallRepository } from "./tool-calls.ts";
+import { UiSessionRepository } from "./ui-sessions.ts";
 import { VectorRepository } from "./vectors.ts";
 import { WebhookSubscriptionRepository } from "./webhook-subscriptions.ts";
 
@@ -58,6 +59,7 @@ export class Repositories {
   #apiKeys: ApiKeyRepository | undefined;
   #messages: MessageRepository | undefined;
   #tasks: TaskRepository | undefined;
+  #uiSessions: UiSessionRepository | undefined;
   #toolCalls: ToolCallRepository | undefined;
   #deliveries: DeliveryRepository | undefined;
   #notifications: NotificationRepository | undefined;
@@ -103,6 +105,12 @@ export class Repositories {
   get apiKeys(): ApiKeyRepository {
     this.#apiKeys ??= new ApiKeyRepository(this.#db);
     return this.#apiKeys;
+  }
+
+  /** Admin UI sign-in sessions (hashes of the cookie ids only). */
+  get uiSessions(): UiSessionRepository {
+    this.#uiSessions ??= new UiSessionRepository(this.#db);
+    return this.#uiSessions;
   }
 
   /** Messages of sessions. */

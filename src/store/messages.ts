@@ -81,6 +81,19 @@ export class MessageRepository {
     return rows.map(toMessage);
   }
 
+  /** Messages of every session created at or after `since` (ms), oldest first, at most `limit`. */
+  async listCreatedSince(since: number, limit: number): Promise<Message[]> {
+    const rows = await this.#db
+      .selectFrom("messages")
+      .selectAll()
+      .where("created_at", ">=", since)
+      .orderBy("created_at", "asc")
+      .orderBy("id", "asc")
+      .limit(limit)
+      .execute();
+    return rows.map(toMessage);
+  }
+
   /**
    * The history a task's turn sees: the newest `limit` messages of the session before the
    * task's own message, plus assistant replies written after it (the answers to earlier

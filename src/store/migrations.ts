@@ -411,6 +411,24 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Admin UI sign-in sessions (issue 15): the cookie holds a random id, the table only its
+  // SHA-256; the session belongs to an API key and dies with it (checked on every lookup).
+  "0014_ui_sessions": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("ui_sessions")
+        .addColumn("id_hash", "text", (c) => c.primaryKey())
+        .addColumn("key_id", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("ui_sessions_expires")
+        .on("ui_sessions")
+        .column("expires_at")
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -266,7 +266,17 @@ export interface IntegrationsStateTable {
 }
 
 /** The whole database, for `Kysely<Database>`. */
+/** An admin UI sign-in session: only the SHA-256 of the cookie's random id is kept. */
+export interface UiSessionsTable {
+  id_hash: string;
+  /** The API key it was opened with (`static` for SWITCHYARD_API_KEY). */
+  key_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
+  ui_sessions: UiSessionsTable;
   bots: BotsTable;
   sessions: SessionsTable;
   channels: ChannelsTable;

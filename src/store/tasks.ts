@@ -161,6 +161,28 @@ export class TaskRepository {
     return rows.map(toTask);
   }
 
+  /**
+   * Tasks created, started or finished at or after `since` (ms), oldest change first, at
+   * most `limit`: what a live view polls to see status changes made by any instance.
+   */
+  async listChangedSince(since: number, limit: number): Promise<Task[]> {
+    const rows = await this.#db
+      .selectFrom("tasks")
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb("created_at", ">=", since),
+          eb("started_at", ">=", since),
+          eb("completed_at", ">=", since),
+        ]),
+      )
+      .orderBy("created_at", "asc")
+      .orderBy("id", "asc")
+      .limit(limit)
+      .execute();
+    return rows.map(toTask);
+  }
+
   /** The task with this id, or undefined. */
   async get(id: string): Promise<Task | undefined> {
     const r = await this.#db
