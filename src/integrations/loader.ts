@@ -21,6 +21,7 @@ import type {
   DispatcherDefinition,
   HooksDefinition,
   IntegrationMetadata,
+  NotifierDefinition,
   ProcessDefinition,
   RouterDefinition,
   SetupManifest,
@@ -48,12 +49,13 @@ export interface LoadError {
 /** Everything a folder defines, validated, plus what went wrong. */
 export interface LoadedIntegration extends DiscoveredFolder {
   metadata: Required<Pick<IntegrationMetadata, "id" | "name">> & { version: string | null };
-  /** Parts present and valid: index, setup, config, router, dispatcher, adapter, hooks, process, tools, skills. */
+  /** Parts present and valid: index, setup, config, router, dispatcher, adapter, notifier, hooks, process, tools, skills. */
   parts: string[];
   setup: SetupManifest | null;
   router?: RouterDefinition;
   dispatcher?: DispatcherDefinition;
   adapter?: AdapterDefinition;
+  notifier?: NotifierDefinition;
   hooks?: HooksDefinition;
   process?: ProcessDefinition;
   tools: LoadedTool[];
@@ -255,6 +257,11 @@ export async function loadIntegration(
     const d = definitionOf(mod, "adapter");
     if (typeof d !== "function") throw new Error("must export a function (ctx) => Adapter");
     out.adapter = d as AdapterDefinition;
+  });
+  await attempt("notifier", (mod) => {
+    const d = definitionOf(mod, "notifier");
+    if (typeof d !== "function") throw new Error("must export a function (ctx) => Notifier");
+    out.notifier = d as NotifierDefinition;
   });
   await attempt("hooks", (mod) => {
     const d = definitionOf(mod, "hooks");
