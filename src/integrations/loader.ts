@@ -195,8 +195,13 @@ export async function loadIntegration(
   folder: DiscoveredFolder,
   fresh = false,
 ): Promise<LoadedIntegration> {
+  // Only the folder's fields: a record passed back in (a reload) must not keep old parts.
+  const { name, dir, source, overrides } = folder;
   const out: LoadedIntegration = {
-    ...folder,
+    name,
+    dir,
+    source,
+    overrides,
     metadata: { id: folder.name, name: folder.name, version: null },
     parts: [],
     setup: null,
