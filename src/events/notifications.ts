@@ -2,11 +2,12 @@
  * Notifications (seed 003 `sendNotification`): a message to an incoming-webhook URL of a
  * chat channel, to any webhook, or by email. Which channels exist is the
  * {@link NotifierRegistry}'s live list: core's `email` and `webhook`, plus each integration
- * folder's `notifier.ts`, whose notifier builds the JSON body (core sends it). Each one is written to the history, then sent
- * through the outbox (DESIGN §6): `DeliveryWorker.sendNow` makes the first attempt inline
- * (with `retry_count` inline retries, `timeout_ms` each); a failure stays in the outbox on
- * its durable schedule, and the history's `delivered` flag turns true when a later attempt
- * succeeds. HTTP goes through the one {@link OutboundHttpClient}; mail through nodemailer
+ * folder's `notifier.ts`, whose notifier builds the JSON body (core sends it). Each one is
+ * written to the history, then sent through the outbox (DESIGN §6):
+ * `DeliveryWorker.sendNow` makes the first attempt inline (with `retry_count` inline
+ * retries, `timeout_ms` each); a failure stays in the outbox on its durable schedule, and
+ * the history's `delivered` flag turns true when a later attempt succeeds. HTTP goes
+ * through the one {@link OutboundHttpClient}; mail through nodemailer
  * (https://nodemailer.com/smtp/) when `SMTP_URL` is set.
  *
  * Email recipient: `webhook_url` as `mailto:addr` or a plain address, else `SMTP_TO`.
