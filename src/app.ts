@@ -24,6 +24,7 @@ import type { EventService } from "./events/events.ts";
 import type { GitAutoCommit } from "./events/git-auto-commit.ts";
 import { HookWebhooks } from "./events/hook-webhooks.ts";
 import type { NotificationService } from "./events/notifications.ts";
+import { NotifierRegistry } from "./events/notifier-registry.ts";
 import { createOutbound } from "./events/outbound.ts";
 import type { OutboundServices } from "./events/outbound-types.ts";
 import type { WebhookSubscriptionService } from "./events/webhook-subscriptions.ts";
@@ -67,6 +68,8 @@ export class App {
   readonly skills: SkillRepository;
   readonly hooks: HookRegistry;
   readonly dispatchers: DispatcherRegistry;
+  /** Notification channels: core's `email` and `webhook`, and the integrations' `notifier.ts`. */
+  readonly notifiers = new NotifierRegistry();
   readonly http: OutboundHttpClient;
   /** Sessions: get-or-create, end, and the one injectMessage (REST, ctx, dispatchers). */
   readonly sessions: SessionService;
@@ -158,6 +161,7 @@ export class App {
       log,
       http: this.http,
       deliveryWorker: this.deliveryWorker,
+      notifiers: this.notifiers,
       metrics: this.metrics,
       resolver: tuning.resolver,
       smtpRetryDelayMs: tuning.httpRetryDelayMs,
@@ -244,6 +248,7 @@ export class App {
     this.integrations = new IntegrationManager({
       tools: this.tools,
       dispatchers: this.dispatchers,
+      notifiers: this.notifiers,
       hooks: this.hooks,
       log,
       env: config.env,
@@ -275,7 +280,11 @@ export class App {
         poke: () => this.deliveryWorker.poke(),
         breakers: () => this.deliveryWorker.destinations(),
       },
-      notifications: { notifications: () => this.notifications, git: () => this.gitAutoCommit },
+      notifications: {
+        notifications: () => this.notifications,
+        channels: () => this.notifiers.channels(),
+        git: () => this.gitAutoCommit,
+      },
       state: { state: () => this.outbound.state() },
       documents: { documents: this.documents },
       skills: { skills: this.skills },

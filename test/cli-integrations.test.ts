@@ -38,7 +38,8 @@ describe("integration CLI", () => {
 
   before(() => {
     // A broken folder: a tool with no execute, a route without config.auth, a dispatcher
-    // without postMessage; and a skill without front matter (a warning, not a problem).
+    // without postMessage, a notifier taking core's channel name; and a skill without front
+    // matter (a warning, not a problem).
     const broken = join(a, "broken");
     mkdirSync(join(broken, "tools"), { recursive: true });
     mkdirSync(join(broken, "skills"), { recursive: true });
@@ -59,6 +60,10 @@ describe("integration CLI", () => {
     writeFileSync(
       join(broken, "dispatcher.ts"),
       "export default () => ({ deliver: async () => {} });\n",
+    );
+    writeFileSync(
+      join(broken, "notifier.ts"),
+      'export default () => ({ channel: "webhook", body: (c) => c });\n',
     );
     writeFileSync(join(broken, "skills", "loose.md"), "Just text, no front matter.\n");
   });
@@ -124,8 +129,9 @@ describe("integration CLI", () => {
     );
     assert.doesNotMatch(r.out, /\/fine/);
     assert.match(r.out, /^broken\/dispatcher\.ts: .*postMessage/m);
+    assert.match(r.out, /^broken\/notifier\.ts: notification channel "webhook" is core's own$/m);
     assert.match(r.out, /^warning: broken\/skills\/loose\.md: .*front matter/m);
-    assert.match(r.out, /3 problems/);
+    assert.match(r.out, /4 problems/);
 
     const missing = await run(["integrations", "check", join(dir.path, "nowhere")]);
     assert.equal(missing.code, 1);
@@ -152,6 +158,7 @@ describe("integration CLI", () => {
     assert.match(broken, /error: broken\/tools\/noexec\.ts: .*execute must be a function/);
     assert.match(broken, /error: broken\/router(\.ts)?: .*GET \/integrations\/broken\/open/);
     assert.match(broken, /error: broken\/dispatcher(\.ts)?: .*postMessage/);
+    assert.match(broken, /error: broken\/notifier(\.ts)?: .*"webhook" is core's own/);
 
     assert.ok(rowOf(swapped.out, "demo").split("\n")[0]!.endsWith(join(a, "demo")), swapped.out);
   });

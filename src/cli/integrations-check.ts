@@ -5,7 +5,8 @@
  * package.json and installed where it resolves from the folder);
  * on top of that the router is run against a throwaway Fastify instance to see that
  * every route states `config.auth`, the dispatcher factory is called and must return
- * `deliver` and `postMessage`, tool schemas are checked, `setup.ts` keys must be unique,
+ * `deliver` and `postMessage`, the notifier factory is called and its notifier must
+ * register as a channel (a `body()`, a free channel name), tool schemas are checked, `setup.ts` keys must be unique,
  * and no module may import
  * a path under switchyard's `src/`. A skill without `name` and `description` front matter
  * loads (named after its file), so it is a warning here as in the loader, not a problem.
@@ -14,6 +15,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import Fastify from "fastify";
+import { NotifierRegistry } from "../events/notifier-registry.ts";
 import { ACTIVE_PARTS, findModule, isIntegrationFolder } from "../integrations/discovery.ts";
 import { ModuleSyntaxError, moduleFilesOf, scanImports } from "../integrations/imports.ts";
 import {
@@ -104,6 +106,10 @@ export async function checkIntegrationFolder(
   if (loaded.dispatcher) {
     const reason = checkDispatcher(loaded.dispatcher, ctx);
     if (reason) problems.push({ file: findModule(abs, "dispatcher")!, reason });
+  }
+  if (loaded.notifier) {
+    const reason = checkNotifier(loaded.notifier, ctx, loaded.name);
+    if (reason) problems.push({ file: findModule(abs, "notifier")!, reason });
   }
   const hooksFile = findModule(abs, "hooks");
   const meta = (loaded.hooks?.meta ?? {}) as Record<string, unknown>;
@@ -201,6 +207,29 @@ function checkDispatcher(
   return missing.length
     ? `the dispatcher has no ${missing.map((m) => `${m}()`).join(" or ")} method`
     : undefined;
+}
+
+/**
+ * Calls the notifier factory and registers the notifier in a throwaway registry (the
+ * server's rules); the reason it would not become a channel, or undefined.
+ */
+function checkNotifier(
+  factory: NonNullable<LoadedIntegration["notifier"]>,
+  ctx: IntegrationContext,
+  name: string,
+): string | undefined {
+  try {
+    const n = factory(ctx);
+    if (n && typeof (n as { then?: unknown }).then === "function") {
+      return "the notifier factory must return a Notifier synchronously, not a Promise";
+    }
+    if (!n || typeof n !== "object")
+      return "the notifier factory must return an object with body()";
+    new NotifierRegistry().register(n.channel ?? name, n, "check");
+    return undefined;
+  } catch (err) {
+    return (err as Error)?.message ?? String(err);
+  }
 }
 
 /** What is wrong with a tool's (JSON-Schema) parameters beyond `type: "object"`, if anything. */

@@ -15,6 +15,7 @@ import pino from "pino";
 import { ToolRegistry } from "../agent/tools.ts";
 import type { Config } from "../config.ts";
 import { DispatcherRegistry } from "../dispatch/registry.ts";
+import { NotifierRegistry } from "../events/notifier-registry.ts";
 import { HookRegistry } from "../hooks/lifecycle.ts";
 import { integrationSources } from "../integrations/discovery.ts";
 import { relativeToFolder } from "../integrations/loader.ts";
@@ -47,6 +48,7 @@ export async function loadIntegrationRecords(
   const manager = new IntegrationManager({
     tools: new ToolRegistry(),
     dispatchers: new DispatcherRegistry(log),
+    notifiers: new NotifierRegistry(),
     hooks: new HookRegistry(log),
     log,
     env,

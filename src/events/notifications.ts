@@ -1,10 +1,13 @@
 /**
  * Notifications (seed 003 `sendNotification`): a message to an incoming-webhook URL of a
- * chat channel, to any webhook, or by email. Each one is written to the history, then sent
- * through the outbox (DESIGN §6): `DeliveryWorker.sendNow` makes the first attempt inline
- * (with `retry_count` inline retries, `timeout_ms` each); a failure stays in the outbox on
- * its durable schedule, and the history's `delivered` flag turns true when a later attempt
- * succeeds. HTTP goes through the one {@link OutboundHttpClient}; mail through nodemailer
+ * chat channel, to any webhook, or by email. Which channels exist is the
+ * {@link NotifierRegistry}'s live list: core's `email` and `webhook`, plus each integration
+ * folder's `notifier.ts`, whose notifier builds the JSON body (core sends it). Each one is
+ * written to the history, then sent through the outbox (DESIGN §6):
+ * `DeliveryWorker.sendNow` makes the first attempt inline (with `retry_count` inline
+ * retries, `timeout_ms` each); a failure stays in the outbox on its durable schedule, and
+ * the history's `delivered` flag turns true when a later attempt succeeds. HTTP goes
+ * through the one {@link OutboundHttpClient}; mail through nodemailer
  * (https://nodemailer.com/smtp/) when `SMTP_URL` is set.
  *
  * Email recipient: `webhook_url` as `mailto:addr` or a plain address, else `SMTP_TO`.
@@ -19,9 +22,9 @@ import { DeliveryError } from "../sdk/errors.ts";
 import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import type { Notification } from "../store/notifications.ts";
-import { httpPayload, type MailContent, mailContent, sendMail } from "./notification-payloads.ts";
+import { type MailContent, mailContent, sendMail } from "./notification-mail.ts";
+import { EMAIL_CHANNEL, type NotifierRegistry } from "./notifier-registry.ts";
 import {
-  NOTIFICATION_CHANNELS,
   NOTIFICATION_PRIORITIES,
   type NotificationChannel,
   type NotificationPriority,
@@ -68,6 +71,8 @@ export interface NotificationServiceOptions {
   http: OutboundHttpClient;
   deliveryWorker: Pick<DeliveryWorker, "sendNow">;
   log: Logger;
+  /** The channels: core's and those the integrations' `notifier.ts` add. */
+  notifiers: NotifierRegistry;
   smtp?: SmtpSettings;
   /** `SWITCHYARD_ALLOW_PRIVATE_URLS`: skip the request-time SSRF check. */
   allowPrivate: boolean;
@@ -119,15 +124,16 @@ function intIn(v: unknown, name: string, min: number, max: number, dflt: number)
 
 /**
  * Checks a notification request.
- * @throws OutboundInputError 422 naming the field: unknown channel or priority, missing or
- *   too long message, missing or non-http(s) `webhook_url` for an HTTP channel, a bad email
- *   address, out-of-range timeout_ms (1…120 000) or retry_count (0…10)
+ * @throws OutboundInputError 422 naming the field: unknown channel (naming the channels
+ *   there are) or priority, missing or too long message, missing or non-http(s)
+ *   `webhook_url` for an HTTP channel, a bad email address, out-of-range timeout_ms
+ *   (1…120 000) or retry_count (0…10)
  */
-function check(input: NotifyInput, smtp: SmtpSettings): Checked {
+function check(input: NotifyInput, smtp: SmtpSettings, notifiers: NotifierRegistry): Checked {
   const i = (input ?? {}) as Partial<Record<keyof NotifyInput, unknown>>;
   const channel = i.channel as NotificationChannel;
-  if (!NOTIFICATION_CHANNELS.includes(channel)) {
-    throw bad(`channel must be one of: ${NOTIFICATION_CHANNELS.join(", ")}`);
+  if (typeof channel !== "string" || !notifiers.has(channel)) {
+    throw bad(unknownChannel(notifiers));
   }
   if (typeof i.message !== "string" || i.message.trim() === "") {
     throw bad("message is required");
@@ -154,7 +160,7 @@ function check(input: NotifyInput, smtp: SmtpSettings): Checked {
   if (target !== undefined && target !== null && typeof target !== "string") {
     throw bad("webhook_url must be a string");
   }
-  if (channel === "email") {
+  if (channel === EMAIL_CHANNEL) {
     const given = target?.trim() || smtp.to;
     if (given) {
       const to = parseRecipient(given);
@@ -180,6 +186,11 @@ function check(input: NotifyInput, smtp: SmtpSettings): Checked {
   }
   out.url = u.href;
   return out;
+}
+
+/** The reason given for a channel that is not registered: it names the ones that are. */
+export function unknownChannel(notifiers: Pick<NotifierRegistry, "channels">): string {
+  return `channel must be one of: ${notifiers.channels().join(", ")}`;
 }
 
 /** The wire shape of a history entry; `meta.delivery` is the outbox row's live state. */
@@ -236,7 +247,13 @@ export class NotificationService {
    */
   async notify(input: NotifyInput): Promise<NotificationResult> {
     const { store, smtp = {} } = this.#o;
-    const c = check(input, smtp);
+    const c = check(input, smtp, this.#o.notifiers);
+    const content = { message: c.message, priority: c.priority, attachments: c.attachments };
+    const notifier = this.#o.notifiers.get(c.channel);
+    const refused = notifier?.check?.(content);
+    if (refused) throw bad(`${c.channel}: ${refused}`);
+    // Built before anything is stored: a notifier that throws leaves no half-written history.
+    const payload = notifier ? { body: notifier.body(content) } : { mail: mailContent(content) };
     if (c.url) {
       try {
         await assertUrlAllowed(c.url, {
@@ -252,7 +269,8 @@ export class NotificationService {
       ? { destination: redactUrl(c.url) }
       : { to: c.to ?? null };
     meta.attachments = c.attachments.length;
-    const unsent = c.channel === "email" && !smtp.url ? "not sent: SMTP_URL is not set" : null;
+    const unsent =
+      c.channel === EMAIL_CHANNEL && !smtp.url ? "not sent: SMTP_URL is not set" : null;
     if (unsent) meta.error = unsent;
     const id = await store.transaction((tx) =>
       tx.notifications.insert({
@@ -280,7 +298,6 @@ export class NotificationService {
       };
     }
 
-    const content = { message: c.message, priority: c.priority, attachments: c.attachments };
     const common = { channel: c.channel, timeout_ms: c.timeoutMs, retry_count: c.retries };
     const track = { attempts: 0 };
     this.#inline.set(id, track);
@@ -289,9 +306,7 @@ export class NotificationService {
       sent = await this.#o.deliveryWorker.sendNow({
         targetType: NOTIFICATION_TARGET,
         target: c.url ? { ...common, url: c.url } : { ...common, to: c.to },
-        payload: c.url
-          ? { notification_id: id, body: httpPayload(c.channel, content) }
-          : { notification_id: id, mail: mailContent(content) },
+        payload: { notification_id: id, ...payload },
       });
     } finally {
       this.#inline.delete(id);
@@ -330,7 +345,7 @@ export class NotificationService {
     const timeoutMs = typeof t.timeout_ms === "number" ? t.timeout_ms : DEFAULT_NOTIFY_TIMEOUT_MS;
     const retries = typeof t.retry_count === "number" ? t.retry_count : DEFAULT_NOTIFY_RETRIES;
     let httpStatus: number | undefined;
-    if (t.channel === "email") {
+    if (t.channel === EMAIL_CHANNEL) {
       const smtp = this.#o.smtp ?? {};
       if (!smtp.url) throw new DeliveryError("SMTP_URL is not set", { retryable: false });
       const r = await sendMail({
@@ -350,11 +365,32 @@ export class NotificationService {
       if (typeof t.url !== "string") {
         throw new DeliveryError("notification has no URL", { retryable: false });
       }
+      const channel = String(t.channel);
+      const notifier = this.#o.notifiers.get(channel);
+      if (!notifier) {
+        // Its integration folder was removed (or no longer loads) since the row was queued.
+        throw new DeliveryError(
+          `notification channel "${channel}" is no longer available (no integration provides it); channels: ${this.#o.notifiers.channels().join(", ")}`,
+          { retryable: false },
+        );
+      }
+      const extra: Record<string, string> = {};
+      try {
+        for (const [k, v] of Object.entries(notifier.headers?.(d.payload.body) ?? {})) {
+          const name = k.toLowerCase();
+          if (name !== "content-type" && name !== "webhook-id") extra[name] = String(v);
+        }
+      } catch (err) {
+        throw new DeliveryError(
+          `notification channel "${channel}": headers() failed: ${(err as Error)?.message ?? err}`,
+          { retryable: false },
+        );
+      }
       const res = await this.#o.http.postJson(t.url, d.payload.body, {
         timeoutMs,
         retries,
         signal,
-        headers: { "webhook-id": d.id },
+        headers: { ...extra, "webhook-id": d.id },
       });
       if (track) track.attempts = res.attempts;
       if (!res.ok) {

@@ -4,14 +4,23 @@
  * REST (`/api/v1`) and the MCP tools return exactly these, from the same service calls.
  */
 
-import type { NotificationChannel, NotificationPriority } from "./notification-payloads.ts";
+import type { NotificationPriority } from "../sdk/notifier.ts";
 
-export {
-  NOTIFICATION_CHANNELS,
-  NOTIFICATION_PRIORITIES,
-  type NotificationChannel,
-  type NotificationPriority,
-} from "./notification-payloads.ts";
+export type { NotificationPriority } from "../sdk/notifier.ts";
+
+/** Notification priorities; `high` and `urgent` show in an email's subject and X-Priority. */
+export const NOTIFICATION_PRIORITIES = [
+  "low",
+  "normal",
+  "high",
+  "urgent",
+] as const satisfies readonly NotificationPriority[];
+
+/**
+ * A notification channel's name: core's `email` and `webhook`, or one an integration's
+ * `notifier.ts` adds (the live list: `NotifierRegistry.channels()`).
+ */
+export type NotificationChannel = string;
 
 /** Every event name a subscription may name (seed 003's INTEGRATION_EVENTS plus `task.failed`). */
 export const EVENT_NAMES = [
@@ -83,7 +92,7 @@ export interface NotifyInput {
   message: string;
   /** Default "normal". */
   priority?: NotificationPriority;
-  /** Destination: an incoming-webhook URL for the chat and webhook channels; for email, the recipient address. */
+  /** Destination: the URL the body is POSTed to (an incoming-webhook URL for a chat channel); for email, the recipient address. */
   webhook_url?: string;
   attachments?: unknown[];
   /** Per-attempt timeout in ms (default 10 000). */

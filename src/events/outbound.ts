@@ -18,6 +18,7 @@ import type { FinishRows } from "../tasks/finish.ts";
 import { type EventData, EventService } from "./events.ts";
 import { GitAutoCommit } from "./git-auto-commit.ts";
 import { NOTIFICATION_TARGET, NotificationService } from "./notifications.ts";
+import type { NotifierRegistry } from "./notifier-registry.ts";
 import type { EventName, OutboundServices } from "./outbound-types.ts";
 import { integrationsState } from "./state.ts";
 import { WebhookSubscriptionService } from "./webhook-subscriptions.ts";
@@ -32,6 +33,8 @@ export interface OutboundDeps {
   log: Logger;
   http: OutboundHttpClient;
   deliveryWorker: DeliveryWorker;
+  /** The notification channels (core's, and the integrations' `notifier.ts`). */
+  notifiers: NotifierRegistry;
   metrics?: { notification(channel: string, delivered: boolean): void };
   /** Resolver for registration- and request-time SSRF checks (tests inject one). */
   resolver?: Resolver;
@@ -81,6 +84,7 @@ export function createOutbound(deps: OutboundDeps): Outbound {
     http,
     deliveryWorker,
     log,
+    notifiers: deps.notifiers,
     smtp: { url: config.SMTP_URL, from: config.SMTP_FROM, to: config.SMTP_TO },
     allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
     resolver: deps.resolver,

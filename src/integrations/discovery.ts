@@ -2,7 +2,8 @@
  * Discovery: which folders are integrations. Sources are scanned in order (the repo's
  * `integrations/`, each `INTEGRATION_DIRS` path, the workspace's `integrations/`); a later
  * folder with the same name overrides an earlier one. A folder counts when it has a
- * router, dispatcher, hooks, process, adapter, tools or skills; `_`/`.` folders are skipped.
+ * router, dispatcher, hooks, process, adapter, notifier, tools or skills; `_`/`.` folders
+ * are skipped.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -11,7 +12,14 @@ import { join, resolve } from "node:path";
 export const MODULE_EXTENSIONS = [".ts", ".mjs", ".js"] as const;
 
 /** Parts whose presence makes a folder an integration. */
-export const ACTIVE_PARTS = ["router", "dispatcher", "hooks", "process", "adapter"] as const;
+export const ACTIVE_PARTS = [
+  "router",
+  "dispatcher",
+  "hooks",
+  "process",
+  "adapter",
+  "notifier",
+] as const;
 
 /** A discovered integration folder. */
 export interface DiscoveredFolder {

@@ -21,6 +21,7 @@ import type {
   DispatcherDefinition,
   HooksDefinition,
   IntegrationMetadata,
+  NotifierDefinition,
   ProcessDefinition,
   RouterDefinition,
   SetupManifest,
@@ -48,12 +49,13 @@ export interface LoadError {
 /** Everything a folder defines, validated, plus what went wrong. */
 export interface LoadedIntegration extends DiscoveredFolder {
   metadata: Required<Pick<IntegrationMetadata, "id" | "name">> & { version: string | null };
-  /** Parts present and valid: index, setup, config, router, dispatcher, adapter, hooks, process, tools, skills. */
+  /** Parts present and valid: index, setup, config, router, dispatcher, adapter, notifier, hooks, process, tools, skills. */
   parts: string[];
   setup: SetupManifest | null;
   router?: RouterDefinition;
   dispatcher?: DispatcherDefinition;
   adapter?: AdapterDefinition;
+  notifier?: NotifierDefinition;
   hooks?: HooksDefinition;
   process?: ProcessDefinition;
   tools: LoadedTool[];
@@ -193,8 +195,13 @@ export async function loadIntegration(
   folder: DiscoveredFolder,
   fresh = false,
 ): Promise<LoadedIntegration> {
+  // Only the folder's fields: a record passed back in (a reload) must not keep old parts.
+  const { name, dir, source, overrides } = folder;
   const out: LoadedIntegration = {
-    ...folder,
+    name,
+    dir,
+    source,
+    overrides,
     metadata: { id: folder.name, name: folder.name, version: null },
     parts: [],
     setup: null,
@@ -255,6 +262,11 @@ export async function loadIntegration(
     const d = definitionOf(mod, "adapter");
     if (typeof d !== "function") throw new Error("must export a function (ctx) => Adapter");
     out.adapter = d as AdapterDefinition;
+  });
+  await attempt("notifier", (mod) => {
+    const d = definitionOf(mod, "notifier");
+    if (typeof d !== "function") throw new Error("must export a function (ctx) => Notifier");
+    out.notifier = d as NotifierDefinition;
   });
   await attempt("hooks", (mod) => {
     const d = definitionOf(mod, "hooks");

@@ -1,6 +1,7 @@
 /**
  * The integration manager: discovers folders, loads them, and registers what they define
- * with the core registries: tools, dispatchers, lifecycle hooks, and routers mounted at
+ * with the core registries: tools, dispatchers, notification channels, lifecycle hooks,
+ * adapters, and routers mounted at
  * `/integrations/<name>/`. Registration is keyed by integration, so loading a folder again
  * replaces its earlier definitions instead of adding to them.
  */
@@ -9,6 +10,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { ToolRegistry } from "../agent/tools.ts";
 import type { DispatcherRegistry } from "../dispatch/registry.ts";
+import type { NotifierRegistry } from "../events/notifier-registry.ts";
 import type { HookRegistry } from "../hooks/lifecycle.ts";
 import type { LifecycleEvent } from "../sdk/hooks.ts";
 import type {
@@ -52,6 +54,8 @@ export interface IntegrationRecord extends LoadedIntegration {
 export interface IntegrationManagerDeps {
   tools: ToolRegistry;
   dispatchers: DispatcherRegistry;
+  /** Notification channels: each `notifier.ts` is registered here. */
+  notifiers: NotifierRegistry;
   hooks: HookRegistry;
   log: Logger;
   env: Record<string, string | undefined>;
@@ -160,6 +164,7 @@ export class IntegrationManager {
     };
     this.#registerTools(record, ctx);
     this.#registerDispatcher(record, ctx);
+    this.#registerNotifier(record, ctx);
     this.#registerHooks(record);
     if (record.router && server)
       await this.#mountRouter(record, ctx, server, record.router, "router");
@@ -216,6 +221,7 @@ export class IntegrationManager {
       }
     }
     this.#deps.dispatchers.unregisterSource(source);
+    this.#deps.notifiers.unregisterSource(source);
     void this.#deps.adapters?.unregister(name);
   }
 
@@ -260,6 +266,28 @@ export class IntegrationManager {
     } catch (err) {
       record.parts = record.parts.filter((p) => p !== "dispatcher");
       record.errors.push({ file: `${record.dir}/dispatcher`, reason: (err as Error).message });
+    }
+  }
+
+  /**
+   * Builds the notifier of `notifier.ts` and registers it as the notification channel
+   * `notifier.channel ?? <name>`; a failure drops the `notifier` part with its reason.
+   */
+  #registerNotifier(record: IntegrationRecord, ctx: IntegrationContext): void {
+    if (!record.notifier) return;
+    try {
+      const notifier = record.notifier(ctx);
+      if (!notifier || typeof notifier !== "object") {
+        throw new Error("must return a Notifier object");
+      }
+      const channel = notifier.channel ?? record.name;
+      this.#deps.notifiers.register(channel, notifier, `integration:${record.name}`);
+    } catch (err) {
+      record.parts = record.parts.filter((p) => p !== "notifier");
+      record.errors.push({
+        file: `${record.dir}/notifier`,
+        reason: (err as Error)?.message ?? String(err),
+      });
     }
   }
 

@@ -13,7 +13,6 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import {
   EVENT_NAMES,
-  NOTIFICATION_CHANNELS,
   NOTIFICATION_PRIORITIES,
   OutboundInputError,
   type OutboundServices,
@@ -173,9 +172,10 @@ export function createMcpServer(all: McpServices, opts: McpServerOptions): McpSe
     "integration_notify",
     {
       description:
-        "Send a notification: to a chat or webhook channel (an incoming-webhook URL in webhook_url), or by email (over SMTP when SMTP_URL is set). Returns {success, notification_id, delivered, channel, priority, delivery}.",
+        "Send a notification: to the webhook channel or an integration's chat channel (an incoming-webhook URL in webhook_url), or by email (over SMTP when SMTP_URL is set). An unknown channel is refused with the list of channels. Returns {success, notification_id, delivered, channel, priority, delivery}.",
       inputSchema: {
-        channel: z.enum(NOTIFICATION_CHANNELS),
+        // Checked by the service against the live channel list (integrations add channels).
+        channel: z.string().describe("email, webhook, or a channel an integration adds"),
         message: z.string(),
         priority: z.enum(NOTIFICATION_PRIORITIES).optional(),
         webhook_url: z

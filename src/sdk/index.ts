@@ -27,6 +27,7 @@ export type * from "./hooks.ts";
 export type * from "./http.ts";
 export type * from "./logger.ts";
 export type * from "./modules.ts";
+export type * from "./notifier.ts";
 export type * from "./runtime.ts";
 export type * from "./scopes.ts";
 export type * from "./tools.ts";

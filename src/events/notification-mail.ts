@@ -1,37 +1,10 @@
 /**
- * The bodies a notification is sent as, per channel (seed 003, "Notification Channel
- * Payload Shape"). The chat channels post to an incoming-webhook URL, whose formats are
- * the providers' own:
- * - slack: `{text, attachments}` — Slack incoming webhooks
- *   (https://api.slack.com/messaging/webhooks; `attachments` are Slack's secondary
- *   attachments, https://api.slack.com/reference/messaging/attachments);
- * - discord: `{content, embeds}` — Discord "Execute Webhook"
- *   (https://discord.com/developers/docs/resources/webhook#execute-webhook; at most 10
- *   embed objects, `content` at most 2000 characters — longer text is refused by Discord
- *   with 400 and the delivery is dead);
- * - webhook: `{message, attachments}` for any other receiver (seed 003's default shape);
- * - email: a plain-text mail (subject + body) sent over SMTP with nodemailer
- *   (https://nodemailer.com/smtp/), {@link sendMail}.
- *
- * This is the one module that knows the chat channels' formats by name.
+ * The email notification channel: a plain-text mail (subject + body, {@link mailContent})
+ * sent over SMTP with nodemailer (https://nodemailer.com/smtp/), {@link sendMail}. The HTTP
+ * channels' bodies are notifiers (./notifier-registry.ts and integration folders).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-
-/** Notification channels (seed 003): two chat formats, email, and any webhook. */
-export const NOTIFICATION_CHANNELS = ["slack", "discord", "email", "webhook"] as const;
-/** One of {@link NOTIFICATION_CHANNELS}. */
-export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
-/** Notification priorities; `high` and `urgent` show in an email's subject and X-Priority. */
-export const NOTIFICATION_PRIORITIES = ["low", "normal", "high", "urgent"] as const;
-/** One of {@link NOTIFICATION_PRIORITIES}. */
-export type NotificationPriority = (typeof NOTIFICATION_PRIORITIES)[number];
-
-/** What a notification says, channel-independent. */
-export interface NotificationContent {
-  message: string;
-  priority: NotificationPriority;
-  attachments: unknown[];
-}
+import type { NotificationContent } from "../sdk/notifier.ts";
 
 /** A plain-text mail. */
 export interface MailContent {
@@ -43,33 +16,6 @@ export interface MailContent {
 
 /** Longest subject line, in characters (the rest of the message stays in the body). */
 const SUBJECT_MAX = 120;
-
-/** An attachment as an object: non-objects become `{[textKey]: String(value)}`. */
-function asObject(a: unknown, textKey: string): unknown {
-  if (a !== null && typeof a === "object" && !Array.isArray(a)) return a;
-  return { [textKey]: typeof a === "string" ? a : JSON.stringify(a) };
-}
-
-/**
- * The JSON body POSTed for an HTTP channel.
- * @param channel "slack" | "discord" | "webhook" (email has no HTTP body)
- * @throws TypeError for "email" (programmer error)
- */
-export function httpPayload(
-  channel: NotificationChannel,
-  c: NotificationContent,
-): Record<string, unknown> {
-  switch (channel) {
-    case "slack":
-      return { text: c.message, attachments: c.attachments.map((a) => asObject(a, "text")) };
-    case "discord":
-      return { content: c.message, embeds: c.attachments.map((a) => asObject(a, "description")) };
-    case "webhook":
-      return { message: c.message, attachments: c.attachments };
-    default:
-      throw new TypeError(`channel ${channel} is not sent over HTTP`);
-  }
-}
 
 /**
  * The mail for the email channel: subject `[switchyard] <first line>` (prefixed with the
