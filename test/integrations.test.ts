@@ -230,6 +230,8 @@ describe("integration folders", () => {
         required: true,
         secret: true,
         description: ex.env_vars[0].description,
+        // A secret's default is never shown.
+        default: null,
       },
     );
     assert.ok(!JSON.stringify(list).includes(SECRET), "no secret in the list");
