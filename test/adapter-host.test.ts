@@ -5,7 +5,7 @@
  * the channels admin API follows the error policy. Over real HTTP on 127.0.0.1.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
@@ -15,7 +15,10 @@ import { runCommand } from "./support/run.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 
-/** A folder whose adapter fails its first `RECORDER_FAILS` starts and posts what it sends. */
+/**
+ * A folder whose adapter fails to start while the file `RECORDER_FAIL_FILE` exists (so a
+ * test decides when it recovers, whatever the machine's speed) and posts what it sends.
+ */
 function writeRecorder(root: string): void {
   const dir = join(root, "recorder");
   mkdirSync(dir, { recursive: true });
@@ -23,7 +26,7 @@ function writeRecorder(root: string): void {
     join(dir, "setup.ts"),
     `export default { env_vars: [
   { key: "RECORDER_URL", required: true },
-  { key: "RECORDER_FAILS", default: "0" },
+  { key: "RECORDER_FAIL_FILE", default: "" },
 ] };\n`,
   );
   writeFileSync(
@@ -35,7 +38,8 @@ function writeRecorder(root: string): void {
   );
   writeFileSync(
     join(dir, "adapter.ts"),
-    `let failures = 0;
+    `import { existsSync } from "node:fs";
+let failures = 0;
 export default (ctx) => {
   let handler;
   return {
@@ -50,7 +54,8 @@ export default (ctx) => {
       });
     },
     async start(opts) {
-      if (failures < Number(ctx.settings.RECORDER_FAILS)) {
+      const flag = ctx.settings.RECORDER_FAIL_FILE;
+      if (flag && existsSync(flag)) {
         failures++;
         throw new Error("provider unreachable (try " + failures + ")");
       }
@@ -88,9 +93,11 @@ for (const backend of ALL_BACKENDS) {
     let cb: CaptureServer;
     let t: TestApp;
     const dirs = tempDir();
+    const failFile = () => join(dirs.path, "recorder-fails");
 
     before(async () => {
       writeRecorder(dirs.path);
+      writeFileSync(failFile(), "fail until this file is gone\n");
       writeStuck(dirs.path);
       cb = await startCaptureServer();
       t = await startTestApp({
@@ -98,7 +105,7 @@ for (const backend of ALL_BACKENDS) {
         env: {
           INTEGRATION_DIRS: dirs.path,
           RECORDER_URL: `${cb.url}/sent`,
-          RECORDER_FAILS: "2",
+          RECORDER_FAIL_FILE: failFile(),
         },
         tuning: { pollMs: 50, adapterRetryMs: 100 },
       });
@@ -127,6 +134,17 @@ for (const backend of ALL_BACKENDS) {
         body: "{}",
       });
       assert.equal(refused.status, 503);
+      // Retried with backoff: more failures are counted while the provider stays down.
+      const retried = Date.now() + 10_000;
+      let down = await adapterStatus();
+      while (!(down?.failures >= 2) && Date.now() < retried) {
+        await new Promise((r) => setTimeout(r, 20));
+        down = await adapterStatus();
+      }
+      assert.equal(down.state, "failed");
+      assert.ok(down.failures >= 2, JSON.stringify(down));
+      assert.match(down.error, /provider unreachable \(try \d+\)/);
+      rmSync(failFile());
       const until = Date.now() + 10_000;
       let s = await adapterStatus();
       while (s?.state !== "running" && Date.now() < until) {
@@ -174,6 +192,17 @@ for (const backend of ALL_BACKENDS) {
     });
 
     test("progress starts, the reply follows, then progress clears, all through the outbox", async () => {
+      const before = cb.requests.length;
+      const sentSoFar = () => cb.requests.slice(before).map((x) => x.json.output);
+      // The model answers only once the progress start was sent (or after 5 s, which fails
+      // below): the turn is running while progress shows, whatever the machine's speed.
+      t.llm.setResponder(async () => {
+        const until = Date.now() + 5000;
+        while (!sentSoFar().some((o) => o.kind === "progress") && Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return { text: "echo: ping" };
+      });
       const res = await fetch(`${t.url}/integrations/recorder/in`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -188,13 +217,15 @@ for (const backend of ALL_BACKENDS) {
       const r = (await res.json()) as any;
       assert.equal(r.outcome, "run", JSON.stringify(r));
       await t.waitForTask(r.taskId);
-      const got = await cb.waitFor(3);
+      t.llm.setResponder(null);
+      const got = (await cb.waitFor(before + 3)).slice(before);
       const kinds = got.map((x) => x.json.output);
-      const reply = kinds.findIndex((o) => o.kind === "text");
-      assert.deepEqual(kinds[reply], { kind: "text", text: "echo: ping" });
-      assert.deepEqual(kinds.at(-1), { kind: "progress", state: "clear" });
-      const start = kinds.findIndex((o) => o.kind === "progress" && o.state === "start");
-      if (start !== -1) assert.ok(start < reply, "start before the reply");
+      assert.deepEqual(kinds, [
+        { kind: "progress", state: "start" },
+        { kind: "text", text: "echo: ping" },
+        { kind: "progress", state: "clear" },
+      ]);
+      const reply = 1;
       assert.deepEqual(got[reply]!.json.target.conversation, { channel: "C1", thread: "T1" });
       assert.equal(got[reply]!.json.target.replyTo, "ev-1");
       // The thread is its own session.
