@@ -360,6 +360,6 @@ describe("integration folders", () => {
     const folder = t.app.integrations.get("example")!;
     await t.app.integrations.load(folder);
     assert.equal(t.app.tools.list().length, before);
-    assert.equal(t.app.integrations.list().length, 4);
+    assert.equal(t.app.integrations.list().length, 5);
   });
 });
