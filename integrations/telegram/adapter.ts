@@ -44,6 +44,9 @@ import { type Me, messageIdOf, toInput } from "./_update.ts";
 /** Longest text of one message (https://core.telegram.org/bots/api#sendmessage). */
 export const MAX_TEXT_LENGTH = 4096;
 
+/** Wait before polling again after the poller failed, ms. */
+const RESTART_POLL_MS = 5000;
+
 /** The lease that makes one instance the poller. */
 const POLL_LEASE = "telegram:poll";
 
@@ -200,32 +203,41 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
       }
       if (mode === "polling") {
         const seconds = Number(ctx.settings.TELEGRAM_POLL_TIMEOUT_SECONDS);
-        const b = bot;
-        polling = ctx
-          .exclusive(
-            POLL_LEASE,
-            (leaseSignal) =>
-              pollUpdates(
-                {
-                  bot: b,
-                  state: ctx.state,
-                  log: ctx.log,
-                  token: token(),
-                  timeoutSeconds: Number.isFinite(seconds) && seconds >= 0 ? seconds : 30,
-                  handle: async (u) => {
-                    await handleUpdate(u);
+        const deps = {
+          bot,
+          state: ctx.state,
+          log: ctx.log,
+          token: token(),
+          timeoutSeconds: Number.isFinite(seconds) && seconds >= 0 ? seconds : 30,
+          handle: async (u: Update) => {
+            await handleUpdate(u);
+          },
+        };
+        polling = (async () => {
+          // A failure the poller cannot ride out (the database gone while reading or
+          // storing the offset) ends one exclusive run; poll again after a pause.
+          while (!signal.aborted) {
+            try {
+              await ctx.exclusive(POLL_LEASE, (lease) => pollUpdates(deps, lease), { signal });
+            } catch (err) {
+              ctx.log.error(
+                { err: redactToken((err as Error)?.message ?? String(err), token()) },
+                "telegram polling failed; polling again in 5 s",
+              );
+              await new Promise<void>((resolve) => {
+                const timer = setTimeout(resolve, RESTART_POLL_MS);
+                signal.addEventListener(
+                  "abort",
+                  () => {
+                    clearTimeout(timer);
+                    resolve();
                   },
-                },
-                leaseSignal,
-              ),
-            { signal },
-          )
-          .catch((err) => {
-            ctx.log.error(
-              { err: redactToken((err as Error)?.message ?? String(err), token()) },
-              "telegram polling stopped",
-            );
-          });
+                  { once: true },
+                );
+              });
+            }
+          }
+        })();
       }
       ctx.log.info({ mode, bot: me.username }, "telegram adapter started");
     },
