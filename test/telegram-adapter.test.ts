@@ -257,6 +257,32 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(fake.sent.length, 1);
     });
 
+    test("429 is retried; 403 (bot blocked) is final, tried once", async () => {
+      reset();
+      fake.failNext("sendMessage", 429, 1);
+      const r = await postUpdate(t, privateText(uid(), "rate limited"));
+      await replied(t, r.body.task_id);
+      const tries = fake.callsOf("sendMessage");
+      assert.equal(tries.length, 2);
+      assert.equal(fake.sent.length, 1);
+      reset();
+      fake.failNext("sendMessage", 403);
+      const blocked = await postUpdate(t, privateText(uid(), "blocked"));
+      await replied(t, blocked.body.task_id);
+      const rows = (
+        await t.api(
+          "GET",
+          `/api/v1/deliveries?task_id=${blocked.body.task_id}&target_type=telegram`,
+        )
+      ).body as any[];
+      assert.ok(
+        rows.some((d) => d.status === "dead"),
+        "the reply is dead",
+      );
+      assert.equal(fake.callsOf("sendMessage").length, 1, "not retried");
+      assert.equal(fake.sent.length, 0);
+    });
+
     test("a long reply is split at 4,096 characters, in order", async () => {
       reset();
       const words = Array.from({ length: 2000 }, (_, i) => `w${i}`);
