@@ -38,6 +38,7 @@ import { createIntegrationContext } from "./integrations/context.ts";
 import { integrationSources } from "./integrations/discovery.ts";
 import { IntegrationManager } from "./integrations/manager.ts";
 import { ProcessSupervisor } from "./integrations/processes.ts";
+import { LeaseService } from "./leases/exclusive.ts";
 import { createLogger } from "./lib/logger.ts";
 import { mountMcpHttp } from "./mcp/http.ts";
 import type { McpServices } from "./mcp/server.ts";
@@ -92,6 +93,8 @@ export class App {
   /** Chat adapters: started at start(), stopped at stop(), replies sent through the outbox. */
   readonly adapters: AdapterHost;
   readonly hookWebhooks: HookWebhooks;
+  /** Named leases: run work on one instance at a time (`ctx.exclusive`). */
+  readonly leases: LeaseService;
   readonly auth: ApiKeyAuth;
   readonly metrics: Metrics;
   readonly owner = `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
@@ -236,6 +239,13 @@ export class App {
     });
     this.hookWebhooks.attach(this.hooks);
     this.processes = new ProcessSupervisor({ log });
+    this.leases = new LeaseService({
+      leases: store.leases,
+      owner: this.owner,
+      ttlMs: tuning.leaseTtlMs,
+      log,
+      onEvent: tuning.onLeaseEvent,
+    });
     this.adapters = new AdapterHost({
       store,
       sessions: this.sessions,
@@ -263,6 +273,8 @@ export class App {
             sessions: this.sessions,
             documents: this.documents,
             auth: this.auth,
+            state: store.integrationKv,
+            leases: this.leases,
           },
           name,
           settings,

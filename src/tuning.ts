@@ -1,4 +1,5 @@
 /** Knobs of a built server that tests and benchmarks turn (see `App.create`). */
+import type { LeaseEvent } from "./leases/exclusive.ts";
 import type { Connector } from "./outbox/connector.ts";
 import type { Resolver } from "./outbox/ssrf.ts";
 
@@ -40,4 +41,8 @@ export interface AppTuning {
   startProcesses?: boolean;
   /** First retry delay after an adapter failed to start, doubling (default 1000). */
   adapterRetryMs?: number;
+  /** Length of `ctx.exclusive` leases when the caller does not say (default 30 000). */
+  leaseTtlMs?: number;
+  /** Told of every `ctx.exclusive` lease event (tests wait on these). */
+  onLeaseEvent?: (e: LeaseEvent) => void;
 }

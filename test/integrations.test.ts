@@ -90,7 +90,15 @@ describe("integration folders", () => {
 
   test("discovery: the later source overrides by folder name; a broken folder is reported, not fatal", () => {
     const names = t.app.integrations.list().map((i) => i.name);
-    assert.deepEqual(names, ["broken", "discord", "example", "github", "slack", "webhook"]);
+    assert.deepEqual(names, [
+      "broken",
+      "discord",
+      "example",
+      "github",
+      "slack",
+      "telegram",
+      "webhook",
+    ]);
     const example = t.app.integrations.get("example")!;
     assert.equal(example.metadata.version, "1.0.0-copy");
     assert.ok(example.dir.startsWith(dir.path), "the INTEGRATION_DIRS copy won");

@@ -56,5 +56,10 @@ export function stubContext(
     requireApiKey: () => async (_req, reply) => {
       await reply.code(401).send({ detail: "Unauthorized" });
     },
+    state: {
+      get: async () => unavailable("state.get"),
+      set: async () => unavailable("state.set"),
+    },
+    exclusive: async () => unavailable("exclusive"),
   };
 }

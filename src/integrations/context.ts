@@ -6,11 +6,13 @@ import type { Logger } from "pino";
 import type { DocumentService } from "../documents/service.ts";
 import type { ApiKeyAuth } from "../http/auth.ts";
 import { integrationVerify } from "../http/verify.ts";
+import type { LeaseService } from "../leases/exclusive.ts";
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
 import { integrationSign } from "../outbox/signing.ts";
 import { integrationErrors } from "../sdk/errors.ts";
 import type { IntegrationContext } from "../sdk/index.ts";
 import type { SessionService } from "../sessions/service.ts";
+import type { IntegrationKvRepository } from "../store/integration-kv.ts";
 
 /** The server services a context is built from. */
 export interface IntegrationContextDeps {
@@ -20,6 +22,10 @@ export interface IntegrationContextDeps {
   sessions: SessionService;
   documents: DocumentService;
   auth: ApiKeyAuth;
+  /** ctx.state: the integrations' key → JSON value store. */
+  state: IntegrationKvRepository;
+  /** ctx.exclusive: named leases. */
+  leases: LeaseService;
 }
 
 /**
@@ -68,5 +74,10 @@ export function createIntegrationContext(
     requireApiKey: (scope) => async (req) => {
       await deps.auth.require(req, scope);
     },
+    state: {
+      get: (key) => deps.state.get(name, key),
+      set: (key, value) => deps.state.set(name, key, value),
+    },
+    exclusive: (lease, run, opts) => deps.leases.run(`${name}/${lease}`, run, opts),
   };
 }

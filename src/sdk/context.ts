@@ -43,6 +43,32 @@ export interface InjectMessageResult {
   duplicate: boolean;
 }
 
+/**
+ * A small durable key → JSON value store of one integration (`ctx.state`), shared by every
+ * instance on the database: cursors, offsets, small bookkeeping. Last write wins.
+ */
+export interface IntegrationState {
+  /** The value stored under `key`, or undefined when none is. */
+  get(key: string): Promise<unknown | undefined>;
+  /**
+   * Stores `value` (any JSON value; `undefined` deletes) under `key`.
+   * @throws InvalidStateError (`name === "InvalidStateError"`) for an empty key or one
+   *   over 200 characters, a value JSON cannot write, or one over 64 KiB as JSON
+   */
+  set(key: string, value: unknown): Promise<void>;
+}
+
+/** Options of {@link IntegrationContext.exclusive}. */
+export interface ExclusiveOptions {
+  /** Aborting it stops waiting for the lease, aborts `run`'s signal and releases the lease. */
+  signal: AbortSignal;
+  /**
+   * The lease's length, ms (default the server's, 30 000): a holder that dies blocks the
+   * others at most this long. Renewed every ttl/3; a waiting instance tries every ttl/2.
+   */
+  ttlMs?: number;
+}
+
 /** What every integration module receives at run time. */
 export interface IntegrationContext<
   S extends Record<string, unknown> = Record<string, string | undefined>,
@@ -96,4 +122,24 @@ export interface IntegrationContext<
    * (401/403 otherwise), for routes that do not verify their caller themselves.
    */
   requireApiKey(scope: Scope): (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** This integration's small durable key → JSON value store (see {@link IntegrationState}). */
+  state: IntegrationState;
+  /**
+   * Runs `run(signal)` on at most one instance at a time, among every server sharing the
+   * database: a lease row named `<integration>/<name>` is taken atomically (when free,
+   * expired, or this run's), renewed every ttl/3, and released when `run` settles. While
+   * another instance holds it, this one tries again every ttl/2 until `opts.signal` aborts.
+   * `signal` aborts when the lease is lost (a renewal failed or found it taken, or none
+   * succeeded for a whole ttl) or `opts.signal` aborts: `run` must then stop promptly; if
+   * the lease was lost, the call goes back to waiting for it.
+   *
+   * Resolves when `run` resolved on its own while holding the lease, or once `opts.signal`
+   * aborted and `run` settled. Long-lived work (a poller) runs until its signal aborts.
+   * @throws what `run` threw while holding the lease (after releasing it)
+   */
+  exclusive(
+    name: string,
+    run: (signal: AbortSignal) => Promise<void>,
+    opts: ExclusiveOptions,
+  ): Promise<void>;
 }

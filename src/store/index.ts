@@ -21,8 +21,10 @@ import { DeliveryRepository } from "./deliveries.ts";
 import { DocumentSearchRepository } from "./document-search.ts";
 import { DocumentRepository } from "./documents.ts";
 import { ReceiptRepository } from "./inbound-receipts.ts";
+import { IntegrationKvRepository } from "./integration-kv.ts";
 import { IntegrationSettingsRepository } from "./integration-settings.ts";
 import { StateDocRepository } from "./integrations-state.ts";
+import { LeaseRepository } from "./leases.ts";
 import { MessageRepository } from "./messages.ts";
 import { NotificationRepository } from "./notifications.ts";
 import type { Database } from "./schema.ts";
@@ -68,6 +70,8 @@ export class Repositories {
   #stateDocs: StateDocRepository | undefined;
   #webhookSubscriptions: WebhookSubscriptionRepository | undefined;
   #integrationSettings: IntegrationSettingsRepository | undefined;
+  #integrationKv: IntegrationKvRepository | undefined;
+  #leases: LeaseRepository | undefined;
   #skills: SkillRepository | undefined;
   #documents: DocumentRepository | undefined;
   #documentSearch: DocumentSearchRepository | undefined;
@@ -171,6 +175,18 @@ export class Repositories {
       this.#shared.secretKey,
     );
     return this.#integrationSettings;
+  }
+
+  /** Each integration's small key → JSON value store (`ctx.state`). */
+  get integrationKv(): IntegrationKvRepository {
+    this.#integrationKv ??= new IntegrationKvRepository(this.#db);
+    return this.#integrationKv;
+  }
+
+  /** Named leases: at most one holder at a time (`ctx.exclusive`). */
+  get leases(): LeaseRepository {
+    this.#leases ??= new LeaseRepository(this.#db);
+    return this.#leases;
   }
 
   /** Skills synced from integration folders. */

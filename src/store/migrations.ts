@@ -411,6 +411,33 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // ctx.state: a small key → JSON value store per integration (a chat adapter's polling
+  // offset). Named apart from `integrations_state` (core's settings documents).
+  "0012_integration_state": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("integration_kv")
+        .addColumn("integration", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("value", "text", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("integration_kv_pk", ["integration", "key"])
+        .execute();
+    },
+  },
+  // Named leases (ctx.exclusive; singleton processes later): one row per name, taken
+  // atomically when free, expired or already the caller's.
+  "0013_leases": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("leases")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("holder", "text", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("acquired_at", "bigint", (c) => c.notNull())
+        .execute();
+    },
+  },
   // Admin UI sign-in sessions (issue 15): the cookie holds a random id, the table only its
   // SHA-256; the session belongs to an API key and dies with it (checked on every lookup).
   "0014_ui_sessions": {

@@ -265,6 +265,31 @@ export interface IntegrationsStateTable {
   updated_at: number;
 }
 
+/**
+ * A small durable key → JSON value store per integration (`ctx.state`), e.g. a chat
+ * adapter's polling offset.
+ */
+export interface IntegrationKvTable {
+  integration: string;
+  key: string;
+  /** JSON value. */
+  value: string;
+  updated_at: number;
+}
+
+/**
+ * Named leases: at most one holder of `name` at a time, until `expires_at` (ms since the
+ * epoch) unless renewed (`ctx.exclusive`, singleton work across instances).
+ */
+export interface LeasesTable {
+  name: string;
+  /** The holder's id (an instance id plus a per-run suffix). */
+  holder: string;
+  expires_at: number;
+  /** When this holder first took the lease. */
+  acquired_at: number;
+}
+
 /** The whole database, for `Kysely<Database>`. */
 /** An admin UI sign-in session: only the SHA-256 of the cookie's random id is kept. */
 export interface UiSessionsTable {
@@ -294,4 +319,6 @@ export interface Database {
   webhook_subscriptions: WebhookSubscriptionsTable;
   notifications: NotificationsTable;
   integrations_state: IntegrationsStateTable;
+  integration_kv: IntegrationKvTable;
+  leases: LeasesTable;
 }

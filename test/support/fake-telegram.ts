@@ -1,0 +1,240 @@
+/**
+ * A fake Telegram Bot API on 127.0.0.1 for tests (https://core.telegram.org/bots/api):
+ * requests go to `/bot<token>/<method>` with a JSON body, answers are `{ok: true, result}`
+ * or `{ok: false, error_code, description, parameters?}` as the Bot API answers them.
+ *
+ * - `getMe`: the bot (`id`, `username`).
+ * - `getUpdates` (`offset`, `timeout` seconds, `allowed_updates`): serves the queue of
+ *   pushed updates with `update_id >= offset`; asking with an `offset` confirms (drops) the
+ *   earlier ones, as Telegram does. With nothing to serve it holds the request up to
+ *   `timeout` seconds and answers as soon as an update is pushed. A getUpdates arriving
+ *   while another is held ends the held one with `409 Conflict: terminated by other
+ *   getUpdates request` (as Telegram does) and counts an overlap; while a webhook is set
+ *   it answers 409 too.
+ * - `setWebhook` (`url`, `secret_token`, `allowed_updates`), `deleteWebhook`.
+ * - `sendMessage` (stored with an increasing `message_id`), `sendChatAction`.
+ * - `failNext(method, status)`: the next call of `method` fails once with that status
+ *   (`retry_after` for 429).
+ * A wrong token gets `401 Unauthorized`.
+ */
+import type { ServerResponse } from "node:http";
+import { parseJson, readBody, sendJson, startLocalServer } from "./http-server.ts";
+
+/** One API call received. */
+export interface FakeTelegramCall {
+  method: string;
+  body: any;
+  at: number;
+}
+
+/** Handle on a running fake. */
+export interface FakeTelegram {
+  /** API root, e.g. `http://127.0.0.1:12345` (TELEGRAM_API_URL). */
+  url: string;
+  token: string;
+  bot: { id: number; username: string; first_name: string; is_bot: true };
+  /** Every call, in order of arrival. */
+  calls: FakeTelegramCall[];
+  /** Calls of one method. */
+  callsOf(method: string): FakeTelegramCall[];
+  /** The messages the bot sent (sendMessage bodies plus their message_id). */
+  sent: Array<{ message_id: number; body: any }>;
+  /** The webhook as set by setWebhook, or undefined. */
+  webhook: { url: string; secret_token?: string; allowed_updates?: string[] } | undefined;
+  /** getUpdates requests that overlapped a held one (each answered 409 to the older). */
+  overlaps: number;
+  /** getUpdates answered 409 for any reason. */
+  conflicts: number;
+  /** Queues updates (`update_id` given by the caller) for getUpdates. */
+  push(...updates: any[]): void;
+  /** Updates still unconfirmed. */
+  pending(): any[];
+  /** The next call of `method` fails once with `status`. */
+  failNext(method: string, status: number, retryAfterSeconds?: number): void;
+  /** Resolves once `pred()` holds (checked after every call), or rejects after `timeoutMs`. */
+  waitFor(pred: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a fake for bot `token`. */
+export async function startFakeTelegram(
+  opts: { token?: string; botId?: number; username?: string } = {},
+): Promise<FakeTelegram> {
+  const token = opts.token ?? "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+  const bot = {
+    id: opts.botId ?? Number(token.split(":")[0]),
+    is_bot: true as const,
+    first_name: "Switchyard",
+    username: opts.username ?? "switchyard_test_bot",
+  };
+  const calls: FakeTelegramCall[] = [];
+  const sent: Array<{ message_id: number; body: any }> = [];
+  let queue: any[] = [];
+  let nextMessageId = 1000;
+  const failures = new Map<string, { status: number; retryAfter?: number }>();
+  const waiters = new Set<() => void>();
+  /** The held getUpdates, if any. */
+  let held: { res: ServerResponse; offset: number | undefined; timer: NodeJS.Timeout } | undefined;
+
+  const notify = () => {
+    for (const w of [...waiters]) w();
+  };
+  const ok = (res: ServerResponse, result: unknown) => sendJson(res, 200, { ok: true, result });
+  const fail = (res: ServerResponse, code: number, description: string, parameters?: object) =>
+    sendJson(res, code, {
+      ok: false,
+      error_code: code,
+      description,
+      ...(parameters ? { parameters } : {}),
+    });
+  const available = (offset: number | undefined) =>
+    queue.filter((u) => offset === undefined || u.update_id >= offset).slice(0, 100);
+  const answerHeld = () => {
+    if (!held) return;
+    const h = held;
+    const ups = available(h.offset);
+    if (ups.length === 0) return;
+    held = undefined;
+    clearTimeout(h.timer);
+    ok(h.res, ups);
+  };
+
+  const fake: FakeTelegram = {
+    url: "",
+    token,
+    bot,
+    calls,
+    callsOf: (m) => calls.filter((c) => c.method === m),
+    sent,
+    webhook: undefined,
+    overlaps: 0,
+    conflicts: 0,
+    push(...updates) {
+      queue.push(...updates);
+      queue.sort((a, b) => a.update_id - b.update_id);
+      answerHeld();
+    },
+    pending: () => [...queue],
+    failNext(method, status, retryAfterSeconds) {
+      failures.set(method, { status, retryAfter: retryAfterSeconds });
+    },
+    waitFor(pred, timeoutMs = 10_000, what = "the fake Telegram") {
+      if (pred()) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!pred()) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          clearInterval(poll);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          clearInterval(poll);
+          reject(new Error(`timed out waiting for ${what}`));
+        }, timeoutMs);
+        const poll = setInterval(check, 50);
+        waiters.add(check);
+      });
+    },
+    close: async () => {},
+  };
+
+  const server = await startLocalServer(async (req, res) => {
+    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(req.url ?? "/", "http://x").pathname);
+    const text = (await readBody(req)).toString("utf8");
+    if (!m) return fail(res, 404, "Not Found");
+    if (m[1] !== token) return fail(res, 401, "Unauthorized");
+    const method = m[2]!;
+    const body = parseJson(text) ?? {};
+    calls.push({ method, body, at: Date.now() });
+    try {
+      const f = failures.get(method);
+      if (f) {
+        failures.delete(method);
+        return f.status === 429
+          ? fail(res, 429, `Too Many Requests: retry after ${f.retryAfter ?? 1}`, {
+              retry_after: f.retryAfter ?? 1,
+            })
+          : fail(res, f.status, f.status >= 500 ? "Internal Server Error" : "Bad Request");
+      }
+      switch (method) {
+        case "getMe":
+          return ok(res, { ...bot, can_join_groups: true, can_read_all_group_messages: false });
+        case "setWebhook":
+          fake.webhook = {
+            url: body.url,
+            ...(body.secret_token ? { secret_token: body.secret_token } : {}),
+            ...(body.allowed_updates ? { allowed_updates: body.allowed_updates } : {}),
+          };
+          return ok(res, true);
+        case "deleteWebhook":
+          fake.webhook = undefined;
+          return ok(res, true);
+        case "sendChatAction":
+          return ok(res, true);
+        case "sendMessage": {
+          const message_id = nextMessageId++;
+          sent.push({ message_id, body });
+          return ok(res, {
+            message_id,
+            from: bot,
+            chat: { id: Number(body.chat_id), type: "private" },
+            date: Math.floor(Date.now() / 1000),
+            text: body.text,
+          });
+        }
+        case "getUpdates": {
+          if (fake.webhook) {
+            fake.conflicts++;
+            return fail(
+              res,
+              409,
+              "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+            );
+          }
+          const offset = typeof body.offset === "number" ? body.offset : undefined;
+          if (offset !== undefined) queue = queue.filter((u) => u.update_id >= offset);
+          if (held) {
+            fake.overlaps++;
+            fake.conflicts++;
+            const h = held;
+            held = undefined;
+            clearTimeout(h.timer);
+            fail(
+              h.res,
+              409,
+              "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+            );
+          }
+          const ups = available(offset);
+          const timeout = Number(body.timeout ?? 0);
+          if (ups.length > 0 || !(timeout > 0)) return ok(res, ups);
+          const timer = setTimeout(() => {
+            if (held?.res === res) held = undefined;
+            ok(res, []);
+          }, timeout * 1000);
+          held = { res, offset, timer };
+          res.on("close", () => {
+            if (held?.res === res) {
+              clearTimeout(held.timer);
+              held = undefined;
+            }
+          });
+          return;
+        }
+        default:
+          return fail(res, 404, "Not Found: method not found");
+      }
+    } finally {
+      notify();
+    }
+  });
+  fake.url = server.url;
+  fake.close = async () => {
+    if (held) clearTimeout(held.timer);
+    held = undefined;
+    await server.close();
+  };
+  return fake;
+}
