@@ -159,6 +159,33 @@ for (const backend of ALL_BACKENDS) {
       await deliveriesDone(t, ok.body.task_id);
     });
 
+    test("a signed body that is not JSON is 400; with no signing secret configured every request is 401", async () => {
+      const ts = now();
+      const res = await fetch(`${t.url}/integrations/slack/events`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-slack-request-timestamp": String(ts),
+          "x-slack-signature": slackSignature(ts, "{not json"),
+        },
+        body: "{not json",
+      });
+      assert.equal(res.status, 400);
+      const bare = await startTestApp({
+        backend,
+        llm,
+        env: { SLACK_BOT_TOKEN, SLACK_API_URL: slack.apiUrl },
+        tuning: TUNING,
+      });
+      try {
+        const r = await sendEvent(bare.url, mention());
+        assert.equal(r.status, 401, r.text);
+        assert.equal((await sendEvent(bare.url, urlVerification)).status, 401);
+      } finally {
+        await bare.close();
+      }
+    });
+
     test("url_verification is answered with the challenge only after the signature passes", async () => {
       const unsigned = await sendEvent(t.url, urlVerification, { signature: null });
       assert.equal(unsigned.status, 401);
@@ -522,11 +549,11 @@ for (const backend of ALL_BACKENDS) {
       }
       assert.equal(reply.status, "delivered");
       assert.ok(reply.attempts >= 2, "the crashed attempt counted");
+      assert.equal(slack.posts.length, 1, "exactly one post");
       assert.ok(
         slack.calls.some((c) => c.method === "conversations.replies"),
         "looked for its post",
       );
-      assert.equal(slack.posts.length, 1, "exactly one post");
       assert.equal(slack.posts[0]!.metadata.event_payload.delivery_id, reply.id);
       slack.release();
       await s.kill();
