@@ -310,6 +310,10 @@ for (const backend of ALL_BACKENDS) {
         envelope({ ...messageImEvent, channel: dm, ts, user: BOT_USER_ID, text: "echo: hi" }),
       );
       assert.equal(own.body.status, "ignored");
+      // Without `authorizations` the bot knows itself from auth.test at start.
+      const bare = envelope({ ...messageImEvent, channel: dm, ts: freshTs(), user: BOT_USER_ID });
+      const ownBare = await sendEvent(t.url, { ...bare, authorizations: undefined });
+      assert.equal(ownBare.body.status, "ignored");
       const other = await sendEvent(
         t.url,
         envelope({ ...messageImEvent, channel: dm, ts: freshTs(), bot_id: "B999", text: "beep" }),

@@ -31,12 +31,14 @@ const RETRYABLE_CODES = new Set([
 function fetchVia(ctx: IntegrationContext, signal: AbortSignal | undefined): FetchFunction {
   return async (url, init) => {
     const signals = [signal, init?.signal].filter((s): s is AbortSignal => s !== undefined);
+    // One signal is passed as is: AbortSignal.any would keep it alive until it fires.
+    const merged = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const res = await ctx.http.request(init?.method ?? "POST", String(url), {
       ...(init?.headers ? { headers: init.headers } : {}),
       ...(typeof init?.body === "string" ? { body: init.body } : {}),
       retries: 0,
       maxResponseBytes: MAX_RESPONSE_BYTES,
-      ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
+      ...(merged ? { signal: merged } : {}),
     });
     if (res.status === null) throw new Error(res.error ?? "no response");
     const body = res.responseBody ?? "";

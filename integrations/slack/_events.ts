@@ -49,11 +49,12 @@ const USER_SUBTYPES = new Set([undefined, "thread_broadcast", "file_share", "bot
 
 /**
  * The bot's own Slack user id, as the envelope says (`authorizations`, the installation the
- * event was sent for: the bot entry first). Undefined when it has none.
+ * event was sent for: its `is_bot` entry). Undefined when it has none (a user install):
+ * the caller falls back to `auth.test`.
  */
 export function botUserIdOf(env: SlackEnvelope): string | undefined {
   const auths = Array.isArray(env.authorizations) ? env.authorizations : [];
-  const id = (auths.find((a) => a?.is_bot) ?? auths[0])?.user_id;
+  const id = auths.find((a) => a?.is_bot === true)?.user_id;
   return typeof id === "string" && id ? id : undefined;
 }
 
