@@ -177,12 +177,23 @@ export class AdapterHost {
 
   /**
    * Queues an output of adapter `name` to `conversation` in the outbox (progress, notices);
-   * the delivery worker sends it. Never throws (a failure is logged).
+   * the delivery worker sends it, with `replyTo` (the message answered) as `target.replyTo`.
+   * Never throws (a failure is logged).
    */
-  queue(name: string, conversation: Conversation, payload: Record<string, unknown>): void {
+  queue(
+    name: string,
+    conversation: Conversation,
+    payload: Record<string, unknown>,
+    replyTo?: string,
+  ): void {
     const taskId = typeof payload.task_id === "string" ? payload.task_id : null;
     this.#o.store.deliveries
-      .insert({ taskId, targetType: name, target: { conversation }, payload })
+      .insert({
+        taskId,
+        targetType: name,
+        target: { conversation, ...(replyTo ? { reply_to: replyTo } : {}) },
+        payload,
+      })
       .then(
         () => this.#o.deliveryWorker.poke(),
         (err) =>
@@ -209,7 +220,11 @@ export class AdapterHost {
     entry.controller = controller;
     entry.status.state = "starting";
     const handler = createAdapterHandler(
-      { store: this.#o.store, sessions: this.#o.sessions, queue: (n, c, p) => this.queue(n, c, p) },
+      {
+        store: this.#o.store,
+        sessions: this.#o.sessions,
+        queue: (n, c, p, r) => this.queue(n, c, p, r),
+      },
       {
         name: entry.adapter.name,
         defaultBotId: () => this.#defaultBotId(entry),

@@ -37,6 +37,7 @@ const inputSchema = z.object({
   mentioned: z.boolean(),
   direct: z.boolean().optional(),
   deliveryId: id,
+  replyTo: id.optional(),
   attachments: z
     .array(
       z.strictObject({
@@ -55,8 +56,16 @@ const inputSchema = z.object({
 export interface InboundDeps {
   store: Store;
   sessions: SessionService;
-  /** Queues an output to the conversation through the outbox (progress, notices). */
-  queue(adapter: string, conversation: Conversation, payload: Record<string, unknown>): void;
+  /**
+   * Queues an output to the conversation through the outbox (progress, notices); `replyTo`
+   * (the message answered) becomes the target's `reply_to`.
+   */
+  queue(
+    adapter: string,
+    conversation: Conversation,
+    payload: Record<string, unknown>,
+    replyTo?: string,
+  ): void;
 }
 
 /** What the handler needs to know about its adapter. */
@@ -146,6 +155,7 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
       delivery_id: input.deliveryId,
       ...(input.attachments?.length ? { attachments: input.attachments } : {}),
     };
+    const replyTo = input.replyTo ?? input.deliveryId;
     const session = await activeSession(botId, conv);
     const isNew = addressed && text.toLowerCase() === NEW_SESSION_COMMAND;
     const injected = await sessions.injectMessage(session.id, {
@@ -154,7 +164,7 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
       source: name,
       metadata,
       runAgent: addressed && !isNew,
-      dispatchConfig: { type: name, conversation: conv, reply_to: input.deliveryId },
+      dispatchConfig: { type: name, conversation: conv, reply_to: replyTo },
       dedupeKey: input.deliveryId,
       dedupeScope,
     });
@@ -175,7 +185,7 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
       await store.channels.setActiveSession(channel.id, session.id);
     }
     if (!injected.taskId) return result("stored", ids);
-    deps.queue(name, conv, { kind: "progress", state: "start", task_id: injected.taskId });
+    deps.queue(name, conv, { kind: "progress", state: "start", task_id: injected.taskId }, replyTo);
     return result("run", ids);
   };
 }

@@ -58,6 +58,12 @@ export interface AdapterInput {
   direct?: boolean;
   /** The provider's delivery or event id: the dedupe key (kept 7 days, in the store). */
   deliveryId: string;
+  /**
+   * The provider's id of the message itself, when it differs from `deliveryId` (an event id
+   * names the delivery, not the message): what the reply's, and progress's,
+   * `target.replyTo` carries, e.g. to react to the user's message. Default `deliveryId`.
+   */
+  replyTo?: string;
   attachments?: AttachmentRef[];
   /** Extra provider facts stored with the message (JSON; no temporary capabilities). */
   metadata?: Record<string, unknown>;
@@ -119,7 +125,10 @@ export interface AdapterTarget {
    * `<delivery id>-<n>`, n from 1).
    */
   deliveryId: string;
-  /** The provider delivery id of the message this answers, when there is one. */
+  /**
+   * The message this answers, when there is one: the input's `replyTo`, else its
+   * `deliveryId`. Set for replies and for progress.
+   */
   replyTo?: string;
   /** The task whose result this is, when there is one. */
   taskId?: string;

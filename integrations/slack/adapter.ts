@@ -1,0 +1,226 @@
+/**
+ * The Slack chat adapter (`slack`): Slack's Events API in, the Web API out.
+ *
+ * In: `POST /integrations/slack/events` (the app's Request URL). Each request is verified
+ * over its raw bytes before anything else: `X-Slack-Signature: v0=<hex HMAC-SHA256 of
+ * "v0:{X-Slack-Request-Timestamp}:{body}">` with `SLACK_SIGNING_SECRET`, the timestamp
+ * within 300 s of now (https://api.slack.com/authentication/verifying-requests-from-slack).
+ * Answers:
+ * - 401 `{detail}`: no secret configured, a missing, wrong or stale signature (nothing stored);
+ * - 400 `{detail}`: not JSON;
+ * - 200 `{challenge}`: a `url_verification` (https://api.slack.com/events/url_verification);
+ * - 503 `{detail}`: the adapter is not running (Slack retries);
+ * - 200 `{ok, status}` once the message and its task are committed (`status` is the
+ *   handler's outcome, or `skipped`). Slack wants an answer within 3 s; the turn runs later.
+ * A Slack retry (`X-Slack-Retry-Num`) of an event carries the same `event_id`, the dedupe
+ * key: it answers 200 `duplicate` and stores nothing. See ./_events.ts for which events
+ * count and how they map to conversations (`{team, channel, thread}`).
+ *
+ * The bot's own Slack user id (to ignore its own messages) is the event's
+ * `authorizations[].user_id`, else the one `auth.test` gave at start. `SLACK_BOT_ID` is
+ * not that: it names the switchyard bot that answers.
+ *
+ * Out (only from the outbox): `chat.postMessage` in the conversation's thread
+ * (`thread_ts`), the text escaped for mrkdwn, with message metadata
+ * `{event_type: "switchyard_reply", event_payload: {delivery_id}}` so `findOwnPost` can
+ * tell whether a post whose outcome was lost went through, and the bot's `username` /
+ * `icon_url` from `target.identity.extras` (hooks.ts). Progress is an
+ * `hourglass_flowing_sand` reaction on the user's message (`reactions.add` at start,
+ * `reactions.remove` at clear).
+ */
+import type {
+  Adapter,
+  AdapterDefinition,
+  AdapterHandler,
+  AdapterOutput,
+  AdapterTarget,
+  IntegrationContext,
+} from "switchyard";
+import { slackErrorCode, toDeliveryError, webClient } from "./_api.ts";
+import { botUserIdOf, type SlackEnvelope, toInput } from "./_events.ts";
+import { escapeMrkdwn } from "./_text.ts";
+
+/**
+ * Longest text of one post, in characters. Slack advises at most 4,000 characters in
+ * `text` and truncates past 40,000 (https://api.slack.com/methods/chat.postMessage#truncating);
+ * 3,000 leaves room for the `&amp;`/`&lt;`/`&gt;` escapes added after the split.
+ */
+export const SLACK_MAX_TEXT = 3000;
+
+/** The metadata event type marking switchyard's posts (https://api.slack.com/metadata). */
+export const REPLY_EVENT_TYPE = "switchyard_reply";
+
+/** The progress reaction. */
+const PROGRESS_REACTION = "hourglass_flowing_sand";
+
+/** Pages of history or replies read when looking for an earlier post. */
+const FIND_PAGES = 5;
+
+const header = (v: string | string[] | undefined) => (typeof v === "string" ? v : undefined);
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
+
+/** Whether a message's metadata marks it as the post of `deliveryId`. */
+function isOwnPost(message: unknown, deliveryId: string): boolean {
+  const md = (message as { metadata?: { event_type?: unknown; event_payload?: any } })?.metadata;
+  return md?.event_type === REPLY_EVENT_TYPE && md.event_payload?.delivery_id === deliveryId;
+}
+
+const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
+  let handler: AdapterHandler | undefined;
+  /** The bot's Slack user id from `auth.test`, when start got one. */
+  let authUserId: string | undefined;
+
+  async function post(target: AdapterTarget, output: Exclude<AdapterOutput, { kind: "progress" }>) {
+    const client = webClient(ctx, target.signal);
+    const extras = target.identity?.extras ?? {};
+    const username = str(extras.username);
+    const iconUrl = str(extras.icon_url);
+    try {
+      await client.chat.postMessage({
+        channel: target.conversation.channel,
+        ...(target.conversation.thread ? { thread_ts: target.conversation.thread } : {}),
+        text: escapeMrkdwn(output.text),
+        ...(username ? { username } : {}),
+        ...(iconUrl ? { icon_url: iconUrl } : {}),
+        metadata: {
+          event_type: REPLY_EVENT_TYPE,
+          event_payload: { delivery_id: target.deliveryId },
+        },
+      });
+    } catch (err) {
+      throw toDeliveryError(ctx, "chat.postMessage", err);
+    }
+  }
+
+  async function progress(target: AdapterTarget, state: "start" | "clear") {
+    if (!target.replyTo) return;
+    const client = webClient(ctx, target.signal);
+    const args = {
+      channel: target.conversation.channel,
+      timestamp: target.replyTo,
+      name: PROGRESS_REACTION,
+    };
+    try {
+      if (state === "start") await client.reactions.add(args);
+      else await client.reactions.remove(args);
+    } catch (err) {
+      const code = slackErrorCode(err);
+      if (code === "already_reacted" || code === "no_reaction") return;
+      throw toDeliveryError(ctx, `reactions.${state === "start" ? "add" : "remove"}`, err);
+    }
+  }
+
+  return {
+    name: "slack",
+    kind: "slack",
+    maxTextLength: SLACK_MAX_TEXT,
+    routes: async (app) => {
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser("*", { parseAs: "buffer" }, (req, body, done) => {
+        req.rawBody = body as Buffer;
+        done(null, undefined);
+      });
+      app.post("/events", { config: { auth: "self" } }, async (req, reply) => {
+        const secret = ctx.settings.SLACK_SIGNING_SECRET;
+        if (!secret) return reply.code(401).send({ detail: "Unauthorized" });
+        const timestamp = header(req.headers["x-slack-request-timestamp"]);
+        const checked = ctx.verify.hmac({
+          secret,
+          body: req.rawBody,
+          signature: req.headers["x-slack-signature"],
+          prefix: "v0=",
+          signedPrefix: `v0:${timestamp ?? ""}:`,
+          timestamp,
+          toleranceSeconds: 300,
+          headerName: "X-Slack-Signature",
+        });
+        if (!checked.ok || !timestamp) {
+          ctx.log.warn(
+            { reason: checked.ok ? "no X-Slack-Request-Timestamp" : checked.reason },
+            "slack event refused",
+          );
+          return reply.code(401).send({ detail: "Unauthorized" });
+        }
+        let env: SlackEnvelope & { challenge?: unknown };
+        try {
+          env = JSON.parse(checked.text);
+        } catch {
+          return reply.code(400).send({ detail: "Body must be a Slack Events API JSON payload" });
+        }
+        if (!env || typeof env !== "object" || Array.isArray(env)) {
+          return reply.code(400).send({ detail: "Body must be a Slack Events API JSON payload" });
+        }
+        if (env.type === "url_verification") {
+          return { challenge: typeof env.challenge === "string" ? env.challenge : "" };
+        }
+        if (env.type !== "event_callback") return { ok: true, status: "skipped" };
+        if (!handler) return reply.code(503).send({ detail: "The Slack adapter is not running" });
+        const input = toInput(env, botUserIdOf(env) ?? authUserId);
+        if ("skip" in input) {
+          ctx.log.debug({ reason: input.skip, event_id: env.event_id }, "slack event skipped");
+          return { ok: true, status: "skipped" };
+        }
+        try {
+          const r = await handler(input);
+          return { ok: true, status: r.outcome, session_id: r.sessionId, task_id: r.taskId };
+        } catch (err) {
+          const name = (err as Error)?.name;
+          if (name === "AdapterNotRunningError") {
+            return reply.code(503).send({ detail: "The Slack adapter is not running" });
+          }
+          if (name === "InvalidInputError") {
+            return reply.code(400).send({ detail: (err as Error).message });
+          }
+          throw err;
+        }
+      });
+    },
+    async start(opts) {
+      // auth.test checks the token (a bad one fails the start, reported and retried) and
+      // names the bot's own user, for events that carry no `authorizations`.
+      try {
+        const me = await webClient(ctx, opts.signal).auth.test();
+        authUserId = str(me.user_id);
+      } catch (err) {
+        throw new Error(
+          `Slack auth.test failed: ${toDeliveryError(ctx, "auth.test", err).message}`,
+        );
+      }
+      handler = opts.handler;
+    },
+    async send(target, output) {
+      if (output.kind === "progress") return progress(target, output.state);
+      return post(target, output);
+    },
+    async findOwnPost(target) {
+      const client = webClient(ctx, target.signal);
+      const { channel, thread } = target.conversation;
+      let cursor: string | undefined;
+      try {
+        for (let page = 0; page < FIND_PAGES; page++) {
+          const args = {
+            channel,
+            include_all_metadata: true,
+            limit: 200,
+            ...(cursor ? { cursor } : {}),
+          };
+          const res = thread
+            ? await client.conversations.replies({ ...args, ts: thread })
+            : await client.conversations.history(args);
+          if ((res.messages ?? []).some((m) => isOwnPost(m, target.deliveryId))) return true;
+          cursor = str(res.response_metadata?.next_cursor);
+          if (!cursor) return false;
+        }
+      } catch (err) {
+        throw toDeliveryError(ctx, thread ? "conversations.replies" : "conversations.history", err);
+      }
+      return false;
+    },
+    async stop() {
+      handler = undefined;
+    },
+  };
+};
+
+export default adapter;
