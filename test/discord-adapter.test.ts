@@ -236,17 +236,51 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(discord.messages.length, 1);
     });
 
+    test("a token Discord refuses (404) falls back to the channel, where a lost answer is not posted twice (nonce)", async () => {
+      reset();
+      discord.failNext({
+        method: "PATCH",
+        path: /@original$/,
+        status: 404,
+        body: { message: "Unknown Webhook", code: 10015 },
+      });
+      // The post is made but its answer is lost, on all 3 inline tries: the outbox tries again.
+      discord.failNext({
+        method: "POST",
+        path: /\/messages$/,
+        status: 502,
+        afterCreate: true,
+        times: 3,
+      });
+      const cmd = guildCommand({ prompt: "fallback" });
+      await interact(t, cmd);
+      const list = await settled(t, await taskOf(t, cmd));
+      assert.ok(
+        list.every((d) => d.status === "delivered"),
+        JSON.stringify(list),
+      );
+      const posts = discord.requests.filter((x) => x.pathname.endsWith("/messages"));
+      assert.equal(posts.length, 4, "3 lost answers, then the outbox's retry");
+      assert.equal(new Set(posts.map((p) => p.json.nonce)).size, 1, "one nonce");
+      assert.deepEqual(
+        discord.messages.map((m) => [m.via, m.channel, m.content]),
+        [["channel", cmd.channel_id, "echo: fallback"]],
+      );
+    });
+
     test("a long reply is split at 2,000: the first part edits @original, the rest are follow-ups", async () => {
       reset();
       const words = Array.from({ length: 900 }, (_, i) => `word${i}`);
       llm.enqueue({ text: words.join(" ") });
-      // A follow-up failing once: the retry must not post the parts already posted again.
-      discord.failNext({ method: "POST", path: /^\/webhooks\//, status: 500, times: 3 });
+      // The second follow-up fails (3 tries inline): the outbox's retry of the reply must not
+      // post the first follow-up again.
+      discord.failNext({ method: "POST", path: /^\/webhooks\//, status: 500, skip: 1, times: 3 });
       const cmd = guildCommand();
       await interact(t, cmd);
       await settled(t, await taskOf(t, cmd));
       const msgs = discord.messages;
-      assert.ok(msgs.length >= 3, `${msgs.length} parts`);
+      assert.ok(msgs.length >= 4, `${msgs.length} parts`);
+      assert.equal(discord.requests.filter((x) => x.method === "POST").length, msgs.length - 1 + 3);
       assert.equal(msgs[0]!.via, "original");
       assert.ok(msgs.slice(1).every((m) => m.via === "followup" && m.token === cmd.token));
       for (const m of msgs) {

@@ -43,6 +43,13 @@ export interface FakeDiscordFailure {
   body?: unknown;
   /** How many matching requests fail (default 1). */
   times?: number;
+  /** How many matching requests pass before the failures start (default 0). */
+  skip?: number;
+  /**
+   * A channel message is created, but the answer is `status` (an outcome the sender cannot
+   * know: the response was lost).
+   */
+  afterCreate?: boolean;
 }
 
 /** Handle on a running fake. */
@@ -98,15 +105,20 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
       json: parseJson(body),
     };
     requests.push(r);
+    let lostAnswer: number | undefined;
     try {
       const fail = failures.findIndex(
         (f) => (!f.method || f.method === method) && (!f.path || f.path.test(pathname)),
       );
-      if (fail >= 0) {
+      if (fail >= 0 && (failures[fail]!.skip ?? 0) > 0) {
+        failures[fail]!.skip! -= 1;
+      } else if (fail >= 0) {
         const f = failures[fail]!;
         if ((f.times ?? 1) <= 1) failures.splice(fail, 1);
         else f.times = (f.times ?? 1) - 1;
-        return sendJson(res, f.status, f.body ?? { message: "Internal Server Error", code: 0 });
+        if (f.afterCreate) lostAnswer = f.status;
+        else
+          return sendJson(res, f.status, f.body ?? { message: "Internal Server Error", code: 0 });
       }
       const bot = () => req.headers.authorization === `Bot ${opts.botToken}`;
       const unauthorized = () => sendJson(res, 401, { message: "401: Unauthorized", code: 0 });
@@ -142,6 +154,8 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
           r.json?.enforce_nonce === true && nonce !== undefined
             ? nonces.get(String(nonce))
             : undefined;
+        if (seen && lostAnswer)
+          return sendJson(res, lostAnswer, { message: "upstream lost", code: 0 });
         if (seen) return sendJson(res, 200, wire(seen));
         const msg = message({
           via: "channel",
@@ -150,6 +164,7 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
           body: r.json,
         });
         if (r.json?.enforce_nonce === true && nonce !== undefined) nonces.set(String(nonce), msg);
+        if (lostAnswer) return sendJson(res, lostAnswer, { message: "upstream lost", code: 0 });
         return sendJson(res, 200, wire(msg));
       }
       if (/^\/channels\/(\d+)\/typing$/.test(pathname) && method === "POST") {
