@@ -38,7 +38,7 @@ export function integrationCliUsage(clis: Map<string, string>): string {
 }
 
 /** Imports `file` and checks it is a {@link CliDefinition}. @throws Error saying what is wrong */
-async function loadCli(file: string): Promise<CliDefinition> {
+export async function loadCli(file: string): Promise<CliDefinition> {
   const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const def = (mod.default ?? mod.cli) as Partial<CliDefinition> | undefined;
   const commands = def?.commands;

@@ -95,8 +95,8 @@ export interface AdapterHandlerResult {
 export type AdapterHandler = (input: AdapterInput) => Promise<AdapterHandlerResult>;
 
 /**
- * The replying bot's identity, for platforms that show a per-post sender (Slack's
- * `username`/`icon_url`, a Discord webhook's `username`/`avatar_url`).
+ * The replying bot's identity, for platforms that show a per-post sender (a chat API's
+ * per-message `username` and icon or avatar URL, an incoming webhook's overrides).
  */
 export interface SenderIdentity {
   /** The bot's `display_name`, when set. */
