@@ -90,7 +90,7 @@ describe("integration folders", () => {
 
   test("discovery: the later source overrides by folder name; a broken folder is reported, not fatal", () => {
     const names = t.app.integrations.list().map((i) => i.name);
-    assert.deepEqual(names, ["broken", "example", "github", "webhook"]);
+    assert.deepEqual(names, ["broken", "discord", "example", "github", "webhook"]);
     const example = t.app.integrations.get("example")!;
     assert.equal(example.metadata.version, "1.0.0-copy");
     assert.ok(example.dir.startsWith(dir.path), "the INTEGRATION_DIRS copy won");
@@ -360,6 +360,6 @@ describe("integration folders", () => {
     const folder = t.app.integrations.get("example")!;
     await t.app.integrations.load(folder);
     assert.equal(t.app.tools.list().length, before);
-    assert.equal(t.app.integrations.list().length, 4);
+    assert.equal(t.app.integrations.list().length, 5);
   });
 });
