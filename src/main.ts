@@ -1,5 +1,6 @@
 /**
- * The `switchyard` command: `serve` (default), `keys create|list|revoke`, `doctor`.
+ * The `switchyard` command: `serve` (default), `keys create|list|revoke`, `doctor`, …, and
+ * `switchyard <folder> <command>` for integration folders with a `cli.ts`.
  * Run through `bin/switchyard` or `npm start`, which use the pinned Node.
  */
 import { Command, Option } from "commander";
@@ -15,6 +16,12 @@ import {
 import { ModelRegistry } from "./agent/models.ts";
 import { App, VERSION } from "./app.ts";
 import { chat } from "./cli/chat.ts";
+import {
+  integrationClis,
+  integrationCliUsage,
+  runIntegrationCommand,
+  USAGE_EXIT_CODE,
+} from "./cli/integration-command.ts";
 import { integrationsCheck } from "./cli/integrations-check.ts";
 import { integrationsList, workspaceIntegrationsDir } from "./cli/integrations-list.ts";
 import { keysList, keysRevoke } from "./cli/keys.ts";
@@ -23,6 +30,7 @@ import { startedByNpm, stopOnSignals } from "./cli/shutdown.ts";
 import { stateExport } from "./cli/state-export.ts";
 import { type Config, ConfigError, loadConfig, redactDatabaseUrl } from "./config.ts";
 import { checkCanListen } from "./http/port-check.ts";
+import { integrationSources } from "./integrations/discovery.ts";
 import { createLogger } from "./lib/logger.ts";
 import { SCOPES, type Scope } from "./sdk/scopes.ts";
 import { Store } from "./store/index.ts";
@@ -290,11 +298,29 @@ program
   );
 // `serve` is the default command, so commander would take an unknown word for an argument
 // of serve ("too many arguments for 'serve'"): name it and show the commands instead.
+// A word that is no built-in command may name an integration folder with a `cli.ts`
+// (`switchyard <folder> <command> [args…]`).
 const first = process.argv[2];
 const commands = new Set(["help", ...program.commands.flatMap((c) => [c.name(), ...c.aliases()])]);
 if (first !== undefined && !first.startsWith("-") && !commands.has(first)) {
+  let config: Config | undefined;
+  try {
+    config = loadConfig();
+  } catch {}
+  // Without a valid configuration only this repository's folders can be listed.
+  const sources = integrationSources(
+    config ?? { integrationDirs: [], workspaceDir: "/nonexistent" },
+  );
+  const clis = integrationClis(sources);
+  const file = clis.get(first);
+  if (file) {
+    process.exit(
+      await runIntegrationCommand(config ?? configOrExit(), first, file, process.argv.slice(3)),
+    );
+  }
   process.stderr.write(`switchyard: unknown command '${first}'\n\n`);
   program.outputHelp({ error: true });
-  process.exit(2);
+  process.stderr.write(`\n${integrationCliUsage(clis)}`);
+  process.exit(USAGE_EXIT_CODE);
 }
 await program.parseAsync(process.argv);

@@ -8,7 +8,8 @@
  * `deliver` and `postMessage`, the notifier factory is called and its notifier must
  * register as a channel (a `body()`, a free channel name), tool schemas are checked, `setup.ts` keys must be unique,
  * and no module may import
- * a path under switchyard's `src/`. A skill without `name` and `description` front matter
+ * a path under switchyard's `src/`; a `cli.ts` must export `{commands: {<name>: {description,
+ * run}}}`. A skill without `name` and `description` front matter
  * loads (named after its file), so it is a warning here as in the loader, not a problem.
  * Modules get a stub context: nothing is sent anywhere.
  */
@@ -27,6 +28,7 @@ import {
 import { resolveSettings, settingsObject } from "../integrations/settings.ts";
 import type { IntegrationContext } from "../sdk/index.ts";
 import { SCOPES } from "../sdk/scopes.ts";
+import { loadCli } from "./integration-command.ts";
 import { stubContext } from "./stub-context.ts";
 
 /** switchyard's own `src/`: integrations must not import from it. */
@@ -44,6 +46,8 @@ export interface CheckReport {
   loaded?: LoadedIntegration;
   /** Routes the router declared: `METHOD /integrations/<name>/path (auth)`. */
   routes: string[];
+  /** Commands of its `cli.ts` (`switchyard <folder> <command>`). */
+  commands: string[];
 }
 
 /**
@@ -61,6 +65,7 @@ export async function checkIntegrationFolder(
     problems: [],
     warnings: [],
     routes: [],
+    commands: [],
   };
   if (!existsSync(abs) || !statSync(abs).isDirectory()) {
     report.problems.push({ file: abs, reason: "no such folder" });
@@ -116,6 +121,15 @@ export async function checkIntegrationFolder(
   for (const key of ["user_attribution", "resolve_display_names", "resolve_dispatch_config"]) {
     if (meta[key] !== undefined && typeof meta[key] !== "function") {
       problems.push({ file: hooksFile!, reason: `hooks: meta.${key} must be a function` });
+    }
+  }
+
+  const cliFile = findModule(abs, "cli");
+  if (cliFile) {
+    try {
+      report.commands = Object.keys((await loadCli(cliFile)).commands);
+    } catch (err) {
+      problems.push({ file: cliFile, reason: (err as Error)?.message ?? String(err) });
     }
   }
 
@@ -300,6 +314,9 @@ export async function integrationsCheck(dir: string): Promise<number> {
     r.routes.length ? `  routes:   ${r.routes.join(", ")}` : "",
     l.tools.length ? `  tools:    ${l.tools.map((t) => t.name).join(", ")}` : "",
     l.skills.length ? `  skills:   ${l.skills.map((f) => basename(f)).join(", ")}` : "",
+    r.commands.length
+      ? `  commands: ${r.commands.join(", ")} (switchyard ${r.name} <command>)`
+      : "",
     l.setup?.env_vars?.length
       ? `  settings: ${l.setup.env_vars
           .map((v) => `${v.key}${v.required ? " (required)" : ""}`)

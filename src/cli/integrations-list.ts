@@ -68,7 +68,7 @@ export async function loadIntegrationRecords(
  * it exists but cannot be opened) when there is none to read. A SQLite file that does not
  * exist is not created.
  */
-async function openSettingsStore(
+export async function openSettingsStore(
   config: Pick<Config, "databaseUrl" | "SWITCHYARD_SECRET_KEY">,
 ): Promise<Store | undefined> {
   const url = config.databaseUrl;

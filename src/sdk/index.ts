@@ -18,6 +18,7 @@
  */
 export type * from "./adapter.ts";
 export type * from "./attachments.ts";
+export type * from "./cli.ts";
 export type * from "./context.ts";
 export type * from "./dispatch.ts";
 export type * from "./documents.ts";
