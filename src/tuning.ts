@@ -38,4 +38,8 @@ export interface AppTuning {
   startProcesses?: boolean;
   /** First retry delay after an adapter failed to start, doubling (default 1000). */
   adapterRetryMs?: number;
+  /** The scheduler's clock (default `Date.now`): tests move it instead of waiting. */
+  schedulerNow?: () => number;
+  /** Longest sleep of the scheduler loop between passes (default `pollMs`, else 1000). */
+  schedulerPollMs?: number;
 }

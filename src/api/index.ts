@@ -14,6 +14,7 @@ import { type AdminKeysApiOptions, adminKeysApi } from "./admin-keys.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
 import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
 import { type HomePageOptions, homePage } from "./home.ts";
+import { type JobsApiOptions, jobsApi } from "./jobs.ts";
 import { type NotificationsApiOptions, notificationsApi } from "./notifications.ts";
 import { type SessionListApiOptions, sessionListApi } from "./session-list.ts";
 import { type SessionStreamApiOptions, sessionStreamApi } from "./session-stream.ts";
@@ -30,6 +31,7 @@ export interface ApiDeps {
   system: Omit<SystemApiOptions, "openApi">;
   sessions: SessionsApiOptions & SessionListApiOptions;
   tasks: TasksApiOptions;
+  jobs: JobsApiOptions;
   webhooks: WebhooksApiOptions;
   deliveries: DeliveriesApiOptions;
   notifications: NotificationsApiOptions;
@@ -56,6 +58,7 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(sessionsApi, { auth, ...deps.sessions });
   server.register(sessionListApi, { auth, ...deps.sessions });
   server.register(tasksApi, { auth, ...deps.tasks });
+  server.register(jobsApi, { auth, ...deps.jobs });
   server.register(webhooksApi, { auth, ...deps.webhooks });
   server.register(deliveriesApi, { auth, ...deps.deliveries });
   server.register(notificationsApi, { auth, ...deps.notifications });
