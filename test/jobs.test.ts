@@ -16,6 +16,7 @@ import { startFakeLlm } from "./support/fake-llm.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const MIN = 60_000;
+const DAY = 86_400_000;
 /** Saturday 2025-03-08 10:00 in New York (EST, UTC-5); DST starts Sunday 2025-03-09 02:00. */
 const T0 = Date.parse("2025-03-08T15:00:00Z");
 
@@ -88,27 +89,29 @@ for (const backend of ALL_BACKENDS) {
     });
 
     test("interval: slots every N seconds from creation", async () => {
-      c.t = T0;
+      // The clock only moves forward: a pass that read an older time must not see a new job due.
+      const T = (c.t += DAY);
       const job = await createJob(t, {
         name: "every-minute",
         schedule: { every_seconds: 60 },
         target: { bot_id: "default", client_id: "jobs:interval" },
       });
-      assert.equal(job.next_run_at, new Date(T0 + MIN).toISOString());
-      c.t = T0 + MIN + 5;
+      assert.equal(job.next_run_at, new Date(T + MIN).toISOString());
+      c.t = T + MIN + 5;
       const [r1] = await runsUntil(t, job.id, (r) => r.length === 1);
-      assert.equal(r1.scheduled_for, new Date(T0 + MIN).toISOString());
-      c.t = T0 + 2 * MIN;
+      assert.equal(r1.scheduled_for, new Date(T + MIN).toISOString());
+      c.t = T + 2 * MIN;
       const runs = await runsUntil(t, job.id, (r) => r.length === 2);
-      assert.equal(runs[0].scheduled_for, new Date(T0 + 2 * MIN).toISOString());
+      assert.equal(runs[0].scheduled_for, new Date(T + 2 * MIN).toISOString());
       const now = (await t.api("GET", `/api/v1/jobs/${job.id}`)).body;
-      assert.equal(now.next_run_at, new Date(T0 + 3 * MIN).toISOString());
+      assert.equal(now.next_run_at, new Date(T + 3 * MIN).toISOString());
       await t.api("DELETE", `/api/v1/jobs/${job.id}`);
     });
 
     test("one-shot fires once, then the job is disabled; a disabled job never fires", async () => {
-      c.t = T0;
-      const at = new Date(T0 + 10_000).toISOString();
+      // The clock only moves forward: a pass that read an older time must not see a new job due.
+      const T = (c.t += DAY);
+      const at = new Date(T + 10_000).toISOString();
       const once = await createJob(t, {
         name: "once",
         schedule: { at },
@@ -122,14 +125,14 @@ for (const backend of ALL_BACKENDS) {
         target: { bot_id: "default", client_id: "jobs:off" },
       });
       assert.equal(off.next_run_at, null);
-      c.t = T0 + 10_001;
+      c.t = T + 10_001;
       const [run] = await runsUntil(t, once.id, (r) => r.length === 1);
       assert.equal(run.scheduled_for, at);
       const job = (await t.api("GET", `/api/v1/jobs/${once.id}`)).body;
       assert.equal(job.enabled, false);
       assert.equal(job.next_run_at, null);
       // A witness that fires after the clock moved on proves later passes ran.
-      c.t = T0 + 20 * MIN;
+      c.t = T + 20 * MIN;
       const witness = await createJob(t, {
         name: "witness",
         schedule: { every_seconds: 1 },
@@ -143,17 +146,18 @@ for (const backend of ALL_BACKENDS) {
     });
 
     test("run now: a run for the slot now; next_run_at is not moved", async () => {
-      c.t = T0;
+      // The clock only moves forward: a pass that read an older time must not see a new job due.
+      const T = (c.t += DAY);
       const job = await createJob(t, {
         name: "manual",
         schedule: { every_seconds: 3600 },
         target: { bot_id: "default", client_id: "jobs:manual" },
       });
-      c.t = T0 + 1234;
+      c.t = T + 1234;
       const r = await t.api("POST", `/api/v1/jobs/${job.id}/run`);
       assert.equal(r.status, 201, JSON.stringify(r.body));
       assert.equal(r.body.manual, true);
-      assert.equal(r.body.scheduled_for, new Date(T0 + 1234).toISOString());
+      assert.equal(r.body.scheduled_for, new Date(T + 1234).toISOString());
       assert.equal((await t.waitForTask(r.body.task_id)).status, "complete");
       const [run] = await runsUntil(t, job.id, (x) => x[0]?.status === "complete");
       assert.equal(run.id, r.body.id);
@@ -164,7 +168,8 @@ for (const backend of ALL_BACKENDS) {
     });
 
     test("overlap skip: while a run's turn hangs, the next slot is skipped with the reason", async () => {
-      c.t = T0;
+      // The clock only moves forward: a pass that read an older time must not see a new job due.
+      const T = (c.t += DAY);
       const sessionId = await t.session("jobs:overlap");
       const job = await createJob(t, {
         name: "slow",
@@ -172,9 +177,9 @@ for (const backend of ALL_BACKENDS) {
         target: sessionId,
       });
       t.llm.enqueue({ hang: true });
-      c.t = T0 + MIN;
+      c.t = T + MIN;
       const [first] = await runsUntil(t, job.id, (r) => r[0]?.status === "running");
-      c.t = T0 + 2 * MIN;
+      c.t = T + 2 * MIN;
       const runs = await runsUntil(t, job.id, (r) => r.length === 2);
       assert.equal(runs[0].status, "skipped");
       assert.equal(runs[0].reason, "overlap");
@@ -186,7 +191,8 @@ for (const backend of ALL_BACKENDS) {
     });
 
     test("an ended target session: the firing is skipped with reason target_ended", async () => {
-      c.t = T0;
+      // The clock only moves forward: a pass that read an older time must not see a new job due.
+      const T = (c.t += DAY);
       const sessionId = await t.session("jobs:ended");
       const job = await createJob(t, {
         name: "to-ended",
@@ -194,7 +200,7 @@ for (const backend of ALL_BACKENDS) {
         target: { session_id: sessionId },
       });
       assert.equal((await t.api("POST", `/api/v1/sessions/${sessionId}/end`)).status, 200);
-      c.t = T0 + MIN;
+      c.t = T + MIN;
       const [run] = await runsUntil(t, job.id, (r) => r.length === 1);
       assert.equal(run.status, "skipped");
       assert.equal(run.reason, "target_ended");
