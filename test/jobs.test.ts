@@ -22,7 +22,15 @@ const T0 = Date.parse("2025-03-08T15:00:00Z");
 
 /** A clock the scheduler reads; tests move it. */
 function clock(start = T0) {
-  const c = { t: start, now: () => c.t };
+  const c = {
+    t: start,
+    now: () => c.t,
+    /** Moves the clock forward by `ms`; returns the new time. */
+    forward: (ms: number) => {
+      c.t += ms;
+      return c.t;
+    },
+  };
   return c;
 }
 
@@ -90,7 +98,7 @@ for (const backend of ALL_BACKENDS) {
 
     test("interval: slots every N seconds from creation", async () => {
       // The clock only moves forward: a pass that read an older time must not see a new job due.
-      const T = (c.t += DAY);
+      const T = c.forward(DAY);
       const job = await createJob(t, {
         name: "every-minute",
         schedule: { every_seconds: 60 },
@@ -110,7 +118,7 @@ for (const backend of ALL_BACKENDS) {
 
     test("one-shot fires once, then the job is disabled; a disabled job never fires", async () => {
       // The clock only moves forward: a pass that read an older time must not see a new job due.
-      const T = (c.t += DAY);
+      const T = c.forward(DAY);
       const at = new Date(T + 10_000).toISOString();
       const once = await createJob(t, {
         name: "once",
@@ -147,7 +155,7 @@ for (const backend of ALL_BACKENDS) {
 
     test("run now: a run for the slot now; next_run_at is not moved", async () => {
       // The clock only moves forward: a pass that read an older time must not see a new job due.
-      const T = (c.t += DAY);
+      const T = c.forward(DAY);
       const job = await createJob(t, {
         name: "manual",
         schedule: { every_seconds: 3600 },
@@ -169,7 +177,7 @@ for (const backend of ALL_BACKENDS) {
 
     test("overlap skip: while a run's turn hangs, the next slot is skipped with the reason", async () => {
       // The clock only moves forward: a pass that read an older time must not see a new job due.
-      const T = (c.t += DAY);
+      const T = c.forward(DAY);
       const sessionId = await t.session("jobs:overlap");
       const job = await createJob(t, {
         name: "slow",
@@ -192,7 +200,7 @@ for (const backend of ALL_BACKENDS) {
 
     test("an ended target session: the firing is skipped with reason target_ended", async () => {
       // The clock only moves forward: a pass that read an older time must not see a new job due.
-      const T = (c.t += DAY);
+      const T = c.forward(DAY);
       const sessionId = await t.session("jobs:ended");
       const job = await createJob(t, {
         name: "to-ended",
