@@ -10,6 +10,8 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
 import { ALL_BACKENDS, type Backend, createTestDatabase, runsOn, tempDir } from "./support/db.ts";
 import { startFakeLlm } from "./support/fake-llm.ts";
@@ -246,6 +248,44 @@ for (const backend of ALL_BACKENDS) {
       assert.equal((await t.api("GET", "/api/v1/jobs/nope")).status, 404);
     });
 
+    test("MCP: job_create, jobs_list, job_run, job_delete call the same service", async () => {
+      const client = new Client({ name: "jobs-test", version: "1.0.0" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${t.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${TEST_API_KEY}` } },
+        }),
+      );
+      try {
+        const call = async (name: string, args: Record<string, unknown> = {}) =>
+          (await client.callTool({ name, arguments: args })) as any;
+        const created = await call("job_create", {
+          name: "mcp-job",
+          prompt: "via mcp",
+          schedule: { every_seconds: 3600 },
+          target: { bot_id: "default", client_id: "jobs:mcp" },
+        });
+        assert.notEqual(created.isError, true, JSON.stringify(created.content));
+        const id = created.structuredContent.id;
+        const list = await call("jobs_list");
+        assert.ok(list.structuredContent.items.some((j: any) => j.id === id));
+        const run = await call("job_run", { job_id: id });
+        assert.equal(run.structuredContent.manual, true);
+        assert.equal((await t.waitForTask(run.structuredContent.task_id)).result, "echo: via mcp");
+        const bad = await call("job_create", {
+          name: "x",
+          prompt: "x",
+          schedule: { cron: "0 9 * * *", tz: "Nowhere/Land" },
+          target: { bot_id: "default", client_id: "c" },
+        });
+        assert.equal(bad.isError, true);
+        assert.match(bad.content[0].text, /schedule\.tz/);
+        assert.equal((await call("job_delete", { job_id: id })).structuredContent.deleted, true);
+        assert.match((await call("job_delete", { job_id: id })).content[0].text, /Job not found/);
+      } finally {
+        await client.close();
+      }
+    });
+
     test("scopes: jobs:read lists, writing needs jobs:write", async () => {
       const { key: k } = await t.app.store.apiKeys.create("jr", ["jobs:read"]);
       assert.equal((await t.api("GET", "/api/v1/jobs", undefined, { key: k })).status, 200);
@@ -309,50 +349,56 @@ for (const backend of ALL_BACKENDS) {
     });
   });
 
-  // Two apps in one process cannot share a SQLite file: node:sqlite waits for another
-  // connection's write lock synchronously, blocking the event loop the holder needs to
-  // commit. Several instances are a PostgreSQL deployment (DESIGN §1).
-  const twoApps =
-    backend === "sqlite"
-      ? { skip: "two in-process apps cannot share a SQLite file (node:sqlite locks synchronously)" }
-      : runsOn(backend);
-  describe(`jobs on two instances (${backend})`, twoApps, () => {
-    test("two apps on one database with one clock: each slot fires exactly once", async () => {
-      const c = clock();
-      const db = await createTestDatabase(backend);
-      const llm = await startFakeLlm();
-      // Long polls: the test pokes both loops at once, so both race for every slot.
-      const tuning = { schedulerNow: c.now, schedulerPollMs: 60_000, pollMs: 50 };
-      const a = await startTestApp({ backend, keepDb: db, llm, tuning });
-      const b = await startTestApp({ backend, keepDb: db, llm, tuning });
-      try {
-        const job = await createJob(a, {
-          name: "shared",
-          overlap: "queue",
-          schedule: { every_seconds: 60 },
-          target: { bot_id: "default", client_id: "jobs:shared" },
-        });
-        const SLOTS = 6;
-        for (let i = 1; i <= SLOTS; i++) {
-          c.t = T0 + i * MIN;
-          a.app.scheduler.poke();
-          b.app.scheduler.poke();
-          await runsUntil(a, job.id, (r) => r.length >= i && r.every((x: any) => x.task_id));
+  describe(`jobs on two instances (${backend})`, runsOn(backend), () => {
+    // Two apps in one process cannot share a SQLite file: node:sqlite waits for another
+    // connection's write lock synchronously, blocking the event loop the holder needs to
+    // commit. Several instances are a PostgreSQL deployment (DESIGN §1).
+    const inProcess =
+      backend === "sqlite"
+        ? {
+            skip: "two in-process apps cannot share a SQLite file (node:sqlite locks synchronously)",
+          }
+        : {};
+    test(
+      "two apps on one database with one clock: each slot fires exactly once",
+      inProcess,
+      async () => {
+        const c = clock();
+        const db = await createTestDatabase(backend);
+        const llm = await startFakeLlm();
+        // Long polls: the test pokes both loops at once, so both race for every slot.
+        const tuning = { schedulerNow: c.now, schedulerPollMs: 60_000, pollMs: 50 };
+        const a = await startTestApp({ backend, keepDb: db, llm, tuning });
+        const b = await startTestApp({ backend, keepDb: db, llm, tuning });
+        try {
+          const job = await createJob(a, {
+            name: "shared",
+            overlap: "queue",
+            schedule: { every_seconds: 60 },
+            target: { bot_id: "default", client_id: "jobs:shared" },
+          });
+          const SLOTS = 6;
+          for (let i = 1; i <= SLOTS; i++) {
+            c.t = T0 + i * MIN;
+            a.app.scheduler.poke();
+            b.app.scheduler.poke();
+            await runsUntil(a, job.id, (r) => r.length >= i && r.every((x: any) => x.task_id));
+          }
+          const runs = await runsUntil(b, job.id, (r) =>
+            r.every((x: any) => x.status === "complete"),
+          );
+          assert.equal(runs.length, SLOTS);
+          assert.equal(new Set(runs.map((r: any) => r.scheduled_for)).size, SLOTS);
+          const tasks = (await a.api("GET", "/api/v1/tasks?client_id=jobs:shared&limit=200")).body;
+          assert.equal(tasks.items.length, SLOTS, "one task per slot");
+        } finally {
+          await a.app.stop();
+          await b.app.stop();
+          await llm.close();
+          await db.drop();
         }
-        const runs = await runsUntil(b, job.id, (r) =>
-          r.every((x: any) => x.status === "complete"),
-        );
-        assert.equal(runs.length, SLOTS);
-        assert.equal(new Set(runs.map((r: any) => r.scheduled_for)).size, SLOTS);
-        const tasks = (await a.api("GET", "/api/v1/tasks?client_id=jobs:shared&limit=200")).body;
-        assert.equal(tasks.items.length, SLOTS, "one task per slot");
-      } finally {
-        await a.app.stop();
-        await b.app.stop();
-        await llm.close();
-        await db.drop();
-      }
-    });
+      },
+    );
   });
 
   describe(`jobs.ts sync (${backend})`, runsOn(backend), () => {
