@@ -44,6 +44,10 @@ import { mountMcpHttp } from "./mcp/http.ts";
 import type { McpServices } from "./mcp/server.ts";
 import { OutboundHttpClient } from "./outbox/http-client.ts";
 import { DeliveryWorker } from "./outbox/worker.ts";
+import { SchedulerLoop } from "./scheduler/loop.ts";
+import { JobRunner } from "./scheduler/runner.ts";
+import { JobService } from "./scheduler/service.ts";
+import { jobSources, syncJobs } from "./scheduler/sync.ts";
 import { SessionService } from "./sessions/service.ts";
 import { Store } from "./store/index.ts";
 import type { SkillRepository } from "./store/skills.ts";
@@ -75,6 +79,12 @@ export class App {
   /** Sessions: get-or-create, end, and the one injectMessage (REST, ctx, dispatchers). */
   readonly sessions: SessionService;
   readonly taskWorker: TaskWorker;
+  /** Jobs: CRUD (REST, MCP, the jobs.ts sync). */
+  readonly jobs: JobService;
+  /** Fires due job slots and run-now requests. */
+  readonly jobRunner: JobRunner;
+  /** The scheduler loop: started at start(), stopped first at stop(). */
+  readonly scheduler: SchedulerLoop;
   readonly deliveryWorker: DeliveryWorker;
   /** Event webhook subscriptions (register, list, delete; cached list for emission). */
   readonly webhooks: WebhookSubscriptionService;
@@ -209,6 +219,15 @@ export class App {
       checkDispatch: (type, dispatchConfig) => this.dispatchers.check(type, dispatchConfig),
     });
 
+    const schedulerNow = tuning.schedulerNow ?? Date.now;
+    this.jobRunner = new JobRunner({ store, sessions: this.sessions, log, now: schedulerNow });
+    this.scheduler = new SchedulerLoop(this.jobRunner, {
+      log,
+      now: schedulerNow,
+      pollMs: tuning.schedulerPollMs ?? tuning.pollMs ?? 1000,
+    });
+    this.jobs = new JobService({ store, now: schedulerNow, onChange: () => this.scheduler.poke() });
+
     this.dispatchers.register(
       "webhook",
       createWebhookDispatcher(this.http, {
@@ -286,6 +305,7 @@ export class App {
       system: { store: this.store, metrics: this.metrics, version: VERSION },
       sessions: { store: this.store, sessions: this.sessions },
       tasks: { store: this.store, abortLocal: (id) => this.taskWorker.abortLocal(id) },
+      jobs: { store: this.store, jobs: this.jobs, runner: this.jobRunner },
       webhooks: { services: () => this.outbound },
       deliveries: {
         store: this.store,
@@ -356,6 +376,7 @@ export class App {
       await app.integrations.loadAll(app.integrationSources(), app.server);
       await app.integrations.loadToolDirs(config.toolDirs);
       await app.syncSkills();
+      await syncJobs(app.jobs, store, jobSources(app.integrations.list()), log);
       return app;
     } catch (err) {
       await store.close();
@@ -377,6 +398,7 @@ export class App {
     return {
       outbound: this.outbound,
       core: { sessions: this.sessions, documents: this.documents, store: this.store },
+      jobs: { jobs: this.jobs, runner: this.jobRunner, store: this.store },
     };
   }
 
@@ -391,6 +413,7 @@ export class App {
     this.#url = await listen(this.server, this.config.HOST, this.config.PORT);
     this.deliveryWorker.start();
     this.taskWorker.start();
+    this.scheduler.start();
     await this.adapters.startAll();
     return this.#url;
   }
@@ -404,6 +427,7 @@ export class App {
     this.#stopping ??= (async () => {
       const graceMs =
         this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000;
+      await this.scheduler.stop();
       await this.adapters.stopAll();
       const tasksStopped = this.taskWorker.stop(graceMs);
       await closeServer(this.server, graceMs);

@@ -1,6 +1,7 @@
 /**
- * The `switchyard` command: `serve` (default), `keys create|list|revoke`, `doctor`, …, and
- * `switchyard <folder> <command>` for integration folders with a `cli.ts`.
+ * The `switchyard` command: `serve` (default), `keys create|list|revoke`,
+ * `jobs list|add|rm|run`, `doctor`, …, and `switchyard <folder> <command>` for integration
+ * folders with a `cli.ts`.
  * Run through `bin/switchyard` or `npm start`, which use the pinned Node.
  */
 import { Command, Option } from "commander";
@@ -24,6 +25,7 @@ import {
 } from "./cli/integration-command.ts";
 import { integrationsCheck } from "./cli/integrations-check.ts";
 import { integrationsList, workspaceIntegrationsDir } from "./cli/integrations-list.ts";
+import { jobsAdd, jobsList, jobsRemove, jobsRun } from "./cli/jobs.ts";
 import { keysList, keysRevoke } from "./cli/keys.ts";
 import { newIntegration } from "./cli/new-integration.ts";
 import { startedByNpm, stopOnSignals } from "./cli/shutdown.ts";
@@ -269,6 +271,51 @@ program
   .command("doctor")
   .description("Check configuration, database and model endpoint")
   .action(doctor);
+const jobs = program
+  .command("jobs")
+  .description("Scheduled jobs of a running server (over its REST API)");
+const urlOption = () => new Option("--url <url>", "the server's URL (default http://HOST:PORT)");
+jobs
+  .command("list")
+  .description("List jobs: id, name, schedule, next run, enabled, integration")
+  .addOption(urlOption())
+  .option("--json", "print JSON (the shape of GET /api/v1/jobs)")
+  .action(async (o: { url?: string; json?: boolean }) =>
+    process.exit(await jobsList(configOrExit(), o)),
+  );
+jobs
+  .command("add")
+  .description("Create a job (one of --cron, --every, --at; --session, or --client with --bot)")
+  .requiredOption("--name <name>", "a label")
+  .requiredOption("--prompt <text>", "the message injected at each firing")
+  .option("--cron <expr>", "cron expression, 5 or 6 fields")
+  .option("--tz <zone>", "IANA time zone of --cron (default UTC)")
+  .option("--every <seconds>", "fire every N seconds")
+  .option("--at <iso>", "fire once at this ISO 8601 instant")
+  .option("--session <id>", "target: an existing session")
+  .option("--bot <id>", "target bot with --client", "default")
+  .option("--client <id>", "target: the session of (bot, client id), created when absent")
+  .addOption(new Option("--missed <policy>", "after downtime").choices(["run_once", "skip"]))
+  .addOption(new Option("--overlap <policy>", "while a run is running").choices(["skip", "queue"]))
+  .option("--disabled", "create it disabled")
+  .option("--json", "print the created job as JSON")
+  .addOption(urlOption())
+  .action(async (o) => process.exit(await jobsAdd(configOrExit(), o)));
+jobs
+  .command("rm <id>")
+  .description("Delete a job and its runs")
+  .addOption(urlOption())
+  .action(async (id: string, o: { url?: string }) =>
+    process.exit(await jobsRemove(configOrExit(), id, o)),
+  );
+jobs
+  .command("run <id>")
+  .description("Run a job now (its schedule is unchanged)")
+  .addOption(urlOption())
+  .option("--json", "print the run as JSON")
+  .action(async (id: string, o: { url?: string; json?: boolean }) =>
+    process.exit(await jobsRun(configOrExit(), id, o)),
+  );
 const integrations = program.command("integrations").description("Inspect integration folders");
 integrations
   .command("list")

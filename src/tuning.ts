@@ -45,4 +45,8 @@ export interface AppTuning {
   leaseTtlMs?: number;
   /** Told of every `ctx.exclusive` lease event (tests wait on these). */
   onLeaseEvent?: (e: LeaseEvent) => void;
+  /** The scheduler's clock (default `Date.now`): tests move it instead of waiting. */
+  schedulerNow?: () => number;
+  /** Longest sleep of the scheduler loop between passes (default `pollMs`, else 1000). */
+  schedulerPollMs?: number;
 }

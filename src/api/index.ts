@@ -18,6 +18,7 @@ import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
 import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
 import { type HomePageOptions, homePage } from "./home.ts";
 import { type LiveStreamApiOptions, liveStreamApi } from "./live-stream.ts";
+import { type JobsApiOptions, jobsApi } from "./jobs.ts";
 import { type NotificationsApiOptions, notificationsApi } from "./notifications.ts";
 import { type SessionListApiOptions, sessionListApi } from "./session-list.ts";
 import { type SessionStreamApiOptions, sessionStreamApi } from "./session-stream.ts";
@@ -34,6 +35,7 @@ export interface ApiDeps {
   system: Omit<SystemApiOptions, "openApi">;
   sessions: SessionsApiOptions & SessionListApiOptions;
   tasks: TasksApiOptions;
+  jobs: JobsApiOptions;
   webhooks: WebhooksApiOptions;
   deliveries: DeliveriesApiOptions;
   notifications: NotificationsApiOptions;
@@ -62,6 +64,7 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(sessionsApi, { auth, ...deps.sessions });
   server.register(sessionListApi, { auth, ...deps.sessions });
   server.register(tasksApi, { auth, ...deps.tasks });
+  server.register(jobsApi, { auth, ...deps.jobs });
   server.register(webhooksApi, { auth, ...deps.webhooks });
   server.register(deliveriesApi, { auth, ...deps.deliveries });
   server.register(notificationsApi, { auth, ...deps.notifications });

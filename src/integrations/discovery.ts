@@ -62,6 +62,7 @@ export function listFiles(dir: string, sub: string, exts: readonly string[]): st
 export function isIntegrationFolder(dir: string): boolean {
   return (
     ACTIVE_PARTS.some((p) => findModule(dir, p)) ||
+    findModule(dir, "jobs") !== undefined ||
     listFiles(dir, "tools", MODULE_EXTENSIONS).length > 0 ||
     listFiles(dir, "skills", [".md"]).length > 0
   );

@@ -15,6 +15,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import { skillFrontMatterWarning } from "../lib/front-matter.ts";
+import { createJobBody } from "../scheduler/schemas.ts";
 import { LIFECYCLE_EVENTS } from "../sdk/hooks.ts";
 import type {
   AdapterDefinition,
@@ -22,6 +23,7 @@ import type {
   HooksDefinition,
   IntegrationMetadata,
   NotifierDefinition,
+  JobDefinition,
   ProcessDefinition,
   RouterDefinition,
   SetupManifest,
@@ -49,7 +51,7 @@ export interface LoadError {
 /** Everything a folder defines, validated, plus what went wrong. */
 export interface LoadedIntegration extends DiscoveredFolder {
   metadata: Required<Pick<IntegrationMetadata, "id" | "name">> & { version: string | null };
-  /** Parts present and valid: index, setup, config, router, dispatcher, adapter, notifier, hooks, process, tools, skills. */
+  /** Parts present and valid: index, setup, config, router, dispatcher, adapter, notifier, hooks, process, jobs, tools, skills. */
   parts: string[];
   setup: SetupManifest | null;
   router?: RouterDefinition;
@@ -61,6 +63,8 @@ export interface LoadedIntegration extends DiscoveredFolder {
   tools: LoadedTool[];
   /** Skill files (`skills/*.md`). */
   skills: string[];
+  /** The job definitions of `jobs.ts` (absent when there is none or it failed to load). */
+  jobs?: JobDefinition[];
   /** Parts that could not be used, with the reason. */
   errors: LoadError[];
   /**
@@ -278,6 +282,18 @@ export async function loadIntegration(
     const r = processSchema.safeParse(definitionOf(mod, "process"));
     if (!r.success) throw new Error(`process: ${issueText(r.error)}`);
     out.process = r.data;
+  });
+  await attempt("jobs", (mod) => {
+    const d = definitionOf(mod, "jobs");
+    if (!Array.isArray(d)) throw new Error("must export an array of job definitions");
+    const names = new Set<string>();
+    for (const [i, def] of d.entries()) {
+      const r = createJobBody.safeParse(def);
+      if (!r.success) throw new Error(`job ${i}: ${issueText(r.error)}`);
+      if (names.has(r.data.name)) throw new Error(`job ${i}: name '${r.data.name}' is used twice`);
+      names.add(r.data.name);
+    }
+    out.jobs = d as JobDefinition[];
   });
   for (const file of listFiles(folder.dir, "tools", MODULE_EXTENSIONS)) {
     if (blocked(file)) continue;

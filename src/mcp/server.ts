@@ -2,7 +2,7 @@
  * The MCP server (Model Context Protocol, official `@modelcontextprotocol/sdk`): the
  * outbound domain of seed 003 as eight tools that call the same {@link OutboundServices}
  * as the REST API, and the core (sessions, messages, tasks, document search) as the tools
- * of ./core-tools.ts, which call the same services as their REST routes. Results are structured JSON (`structuredContent`, and the same JSON as
+ * of ./core-tools.ts and the jobs as those of ./job-tools.ts, which call the same services as their REST routes. Results are structured JSON (`structuredContent`, and the same JSON as
  * text for clients that only read text); bad input comes back as a tool error
  * (`isError: true`) whose text is the REST `detail`.
  *
@@ -17,6 +17,8 @@ import {
   OutboundInputError,
   type OutboundServices,
 } from "../events/outbound-types.ts";
+import { JobInputError } from "../scheduler/schedule.ts";
+import { JobNotFoundError } from "../scheduler/service.ts";
 import type { Scope } from "../sdk/scopes.ts";
 import {
   InvalidDispatchConfigError,
@@ -30,16 +32,19 @@ import {
   registerCoreTools,
   ToolInputError,
 } from "./core-tools.ts";
+import { JOB_TOOL_SCOPES, type JobMcpServices, registerJobTools } from "./job-tools.ts";
 
 /** What the MCP tools call: the outbound services and the core services. */
 export interface McpServices {
   outbound: OutboundServices;
   core: CoreMcpServices;
+  jobs: JobMcpServices;
 }
 
 /** Every MCP tool with the API scope it needs (the same as its REST route). */
 export const MCP_TOOL_SCOPES = {
   ...CORE_TOOL_SCOPES,
+  ...JOB_TOOL_SCOPES,
   integrations_state: "webhooks:read",
   integration_webhook_list: "webhooks:read",
   integration_webhook_register: "webhooks:write",
@@ -97,6 +102,7 @@ export function createMcpServer(all: McpServices, opts: McpServerOptions): McpSe
       }
     };
   registerCoreTools(server, run, all.core);
+  registerJobTools(server, run, all.jobs);
 
   server.registerTool(
     "integrations_state",
@@ -208,11 +214,13 @@ export function createMcpServer(all: McpServices, opts: McpServerOptions): McpSe
 /** The REST `detail` of an error caused by the tool's input, or undefined for any other. */
 function inputErrorText(err: unknown): string | undefined {
   if (err instanceof InvalidInputError) return `Invalid input: ${err.field}: ${err.problem}`;
+  if (err instanceof JobInputError) return `Invalid ${err.message}`;
   if (
     err instanceof OutboundInputError ||
     err instanceof ToolInputError ||
     err instanceof UnknownBotError ||
     err instanceof SessionNotFoundError ||
+    err instanceof JobNotFoundError ||
     err instanceof InvalidDispatchConfigError
   ) {
     return err.message;

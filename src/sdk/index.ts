@@ -26,6 +26,7 @@ export type * from "./errors.ts";
 export type * from "./execution.ts";
 export type * from "./hooks.ts";
 export type * from "./http.ts";
+export type * from "./jobs.ts";
 export type * from "./logger.ts";
 export type * from "./modules.ts";
 export type * from "./notifier.ts";

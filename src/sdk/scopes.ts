@@ -10,6 +10,8 @@ export const SCOPES = [
   "documents:write",
   "webhooks:read",
   "webhooks:write",
+  "jobs:read",
+  "jobs:write",
   "admin",
 ] as const;
 

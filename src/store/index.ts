@@ -25,6 +25,8 @@ import { IntegrationKvRepository } from "./integration-kv.ts";
 import { IntegrationSettingsRepository } from "./integration-settings.ts";
 import { StateDocRepository } from "./integrations-state.ts";
 import { LeaseRepository } from "./leases.ts";
+import { JobRunRepository } from "./job-runs.ts";
+import { JobRepository } from "./jobs.ts";
 import { MessageRepository } from "./messages.ts";
 import { NotificationRepository } from "./notifications.ts";
 import type { Database } from "./schema.ts";
@@ -76,6 +78,8 @@ export class Repositories {
   #documents: DocumentRepository | undefined;
   #documentSearch: DocumentSearchRepository | undefined;
   #vectors: VectorRepository | undefined;
+  #jobs: JobRepository | undefined;
+  #jobRuns: JobRunRepository | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -211,6 +215,18 @@ export class Repositories {
   get vectors(): VectorRepository {
     this.#vectors ??= new VectorRepository(this.#db);
     return this.#vectors;
+  }
+
+  /** Scheduled jobs (`jobs.ts`). */
+  get jobs(): JobRepository {
+    this.#jobs ??= new JobRepository(this.#db);
+    return this.#jobs;
+  }
+
+  /** Job runs: one row per firing, unique per (job, slot) (`job-runs.ts`). */
+  get jobRuns(): JobRunRepository {
+    this.#jobRuns ??= new JobRunRepository(this.#db);
+    return this.#jobRuns;
   }
 
   /** How bot reads use the cache over this handle (a transaction overrides it). */
