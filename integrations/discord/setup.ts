@@ -1,7 +1,7 @@
 /**
  * The manifest of the Discord chat adapter: slash commands (`/ask`, `/new`) come in on the
  * Interactions Endpoint, signed with Ed25519; replies edit the deferred response or go to
- * the channel with the bot token. See docs/connect-discord.md.
+ * the channel with the bot token. See the README, "Connect Discord".
  */
 import type { SetupManifest } from "switchyard";
 

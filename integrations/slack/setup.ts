@@ -1,7 +1,7 @@
 /**
  * The manifest of the Slack chat adapter: events come in over Slack's Events API (HTTP,
  * signed with the app's signing secret), replies go out through the Web API with the bot
- * token. See docs/connect-slack.md.
+ * token. See the README, "Connect Slack".
  */
 import type { SetupManifest } from "switchyard";
 

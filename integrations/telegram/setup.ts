@@ -1,7 +1,7 @@
 /**
  * The manifest of the Telegram chat adapter: a bot (token from @BotFather) that answers
  * private chats, and mentions or replies in groups. Webhook mode when
- * `TELEGRAM_WEBHOOK_URL` is set, long polling otherwise. See docs/connect-telegram.md.
+ * `TELEGRAM_WEBHOOK_URL` is set, long polling otherwise. See the README, "Connect Telegram".
  */
 import type { SetupManifest } from "switchyard";
 
