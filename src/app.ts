@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AdapterHost } from "./adapters/host.ts";
 import { envDefaultBot } from "./agent/bot-models.ts";
+import { ModelCheckResult } from "./agent/model-check-result.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
@@ -69,6 +70,8 @@ export class App {
   readonly store: Store;
   readonly models: ModelRegistry;
   readonly tools = new ToolRegistry();
+  /** The last start-up check of the bots' model endpoints (recorded by `switchyard serve`). */
+  readonly modelCheck = new ModelCheckResult();
   readonly documents: DocumentService;
   readonly skills: SkillRepository;
   readonly hooks: HookRegistry;
@@ -247,7 +250,7 @@ export class App {
         keepAliveMs: config.SWITCHYARD_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
       },
     });
-    this.auth = new ApiKeyAuth(store, config.SWITCHYARD_API_KEY);
+    this.auth = new ApiKeyAuth(store, config.SWITCHYARD_API_KEY, tuning.authCacheMs);
     this.hookWebhooks = new HookWebhooks({
       urls: config.HOOK_WEBHOOK_URLS,
       secret: config.HOOK_WEBHOOK_SECRET,
@@ -339,6 +342,8 @@ export class App {
         adapterStatus: (name) => this.adapters.statusOf(name),
         pollMs: tuning.streamPollMs,
       },
+      adminModels: { modelCheck: this.modelCheck },
+      adminTools: { tools: this.tools },
     });
     mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
   }

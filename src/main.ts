@@ -66,7 +66,11 @@ async function serve(): Promise<void> {
     process.stderr.write(`switchyard: cannot start: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const probe = app.store.bots.list().then((bots) => checkBotModels(app.models, bots, 1500));
+  const probe = app.store.bots.list().then(async (bots) => {
+    const uses = await checkBotModels(app.models, bots, 1500);
+    app.modelCheck.record(uses);
+    return uses;
+  });
   let url: string;
   try {
     url = await app.start();

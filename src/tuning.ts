@@ -7,6 +7,12 @@ import type { Resolver } from "./outbox/ssrf.ts";
 export interface AppTuning {
   /** Fallback poll of both workers (default 1000). */
   pollMs?: number;
+  /**
+   * How long an API key or UI session lookup is reused (default 5000). A revocation through
+   * this instance drops its entries at once whatever this is; other instances see it when
+   * their entries expire.
+   */
+  authCacheMs?: number;
   /** How often `GET /api/v1/stream` reads the store (ms); default 1000. */
   streamPollMs?: number;
   /** Task lease length (default 30 000). */

@@ -5,71 +5,16 @@
  * page, cross-site writes with the cookie refused; axe-core on every page visited.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
 import { chromiumArgs, chromiumPath, withBrowser } from "./support/browser.ts";
+import { assertAccessible, nav, signIn } from "./support/browser-page.ts";
 import { ALL_BACKENDS, runsOn, tempDir } from "./support/db.ts";
+import { writeUiTestIntegration } from "./support/ui-seed.ts";
 
-const AXE = readFileSync(join(import.meta.dirname, "../node_modules/axe-core/axe.min.js"), "utf8");
 const SECRET = "uitest-secret-value-0123456789";
-
-/** An integration folder with a required secret, a router serving JSON and a dashboard module. */
-function writeUiTestIntegration(root: string): void {
-  const dir = join(root, "uitest");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, "setup.ts"),
-    `export default {
-  env_vars: [
-    { key: "UITEST_TOKEN", required: true, secret: true, description: "The token the outside service gives" },
-    { key: "UITEST_MODE", default: "calm", description: "How it behaves" },
-  ],
-  webhook: { path: "/integrations/uitest/webhook", description: "POST here" },
-  sidebar_section: { title: "UI test", icon: "flask" },
-  dashboard_modules: [{ id: "stats", title: "UI test stats", source: "/integrations/uitest/stats" }],
-};\n`,
-  );
-  writeFileSync(
-    join(dir, "router.ts"),
-    `export default async (app) => {
-  app.get("/stats", { config: { auth: "admin" } }, async () => [
-    { name: "alpha-row", count: 3 },
-    { name: "beta-row", count: 5 },
-  ]);
-  app.post("/webhook", { config: { auth: "self" } }, async () => ({ ok: true }));
-};\n`,
-  );
-}
-
-/** Runs axe-core in the page; fails on any serious or critical violation. */
-async function assertAccessible(page: Page, what: string): Promise<void> {
-  // Through the DevTools protocol, not a <script> tag: the page's CSP (rightly) refuses
-  // inline scripts, and the check must not weaken it (no bypassCSP).
-  await page.evaluate(`${AXE}\n;0`);
-  const violations = await page.evaluate(async () => {
-    const r = await (globalThis as any).axe.run((globalThis as any).document);
-    return r.violations
-      .filter((v: any) => v.impact === "serious" || v.impact === "critical")
-      .map(
-        (v: any) =>
-          `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n: any) => n.target.join(" ")).join("; ")}`,
-      );
-  });
-  assert.deepEqual(violations, [], `axe on ${what}`);
-}
-
-const nav = (page: Page) => page.getByRole("navigation", { name: "Main" });
-
-async function signIn(page: Page, url: string, key: string): Promise<void> {
-  await page.goto(`${url}/admin`);
-  await page.getByLabel("API key").fill(key);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("button", { name: "Sign out" }).waitFor();
-}
 
 for (const backend of ALL_BACKENDS) {
   describe(`admin UI in Chromium (${backend})`, withBrowser(runsOn(backend)), () => {

@@ -4,11 +4,17 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, closeStream, navigate, scopeAllows } from "./api.js";
 import { html } from "./html.js";
+import { BotPage, BotsPage } from "./pages/bots.js";
+import { ChannelsPage } from "./pages/channels.js";
+import { DeliveriesPage, DeliveryPage } from "./pages/deliveries.js";
 import { IntegrationPage, IntegrationsPage } from "./pages/integrations.js";
 import { KeysPage } from "./pages/keys.js";
+import { KnowledgePage } from "./pages/knowledge.js";
+import { NotificationsPage } from "./pages/notifications.js";
 import { OverviewPage } from "./pages/overview.js";
 import { SessionPage, SessionsPage } from "./pages/sessions.js";
 import { TasksPage } from "./pages/tasks.js";
+import { WebhooksPage } from "./pages/webhooks.js";
 
 /** The pages: path pattern, title, the scope they need, component. */
 const ROUTES = [
@@ -45,6 +51,55 @@ const ROUTES = [
     title: "Tasks",
     scope: "tasks:read",
     page: TasksPage,
+  },
+  {
+    path: /^\/admin\/deliveries\/?$/,
+    nav: "/admin/deliveries",
+    title: "Deliveries",
+    scope: "webhooks:read",
+    page: DeliveriesPage,
+  },
+  {
+    path: /^\/admin\/deliveries\/([^/]+)$/,
+    title: "Delivery",
+    scope: "webhooks:read",
+    page: DeliveryPage,
+  },
+  {
+    path: /^\/admin\/bots\/?$/,
+    nav: "/admin/bots",
+    title: "Bots",
+    scope: "admin",
+    page: BotsPage,
+  },
+  { path: /^\/admin\/bots\/([^/]+)$/, title: "Bot", scope: "admin", page: BotPage },
+  {
+    path: /^\/admin\/channels\/?$/,
+    nav: "/admin/channels",
+    title: "Channels",
+    scope: "admin",
+    page: ChannelsPage,
+  },
+  {
+    path: /^\/admin\/webhooks\/?$/,
+    nav: "/admin/webhooks",
+    title: "Webhooks",
+    scope: "webhooks:read",
+    page: WebhooksPage,
+  },
+  {
+    path: /^\/admin\/notifications\/?$/,
+    nav: "/admin/notifications",
+    title: "Notifications",
+    scope: "webhooks:read",
+    page: NotificationsPage,
+  },
+  {
+    path: /^\/admin\/knowledge\/?$/,
+    nav: "/admin/knowledge",
+    title: "Documents and skills",
+    scope: "documents:read",
+    page: KnowledgePage,
   },
   {
     path: /^\/admin\/keys\/?$/,

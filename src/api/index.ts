@@ -12,6 +12,8 @@ import { type AdminBotsApiOptions, adminBotsApi } from "./admin-bots.ts";
 import { type AdminChannelsApiOptions, adminChannelsApi } from "./admin-channels.ts";
 import { type AdminIntegrationsApiOptions, adminIntegrationsApi } from "./admin-integrations.ts";
 import { type AdminKeysApiOptions, adminKeysApi } from "./admin-keys.ts";
+import { type AdminModelsApiOptions, adminModelsApi } from "./admin-models.ts";
+import { type AdminToolsApiOptions, adminToolsApi } from "./admin-tools.ts";
 import { adminUi } from "./admin-ui.ts";
 import { type AuthSessionApiOptions, authSessionApi } from "./auth-session.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
@@ -50,6 +52,8 @@ export interface ApiDeps {
   sessionStream: SessionStreamApiOptions;
   authSession: AuthSessionApiOptions;
   liveStream: LiveStreamApiOptions;
+  adminModels: AdminModelsApiOptions;
+  adminTools: AdminToolsApiOptions;
 }
 
 /**
@@ -79,5 +83,7 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(sessionStreamApi, { auth, ...deps.sessionStream });
   server.register(authSessionApi, { auth, ...deps.authSession });
   server.register(liveStreamApi, { auth, ...deps.liveStream });
+  server.register(adminModelsApi, { auth, ...deps.adminModels });
+  server.register(adminToolsApi, { auth, ...deps.adminTools });
   server.register(adminUi);
 }

@@ -1,6 +1,7 @@
-// Overview: health, queue depth, failed tasks, dead deliveries, integrations — each a link.
+// Overview: health, queue depth, failed tasks, dead deliveries, integrations — each a link —
+// and the model endpoints with whether they answered at the server's start-up check.
 import { useEffect, useState } from "preact/hooks";
-import { api, scopeAllows } from "../api.js";
+import { api, scopeAllows, when } from "../api.js";
 import { html } from "../html.js";
 
 /** Counts a filtered list (up to 200; "200+" beyond). */
@@ -16,6 +17,26 @@ function Card({ title, value, href, why }) {
     <div class="num">${value ?? "—"}</div>
     ${why && html`<p class="hint">${why}</p>`}
   </div>`;
+}
+
+/** The model endpoints of the bots, as the last start-up check found them (no probe here). */
+function Models({ result, why }) {
+  return html`<section aria-labelledby="models-h"><h2 id="models-h"><a href="/admin/bots">Model endpoints</a></h2>
+    ${why && html`<p class="hint">${why}</p>`}
+    ${result && !result.checked_at && html`<p class="hint">Not checked on this instance (the check runs when <code>switchyard serve</code> starts).</p>`}
+    ${
+      result?.checked_at &&
+      html`<p class="hint">As found at start-up, ${when(result.checked_at)}.</p>
+      <div class="scroll"><table>
+        <caption class="sr-only">Model endpoints</caption>
+        <thead><tr><th scope="col">Model</th><th scope="col">Endpoint</th><th scope="col">Answers</th><th scope="col">Bots</th></tr></thead>
+        <tbody>${result.models.map(
+          (m) => html`<tr><td><code>${m.spec}</code></td><td>${m.endpoint || "—"}</td>
+            <td data-testid="model-ok">${m.ok ? html`<span class="status status-ready">yes</span>` : html`<span class="status status-failed">no</span> <span class="error">${m.reason}</span>`}</td>
+            <td>${m.bots.map((b) => `${b.id}${b.fallback ? " (fallback)" : ""}`).join(", ")}</td></tr>`,
+        )}</tbody></table></div>`
+    }
+  </section>`;
 }
 
 /** The overview page. */
@@ -36,6 +57,7 @@ export function OverviewPage({ me }) {
       count("/api/v1/deliveries?status=dead&limit=200").then(put("dead"), () => {});
     }
     if (scopeAllows(me.scopes, "admin")) {
+      api("GET", "/api/v1/admin/models").then(put("models"), () => {});
       api("GET", "/api/v1/admin/integrations").then(
         (list) =>
           put("integrations")(
@@ -52,8 +74,8 @@ export function OverviewPage({ me }) {
       <${Card} title="Queue depth (pending)" value=${s.pending} href="/admin/tasks?status=pending" why=${need("tasks:read")} />
       <${Card} title="Running tasks" value=${s.running} href="/admin/tasks?status=running" why=${need("tasks:read")} />
       <${Card} title="Failed tasks" value=${s.failed} href="/admin/tasks?status=failed" why=${need("tasks:read")} />
-      <${Card} title="Dead deliveries" value=${s.dead} href="/api/v1/deliveries?status=dead" why=${need("webhooks:read") ?? "The deliveries page comes in a later round; the link is the API's list."} />
+      <${Card} title="Dead deliveries" value=${s.dead} href="/admin/deliveries?status=dead" why=${need("webhooks:read")} />
       <${Card} title="Integrations" value=${s.integrations} href="/admin/integrations" why=${need("admin")} />
-      <${Card} title="Model endpoints" why="The API does not report whether model endpoints answer yet." />
-    </div>`;
+    </div>
+    <${Models} result=${s.models} why=${need("admin")} />`;
 }
