@@ -163,7 +163,9 @@ export class App {
       breakerCoolOffMs:
         tuning.deliveryBreakerCoolOffMs ??
         config.SWITCHYARD_DELIVERY_BREAKER_COOLOFF_SECONDS * 1000,
-      scheduleMs: tuning.deliveryScheduleMs,
+      scheduleMs:
+        tuning.deliveryScheduleMs ??
+        config.SWITCHYARD_DELIVERY_SCHEDULE_SECONDS?.map((s) => Math.round(s * 1000)),
       minBackoffAfterThrottleMs: tuning.minBackoffAfterThrottleMs,
       now: tuning.deliveryNow,
       random: tuning.deliveryRandom,

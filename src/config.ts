@@ -58,6 +58,25 @@ const schema = z.object({
    * (15 s) + 5 s. A crashed instance's deliveries are sent again once it runs out.
    */
   SWITCHYARD_DELIVERY_LEASE_SECONDS: int(1).max(3600).optional(),
+  /**
+   * The outbox's retry schedule: the delays (seconds, decimals allowed) after the 1st, 2nd, …
+   * failed attempt, comma-separated; its length + 1 is the attempt cap. Unset → Svix's
+   * `5,300,1800,7200,18000,36000,36000` (REFERENCE.md), each ±20 % jitter.
+   */
+  SWITCHYARD_DELIVERY_SCHEDULE_SECONDS: z
+    .string()
+    .transform((v, ctx) => {
+      const steps = v.split(",").map((x) => Number(x.trim()));
+      if (steps.length > 20 || steps.some((n) => !Number.isFinite(n) || n < 0.01 || n > 604_800)) {
+        ctx.addIssue({
+          code: "custom",
+          message: "expected 1 to 20 comma-separated delays, each 0.01 to 604800 seconds",
+        });
+        return z.NEVER;
+      }
+      return steps;
+    })
+    .optional(),
   /** Sends in flight to one destination (receiver URL) at once. */
   SWITCHYARD_DELIVERY_PER_DESTINATION: int(1).max(1000).default(4),
   /** Delivery attempts in a row without an answer (timeout, network error) that park a destination. */

@@ -17,6 +17,12 @@ test("defaults", () => {
     assert.equal(c.TASK_MAX_RUN_SECONDS, 1200);
     assert.equal(c.SWITCHYARD_WORKER_CONCURRENCY, 16);
     assert.equal(c.SWITCHYARD_ALLOW_PRIVATE_URLS, false);
+    assert.equal(c.SWITCHYARD_DELIVERY_SCHEDULE_SECONDS, undefined, "the outbox's own default");
+    assert.deepEqual(
+      loadConfig({ SWITCHYARD_DELIVERY_SCHEDULE_SECONDS: "0.5, 60,3600" }, dir.path)
+        .SWITCHYARD_DELIVERY_SCHEDULE_SECONDS,
+      [0.5, 60, 3600],
+    );
     assert.equal(c.dataDir, join(dir.path, "data"));
     assert.equal(c.databaseUrl, `sqlite:${join(dir.path, "data", "switchyard.db")}`);
   } finally {
@@ -46,6 +52,8 @@ test("invalid values stop the start with a message naming each variable", () => 
     [{ TASK_MAX_RUN_SECONDS: "0" }, /TASK_MAX_RUN_SECONDS/],
     [{ OLLAMA_BASE_URL: "not a url" }, /OLLAMA_BASE_URL/],
     [{ DATABASE_URL: "mysql://x" }, /DATABASE_URL/],
+    [{ SWITCHYARD_DELIVERY_SCHEDULE_SECONDS: "5,soon" }, /SWITCHYARD_DELIVERY_SCHEDULE_SECONDS/],
+    [{ SWITCHYARD_DELIVERY_SCHEDULE_SECONDS: "5,0" }, /SWITCHYARD_DELIVERY_SCHEDULE_SECONDS/],
   ];
   for (const [env, re] of bad) {
     assert.throws(

@@ -56,6 +56,8 @@ for (const backend of ALL_BACKENDS) {
         }),
         SWITCHYARD_SECRET_KEY: "crash-secret-key-0123456789",
         SWITCHYARD_LOG_LEVEL: "warn",
+        // Retries every 0.5 s instead of 5 s, 5 min…: the test waits out no real backoff.
+        SWITCHYARD_DELIVERY_SCHEDULE_SECONDS: "0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5",
       });
 
     test("pending deliveries are all delivered after a restart", async () => {
@@ -84,12 +86,13 @@ for (const backend of ALL_BACKENDS) {
       up = true;
       const downRequests = hook.requests.length;
       s = await start();
-      const deadline = Date.now() + 20_000; // first scheduled retry: 5 s ± 20 %
+      const deadline = Date.now() + 20_000;
       for (const id of ids) {
         for (;;) {
           const d = (await api(s.url, "GET", `/api/v1/deliveries/${id}`)).body;
           if (d.status === "delivered") {
-            assert.equal(d.attempts, 2);
+            // Failed inline, maybe retried (still down) before the kill, delivered after it.
+            assert.ok(d.attempts >= 2, `attempts ${d.attempts}`);
             break;
           }
           assert.ok(Date.now() < deadline, `delivery ${id} still ${d.status}`);
