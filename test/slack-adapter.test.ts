@@ -31,6 +31,7 @@ import {
   tempDir,
 } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
+import { lastUserText } from "./support/fake-llm-script.ts";
 import { type FakeSlack, startFakeSlack } from "./support/fake-slack.ts";
 import {
   callApi,
@@ -208,9 +209,20 @@ for (const backend of ALL_BACKENDS) {
       });
       assert.equal(put.status, 200, JSON.stringify(put.body));
       const ev = mention();
+      // The model answers once the hourglass is on (or after 5 s, which fails below): the
+      // turn is running while progress shows, however slow the machine (a progress start
+      // for a task already finished is rightly skipped).
+      llm.setResponder(async (req) => {
+        const until = Date.now() + 5000;
+        while (slack.reactionsAdded.length === 0 && Date.now() < until) {
+          await new Promise((res) => setTimeout(res, 10));
+        }
+        return { text: `echo: ${lastUserText(req.messages)}` };
+      });
       const r = await sendEvent(t.url, ev);
       assert.equal(r.body.status, "run");
       const list = await deliveriesDone(t, r.body.task_id);
+      llm.setResponder(null);
       const reply = replyOf(list);
       assert.equal(reply.status, "delivered");
       assert.equal(slack.posts.length, 1);

@@ -66,7 +66,7 @@ export class ReplyScript {
 }
 
 /** The text of the last user message (text parts joined), or "". */
-function lastUserText(messages: any[]): string {
+export function lastUserText(messages: any[]): string {
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i];
     if (m?.role !== "user") continue;
