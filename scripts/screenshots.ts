@@ -30,12 +30,28 @@ const PAGES: Array<{
   { name: "bots", path: "/admin/bots", ready: "Bots" },
   { name: "bot", path: "/admin/bots/support", ready: "Bot Support desk" },
   { name: "channels", path: "/admin/channels", ready: "Channels" },
+  { name: "jobs", path: "/admin/jobs", ready: "morning report" },
   { name: "deliveries", path: "/admin/deliveries", ready: "Deliveries" },
   { name: "webhooks", path: "/admin/webhooks", ready: "Webhooks" },
   { name: "notifications", path: "/admin/notifications", ready: "Notifications" },
   { name: "knowledge", path: "/admin/knowledge", ready: "Documents and skills" },
   { name: "keys", path: "/admin/keys", ready: "API keys" },
 ];
+
+/** A job on a cron schedule with one run (run now) that completed, for the Jobs pages. */
+async function seedJob(t: Awaited<ReturnType<typeof startTestApp>>) {
+  const job = (
+    await t.api("POST", "/api/v1/jobs", {
+      name: "morning report",
+      schedule: { cron: "0 9 * * 1-5", tz: "Europe/Paris" },
+      target: { bot_id: "default", client_id: "reports:morning" },
+      prompt: "Write the morning report.",
+    })
+  ).body;
+  const run = (await t.api("POST", `/api/v1/jobs/${job.id}/run`)).body;
+  await t.waitForTask(run.task_id);
+  return job;
+}
 
 async function main(): Promise<void> {
   if (!chromiumPath)
@@ -53,9 +69,11 @@ async function main(): Promise<void> {
     await seedUiData(t, capture);
     const sessionId = (await t.api("GET", "/api/v1/sessions?client_id=demo-chat")).body.items[0].id;
     const dead = (await t.api("GET", "/api/v1/deliveries?status=dead")).body[0];
+    const job = await seedJob(t);
     const pages = [
       ...PAGES,
       { name: "session", path: `/admin/sessions/${sessionId}`, ready: "Send a message" },
+      { name: "job", path: `/admin/jobs/${job.id}`, ready: "complete" },
       ...(dead
         ? [{ name: "delivery", path: `/admin/deliveries/${dead.id}`, ready: "Payload" }]
         : []),

@@ -248,6 +248,66 @@ for (const backend of ALL_BACKENDS) {
       assert.equal((await t.api("GET", "/api/v1/jobs/nope")).status, 404);
     });
 
+    test("preview: POST /jobs/preview gives a schedule's next runs from now, stores nothing; 422 naming the field", async () => {
+      const before = (await t.api("GET", "/api/v1/jobs")).body.items.length;
+      c.t = T0;
+      const now = c.now();
+      // 09:00 New York on weekdays: Monday 2025-03-10 is after the DST change (EDT, UTC-4).
+      const cron = await t.api("POST", "/api/v1/jobs/preview", {
+        schedule: { cron: "0 9 * * 1-5", tz: "America/New_York" },
+      });
+      assert.equal(cron.status, 200, JSON.stringify(cron.body));
+      assert.deepEqual(cron.body.next_runs, [
+        "2025-03-10T13:00:00.000Z",
+        "2025-03-11T13:00:00.000Z",
+        "2025-03-12T13:00:00.000Z",
+        "2025-03-13T13:00:00.000Z",
+        "2025-03-14T13:00:00.000Z",
+      ]);
+      const every = await t.api("POST", "/api/v1/jobs/preview", {
+        schedule: { every_seconds: 60 },
+      });
+      assert.deepEqual(
+        every.body.next_runs,
+        [1, 2, 3, 4, 5].map((k) => new Date(now + k * MIN).toISOString()),
+      );
+      const at = await t.api("POST", "/api/v1/jobs/preview", {
+        schedule: { at: "2030-01-01T09:00:00Z" },
+      });
+      assert.deepEqual(at.body.next_runs, ["2030-01-01T09:00:00.000Z"]);
+      const bad = await t.api("POST", "/api/v1/jobs/preview", { schedule: { cron: "61 * * * *" } });
+      assert.equal(bad.status, 422);
+      assert.match(bad.body.detail, /^Invalid schedule\.cron: /);
+      const tz = await t.api("POST", "/api/v1/jobs/preview", {
+        schedule: { cron: "0 9 * * *", tz: "Mars/Olympus" },
+      });
+      assert.equal(tz.status, 422);
+      assert.match(tz.body.detail, /^Invalid schedule\.tz: /);
+      const shape = await t.api("POST", "/api/v1/jobs/preview", { schedule: { every_seconds: 0 } });
+      assert.equal(shape.status, 400);
+      assert.equal(
+        (await t.api("GET", "/api/v1/jobs")).body.items.length,
+        before,
+        "nothing stored",
+      );
+      const { key: reader } = await t.app.store.apiKeys.create("preview-reader", ["jobs:read"]);
+      const ok = await t.api(
+        "POST",
+        "/api/v1/jobs/preview",
+        { schedule: { every_seconds: 5 } },
+        { key: reader },
+      );
+      assert.equal(ok.status, 200, "jobs:read may preview");
+      const { key: other } = await t.app.store.apiKeys.create("preview-other", ["tasks:read"]);
+      const no = await t.api(
+        "POST",
+        "/api/v1/jobs/preview",
+        { schedule: { every_seconds: 5 } },
+        { key: other },
+      );
+      assert.equal(no.status, 403);
+    });
+
     test("MCP: job_create, jobs_list, job_run, job_delete call the same service", async () => {
       const client = new Client({ name: "jobs-test", version: "1.0.0" });
       await client.connect(

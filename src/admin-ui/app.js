@@ -8,6 +8,7 @@ import { BotPage, BotsPage } from "./pages/bots.js";
 import { ChannelsPage } from "./pages/channels.js";
 import { DeliveriesPage, DeliveryPage } from "./pages/deliveries.js";
 import { IntegrationPage, IntegrationsPage } from "./pages/integrations.js";
+import { JobPage, JobsPage } from "./pages/jobs.js";
 import { KeysPage } from "./pages/keys.js";
 import { KnowledgePage } from "./pages/knowledge.js";
 import { NotificationsPage } from "./pages/notifications.js";
@@ -52,6 +53,14 @@ const ROUTES = [
     scope: "tasks:read",
     page: TasksPage,
   },
+  {
+    path: /^\/admin\/jobs\/?$/,
+    nav: "/admin/jobs",
+    title: "Jobs",
+    scope: "jobs:read",
+    page: JobsPage,
+  },
+  { path: /^\/admin\/jobs\/([^/]+)$/, title: "Job", scope: "jobs:read", page: JobPage },
   {
     path: /^\/admin\/deliveries\/?$/,
     nav: "/admin/deliveries",

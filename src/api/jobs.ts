@@ -7,8 +7,8 @@ import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 import { redactConfig } from "../lib/redact.ts";
 import type { JobRunner } from "../scheduler/runner.ts";
-import { JobInputError, upcoming } from "../scheduler/schedule.ts";
-import { createJobBody, updateJobBody } from "../scheduler/schemas.ts";
+import { checkSchedule, firstSlot, JobInputError, upcoming } from "../scheduler/schedule.ts";
+import { createJobBody, scheduleSchema, updateJobBody } from "../scheduler/schemas.ts";
 import { JobNotFoundError, type JobService } from "../scheduler/service.ts";
 import {
   InvalidDispatchConfigError,
@@ -115,6 +115,29 @@ export const jobsApi = apiPlugin<JobsApiOptions>((routes, { store, jobs, runner 
     responses,
     async handler({ body }) {
       return jobWithPreview(await jobs.create(body).catch(jobHttpError));
+    },
+  });
+
+  routes.add({
+    method: "POST",
+    url: "/api/v1/jobs/preview",
+    summary:
+      "Preview a schedule before saving a job: its next 5 firing times from now (nothing is stored)",
+    scope: "jobs:read",
+    body: z.strictObject({ schedule: scheduleSchema }),
+    responses: { 422: "An invalid cron expression (schedule.cron) or time zone (schedule.tz)" },
+    async handler({ body }) {
+      try {
+        checkSchedule(body.schedule);
+      } catch (err) {
+        jobHttpError(err);
+      }
+      const first = firstSlot(body.schedule, jobs.now());
+      return {
+        next_runs: upcoming(body.schedule, first, NEXT_RUNS_SHOWN).map((t) =>
+          new Date(t).toISOString(),
+        ),
+      };
     },
   });
 
