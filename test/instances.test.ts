@@ -161,6 +161,14 @@ for (const backend of ALL_BACKENDS) {
         const takenAt = Date.now();
         try {
           assert.equal(await s.leases.acquire(LEASE, "dead-host:1:x/abcd", ttl, takenAt), true);
+          // Its last heartbeat, older than 3 intervals: not listed as live.
+          await s.instances.beat({
+            id: "dead-host:1:x",
+            version: "0.0.1",
+            hostname: "dead-host",
+            startedAt: takenAt - 60_000,
+            lastHeartbeatAt: takenAt - 1000,
+          });
         } finally {
           await s.close();
         }
