@@ -451,12 +451,13 @@ export class App {
         this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000;
       await this.scheduler.stop();
       await this.adapters.stopAll();
-      // Aborts every remaining exclusive run (singleton processes' children are stopped by
-      // theirs) and releases the leases.
-      await this.leases.stop();
+      // Aborts every remaining exclusive run (a singleton process's child is stopped by its
+      // own) and releases the leases, alongside the grace period rather than before it.
+      const leasesGiven = this.leases.stop();
       const tasksStopped = this.taskWorker.stop(graceMs);
       await closeServer(this.server, graceMs);
       await this.processes.stopAll();
+      await leasesGiven;
       await tasksStopped;
       // Commits first: a failed one emits an `error` event, which the drain then sends.
       await this.gitAutoCommit.idle();

@@ -16,6 +16,7 @@ import { ALL_BACKENDS, createTestDatabase, runsOn, tempDir } from "./support/db.
 import { startFakeLlm } from "./support/fake-llm.ts";
 
 const LEASE = "solo/process";
+const LOOP = "solo/loop";
 
 /** An integrations folder holding `solo`, whose process.ts is a singleton that idles. */
 function soloIntegration(): { path: string; remove(): void } {
@@ -29,6 +30,15 @@ function soloIntegration(): { path: string; remove(): void } {
   writeFileSync(
     join(dir.path, "solo", "process.ts"),
     `import type { ProcessDefinition } from "switchyard";\nexport default ${JSON.stringify(def)} satisfies ProcessDefinition;\n`,
+  );
+  // An exclusive run whose caller never aborts it: only the server's stop gives it back.
+  writeFileSync(
+    join(dir.path, "solo", "router.ts"),
+    `import type { RouterDefinition } from "switchyard";
+export default ((_app, ctx) => {
+  void ctx.exclusive("loop", (signal) => new Promise((r) => signal.addEventListener("abort", () => r(), { once: true })), { signal: new AbortController().signal });
+}) satisfies RouterDefinition;
+`,
   );
   return dir;
 }
@@ -103,7 +113,7 @@ for (const backend of ALL_BACKENDS) {
         assert.equal(list.status, 200, JSON.stringify(list.body));
         const byId = Object.fromEntries(list.body.map((i: any) => [i.id, i]));
         assert.deepEqual(Object.keys(byId).sort(), [a.app.owner, b.app.owner].sort());
-        assert.deepEqual(byId[a.app.owner].holds, [LEASE]);
+        assert.deepEqual(byId[a.app.owner].holds, [LOOP, LEASE]);
         assert.deepEqual(byId[b.app.owner].holds, []);
         assert.equal(byId[a.app.owner].version, byId[b.app.owner].version);
         assert.ok(byId[a.app.owner].hostname);
@@ -132,12 +142,20 @@ for (const backend of ALL_BACKENDS) {
           `B took over before A's lease would have expired (${taken.at} < ${heldUntil})`,
         );
         assert.equal(ra.count("released"), 1, "A released it");
+        assert.ok(
+          ra.events.some((e) => e.name === LOOP && e.type === "released"),
+          "A's stop gave back the exclusive run its caller never aborted",
+        );
+        await until(
+          () => rb.events.some((e) => e.name === LOOP && e.type === "acquired"),
+          "B taking the loop",
+        );
         assert.notEqual(solo(b).pid, aPid);
         const after = (await b.api("GET", "/api/v1/admin/instances")).body;
         assert.deepEqual(
           after.map((i: any) => [i.id, i.holds]),
-          [[b.app.owner, [LEASE]]],
-          "A's row is gone; B holds the lease",
+          [[b.app.owner, [LOOP, LEASE]]],
+          "A's row is gone; B holds the leases",
         );
       } finally {
         await a?.close();
@@ -187,7 +205,7 @@ for (const backend of ALL_BACKENDS) {
         const list = (await b.api("GET", "/api/v1/admin/instances")).body;
         assert.deepEqual(
           list.map((i: any) => [i.id, i.holds]),
-          [[b.app.owner, [LEASE]]],
+          [[b.app.owner, [LOOP, LEASE]]],
         );
       } finally {
         await b?.close();
