@@ -35,6 +35,7 @@ import { ApiKeyAuth } from "./http/auth.ts";
 import { Metrics } from "./http/metrics.ts";
 import { buildServer, closeServer, listen } from "./http/server.ts";
 import { uuidv7 } from "./ids.ts";
+import { InstanceHeartbeat } from "./instances/heartbeat.ts";
 import { createIntegrationContext } from "./integrations/context.ts";
 import { integrationSources } from "./integrations/discovery.ts";
 import { IntegrationManager } from "./integrations/manager.ts";
@@ -108,6 +109,8 @@ export class App {
   readonly hookWebhooks: HookWebhooks;
   /** Named leases: run work on one instance at a time (`ctx.exclusive`). */
   readonly leases: LeaseService;
+  /** This instance's row of `instances`, written every few seconds (`/api/v1/admin/instances`). */
+  readonly heartbeat: InstanceHeartbeat;
   readonly auth: ApiKeyAuth;
   readonly metrics: Metrics;
   readonly owner = `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
@@ -262,13 +265,21 @@ export class App {
       log,
     });
     this.hookWebhooks.attach(this.hooks);
-    this.processes = new ProcessSupervisor({ log });
     this.leases = new LeaseService({
       leases: store.leases,
       owner: this.owner,
       ttlMs: tuning.leaseTtlMs,
       log,
       onEvent: tuning.onLeaseEvent,
+    });
+    this.processes = new ProcessSupervisor({ log, leases: this.leases });
+    this.heartbeat = new InstanceHeartbeat({
+      instances: store.instances,
+      id: this.owner,
+      version: VERSION,
+      hostname: hostname(),
+      intervalMs: tuning.instanceHeartbeatMs,
+      log,
     });
     this.adapters = new AdapterHost({
       store,
@@ -346,6 +357,7 @@ export class App {
       },
       adminModels: { modelCheck: this.modelCheck },
       adminTools: { tools: this.tools },
+      adminInstances: { store: this.store, heartbeatMs: this.heartbeat.intervalMs },
     });
     mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
   }
@@ -418,6 +430,7 @@ export class App {
   /** Listens on HOST:PORT (PORT 0 picks a free port) and starts the workers. */
   async start(): Promise<string> {
     this.#url = await listen(this.server, this.config.HOST, this.config.PORT);
+    await this.heartbeat.start();
     this.deliveryWorker.start();
     this.taskWorker.start();
     this.scheduler.start();
@@ -428,7 +441,9 @@ export class App {
   /**
    * Stops cleanly: no new requests or claims; requests in flight and running tasks get the
    * grace period (then connections are cut, tasks aborted and their leases given back),
-   * sends in flight finish, the database closes. Idempotent.
+   * sends in flight finish, the database closes. Leases (`ctx.exclusive` runs, singleton
+   * processes) are given back early, right after the adapters stop, so another instance
+   * takes that work over at once rather than after the leases expire. Idempotent.
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -436,9 +451,13 @@ export class App {
         this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000;
       await this.scheduler.stop();
       await this.adapters.stopAll();
+      // Aborts every remaining exclusive run (a singleton process's child is stopped by its
+      // own) and releases the leases, alongside the grace period rather than before it.
+      const leasesGiven = this.leases.stop();
       const tasksStopped = this.taskWorker.stop(graceMs);
       await closeServer(this.server, graceMs);
       await this.processes.stopAll();
+      await leasesGiven;
       await tasksStopped;
       // Commits first: a failed one emits an `error` event, which the drain then sends.
       await this.gitAutoCommit.idle();
@@ -446,6 +465,7 @@ export class App {
       await this.hookWebhooks.drain();
       await this.deliveryWorker.stop();
       await this.http.close();
+      await this.heartbeat.stop();
       await this.store.close();
     })();
     return this.#stopping;

@@ -49,6 +49,8 @@ export interface AppTuning {
   adapterRetryMs?: number;
   /** Length of `ctx.exclusive` leases when the caller does not say (default 30 000). */
   leaseTtlMs?: number;
+  /** Time between this instance's heartbeats (default 5 000); live = within 3 of them. */
+  instanceHeartbeatMs?: number;
   /** Told of every `ctx.exclusive` lease event (tests wait on these). */
   onLeaseEvent?: (e: LeaseEvent) => void;
   /** The scheduler's clock (default `Date.now`): tests move it instead of waiting. */

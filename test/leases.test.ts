@@ -187,5 +187,26 @@ for (const backend of ALL_BACKENDS) {
       ca.abort();
       await pa;
     });
+
+    test("stop() (server shutdown) aborts runs whose caller never aborts and releases their leases", async () => {
+      const ra = recorder();
+      const sa = new LeaseService({
+        leases: a.leases,
+        owner: "A",
+        ttlMs: 60_000,
+        onEvent: ra.onEvent,
+      });
+      const tr = tracker();
+      const never = new AbortController(); // the caller's signal: never aborted
+      const pa = sa.run("stopped", tr.run("A"), { signal: never.signal });
+      await ra.until(() => ra.count("acquired") === 1);
+      await sa.stop();
+      assert.equal(tr.runs[0]!.end !== undefined, true, "the run was aborted");
+      assert.equal(ra.count("released"), 1);
+      await pa;
+      assert.equal(await a.leases.get("stopped"), undefined, "released, not left to expire");
+      await sa.run("stopped", tr.run("A2"), { signal: never.signal });
+      assert.equal(tr.runs.length, 1, "a run after stop returns at once");
+    });
   });
 }

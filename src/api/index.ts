@@ -10,6 +10,7 @@ import type { ApiKeyAuth } from "../http/auth.ts";
 import { OpenApiCollector } from "../http/routes.ts";
 import { type AdminBotsApiOptions, adminBotsApi } from "./admin-bots.ts";
 import { type AdminChannelsApiOptions, adminChannelsApi } from "./admin-channels.ts";
+import { type AdminInstancesApiOptions, adminInstancesApi } from "./admin-instances.ts";
 import { type AdminIntegrationsApiOptions, adminIntegrationsApi } from "./admin-integrations.ts";
 import { type AdminKeysApiOptions, adminKeysApi } from "./admin-keys.ts";
 import { type AdminModelsApiOptions, adminModelsApi } from "./admin-models.ts";
@@ -54,6 +55,7 @@ export interface ApiDeps {
   liveStream: LiveStreamApiOptions;
   adminModels: AdminModelsApiOptions;
   adminTools: AdminToolsApiOptions;
+  adminInstances: AdminInstancesApiOptions;
 }
 
 /**
@@ -85,5 +87,6 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(liveStreamApi, { auth, ...deps.liveStream });
   server.register(adminModelsApi, { auth, ...deps.adminModels });
   server.register(adminToolsApi, { auth, ...deps.adminTools });
+  server.register(adminInstancesApi, { auth, ...deps.adminInstances });
   server.register(adminUi);
 }

@@ -130,6 +130,7 @@ const processSchema = z.strictObject({
   description: z.string(),
   command: z.array(z.string()).min(1, "must name a program"),
   requiredEnv: z.array(z.string()).optional(),
+  singleton: z.boolean().optional(),
 });
 const hooksSchema = z.looseObject({
   meta: z

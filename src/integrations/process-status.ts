@@ -12,7 +12,8 @@ import type { ChildRun } from "./process-child.ts";
  * - `running`: up, with a pid;
  * - `backoff`: exited on its own (or could not be spawned), restart due at `nextRestartAt`;
  * - `not_configured`: a `requiredEnv` setting is missing (see `missingEnv`), never spawned;
- * - `failed`: cannot be run at all (an empty command, or `spawn` threw); see `lastError`.
+ * - `failed`: cannot be run at all (an empty command, or `spawn` threw); see `lastError`;
+ * - `standby`: a singleton waiting for its lease (another instance runs it).
  */
 export type ProcessState =
   | "stopped"
@@ -20,7 +21,8 @@ export type ProcessState =
   | "running"
   | "backoff"
   | "not_configured"
-  | "failed";
+  | "failed"
+  | "standby";
 
 /** A snapshot of one integration's process, as the admin API shows it. */
 export interface ProcessStatus {
@@ -45,6 +47,8 @@ export interface ProcessStatus {
   missingEnv: string[];
   /** When the next automatic restart is due (ISO 8601) in state `backoff`, else null. */
   nextRestartAt: string | null;
+  /** Runs only on the instance holding the lease `<integration>/process`. */
+  singleton: boolean;
 }
 
 /** The supervisor's record of one integration's process (times are `Date.now()` ms). */
@@ -67,6 +71,8 @@ export interface ProcessEntry {
   lastExitCode: number | null;
   lastExitSignal: string | null;
   lastError: string | null;
+  /** A singleton's lease loop while one is wanted: abort `ac` and await `done` to stop it. */
+  lease: { ac: AbortController; done: Promise<void> } | undefined;
 }
 
 /**
@@ -84,7 +90,12 @@ export function newEntry(
   const missingEnv = (def.requiredEnv ?? []).filter((k) => !settings[k]?.trim());
   return {
     integration,
-    def: { ...def, command: [...def.command], requiredEnv: [...(def.requiredEnv ?? [])] },
+    def: {
+      ...def,
+      command: [...def.command],
+      requiredEnv: [...(def.requiredEnv ?? [])],
+      singleton: def.singleton === true,
+    },
     settings: { ...settings },
     cwd,
     state: missingEnv.length > 0 ? "not_configured" : "stopped",
@@ -99,6 +110,7 @@ export function newEntry(
     lastExitCode: null,
     lastExitSignal: null,
     lastError: null,
+    lease: undefined,
   };
 }
 
@@ -120,5 +132,6 @@ export function snapshot(e: ProcessEntry): ProcessStatus {
       e.state === "backoff" && e.nextRestartAt !== null
         ? new Date(e.nextRestartAt).toISOString()
         : null,
+    singleton: e.def.singleton === true,
   };
 }

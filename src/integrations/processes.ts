@@ -9,8 +9,14 @@
  * per integration); spawning and killing one child is `./process-child.ts`, output lines
  * `./process-output.ts`, the entry and its status snapshot `./process-status.ts`.
  * Timers are unref'd, so the supervisor never keeps the server alive on its own.
+ *
+ * A `singleton: true` process runs only while this instance holds the lease
+ * `<integration>/process` (through the lease service, `leases/exclusive.ts`): between a
+ * start and a stop the supervisor waits for the lease (state `standby`), starts the child
+ * when it gets it, stops the child when it loses it, and gives it back on stop.
  */
 import type { Logger } from "pino";
+import type { LeaseService } from "../leases/exclusive.ts";
 import type { ProcessDefinition } from "../sdk/index.ts";
 import { type ChildRun, startRun, terminate } from "./process-child.ts";
 import { newEntry, type ProcessEntry, type ProcessStatus, snapshot } from "./process-status.ts";
@@ -30,6 +36,11 @@ export interface SupervisorOptions {
   stopTimeoutMs?: number;
   /** Random spread applied to each restart delay, as a fraction (default 0.1 = ±10%; 0 disables). */
   jitter?: number;
+  /**
+   * Runs singleton processes under their lease. Without it a `singleton: true` process
+   * runs as any other (one server, nothing to share).
+   */
+  leases?: Pick<LeaseService, "run">;
 }
 
 /**
@@ -47,6 +58,7 @@ export class ProcessSupervisor {
   readonly #stableAfterMs: number;
   readonly #stopTimeoutMs: number;
   readonly #jitter: number;
+  readonly #leases: Pick<LeaseService, "run"> | undefined;
   readonly #entries = new Map<string, ProcessEntry>();
   /** Per-integration operation chains (kept across replacement by add). */
   readonly #queues = new Map<string, Promise<unknown>>();
@@ -62,6 +74,7 @@ export class ProcessSupervisor {
     this.#stableAfterMs = duration("stableAfterMs", opts.stableAfterMs, 30_000);
     this.#stopTimeoutMs = duration("stopTimeoutMs", opts.stopTimeoutMs, 10_000);
     this.#jitter = Math.min(1, duration("jitter", opts.jitter, 0.1));
+    this.#leases = opts.leases;
   }
 
   /**
@@ -222,8 +235,20 @@ export class ProcessSupervisor {
     entry.nextRestartAt = null;
   }
 
-  /** Spawns the child and waits until it is spawned or has failed to spawn. */
+  /**
+   * Spawns the child and waits until it is spawned or has failed to spawn; a singleton
+   * instead starts waiting for its lease (state `standby`) and returns at once.
+   */
   async #startEntry(entry: ProcessEntry): Promise<void> {
+    if (entry.def.singleton && this.#leases) {
+      if (!entry.lease) this.#holdLease(entry, this.#leases);
+      return;
+    }
+    await this.#spawnWanted(entry);
+  }
+
+  /** Marks the child wanted and spawns it; resolves once spawned or failed to spawn. */
+  async #spawnWanted(entry: ProcessEntry): Promise<void> {
     entry.wanted = true;
     this.#cancelRestart(entry);
     const run = this.#spawn(entry);
@@ -232,13 +257,56 @@ export class ProcessSupervisor {
 
   /** Stops the child (if any) and cancels restarts; the entry ends `stopped` unless unconfigured. */
   async #stopEntry(entry: ProcessEntry): Promise<void> {
+    const lease = entry.lease;
+    if (lease) {
+      // Stops the child (the lease run ends) and releases the lease.
+      entry.lease = undefined;
+      lease.ac.abort();
+      await lease.done;
+    }
     entry.wanted = false;
     this.#cancelRestart(entry);
     const run = entry.run;
     if (run) await this.#terminate(entry, run);
-    if (entry.state === "backoff" || entry.state === "starting" || entry.state === "running") {
+    if (
+      entry.state === "backoff" ||
+      entry.state === "starting" ||
+      entry.state === "running" ||
+      entry.state === "standby"
+    ) {
       entry.state = "stopped";
     }
+  }
+
+  /**
+   * Starts the lease loop of a singleton: while this instance holds `<integration>/process`
+   * the child runs (restarted with backoff as usual); when the lease is lost, or the loop
+   * is stopped, the child is stopped and the entry goes back to `standby`.
+   */
+  #holdLease(entry: ProcessEntry, leases: Pick<LeaseService, "run">): void {
+    const { integration } = entry;
+    const ac = new AbortController();
+    entry.state = "standby";
+    const whileHeld = async (signal: AbortSignal) => {
+      if (signal.aborted || entry.lease?.ac !== ac) return;
+      this.#log.info({ integration }, "singleton process lease taken; starting it");
+      await this.#spawnWanted(entry);
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      entry.wanted = false;
+      this.#cancelRestart(entry);
+      const run = entry.run;
+      if (run) await this.#terminate(entry, run);
+      if (entry.lease?.ac === ac && entry.state !== "failed") entry.state = "standby";
+    };
+    const done = leases
+      .run(`${integration}/process`, whileHeld, { signal: ac.signal })
+      .catch((err: unknown) => {
+        this.#log.error({ integration, err }, "singleton process lease loop failed");
+      });
+    entry.lease = { ac, done };
   }
 
   /** SIGTERM, SIGKILL after stopTimeoutMs, then a short grace for the exit; logs each step. */

@@ -8,6 +8,8 @@
  * releases the lease, so another instance takes over at its next try rather than after
  * expiry. A holder that dies stops renewing; the lease is free again ttl after its last
  * renewal. Instances' clocks are assumed to agree within a small part of the ttl.
+ * {@link LeaseService.stop} (server shutdown) aborts every run and waits for the releases,
+ * so other instances take the work over at once.
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
@@ -60,6 +62,10 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 /** Runs work under named leases. */
 export class LeaseService {
   readonly #o: LeaseServiceOptions;
+  /** Aborted by {@link stop}: every run's signal follows it. */
+  readonly #stop = new AbortController();
+  /** Runs in progress (settle after their release). */
+  readonly #runs = new Set<Promise<void>>();
 
   constructor(opts: LeaseServiceOptions) {
     this.#o = opts;
@@ -87,9 +93,34 @@ export class LeaseService {
     run: (signal: AbortSignal) => Promise<void>,
     opts: RunExclusiveOptions,
   ): Promise<void> {
-    const ttl = Math.max(30, opts.ttlMs ?? this.ttlMs);
+    const signal = AbortSignal.any([opts.signal, this.#stop.signal]);
+    const p = this.#run(name, run, opts.ttlMs, signal);
+    const tracked = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#runs.add(tracked);
+    void tracked.then(() => this.#runs.delete(tracked));
+    return p;
+  }
+
+  /**
+   * Server shutdown: aborts every run (as if each caller's signal aborted) and resolves once
+   * each has settled and released its lease; later runs return at once. Never throws.
+   */
+  async stop(): Promise<void> {
+    this.#stop.abort(new Error("server stopping"));
+    await Promise.all([...this.#runs]);
+  }
+
+  async #run(
+    name: string,
+    run: (signal: AbortSignal) => Promise<void>,
+    ttlMs: number | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const ttl = Math.max(30, ttlMs ?? this.ttlMs);
     const holder = `${this.#o.owner}/${randomUUID().slice(0, 8)}`;
-    const { signal } = opts;
     while (!signal.aborted) {
       const started = Date.now();
       let got = false;

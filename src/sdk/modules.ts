@@ -26,6 +26,14 @@ export interface ProcessDefinition {
   command: string[];
   /** Settings that must all be set for the process to start. */
   requiredEnv?: string[];
+  /**
+   * Run it on one instance only when several servers share a database (default false: every
+   * instance runs its own). A singleton runs only while this instance holds the lease
+   * `<integration>/process`: it starts when the lease is taken, is stopped when the lease is
+   * lost, and on a clean shutdown the lease is given back so another instance starts it at
+   * once. Meanwhile its state is `standby`.
+   */
+  singleton?: boolean;
 }
 
 /** One setting in `setup.ts`. */

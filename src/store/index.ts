@@ -21,6 +21,7 @@ import { DeliveryRepository } from "./deliveries.ts";
 import { DocumentSearchRepository } from "./document-search.ts";
 import { DocumentRepository } from "./documents.ts";
 import { ReceiptRepository } from "./inbound-receipts.ts";
+import { InstanceRepository } from "./instances.ts";
 import { IntegrationKvRepository } from "./integration-kv.ts";
 import { IntegrationSettingsRepository } from "./integration-settings.ts";
 import { StateDocRepository } from "./integrations-state.ts";
@@ -74,6 +75,7 @@ export class Repositories {
   #integrationSettings: IntegrationSettingsRepository | undefined;
   #integrationKv: IntegrationKvRepository | undefined;
   #leases: LeaseRepository | undefined;
+  #instances: InstanceRepository | undefined;
   #skills: SkillRepository | undefined;
   #documents: DocumentRepository | undefined;
   #documentSearch: DocumentSearchRepository | undefined;
@@ -191,6 +193,12 @@ export class Repositories {
   get leases(): LeaseRepository {
     this.#leases ??= new LeaseRepository(this.#db);
     return this.#leases;
+  }
+
+  /** Running servers' heartbeats (`GET /api/v1/admin/instances`). */
+  get instances(): InstanceRepository {
+    this.#instances ??= new InstanceRepository(this.#db);
+    return this.#instances;
   }
 
   /** Skills synced from integration folders. */

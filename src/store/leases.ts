@@ -66,6 +66,22 @@ export class LeaseRepository {
     return Number(r.numDeletedRows) > 0;
   }
 
+  /** Every lease not expired at `now` (ms), by name. */
+  async live(now = Date.now()): Promise<LeaseRow[]> {
+    const rows = await this.#db
+      .selectFrom("leases")
+      .selectAll()
+      .where("expires_at", ">", now)
+      .orderBy("name")
+      .execute();
+    return rows.map((r) => ({
+      name: r.name,
+      holder: r.holder,
+      expiresAt: Number(r.expires_at),
+      acquiredAt: Number(r.acquired_at),
+    }));
+  }
+
   /** The row of lease `name` (expired or not), or undefined. */
   async get(name: string): Promise<LeaseRow | undefined> {
     const r = await this.#db

@@ -503,6 +503,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("job_runs_task").on("job_runs").columns(["task_id"]).execute();
     },
   },
+  // Running servers (issue 14, several instances on one database): each writes its row
+  // every few seconds; `GET /api/v1/admin/instances` lists those heard from recently.
+  "0016_instances": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("instances")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("version", "text", (c) => c.notNull())
+        .addColumn("hostname", "text", (c) => c.notNull())
+        .addColumn("started_at", "bigint", (c) => c.notNull())
+        .addColumn("last_heartbeat_at", "bigint", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -290,6 +290,18 @@ export interface LeasesTable {
   acquired_at: number;
 }
 
+/** A running server (issue 14): written every heartbeat, deleted on a clean stop. */
+export interface InstancesTable {
+  /** The instance's owner id (`<hostname>:<pid>:<random>`), as in its leases. */
+  id: string;
+  version: string;
+  hostname: string;
+  /** When it started, ms since the epoch. */
+  started_at: number;
+  /** Its last heartbeat, ms since the epoch. */
+  last_heartbeat_at: number;
+}
+
 /** A scheduled job (issue 14): what to inject, where, and when next. */
 export interface JobsTable {
   id: string;
@@ -368,6 +380,7 @@ export interface Database {
   integrations_state: IntegrationsStateTable;
   integration_kv: IntegrationKvTable;
   leases: LeasesTable;
+  instances: InstancesTable;
   jobs: JobsTable;
   job_runs: JobRunsTable;
 }

@@ -247,6 +247,20 @@ export class TaskRepository {
   }
 
   /**
+   * The lease token (`<owner>#<n>`, see TaskWorker) of every running task, one entry per
+   * task: counting them by owner gives each instance's running tasks.
+   */
+  async runningLeaseOwners(): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom("tasks")
+      .select("lease_owner")
+      .where("status", "=", "running")
+      .where("lease_owner", "is not", null)
+      .execute();
+    return rows.map((r) => r.lease_owner!);
+  }
+
+  /**
    * Gives a running task back to the queue without counting the attempt (used on a clean
    * shutdown). True when the task was still `owner`'s.
    */
