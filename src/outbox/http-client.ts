@@ -54,7 +54,16 @@ export interface OutboundHttpOptions {
    * retrying and is returned as `retryAfterMs` for the outbox to schedule.
    */
   maxRetryAfterMs?: number;
+  /**
+   * Waits `ms` between inline retries, rejecting when `signal` aborts; default a timer.
+   * Tests pass one that records the delay instead of waiting it out.
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
+
+/** The default inline retry wait: a timer, cancelled by `signal`. */
+const timerSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  sleep(ms, undefined, signal ? { signal } : undefined);
 
 /** Response body bytes kept in a result unless `maxResponseBytes` says otherwise. */
 const RESPONSE_BODY_LIMIT = 2048;
@@ -85,6 +94,7 @@ export class OutboundHttpClient {
   readonly #userAgent: string;
   readonly #baseDelayMs: number;
   readonly #maxRetryAfterMs: number;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
   /** @throws TypeError only for invalid option values (programmer error). */
   constructor(opts: OutboundHttpOptions) {
@@ -92,6 +102,7 @@ export class OutboundHttpClient {
     this.#userAgent = opts.userAgent ?? "switchyard";
     this.#baseDelayMs = opts.baseRetryDelayMs ?? 100;
     this.#maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
+    this.#sleep = opts.sleep ?? timerSleep;
     for (const [name, v] of [
       ["defaultTimeoutMs", this.#timeoutMs],
       ["baseRetryDelayMs", this.#baseDelayMs],
@@ -257,7 +268,7 @@ export class OutboundHttpClient {
         return finish(failure);
       }
       try {
-        await sleep(delay, undefined, signal ? { signal } : undefined);
+        await this.#sleep(delay, signal);
       } catch {
         return abortedResult(attempts, lastStatus);
       }
