@@ -95,6 +95,9 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     target: AdapterTarget,
     output: Exclude<AdapterOutput, { kind: "progress" }>,
   ) {
+    if (output.kind === "approval_request" || output.kind === "approval_decided") {
+      throw new Error("This adapter does not show approvals yet");
+    }
     const text = output.kind === "text" ? output.text : escapeMarkdown(output.text);
     const notice = output.kind === "notice";
     const interaction = notice

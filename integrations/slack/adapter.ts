@@ -72,6 +72,9 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
   let authUserId: string | undefined;
 
   async function post(target: AdapterTarget, output: Exclude<AdapterOutput, { kind: "progress" }>) {
+    if (output.kind === "approval_request" || output.kind === "approval_decided") {
+      throw new Error("This adapter does not show approvals yet");
+    }
     const client = webClient(ctx, target.signal);
     const extras = target.identity?.extras ?? {};
     const username = str(extras.username);

@@ -258,6 +258,9 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
         }
         return;
       }
+      if (output.kind === "approval_request" || output.kind === "approval_decided") {
+        throw new Error("This adapter does not show approvals yet");
+      }
       await post(target, output.text);
     },
 

@@ -161,6 +161,9 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     },
     async send(target, output) {
       if (output.kind === "progress") return;
+      if (output.kind === "approval_request" || output.kind === "approval_decided") {
+        throw new Error("This adapter does not show approvals yet");
+      }
       await post(target, output.text);
     },
     async stop() {

@@ -8,7 +8,7 @@
 import type { Logger } from "pino";
 import type { DispatcherRegistry } from "../dispatch/registry.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
-import type { Adapter, Conversation } from "../sdk/adapter.ts";
+import type { Adapter, ApprovalDecider, Conversation } from "../sdk/adapter.ts";
 import type { Dispatcher } from "../sdk/dispatch.ts";
 import { DeliveryError } from "../sdk/errors.ts";
 import type { SessionService } from "../sessions/service.ts";
@@ -55,6 +55,11 @@ export interface AdapterHostOptions {
   retryBaseMs?: number;
   /** Longest retry delay. Default 300 000. */
   retryMaxMs?: number;
+  /**
+   * Resolves approvals decided in a conversation (given to each adapter's `start`). Until
+   * the approvals service is wired, every decision is `not_found`.
+   */
+  decide?: ApprovalDecider;
 }
 
 interface Entry {
@@ -235,7 +240,11 @@ export class AdapterHost {
       try {
         // The state is running before start resolves, so messages arriving during start count.
         entry.status.state = "running";
-        await entry.adapter.start({ handler, signal: controller.signal });
+        await entry.adapter.start({
+          handler,
+          decide: this.#o.decide ?? (async () => ({ outcome: "not_found" as const })),
+          signal: controller.signal,
+        });
         if (controller.signal.aborted) return;
         entry.status = {
           ...entry.status,

@@ -153,7 +153,76 @@ export type AdapterOutput =
   | { kind: "text"; text: string }
   | { kind: "error"; text: string }
   | { kind: "progress"; state: "start" | "clear" }
-  | { kind: "notice"; text: string };
+  | { kind: "notice"; text: string }
+  | { kind: "approval_request"; approval: ApprovalView }
+  | { kind: "approval_decided"; approval: ApprovalView; requestPost?: string };
+
+/**
+ * A tool call waiting for a person, as a conversation shows it (DESIGN §7, issue 13).
+ * - `approval_request` output: show it with approve/deny controls (buttons, an inline
+ *   keyboard, components, a signed callback) that carry `id`; a control pressed calls the
+ *   `decide` given to `start`.
+ * - `approval_decided` output: the decision (from the chat, REST, MCP, the admin UI or
+ *   expiry): edit the request post (`requestPost`, what `send` returned for the request)
+ *   to show it and drop its controls; without `requestPost`, post it as a notice.
+ */
+export interface ApprovalView {
+  id: string;
+  taskId: string;
+  /** The tool's name. */
+  tool: string;
+  /** The call's arguments as JSON, secrets redacted. */
+  args: unknown;
+  status: "pending" | "approved" | "denied" | "expired";
+  /** When an undecided request expires (and counts as denied), ms since the epoch. */
+  expiresAt: number;
+  /** Who decided: an API key's name, or `<adapter>:<user id>` for a chat user. */
+  decidedBy?: string;
+  reason?: string;
+}
+
+/** A decision made in a conversation, as an adapter passes it to `decide`. */
+export interface ApprovalDecisionInput {
+  approvalId: string;
+  decision: "approve" | "deny";
+  reason?: string;
+  /**
+   * Where the control was pressed: it must be the approval's own conversation (only its
+   * members can decide), else the outcome is `forbidden`.
+   */
+  conversation: Conversation;
+  /** Who pressed it; recorded as `<adapter>:<id>`. */
+  actor: Author;
+}
+
+/**
+ * What became of a decision:
+ * - `decided`: this call resolved the approval (the turn resumes; an `approval_decided`
+ *   output follows through the outbox);
+ * - `already_decided`: another decision came first; `approval` shows it;
+ * - `not_found`: no such approval;
+ * - `forbidden`: not the approval's conversation.
+ */
+export interface ApprovalDecisionResult {
+  outcome: "decided" | "already_decided" | "not_found" | "forbidden";
+  approval?: ApprovalView;
+}
+
+/**
+ * Resolves an approval from a conversation: exactly one decision wins across instances
+ * and restarts.
+ * @throws AdapterNotRunningError when the adapter is stopped (answer 503)
+ */
+export type ApprovalDecider = (input: ApprovalDecisionInput) => Promise<ApprovalDecisionResult>;
+
+/** What `send` may return. */
+export interface AdapterSendResult {
+  /**
+   * The provider's id of the post (the first part's), e.g. a message id or timestamp:
+   * core keeps it for later edits (the `requestPost` of `approval_decided`).
+   */
+  postId?: string;
+}
 
 /**
  * An adapter. `start` begins receiving (sockets, pollers, or enables its mounted
@@ -178,8 +247,17 @@ export interface Adapter {
    * server listens; until `start` has given a handler they should answer 503.
    */
   routes?: RouterDefinition;
-  start(opts: { handler: AdapterHandler; signal: AbortSignal }): Promise<void>;
-  send(target: AdapterTarget, output: AdapterOutput): Promise<void>;
+  /**
+   * `decide` resolves approvals from the conversation (see {@link ApprovalView}); adapters
+   * without interactive controls ignore it.
+   */
+  start(opts: {
+    handler: AdapterHandler;
+    decide: ApprovalDecider;
+    signal: AbortSignal;
+  }): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: an adapter without post ids returns nothing
+  send(target: AdapterTarget, output: AdapterOutput): Promise<void | AdapterSendResult>;
   /**
    * Optional, for platforms where a sender can find its own earlier post (message
    * metadata, a marker): called before re-sending after an attempt whose outcome is
