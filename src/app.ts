@@ -436,6 +436,7 @@ export class App {
       outbound: this.outbound,
       core: { sessions: this.sessions, documents: this.documents, store: this.store },
       jobs: { jobs: this.jobs, runner: this.jobRunner, store: this.store },
+      approvals: { store: this.store, approvals: this.approvals },
     };
   }
 

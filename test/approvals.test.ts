@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
@@ -248,6 +250,60 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(yes.status, 200);
       assert.equal(yes.body.decided_by, `approver-${backend}`);
       assert.equal((await t.waitForTask(taskId)).status, "complete");
+    });
+
+    test("MCP: approvals_list and approval_decide, with their REST scopes", async () => {
+      const mk = async (name: string, scopes: string[]) =>
+        (await t.api("POST", "/api/v1/admin/keys", { name: `${name}-${backend}`, scopes })).body
+          .key as string;
+      const client = async (key: string) => {
+        const c = new Client({ name: "approvals-test", version: "1.0.0" });
+        await c.connect(
+          new StreamableHTTPClientTransport(new URL(`${t.url}/mcp`), {
+            requestInit: { headers: { authorization: `Bearer ${key}` } },
+          }),
+        );
+        return c;
+      };
+      const reader = await client(await mk("mcp-reader", ["approvals:read"]));
+      const decider = await client(await mk("mcp-decider", ["approvals:write"]));
+      after(() => Promise.all([reader.close(), decider.close()]));
+      runs.length = 0;
+      t.llm.reset();
+      t.llm.enqueue(
+        { toolCalls: [{ name: "deploy", args: { service: "m" } }] },
+        { text: "mcp ok" },
+      );
+      const sid = await t.session(`mcp-${backend}`);
+      const taskId = await inject(sid, "deploy m");
+      await pendingOf(taskId);
+      const listed = (await reader.callTool({
+        name: "approvals_list",
+        arguments: { status: "pending", task_id: taskId },
+      })) as any;
+      assert.notEqual(listed.isError, true, JSON.stringify(listed.content));
+      const [a] = listed.structuredContent.items;
+      assert.equal(a.tool, "deploy");
+      const refused = (await reader.callTool({
+        name: "approval_decide",
+        arguments: { approval_id: a.id, decision: "approve" },
+      })) as any;
+      assert.equal(refused.isError, true);
+      assert.match(refused.content[0].text, /Missing required scope: approvals:write/);
+      const ok = (await decider.callTool({
+        name: "approval_decide",
+        arguments: { approval_id: a.id, decision: "approve" },
+      })) as any;
+      assert.notEqual(ok.isError, true, JSON.stringify(ok.content));
+      assert.equal(ok.structuredContent.decided_by, `mcp-decider-${backend}`);
+      const second = (await decider.callTool({
+        name: "approval_decide",
+        arguments: { approval_id: a.id, decision: "deny" },
+      })) as any;
+      assert.equal(second.isError, true);
+      assert.match(second.content[0].text, /already decided: approved by mcp-decider/);
+      assert.equal((await t.waitForTask(taskId)).result, "mcp ok");
+      assert.equal(runs.length, 1);
     });
 
     test("unknown approval → 404; a bad decision → 400", async () => {
