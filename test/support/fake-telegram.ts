@@ -5,7 +5,8 @@
  *
  * - `getMe`: the bot (`id`, `username`).
  * - `getUpdates` (`offset`, `timeout` seconds, `allowed_updates`): serves the queue of
- *   pushed updates with `update_id >= offset`; asking with an `offset` confirms (drops) the
+ *   pushed updates with `update_id >= offset` of the kinds in `allowed_updates` (all kinds
+ *   without it); asking with an `offset` confirms (drops) the
  *   earlier ones, as Telegram does. With nothing to serve it holds the request up to
  *   `timeout` seconds and answers as soon as an update is pushed. A getUpdates arriving
  *   while another is held ends the held one with `409 Conflict: terminated by other
@@ -86,7 +87,9 @@ export async function startFakeTelegram(
   const failures = new Map<string, { status: number; retryAfter?: number }>();
   const waiters = new Set<() => void>();
   /** The held getUpdates, if any. */
-  let held: { res: ServerResponse; offset: number | undefined; timer: NodeJS.Timeout } | undefined;
+  let held:
+    | { res: ServerResponse; offset: number | undefined; allowed?: string[]; timer: NodeJS.Timeout }
+    | undefined;
 
   const notify = () => {
     for (const w of [...waiters]) w();
@@ -99,12 +102,18 @@ export async function startFakeTelegram(
       description,
       ...(parameters ? { parameters } : {}),
     });
-  const available = (offset: number | undefined) =>
-    queue.filter((u) => offset === undefined || u.update_id >= offset).slice(0, 100);
+  /** The kind of an update: its one field besides `update_id` (`message`, `callback_query`…). */
+  const kindOf = (u: any) => Object.keys(u).find((k) => k !== "update_id");
+  /** Telegram serves only the kinds asked for (`allowed_updates`; all when not given). */
+  const available = (offset: number | undefined, allowed?: string[]) =>
+    queue
+      .filter((u) => offset === undefined || u.update_id >= offset)
+      .filter((u) => !allowed || allowed.includes(kindOf(u) ?? ""))
+      .slice(0, 100);
   const answerHeld = () => {
     if (!held) return;
     const h = held;
-    const ups = available(h.offset);
+    const ups = available(h.offset, h.allowed);
     if (ups.length === 0) return;
     held = undefined;
     clearTimeout(h.timer);
@@ -265,14 +274,15 @@ export async function startFakeTelegram(
               "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
             );
           }
-          const ups = available(offset);
+          const allowed = Array.isArray(body.allowed_updates) ? body.allowed_updates : undefined;
+          const ups = available(offset, allowed);
           const timeout = Number(body.timeout ?? 0);
           if (ups.length > 0 || !(timeout > 0)) return ok(res, ups);
           const timer = setTimeout(() => {
             if (held?.res === res) held = undefined;
             ok(res, []);
           }, timeout * 1000);
-          held = { res, offset, timer };
+          held = { res, offset, ...(allowed ? { allowed } : {}), timer };
           res.on("close", () => {
             if (held?.res === res) {
               clearTimeout(held.timer);
