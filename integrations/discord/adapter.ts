@@ -13,6 +13,10 @@
  * - `/new` → the handler with the text `/new` (a fresh session) → `{type: 5, data: {flags:
  *   64}}`, a deferred ephemeral response: the notice "Started a new session." then edits it,
  *   so only the person who asked sees it;
+ * - a button pressed on an approval request (MESSAGE_COMPONENT, type 3) → decided through
+ *   `decide` at once → `{type: 6}` (deferred update; the message is edited when the
+ *   decision comes back as `approval_decided`), or an ephemeral note when it resolved
+ *   nothing (already decided: the first decision; another channel: refused);
  * - another command or interaction type → a short ephemeral message (type 4).
  * 400 for a verified body that is not an interaction; 503 while the adapter is not running.
  *
@@ -30,6 +34,9 @@
  * typing in the channel only on the channel path (the deferred response already shows
  * "thinking"). `target.identity` is not used: an interaction's response and follow-ups
  * always show the application's name and avatar, and a bot's channel posts its own.
+ * `approval_request` is always a channel message (bot token) with Approve/Deny buttons
+ * (./_approval.ts), `send` returning its id; `approval_decided` edits that message to the
+ * decision with its buttons removed.
  */
 import type { FastifyReply } from "fastify";
 import type {

@@ -27,6 +27,14 @@
  * `icon_url` from `target.identity.extras` (hooks.ts). Progress is an
  * `hourglass_flowing_sand` reaction on the user's message (`reactions.add` at start,
  * `reactions.remove` at clear).
+ *
+ * Approvals (./_approval.ts): `approval_request` is posted with Approve/Deny buttons and
+ * `send` returns `<channel>:<ts>`; a press arrives at `POST /integrations/slack/interactions`
+ * (the app's Interactivity Request URL: form-encoded `payload`, the same v0 signature
+ * check; ./_interactions.ts), is answered 200 at once (Slack wants 3 s) and then decided
+ * through `decide`; a press that resolved nothing is answered to the presser alone
+ * (`chat.postEphemeral`). `approval_decided` updates the request post (`chat.update`), its
+ * buttons replaced by the decision.
  */
 import type {
   Adapter,

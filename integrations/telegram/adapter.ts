@@ -4,7 +4,8 @@
  * In, one of two modes:
  * - webhook, when `TELEGRAM_WEBHOOK_URL` is set: at start the URL is registered with
  *   `setWebhook` (https://core.telegram.org/bots/api#setwebhook) with `secret_token` =
- *   `TELEGRAM_WEBHOOK_SECRET` (required then) and `allowed_updates: ["message"]`; updates
+ *   `TELEGRAM_WEBHOOK_SECRET` (required then) and `allowed_updates: ["message",
+ *   "callback_query"]`; updates
  *   arrive at `POST /integrations/telegram/webhook`, accepted only with a matching
  *   `X-Telegram-Bot-Api-Secret-Token` (constant-time) — else 401, nothing stored. 200 after
  *   the commit; 503 while stopped (Telegram redelivers).
@@ -24,6 +25,12 @@
  * (waiting `retry_after`) and 5xx are retried by the outbox; 400, 403 are final. grammY's
  * client makes one request per call (no retry plugin), and the token (part of every
  * request URL) never reaches a log or an error.
+ *
+ * Approvals (./_approval.ts, ./_callback.ts): `approval_request` is sent with an inline
+ * keyboard and `send` returns the message id; a press is a `callback_query` update (both
+ * modes), decided through `decide` once per update id and always answered
+ * (`answerCallbackQuery`); `approval_decided` edits the request's text to the decision and
+ * removes its keyboard.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { Bot } from "grammy";
