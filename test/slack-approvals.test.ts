@@ -195,6 +195,45 @@ describe("Slack approval controls", () => {
     startAnswer = h.answer;
   });
 
+  test("the press is acknowledged before the decision is made (Slack's 3 s), and the decision still follows", {
+    timeout: 10_000,
+  }, async () => {
+    const id = "0190f1d2-0000-7000-8000-000000000007";
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let decided = false;
+    h.answer = async (input) => {
+      await gate;
+      decided = true;
+      return startAnswer(input);
+    };
+    try {
+      const n = h.decisions.length;
+      const started = performance.now();
+      const res = await sendInteraction(
+        h.url,
+        blockActions({
+          actionId: `approval:approve:${id}`,
+          channel: CHANNEL,
+          messageTs: "1712.000010",
+          threadTs: THREAD,
+        }),
+      );
+      const ackMs = performance.now() - started;
+      assert.equal(res.status, 200);
+      assert.equal(decided, false, "answered while the decision was still open");
+      await h.waitForDecisions(n + 1);
+      release();
+      await gate;
+      console.log(`# slack interaction ack: ${ackMs.toFixed(1)} ms with the decision held open`);
+    } finally {
+      release();
+      h.answer = startAnswer;
+    }
+  });
+
   test("a press in a top-level post carries no thread; a thread parent's own ts is not its thread", async () => {
     const id = "0190f1d2-0000-7000-8000-000000000005";
     const n = h.decisions.length;
