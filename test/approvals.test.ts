@@ -170,6 +170,38 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(runs.length, 1);
     });
 
+    test("two calls in one step: the turn resumes only once both are decided", async () => {
+      runs.length = 0;
+      t.llm.reset();
+      t.llm.enqueue(
+        {
+          toolCalls: [
+            { name: "deploy", args: { service: "one" } },
+            { name: "deploy", args: { service: "two" } },
+          ],
+        },
+        { text: "one deployed, two refused" },
+      );
+      const sid = await t.session(`two-calls-${backend}`);
+      const taskId = await inject(sid, "deploy both");
+      const list = await until(async () => {
+        const r = await t.api("GET", `/api/v1/approvals?status=pending&task_id=${taskId}`);
+        return r.body.length === 2 ? r.body : undefined;
+      }, "two pending approvals");
+      const by = (svc: string) => list.find((x: any) => x.args.service === svc);
+      const first = await t.api("POST", `/api/v1/approvals/${by("one").id}`, {
+        decision: "approve",
+      });
+      assert.equal(first.status, 200);
+      const mid = (await t.api("GET", `/api/v1/tasks/${taskId}`)).body;
+      assert.equal(mid.status, "waiting_approval", "still waits for the second decision");
+      await t.api("POST", `/api/v1/approvals/${by("two").id}`, { decision: "deny" });
+      assert.equal((await t.waitForTask(taskId)).result, "one deployed, two refused");
+      assert.deepEqual(runs, [{ service: "one" }]);
+      const tools = t.llm.requests[1]!.messages.filter((m: any) => m.role === "tool");
+      assert.equal(tools.length, 2);
+    });
+
     test("execution_config.approval tightens the policy for one run, and can never loosen it", async () => {
       t.llm.reset();
       t.llm.enqueue({ toolCalls: [{ name: "lookup", args: {} }] }, { text: "looked" });
