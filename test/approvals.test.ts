@@ -338,6 +338,28 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(runs.length, 1);
     });
 
+    test("a cancelled task's request can no longer be approved: it expires and nothing runs", async () => {
+      runs.length = 0;
+      t.llm.reset();
+      t.llm.enqueue({ toolCalls: [{ name: "deploy", args: { service: "gone" } }] });
+      const sid = await t.session(`cancel-${backend}`);
+      const taskId = await inject(sid, "deploy gone");
+      const [a] = await pendingOf(taskId);
+      const c = await t.api("POST", `/api/v1/tasks/${taskId}/cancel`);
+      assert.equal(c.status, 200, JSON.stringify(c.body));
+      assert.equal(c.body.status, "cancelled");
+      const d = await t.api("POST", `/api/v1/approvals/${a.id}`, { decision: "approve" });
+      assert.equal(d.status, 200);
+      assert.equal(d.body.status, "expired");
+      assert.match(d.body.reason, /no longer waiting \(cancelled\)/);
+      assert.equal((await t.api("GET", `/api/v1/tasks/${taskId}`)).body.status, "cancelled");
+      // The session is free again for its next message.
+      t.llm.enqueue({ text: "next one" });
+      const next = await inject(sid, "something else");
+      assert.equal((await t.waitForTask(next)).result, "next one");
+      assert.equal(runs.length, 0);
+    });
+
     test("unknown approval → 404; a bad decision → 400", async () => {
       const r = await t.api("POST", "/api/v1/approvals/nope", { decision: "approve" });
       assert.equal(r.status, 404);
