@@ -129,6 +129,43 @@ for (const backend of ALL_BACKENDS) {
         // Each task ran its two model calls and no more (no second resume).
         assert.equal(a.llm.requests.length, 2 * N);
       });
+
+      if (ttl !== "1")
+        test("two approvals of one task decided at once on the two instances: the task resumes once", async () => {
+          const before = runs;
+          for (let round = 0; round < 3; round++) {
+            a.llm.reset();
+            a.llm.setResponder((req) =>
+              req.messages.at(-1)?.role === "tool"
+                ? { text: "both done" }
+                : {
+                    toolCalls: [
+                      { name: "transfer", args: { n: 1 } },
+                      { name: "transfer", args: { n: 2 } },
+                    ],
+                  },
+            );
+            const sid = await a.session(`pair-${round}-${backend}`);
+            const taskId = (
+              await a.api("POST", `/api/v1/sessions/${sid}/messages`, {
+                content: "two transfers",
+                run_agent: true,
+              })
+            ).body.task_id;
+            const [x, y] = await until(async () => {
+              const r = await a.api("GET", `/api/v1/approvals?task_id=${taskId}`);
+              return r.body.length === 2 ? r.body : undefined;
+            }, "two approvals");
+            const [rx, ry] = await Promise.all([
+              a.api("POST", `/api/v1/approvals/${x.id}`, { decision: "approve" }),
+              b.api("POST", `/api/v1/approvals/${y.id}`, { decision: "approve" }),
+            ]);
+            assert.deepEqual([rx.status, ry.status], [200, 200]);
+            const done = await a.waitForTask(taskId, undefined, 15_000);
+            assert.equal(done.result, "both done", `round ${round}`);
+          }
+          assert.equal(runs - before, 6);
+        });
     });
   }
 }
