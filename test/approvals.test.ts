@@ -170,6 +170,38 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(runs.length, 1);
     });
 
+    test("two calls in one step: the turn resumes only once both are decided", async () => {
+      runs.length = 0;
+      t.llm.reset();
+      t.llm.enqueue(
+        {
+          toolCalls: [
+            { name: "deploy", args: { service: "one" } },
+            { name: "deploy", args: { service: "two" } },
+          ],
+        },
+        { text: "one deployed, two refused" },
+      );
+      const sid = await t.session(`two-calls-${backend}`);
+      const taskId = await inject(sid, "deploy both");
+      const list = await until(async () => {
+        const r = await t.api("GET", `/api/v1/approvals?status=pending&task_id=${taskId}`);
+        return r.body.length === 2 ? r.body : undefined;
+      }, "two pending approvals");
+      const by = (svc: string) => list.find((x: any) => x.args.service === svc);
+      const first = await t.api("POST", `/api/v1/approvals/${by("one").id}`, {
+        decision: "approve",
+      });
+      assert.equal(first.status, 200);
+      const mid = (await t.api("GET", `/api/v1/tasks/${taskId}`)).body;
+      assert.equal(mid.status, "waiting_approval", "still waits for the second decision");
+      await t.api("POST", `/api/v1/approvals/${by("two").id}`, { decision: "deny" });
+      assert.equal((await t.waitForTask(taskId)).result, "one deployed, two refused");
+      assert.deepEqual(runs, [{ service: "one" }]);
+      const tools = t.llm.requests[1]!.messages.filter((m: any) => m.role === "tool");
+      assert.equal(tools.length, 2);
+    });
+
     test("execution_config.approval tightens the policy for one run, and can never loosen it", async () => {
       t.llm.reset();
       t.llm.enqueue({ toolCalls: [{ name: "lookup", args: {} }] }, { text: "looked" });
@@ -304,6 +336,28 @@ for (const backend of ALL_BACKENDS) {
       assert.match(second.content[0].text, /already decided: approved by mcp-decider/);
       assert.equal((await t.waitForTask(taskId)).result, "mcp ok");
       assert.equal(runs.length, 1);
+    });
+
+    test("a cancelled task's request can no longer be approved: it expires and nothing runs", async () => {
+      runs.length = 0;
+      t.llm.reset();
+      t.llm.enqueue({ toolCalls: [{ name: "deploy", args: { service: "gone" } }] });
+      const sid = await t.session(`cancel-${backend}`);
+      const taskId = await inject(sid, "deploy gone");
+      const [a] = await pendingOf(taskId);
+      const c = await t.api("POST", `/api/v1/tasks/${taskId}/cancel`);
+      assert.equal(c.status, 200, JSON.stringify(c.body));
+      assert.equal(c.body.status, "cancelled");
+      const d = await t.api("POST", `/api/v1/approvals/${a.id}`, { decision: "approve" });
+      assert.equal(d.status, 200);
+      assert.equal(d.body.status, "expired");
+      assert.match(d.body.reason, /no longer waiting \(cancelled\)/);
+      assert.equal((await t.api("GET", `/api/v1/tasks/${taskId}`)).body.status, "cancelled");
+      // The session is free again for its next message.
+      t.llm.enqueue({ text: "next one" });
+      const next = await inject(sid, "something else");
+      assert.equal((await t.waitForTask(next)).result, "next one");
+      assert.equal(runs.length, 0);
     });
 
     test("unknown approval → 404; a bad decision → 400", async () => {

@@ -264,11 +264,19 @@ export class ApprovalService {
       if (!a) return { outcome: "not_found" };
       const task = await tx.tasks.get(a.taskId);
       if (check && !check(a, task)) return { outcome: "forbidden", approval: a };
-      await tx.approvals.lockTask(a.taskId);
+      const taskStatus = await tx.approvals.lockTask(a.taskId);
       const now = this.#now();
+      // A task no longer waiting (cancelled, failed, gone) can run nothing: its requests expire.
+      const stale = taskStatus !== "waiting_approval";
       const decided = await tx.approvals.decide(
         id,
-        { status, decidedBy: d.decidedBy, reason },
+        stale
+          ? {
+              status: "expired",
+              decidedBy: d.decidedBy,
+              reason: `the task is no longer waiting (${taskStatus ?? "deleted"})`,
+            }
+          : { status, decidedBy: d.decidedBy, reason },
         now,
       );
       if (!decided) return { outcome: "already_decided", approval: (await tx.approvals.get(id))! };

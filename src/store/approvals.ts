@@ -278,6 +278,22 @@ export class ApprovalRepository {
     return this.get(id);
   }
 
+  /**
+   * Approvals requested or decided at or after `since` (ms), oldest first, at most `limit`:
+   * what a live view polls to see changes made by any instance.
+   */
+  async listChangedSince(since: number, limit: number): Promise<Approval[]> {
+    const rows = await this.#db
+      .selectFrom("approvals")
+      .selectAll()
+      .where((eb) => eb.or([eb("requested_at", ">=", since), eb("decided_at", ">=", since)]))
+      .orderBy("requested_at")
+      .orderBy("id")
+      .limit(limit)
+      .execute();
+    return rows.map(toApproval);
+  }
+
   /** Ids of pending approvals whose `expires_at` passed, oldest first, at most `limit`. */
   async expiredIds(now: number, limit: number): Promise<string[]> {
     const rows = await this.#db
