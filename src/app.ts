@@ -14,6 +14,8 @@ import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
 import { mountApi } from "./api/index.ts";
+import type { ApprovalService } from "./approvals/service.ts";
+import { createApprovalService } from "./approvals/wire.ts";
 import type { Config } from "./config.ts";
 import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
@@ -83,6 +85,8 @@ export class App {
   /** Sessions: get-or-create, end, and the one injectMessage (REST, ctx, dispatchers). */
   readonly sessions: SessionService;
   readonly taskWorker: TaskWorker;
+  /** Tool approvals: parking turns, decisions, expiry (`src/approvals/`). */
+  readonly approvals: ApprovalService;
   /** Jobs: CRUD (REST, MCP, the jobs.ts sync). */
   readonly jobs: JobService;
   /** Fires due job slots and run-now requests. */
@@ -193,6 +197,17 @@ export class App {
     this.notifications = outbound.notifications;
     this.gitAutoCommit = outbound.gitAutoCommit;
     this.outbound = outbound.services;
+    this.approvals = createApprovalService({
+      config,
+      tuning,
+      store,
+      log,
+      events: this.events,
+      webhooks: this.webhooks,
+      dispatchers: this.dispatchers,
+      onRunnable: (sessionId) => this.taskWorker.taskCreated(sessionId),
+      onOutbox: () => this.deliveryWorker.poke(),
+    });
     const finisher = new TaskFinisher(
       store,
       () => this.deliveryWorker.poke(),
@@ -217,6 +232,7 @@ export class App {
         log,
         onToolCall: (call) => this.events.toolCalled(call),
         maxRetries: tuning.llmMaxRetries,
+        approvals: this.approvals,
       }),
     });
     this.sessions = new SessionService({
@@ -289,6 +305,7 @@ export class App {
       log,
       env: config.env,
       retryBaseMs: tuning.adapterRetryMs,
+      decide: (adapter, input) => this.approvals.decideFromConversation(adapter, input),
     });
     this.integrations = new IntegrationManager({
       tools: this.tools,
@@ -358,6 +375,7 @@ export class App {
       adminModels: { modelCheck: this.modelCheck },
       adminTools: { tools: this.tools },
       adminInstances: { store: this.store, heartbeatMs: this.heartbeat.intervalMs },
+      approvals: { store: this.store, approvals: this.approvals },
     });
     mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
   }
@@ -418,6 +436,7 @@ export class App {
       outbound: this.outbound,
       core: { sessions: this.sessions, documents: this.documents, store: this.store },
       jobs: { jobs: this.jobs, runner: this.jobRunner, store: this.store },
+      approvals: { store: this.store, approvals: this.approvals },
     };
   }
 
@@ -433,6 +452,7 @@ export class App {
     await this.heartbeat.start();
     this.deliveryWorker.start();
     this.taskWorker.start();
+    this.approvals.start();
     this.scheduler.start();
     await this.adapters.startAll();
     return this.#url;
@@ -459,6 +479,7 @@ export class App {
       await this.processes.stopAll();
       await leasesGiven;
       await tasksStopped;
+      await this.approvals.stop();
       // Commits first: a failed one emits an `error` event, which the drain then sends.
       await this.gitAutoCommit.idle();
       await this.events.drain();

@@ -48,6 +48,8 @@ const schema = z.object({
   SWITCHYARD_WORKER_CONCURRENCY: int(1).max(1000).default(16),
   SWITCHYARD_ALLOW_PRIVATE_URLS: bool.default(false),
   SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
+  /** How long a tool approval waits for a decision before it expires (counts as denied), s. */
+  SWITCHYARD_APPROVAL_TTL_SECONDS: int(1).max(31_536_000).default(86_400),
   SWITCHYARD_SHUTDOWN_GRACE_SECONDS: int(0).max(3600).default(10),
   /** How long an admin UI sign-in lasts, hours. */
   SWITCHYARD_UI_SESSION_HOURS: int(1)

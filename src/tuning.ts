@@ -15,6 +15,8 @@ export interface AppTuning {
   authCacheMs?: number;
   /** How often `GET /api/v1/stream` reads the store (ms); default 1000. */
   streamPollMs?: number;
+  /** How often expired approvals are looked for (default 5000, or the TTL if shorter). */
+  approvalSweepMs?: number;
   /** Task lease length (default 30 000). */
   taskLeaseMs?: number;
   /**

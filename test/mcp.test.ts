@@ -16,6 +16,8 @@ import { createTestDatabase, type TestDatabase, tempDir } from "./support/db.ts"
 
 const ROOT = join(import.meta.dirname, "..");
 const TOOLS = [
+  "approval_decide",
+  "approvals_list",
   "documents_search",
   "integration_emit_event",
   "integration_git_auto_commit_get",

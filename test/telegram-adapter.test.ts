@@ -116,7 +116,7 @@ for (const backend of ALL_BACKENDS) {
       assert.deepEqual(fake.webhook, {
         url: WEBHOOK_URL,
         secret_token: WEBHOOK_SECRET,
-        allowed_updates: ["message"],
+        allowed_updates: ["message", "callback_query"],
       });
       reset();
       const u = privateText(uid(), "let me in");
@@ -376,7 +376,7 @@ for (const backend of ALL_BACKENDS) {
         // The first poll after the restart asked from the stored offset.
         const polls = fake.callsOf("getUpdates");
         assert.equal(polls[pollsBefore]!.body.offset, u2.update_id + 1);
-        assert.deepEqual(polls[pollsBefore]!.body.allowed_updates, ["message"]);
+        assert.deepEqual(polls[pollsBefore]!.body.allowed_updates, ["message", "callback_query"]);
       } finally {
         for (const x of apps) await x.app.stop();
         await db.drop();

@@ -144,7 +144,8 @@ export function postToChannel(
   content: string,
   deliveryId: string,
   signal?: AbortSignal,
-): Promise<unknown> {
+  components?: unknown[],
+): Promise<{ id?: string } | undefined> {
   return call(
     ctx,
     "POST",
@@ -156,10 +157,34 @@ export function postToChannel(
         allowed_mentions: NO_MENTIONS,
         nonce: nonceOf(deliveryId),
         enforce_nonce: true,
+        ...(components ? { components } : {}),
       },
       bot: true,
       signal,
     },
+  );
+}
+
+/**
+ * Edits a message the bot posted in a channel: `PATCH /channels/{channel.id}/messages/{message.id}`
+ * (https://discord.com/developers/docs/resources/message#edit-message) with new content and
+ * components (`[]` removes them). Doing it twice leaves the same message.
+ * @throws DeliveryError
+ */
+export function editChannelMessage(
+  ctx: IntegrationContext,
+  channelId: string,
+  messageId: string,
+  content: string,
+  components: unknown[],
+  signal?: AbortSignal,
+): Promise<unknown> {
+  return call(
+    ctx,
+    "PATCH",
+    `/channels/${encodeURIComponent(channelId)}/messages/${encodeURIComponent(messageId)}`,
+    "edit channel message",
+    { body: { content, components, allowed_mentions: NO_MENTIONS }, bot: true, signal },
   );
 }
 

@@ -1,7 +1,8 @@
 /**
  * Reading an interaction (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object)
  * into what the adapter acts on. Only the fields used are read; anything else is ignored.
- * Interaction types: 1 PING, 2 APPLICATION_COMMAND (others are refused politely).
+ * Interaction types: 1 PING, 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT (a button pressed
+ * on a message; others are refused politely).
  */
 import type { Author, Conversation } from "switchyard";
 
@@ -28,6 +29,17 @@ export type Interaction =
       /** No guild: a DM with the bot (or a private channel). */
       direct: boolean;
     }
+  | {
+      kind: "component";
+      /** The interaction id. */
+      id: string;
+      /** The pressed component's `custom_id`. */
+      customId: string;
+      /** The message the component is on. */
+      messageId: string;
+      conversation: Conversation;
+      author: Author;
+    }
   | { kind: "unsupported"; type: unknown };
 
 const isId = (v: unknown): v is string => typeof v === "string" && /^\d{1,25}$/.test(v);
@@ -45,32 +57,45 @@ export function parseInteraction(text: string): Interaction | undefined {
   }
   if (!v || typeof v !== "object" || Array.isArray(v)) return undefined;
   if (v.type === 1) return { kind: "ping" };
-  if (v.type !== 2) return { kind: "unsupported", type: v.type };
+  if (v.type !== 2 && v.type !== 3) return { kind: "unsupported", type: v.type };
   const user = v.member?.user ?? v.user;
   const channelId = v.channel_id ?? v.channel?.id;
   if (!isId(v.id) || typeof v.token !== "string" || !v.token) return undefined;
   if (!isId(channelId) || !user || !isId(user.id)) return undefined;
   if (v.guild_id !== undefined && !isId(v.guild_id)) return undefined;
   const data = v.data;
-  if (!data || typeof data.name !== "string") return undefined;
-  const options: unknown[] = Array.isArray(data.options) ? data.options : [];
-  const prompt = options.find(
-    (o: any) => o && o.name === PROMPT_OPTION && typeof o.value === "string",
-  ) as { value: string } | undefined;
   const name =
     typeof user.global_name === "string" && user.global_name
       ? user.global_name
       : typeof user.username === "string"
         ? user.username
         : undefined;
+  const conversation = { ...(v.guild_id ? { team: v.guild_id } : {}), channel: channelId };
+  const author = { id: user.id, ...(name ? { displayName: name } : {}), isBot: user.bot === true };
+  if (v.type === 3) {
+    if (!data || typeof data.custom_id !== "string" || !isId(v.message?.id)) return undefined;
+    return {
+      kind: "component",
+      id: v.id,
+      customId: data.custom_id,
+      messageId: v.message.id,
+      conversation,
+      author,
+    };
+  }
+  if (!data || typeof data.name !== "string") return undefined;
+  const options: unknown[] = Array.isArray(data.options) ? data.options : [];
+  const prompt = options.find(
+    (o: any) => o && o.name === PROMPT_OPTION && typeof o.value === "string",
+  ) as { value: string } | undefined;
   return {
     kind: "command",
     id: v.id,
     token: v.token,
     name: data.name,
     prompt: prompt?.value ?? "",
-    conversation: { ...(v.guild_id ? { team: v.guild_id } : {}), channel: channelId },
-    author: { id: user.id, ...(name ? { displayName: name } : {}), isBot: user.bot === true },
+    conversation,
+    author,
     direct: !v.guild_id,
   };
 }

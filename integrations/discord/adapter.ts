@@ -13,6 +13,10 @@
  * - `/new` → the handler with the text `/new` (a fresh session) → `{type: 5, data: {flags:
  *   64}}`, a deferred ephemeral response: the notice "Started a new session." then edits it,
  *   so only the person who asked sees it;
+ * - a button pressed on an approval request (MESSAGE_COMPONENT, type 3) → decided through
+ *   `decide` at once → `{type: 6}` (deferred update; the message is edited when the
+ *   decision comes back as `approval_decided`), or an ephemeral note when it resolved
+ *   nothing (already decided: the first decision; another channel: refused);
  * - another command or interaction type → a short ephemeral message (type 4).
  * 400 for a verified body that is not an interaction; 503 while the adapter is not running.
  *
@@ -30,18 +34,39 @@
  * typing in the channel only on the channel path (the deferred response already shows
  * "thinking"). `target.identity` is not used: an interaction's response and follow-ups
  * always show the application's name and avatar, and a bot's channel posts its own.
+ * `approval_request` is always a channel message (bot token) with Approve/Deny buttons
+ * (./_approval.ts), `send` returning its id; `approval_decided` edits that message to the
+ * decision with its buttons removed.
  */
+import type { FastifyReply } from "fastify";
 import type {
   Adapter,
   AdapterDefinition,
   AdapterHandler,
   AdapterOutput,
+  AdapterSendResult,
   AdapterTarget,
+  ApprovalDecider,
+  ApprovalDecisionResult,
+  ApprovalView,
   Conversation,
   IntegrationContext,
 } from "switchyard";
-import { editOriginal, followUp, postToChannel, triggerTyping } from "./_api.ts";
-import { ASK_COMMAND, NEW_COMMAND, parseInteraction } from "./_interaction.ts";
+import {
+  editChannelMessage,
+  editOriginal,
+  followUp,
+  postToChannel,
+  triggerTyping,
+} from "./_api.ts";
+import {
+  CUSTOM_ID_RE,
+  decisionText,
+  outcomeText,
+  requestComponents,
+  requestText,
+} from "./_approval.ts";
+import { ASK_COMMAND, type Interaction, NEW_COMMAND, parseInteraction } from "./_interaction.ts";
 import { PostedParts } from "./_posted.ts";
 import { escapeMarkdown } from "./_text.ts";
 import { InteractionTokens } from "./_tokens.ts";
@@ -54,6 +79,8 @@ export const MAX_CONTENT_LENGTH = 2000;
 const PONG = 1;
 const CHANNEL_MESSAGE = 4;
 const DEFERRED_CHANNEL_MESSAGE = 5;
+/** Acknowledges a component press, the message unchanged for now (it is edited later). */
+const DEFERRED_UPDATE_MESSAGE = 6;
 const EPHEMERAL = 64;
 
 const ephemeral = (content: string) => ({
@@ -66,6 +93,7 @@ const keyOf = (c: Conversation) => `${c.team ?? ""}:${c.channel}`;
 
 const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
   let handler: AdapterHandler | undefined;
+  let decide: ApprovalDecider | undefined;
   const tokens = new InteractionTokens();
   const posted = new PostedParts();
 
@@ -91,12 +119,79 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     }
   }
 
+  /**
+   * A button pressed on a message: an approval button is decided at once (Discord wants an
+   * answer within 3 s) and answered with a deferred update (type 6; the message is edited
+   * when core sends the decision) or, when it resolved nothing, an ephemeral note to the
+   * presser alone; any other component gets an ephemeral "not supported".
+   */
+  async function pressed(it: Extract<Interaction, { kind: "component" }>, reply: FastifyReply) {
+    const m = CUSTOM_ID_RE.exec(it.customId);
+    if (!m) return ephemeral("This button is not supported.");
+    const decideFn = decide;
+    if (!decideFn) return reply.code(503).send({ detail: "The Discord adapter is not running" });
+    let r: ApprovalDecisionResult | undefined;
+    try {
+      r = await decideFn({
+        approvalId: m[2]!,
+        decision: m[1] as "approve" | "deny",
+        conversation: it.conversation,
+        actor: it.author,
+      });
+    } catch (err) {
+      if ((err as Error)?.name === "AdapterNotRunningError") {
+        return reply.code(503).send({ detail: "The Discord adapter is not running" });
+      }
+      ctx.log.warn({ err: (err as Error)?.message }, "discord approval decision failed");
+    }
+    ctx.log.info(
+      { approval_id: m[2], decision: m[1], outcome: r?.outcome ?? "error" },
+      "discord approval button",
+    );
+    const note = outcomeText(r);
+    return note ? ephemeral(note) : { type: DEFERRED_UPDATE_MESSAGE };
+  }
+
+  /**
+   * Shows a decision: the request message (`requestPost`, its id) is edited to the decision,
+   * its buttons removed; without one the decision is posted in the channel.
+   */
+  async function showDecision(
+    target: AdapterTarget,
+    approval: ApprovalView,
+    requestPost: string | undefined,
+  ): Promise<AdapterSendResult | undefined> {
+    const text = decisionText(approval);
+    const channel = target.conversation.channel;
+    if (requestPost && /^\d{1,25}$/.test(requestPost)) {
+      await editChannelMessage(ctx, channel, requestPost, text, [], target.signal);
+      posted.add(target.deliveryId);
+      return undefined;
+    }
+    const msg = await postToChannel(ctx, channel, text, target.deliveryId, target.signal);
+    posted.add(target.deliveryId);
+    return msg?.id ? { postId: msg.id } : {};
+  }
+
   async function deliver(
     target: AdapterTarget,
     output: Exclude<AdapterOutput, { kind: "progress" }>,
-  ) {
-    if (output.kind === "approval_request" || output.kind === "approval_decided") {
-      throw new Error("This adapter does not show approvals yet");
+  ): Promise<AdapterSendResult | undefined> {
+    if (output.kind === "approval_request") {
+      // Always a channel message: its components outlive any interaction token.
+      const msg = await postToChannel(
+        ctx,
+        target.conversation.channel,
+        requestText(output.approval),
+        target.deliveryId,
+        target.signal,
+        requestComponents(output.approval),
+      );
+      posted.add(target.deliveryId);
+      return msg?.id ? { postId: msg.id } : {};
+    }
+    if (output.kind === "approval_decided") {
+      return showDecision(target, output.approval, output.requestPost);
     }
     const text = output.kind === "text" ? output.text : escapeMarkdown(output.text);
     const notice = output.kind === "notice";
@@ -110,6 +205,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
       await postToChannel(ctx, target.conversation.channel, text, target.deliveryId, target.signal);
     }
     posted.add(target.deliveryId);
+    return undefined;
   }
 
   return {
@@ -137,6 +233,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
         if (it.kind === "ping") return { type: PONG };
         if (it.kind === "unsupported")
           return ephemeral("This kind of interaction is not supported.");
+        if (it.kind === "component") return pressed(it, reply);
         if (it.name !== ASK_COMMAND && it.name !== NEW_COMMAND) {
           return ephemeral(`Unknown command /${it.name}: use /${ASK_COMMAND} or /${NEW_COMMAND}.`);
         }
@@ -181,6 +278,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     },
     async start(opts) {
       handler = opts.handler;
+      decide = opts.decide;
     },
     async send(target, output) {
       if (output.kind === "progress") {
@@ -189,13 +287,14 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
         await triggerTyping(ctx, target.conversation.channel, target.signal);
         return;
       }
-      await deliver(target, output);
+      return deliver(target, output);
     },
     async findOwnPost(target) {
       return posted.has(target.deliveryId);
     },
     async stop() {
       handler = undefined;
+      decide = undefined;
       tokens.clear();
       posted.clear();
     },

@@ -27,18 +27,38 @@
  * `icon_url` from `target.identity.extras` (hooks.ts). Progress is an
  * `hourglass_flowing_sand` reaction on the user's message (`reactions.add` at start,
  * `reactions.remove` at clear).
+ *
+ * Approvals (./_approval.ts): `approval_request` is posted with Approve/Deny buttons and
+ * `send` returns `<channel>:<ts>`; a press arrives at `POST /integrations/slack/interactions`
+ * (the app's Interactivity Request URL: form-encoded `payload`, the same v0 signature
+ * check; ./_interactions.ts), is answered 200 at once (Slack wants 3 s) and then decided
+ * through `decide`; a press that resolved nothing is answered to the presser alone
+ * (`chat.postEphemeral`). `approval_decided` updates the request post (`chat.update`), its
+ * buttons replaced by the decision.
  */
 import type {
   Adapter,
   AdapterDefinition,
   AdapterHandler,
-  AdapterOutput,
+  AdapterSendResult,
   AdapterTarget,
+  ApprovalDecider,
+  ApprovalView,
   IntegrationContext,
 } from "switchyard";
 import { slackErrorCode, toDeliveryError, webClient } from "./_api.ts";
+import {
+  decisionText,
+  outcomeText,
+  parsePostId,
+  postIdOf,
+  requestBlocks,
+  requestText,
+} from "./_approval.ts";
 import { botUserIdOf, type SlackEnvelope, toInput } from "./_events.ts";
+import { decisionOf, payloadOf, type SlackDecision } from "./_interactions.ts";
 import { escapeMrkdwn } from "./_text.ts";
+import { verifySlackRequest } from "./_verify.ts";
 
 /**
  * Longest text of one post, in characters. Slack advises at most 4,000 characters in
@@ -56,8 +76,6 @@ const PROGRESS_REACTION = "hourglass_flowing_sand";
 /** Pages of history or replies read when looking for an earlier post. */
 const FIND_PAGES = 5;
 
-const header = (v: string | string[] | undefined) => (typeof v === "string" ? v : undefined);
-
 const str = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
 
 /** Whether a message's metadata marks it as the post of `deliveryId`. */
@@ -68,22 +86,26 @@ function isOwnPost(message: unknown, deliveryId: string): boolean {
 
 const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
   let handler: AdapterHandler | undefined;
+  let decide: ApprovalDecider | undefined;
   /** The bot's Slack user id from `auth.test`, when start got one. */
   let authUserId: string | undefined;
 
-  async function post(target: AdapterTarget, output: Exclude<AdapterOutput, { kind: "progress" }>) {
-    if (output.kind === "approval_request" || output.kind === "approval_decided") {
-      throw new Error("This adapter does not show approvals yet");
-    }
+  /** Posts text (or an approval request with its buttons); resolves with `<channel>:<ts>`. */
+  async function post(
+    target: AdapterTarget,
+    text: string,
+    blocks?: unknown[],
+  ): Promise<AdapterSendResult> {
     const client = webClient(ctx, target.signal);
     const extras = target.identity?.extras ?? {};
     const username = str(extras.username);
     const iconUrl = str(extras.icon_url);
     try {
-      await client.chat.postMessage({
+      const res = await client.chat.postMessage({
         channel: target.conversation.channel,
         ...(target.conversation.thread ? { thread_ts: target.conversation.thread } : {}),
-        text: escapeMrkdwn(output.text),
+        text,
+        ...(blocks ? { blocks: blocks as any[] } : {}),
         ...(username ? { username } : {}),
         ...(iconUrl ? { icon_url: iconUrl } : {}),
         metadata: {
@@ -91,8 +113,69 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
           event_payload: { delivery_id: target.deliveryId },
         },
       });
+      const ts = str(res.ts);
+      return ts ? { postId: postIdOf(str(res.channel) ?? target.conversation.channel, ts) } : {};
     } catch (err) {
       throw toDeliveryError(ctx, "chat.postMessage", err);
+    }
+  }
+
+  /**
+   * Shows a decision: the request post (`requestPost`) is updated, its buttons replaced by
+   * the decision text (`chat.update`, safe to repeat); without a usable post id the
+   * decision is posted.
+   */
+  async function showDecision(
+    target: AdapterTarget,
+    approval: ApprovalView,
+    requestPost: string | undefined,
+  ): Promise<AdapterSendResult | undefined> {
+    const text = decisionText(approval);
+    const where = requestPost ? parsePostId(requestPost, target.conversation.channel) : undefined;
+    if (!where) return post(target, text);
+    try {
+      await webClient(ctx, target.signal).chat.update({
+        channel: where.channel,
+        ts: where.ts,
+        text,
+        blocks: [{ type: "section", text: { type: "mrkdwn", text } }],
+      });
+    } catch (err) {
+      throw toDeliveryError(ctx, "chat.update", err);
+    }
+    return undefined;
+  }
+
+  /** Decides a pressed button and tells the presser when it did not resolve the approval. */
+  async function decidePressed(d: SlackDecision, decideFn: ApprovalDecider): Promise<void> {
+    let outcome: Parameters<typeof outcomeText>[0] = "error";
+    let approval: ApprovalView | undefined;
+    try {
+      const r = await decideFn(d.input);
+      outcome = r.outcome;
+      approval = r.approval;
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error)?.message }, "slack approval decision failed");
+    }
+    ctx.log.info(
+      { approval_id: d.input.approvalId, decision: d.input.decision, outcome },
+      "slack approval button",
+    );
+    const text = outcomeText(outcome, approval);
+    if (!text) return;
+    const { channel, thread } = d.input.conversation;
+    try {
+      await webClient(ctx).chat.postEphemeral({
+        channel,
+        user: d.user,
+        text,
+        ...(thread ? { thread_ts: thread } : {}),
+      });
+    } catch (err) {
+      ctx.log.warn(
+        { err: toDeliveryError(ctx, "chat.postEphemeral", err).message },
+        "slack approval answer not sent",
+      );
     }
   }
 
@@ -125,24 +208,9 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
         done(null, undefined);
       });
       app.post("/events", { config: { auth: "self" } }, async (req, reply) => {
-        const secret = ctx.settings.SLACK_SIGNING_SECRET;
-        if (!secret) return reply.code(401).send({ detail: "Unauthorized" });
-        const timestamp = header(req.headers["x-slack-request-timestamp"]);
-        const checked = ctx.verify.hmac({
-          secret,
-          body: req.rawBody,
-          signature: req.headers["x-slack-signature"],
-          prefix: "v0=",
-          signedPrefix: `v0:${timestamp ?? ""}:`,
-          timestamp,
-          toleranceSeconds: 300,
-          headerName: "X-Slack-Signature",
-        });
-        if (!checked.ok || !timestamp) {
-          ctx.log.warn(
-            { reason: checked.ok ? "no X-Slack-Request-Timestamp" : checked.reason },
-            "slack event refused",
-          );
+        const checked = verifySlackRequest(ctx, req.headers, req.rawBody);
+        if (!checked.ok) {
+          ctx.log.warn({ reason: checked.reason }, "slack event refused");
           return reply.code(401).send({ detail: "Unauthorized" });
         }
         let env: SlackEnvelope & { challenge?: unknown };
@@ -178,6 +246,33 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
           throw err;
         }
       });
+      app.post("/interactions", { config: { auth: "self" } }, async (req, reply) => {
+        const checked = verifySlackRequest(ctx, req.headers, req.rawBody);
+        if (!checked.ok) {
+          ctx.log.warn({ reason: checked.reason }, "slack interaction refused");
+          return reply.code(401).send({ detail: "Unauthorized" });
+        }
+        const payload = payloadOf(checked.text);
+        if (!payload) {
+          return reply
+            .code(400)
+            .send({ detail: "Body must be form-encoded with a Slack interaction `payload`" });
+        }
+        const d = decisionOf(payload);
+        if ("skip" in d) {
+          ctx.log.debug({ reason: d.skip }, "slack interaction skipped");
+          return { ok: true, status: "skipped" };
+        }
+        const decideFn = decide;
+        if (!decideFn) {
+          return reply.code(503).send({ detail: "The Slack adapter is not running" });
+        }
+        // Slack wants the acknowledgement within 3 s: answer first, then decide. The
+        // decision's outcome reaches the person as the updated post or an ephemeral note.
+        reply.code(200).send({ ok: true, status: "accepted" });
+        void decidePressed(d, decideFn);
+        return reply;
+      });
     },
     async start(opts) {
       // auth.test checks the token (a bad one fails the start, reported and retried) and
@@ -191,10 +286,19 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
         );
       }
       handler = opts.handler;
+      decide = opts.decide;
     },
     async send(target, output) {
-      if (output.kind === "progress") return progress(target, output.state);
-      return post(target, output);
+      switch (output.kind) {
+        case "progress":
+          return progress(target, output.state);
+        case "approval_request":
+          return post(target, requestText(output.approval), requestBlocks(output.approval));
+        case "approval_decided":
+          return showDecision(target, output.approval, output.requestPost);
+        default:
+          return post(target, escapeMrkdwn(output.text));
+      }
     },
     async findOwnPost(target) {
       const client = webClient(ctx, target.signal);
@@ -222,6 +326,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     },
     async stop() {
       handler = undefined;
+      decide = undefined;
     },
   };
 };

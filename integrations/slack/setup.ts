@@ -18,7 +18,8 @@ export default {
       key: "SLACK_BOT_TOKEN",
       required: true,
       secret: true,
-      description: "The app's Bot User OAuth Token (xoxb-…), for chat.postMessage and reactions",
+      description:
+        "The app's Bot User OAuth Token (xoxb-…), for chat.postMessage, chat.update, chat.postEphemeral and reactions",
     },
     {
       key: "SLACK_BOT_ID",
@@ -34,7 +35,7 @@ export default {
   webhook: {
     path: "/integrations/slack/events",
     description:
-      "Slack Events API Request URL (app_mention, message.im; message.channels for passive memory), signed with SLACK_SIGNING_SECRET",
+      "Slack Events API Request URL (app_mention, message.im; message.channels for passive memory), signed with SLACK_SIGNING_SECRET. Approval buttons need Interactivity on, with the Request URL /integrations/slack/interactions",
   },
   activation: { requires: ["SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"] },
 } satisfies SetupManifest;

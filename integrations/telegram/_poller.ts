@@ -18,6 +18,9 @@ import type { IntegrationLogger, IntegrationState } from "switchyard";
 import { apiErrorCode, describeError } from "./_errors.ts";
 import { forGrammy } from "./_signal.ts";
 
+/** The update kinds asked for: messages, and approval button presses. */
+export const ALLOWED_UPDATES = ["message", "callback_query"] as const;
+
 /** The `ctx.state` key of the next update id to ask for. */
 export const OFFSET_KEY = "poll_offset";
 
@@ -68,7 +71,7 @@ export async function pollUpdates(deps: PollerDeps, signal: AbortSignal): Promis
         {
           ...(offset !== undefined ? { offset } : {}),
           timeout: deps.timeoutSeconds,
-          allowed_updates: ["message"],
+          allowed_updates: [...ALLOWED_UPDATES],
         },
         forGrammy(signal),
       );

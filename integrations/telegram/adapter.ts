@@ -4,7 +4,8 @@
  * In, one of two modes:
  * - webhook, when `TELEGRAM_WEBHOOK_URL` is set: at start the URL is registered with
  *   `setWebhook` (https://core.telegram.org/bots/api#setwebhook) with `secret_token` =
- *   `TELEGRAM_WEBHOOK_SECRET` (required then) and `allowed_updates: ["message"]`; updates
+ *   `TELEGRAM_WEBHOOK_SECRET` (required then) and `allowed_updates: ["message",
+ *   "callback_query"]`; updates
  *   arrive at `POST /integrations/telegram/webhook`, accepted only with a matching
  *   `X-Telegram-Bot-Api-Secret-Token` (constant-time) — else 401, nothing stored. 200 after
  *   the commit; 503 while stopped (Telegram redelivers).
@@ -24,19 +25,31 @@
  * (waiting `retry_after`) and 5xx are retried by the outbox; 400, 403 are final. grammY's
  * client makes one request per call (no retry plugin), and the token (part of every
  * request URL) never reaches a log or an error.
+ *
+ * Approvals (./_approval.ts, ./_callback.ts): `approval_request` is sent with an inline
+ * keyboard and `send` returns the message id; a press is a `callback_query` update (both
+ * modes), decided through `decide` once per update id and always answered
+ * (`answerCallbackQuery`); `approval_decided` edits the request's text to the decision and
+ * removes its keyboard.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { Bot } from "grammy";
-import type { Update } from "grammy/types";
+import type { InlineKeyboardMarkup, Update } from "grammy/types";
 import type {
   Adapter,
   AdapterDefinition,
   AdapterHandler,
+  AdapterSendResult,
   AdapterTarget,
+  ApprovalDecider,
+  ApprovalDecisionResult,
+  ApprovalView,
   IntegrationContext,
 } from "switchyard";
-import { describeError, redactToken, toDeliveryError } from "./_errors.ts";
-import { pollUpdates } from "./_poller.ts";
+import { answerText, decisionText, requestKeyboard, requestText } from "./_approval.ts";
+import { type Press, pressOf, rememberAnswer, seenAnswer } from "./_callback.ts";
+import { apiErrorCode, describeError, redactToken, toDeliveryError } from "./_errors.ts";
+import { ALLOWED_UPDATES, pollUpdates } from "./_poller.ts";
 import { secretTokenMatches } from "./_secret.ts";
 import { forGrammy } from "./_signal.ts";
 import { type Me, messageIdOf, toInput } from "./_update.ts";
@@ -57,6 +70,7 @@ const header = (h: IncomingHttpHeaders, k: string) => h[k];
 
 const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
   let handler: AdapterHandler | undefined;
+  let decide: ApprovalDecider | undefined;
   let bot: Bot | undefined;
   let me: Me | undefined;
   let mode: "webhook" | "polling" | undefined;
@@ -74,6 +88,14 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
       const err = new Error("The Telegram adapter is not running");
       err.name = "AdapterNotRunningError";
       throw err;
+    }
+    const press = pressOf(update);
+    if (press) {
+      return {
+        status: await handlePress(update.update_id, press),
+        session_id: null,
+        task_id: null,
+      };
     }
     const r = toInput(update, me);
     if ("skip" in r) return { status: "ignored", session_id: null, task_id: null };
@@ -93,6 +115,75 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     }
   }
 
+  /**
+   * Decides one approval button press (once per update id) and always answers the
+   * callback query, so the person's client stops its spinner. Resolves with the outcome.
+   * @throws AdapterNotRunningError (from `decide`): the update comes again
+   */
+  async function handlePress(updateId: number, press: Press): Promise<string> {
+    let text: string | undefined;
+    let status: string = press.kind === "other" ? "ignored" : "duplicate";
+    if (press.kind === "decision") {
+      text = await seenAnswer(ctx.state, updateId);
+      if (text === undefined) {
+        const decideFn = decide;
+        if (!decideFn) {
+          const err = new Error("The Telegram adapter is not running");
+          err.name = "AdapterNotRunningError";
+          throw err;
+        }
+        let r: ApprovalDecisionResult | undefined;
+        try {
+          r = await decideFn(press.input);
+        } catch (err) {
+          if ((err as Error)?.name === "AdapterNotRunningError") throw err;
+          ctx.log.warn({ err: (err as Error)?.message }, "telegram approval decision failed");
+        }
+        text = answerText(r, press.input.decision);
+        status = r?.outcome ?? "error";
+        if (r) await rememberAnswer(ctx.state, updateId, text);
+      }
+    }
+    try {
+      await bot?.api.answerCallbackQuery(press.queryId, text ? { text } : {});
+    } catch (err) {
+      // Too old (answered before, or after 15 s): the decision stands all the same.
+      ctx.log.debug({ err: describeError(err, token()) }, "answerCallbackQuery failed");
+    }
+    return status;
+  }
+
+  /**
+   * Shows a decision: the request message (`requestPost`, its message id) gets the
+   * decision as its text and loses its keyboard; without one the decision is sent.
+   */
+  async function showDecision(
+    target: AdapterTarget,
+    approval: ApprovalView,
+    requestPost: string | undefined,
+  ): Promise<AdapterSendResult | undefined> {
+    const text = decisionText(approval);
+    const messageId = requestPost ? Number(requestPost) : Number.NaN;
+    if (!bot) throw new ctx.errors.DeliveryError("the Telegram adapter is not running");
+    if (!Number.isSafeInteger(messageId) || messageId <= 0) return post(target, text);
+    try {
+      await bot.api.editMessageText(
+        target.conversation.channel,
+        messageId,
+        text,
+        { reply_markup: { inline_keyboard: [] } },
+        forGrammy(target.signal),
+      );
+    } catch (err) {
+      // A repeat of an edit that went through.
+      if (apiErrorCode(err) === 400 && /not modified/i.test(describeError(err, token()))) {
+        return undefined;
+      }
+      throw toDeliveryError(ctx.errors, err, token());
+    }
+    return undefined;
+  }
+
   function makeBot(): Bot {
     const pollSeconds = Number(ctx.settings.TELEGRAM_POLL_TIMEOUT_SECONDS);
     const apiRoot = (ctx.settings.TELEGRAM_API_URL || "https://api.telegram.org").replace(
@@ -108,12 +199,17 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     });
   }
 
-  async function post(target: AdapterTarget, text: string): Promise<void> {
+  /** Sends a message (with `replyMarkup`, an inline keyboard); resolves with its id. */
+  async function post(
+    target: AdapterTarget,
+    text: string,
+    replyMarkup?: InlineKeyboardMarkup,
+  ): Promise<AdapterSendResult> {
     if (!bot) throw new ctx.errors.DeliveryError("the Telegram adapter is not running");
     const replyTo = messageIdOf(target.replyTo);
     const thread = target.conversation.thread ? Number(target.conversation.thread) : undefined;
     try {
-      await bot.api.sendMessage(
+      const sent = await bot.api.sendMessage(
         target.conversation.channel,
         text,
         {
@@ -121,9 +217,11 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
           ...(replyTo !== undefined
             ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }
             : {}),
+          ...(replyMarkup ? { reply_markup: replyMarkup } : {}),
         },
         forGrammy(target.signal),
       );
+      return { postId: String(sent.message_id) };
     } catch (err) {
       throw toDeliveryError(ctx.errors, err, token());
     }
@@ -171,6 +269,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
 
     async start(opts) {
       handler = opts.handler;
+      decide = opts.decide;
       controller = new AbortController();
       const signal = AbortSignal.any([opts.signal, controller.signal]);
       bot = makeBot();
@@ -188,7 +287,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
           }
           await bot.api.setWebhook(
             webhookUrl,
-            { secret_token: secret, allowed_updates: ["message"] },
+            { secret_token: secret, allowed_updates: [...ALLOWED_UPDATES] },
             forGrammy(signal),
           );
           mode = "webhook";
@@ -258,10 +357,19 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
         }
         return;
       }
-      if (output.kind === "approval_request" || output.kind === "approval_decided") {
-        throw new Error("This adapter does not show approvals yet");
+      if (output.kind === "approval_request") {
+        let keyboard: InlineKeyboardMarkup;
+        try {
+          keyboard = requestKeyboard(output.approval);
+        } catch (err) {
+          throw new ctx.errors.DeliveryError((err as Error).message, { retryable: false });
+        }
+        return post(target, requestText(output.approval), keyboard);
       }
-      await post(target, output.text);
+      if (output.kind === "approval_decided") {
+        return showDecision(target, output.approval, output.requestPost);
+      }
+      return post(target, output.text);
     },
 
     async stop() {
@@ -269,6 +377,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
       await polling;
       polling = undefined;
       handler = undefined;
+      decide = undefined;
       mode = undefined;
     },
   };

@@ -18,14 +18,31 @@
  * `WEBHOOK_ADAPTER_CALLBACK_URL` as `{conversation, thread?, reply_to, text, task_id}`,
  * signed with Standard Webhooks; `webhook-id` is stable across retries (one per part of a
  * split reply), so the receiver can drop repeats. Progress is not sent.
+ *
+ * Approvals (issue 13): a tool call waiting for a person is POSTed the same way as
+ * `{type: "approval_request", conversation, thread?, task_id, approval: {id, tool, args,
+ * status, expires_at}, answer: {path, decisions}}`; the receiver answers with a signed
+ * `POST /integrations/webhook/approval` (same secret and headers as `/in`) of
+ * `{approval_id, decision: "approve" | "deny", reason?, conversation, thread?, user: {id,
+ * name?}}`: 200 `{outcome: "decided", approval}`, 409 `{outcome: "already_decided",
+ * approval}` (the first decision), 403 (another conversation), 404, 400, 401, 503. The
+ * decision, whoever made it, is POSTed as `{type: "approval_decided", …, approval,
+ * request_post}` where `request_post` is the request's `webhook-id`.
  */
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type {
   Adapter,
   AdapterDefinition,
   AdapterHandler,
+  AdapterOutput,
   AdapterTarget,
+  ApprovalDecider,
+  ApprovalView,
   IntegrationContext,
 } from "switchyard";
+
+/** Where decisions come back, under the integration's mount. */
+const APPROVAL_PATH = "/integrations/webhook/approval";
 
 /** Longest conversation, thread and user id, in characters. */
 const MAX_ID = 200;
@@ -64,10 +81,72 @@ function parseBody(text: string): Body | undefined {
 
 const header = (v: string | string[] | undefined) => (typeof v === "string" ? v : undefined);
 
+type Decision = {
+  approval_id: string;
+  decision: "approve" | "deny";
+  reason?: string;
+  conversation: string;
+  thread?: string;
+  user: { id: string; name?: string };
+};
+
+/** A decision body, when it has the documented shape; else undefined. */
+function parseDecision(text: string): Decision | undefined {
+  let v: any;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) return undefined;
+  if (!isId(v.approval_id) || !isId(v.conversation)) return undefined;
+  if (v.decision !== "approve" && v.decision !== "deny") return undefined;
+  if (v.reason !== undefined && (typeof v.reason !== "string" || v.reason.length > 2000)) {
+    return undefined;
+  }
+  if (v.thread !== undefined && !isId(v.thread)) return undefined;
+  if (!v.user || typeof v.user !== "object" || !isId(v.user.id)) return undefined;
+  return v as Decision;
+}
+
+/** An approval as the callback shows it (snake_case, ISO 8601). */
+function approvalJson(a: ApprovalView) {
+  return {
+    id: a.id,
+    task_id: a.taskId,
+    tool: a.tool,
+    args: a.args,
+    status: a.status,
+    expires_at: new Date(a.expiresAt).toISOString(),
+    ...(a.decidedBy ? { decided_by: a.decidedBy } : {}),
+    ...(a.reason ? { reason: a.reason } : {}),
+  };
+}
+
+/** What an output posts besides its conversation (`text` for text-like outputs). */
+function outputBody(output: Exclude<AdapterOutput, { kind: "progress" }>) {
+  if (output.kind === "approval_request") {
+    return {
+      type: "approval_request",
+      approval: approvalJson(output.approval),
+      answer: { path: APPROVAL_PATH, decisions: ["approve", "deny"] },
+    };
+  }
+  if (output.kind === "approval_decided") {
+    return {
+      type: "approval_decided",
+      approval: approvalJson(output.approval),
+      request_post: output.requestPost ?? null,
+    };
+  }
+  return { text: output.text };
+}
+
 const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
   let handler: AdapterHandler | undefined;
+  let decide: ApprovalDecider | undefined;
 
-  async function post(target: AdapterTarget, text: string): Promise<void> {
+  async function post(target: AdapterTarget, fields: Record<string, unknown>): Promise<void> {
     const url = ctx.settings.WEBHOOK_ADAPTER_CALLBACK_URL;
     const secret = ctx.settings.WEBHOOK_ADAPTER_SECRET;
     if (!url || !secret) {
@@ -77,7 +156,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
       conversation: target.conversation.channel,
       ...(target.conversation.thread ? { thread: target.conversation.thread } : {}),
       reply_to: target.replyTo ?? null,
-      text,
+      ...fields,
       task_id: target.taskId ?? null,
     });
     const res = await ctx.http.request("POST", url, {
@@ -103,10 +182,14 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
         req.rawBody = body as Buffer;
         done(null, undefined);
       });
-      app.post("/in", { config: { auth: "self" } }, async (req, reply) => {
+      /** The verified body text, or undefined after answering 401. */
+      const verified = (req: FastifyRequest, reply: FastifyReply) => {
         const secret = ctx.settings.WEBHOOK_ADAPTER_SECRET;
         const id = header(req.headers["webhook-id"]);
-        if (!secret) return reply.code(401).send({ detail: "Unauthorized" });
+        if (!secret) {
+          reply.code(401).send({ detail: "Unauthorized" });
+          return undefined;
+        }
         const checked = ctx.verify.standardWebhooks({
           secret,
           body: req.rawBody,
@@ -117,9 +200,54 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
             { reason: checked.ok ? "no webhook-id" : checked.reason },
             "webhook message refused",
           );
-          return reply.code(401).send({ detail: "Unauthorized" });
+          reply.code(401).send({ detail: "Unauthorized" });
+          return undefined;
         }
-        const body = parseBody(checked.text);
+        return { id, text: checked.text };
+      };
+      app.post("/approval", { config: { auth: "self" } }, async (req, reply) => {
+        const v = verified(req, reply);
+        if (!v) return reply;
+        const body = parseDecision(v.text);
+        if (!body) {
+          return reply.code(400).send({
+            detail:
+              'Body must be {approval_id, decision: "approve" | "deny", reason?, conversation, thread?, user: {id, name?}}',
+          });
+        }
+        if (!decide) return reply.code(503).send({ detail: "The webhook adapter is not running" });
+        try {
+          const r = await decide({
+            approvalId: body.approval_id,
+            decision: body.decision,
+            ...(body.reason ? { reason: body.reason } : {}),
+            conversation: {
+              channel: body.conversation,
+              ...(body.thread ? { thread: body.thread } : {}),
+            },
+            actor: { id: body.user.id, displayName: body.user.name, isBot: false },
+          });
+          const status = { decided: 200, already_decided: 409, not_found: 404, forbidden: 403 }[
+            r.outcome
+          ];
+          return reply.code(status).send({
+            outcome: r.outcome,
+            ...(r.approval && r.outcome !== "forbidden"
+              ? { approval: approvalJson(r.approval) }
+              : {}),
+          });
+        } catch (err) {
+          if ((err as Error)?.name === "AdapterNotRunningError") {
+            return reply.code(503).send({ detail: "The webhook adapter is not running" });
+          }
+          throw err;
+        }
+      });
+      app.post("/in", { config: { auth: "self" } }, async (req, reply) => {
+        const v = verified(req, reply);
+        if (!v) return reply;
+        const id = v.id;
+        const body = parseBody(v.text);
         if (!body) {
           return reply.code(400).send({
             detail:
@@ -158,16 +286,17 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     },
     async start(opts) {
       handler = opts.handler;
+      decide = opts.decide;
     },
     async send(target, output) {
       if (output.kind === "progress") return;
-      if (output.kind === "approval_request" || output.kind === "approval_decided") {
-        throw new Error("This adapter does not show approvals yet");
-      }
-      await post(target, output.text);
+      await post(target, outputBody(output));
+      // The request's webhook-id names it in the later `approval_decided`.
+      if (output.kind === "approval_request") return { postId: target.deliveryId };
     },
     async stop() {
       handler = undefined;
+      decide = undefined;
     },
   };
 };

@@ -8,14 +8,19 @@
 import type { Logger } from "pino";
 import type { DispatcherRegistry } from "../dispatch/registry.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
-import type { Adapter, ApprovalDecider, Conversation } from "../sdk/adapter.ts";
+import type {
+  Adapter,
+  ApprovalDecisionInput,
+  ApprovalDecisionResult,
+  Conversation,
+} from "../sdk/adapter.ts";
 import type { Dispatcher } from "../sdk/dispatch.ts";
 import { DeliveryError } from "../sdk/errors.ts";
 import type { SessionService } from "../sessions/service.ts";
 import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { settingsPrefix } from "./conversation.ts";
-import { createAdapterHandler } from "./inbound.ts";
+import { AdapterNotRunningError, createAdapterHandler } from "./inbound.ts";
 import { sendAdapterDelivery, type UserAttribution } from "./outbound.ts";
 
 /** Where an adapter is: `not_configured` (required settings missing) is never started. */
@@ -56,10 +61,10 @@ export interface AdapterHostOptions {
   /** Longest retry delay. Default 300 000. */
   retryMaxMs?: number;
   /**
-   * Resolves approvals decided in a conversation (given to each adapter's `start`). Until
-   * the approvals service is wired, every decision is `not_found`.
+   * Resolves approvals decided in a conversation of adapter `adapter` (each adapter's
+   * `start` gets it bound to its name). Without it every decision is `not_found`.
    */
-  decide?: ApprovalDecider;
+  decide?: (adapter: string, input: ApprovalDecisionInput) => Promise<ApprovalDecisionResult>;
 }
 
 interface Entry {
@@ -242,7 +247,13 @@ export class AdapterHost {
         entry.status.state = "running";
         await entry.adapter.start({
           handler,
-          decide: this.#o.decide ?? (async () => ({ outcome: "not_found" as const })),
+          decide: async (input) => {
+            if (entry.status.state !== "running") {
+              throw new AdapterNotRunningError(entry.adapter.name);
+            }
+            const decide = this.#o.decide;
+            return decide ? decide(entry.adapter.name, input) : { outcome: "not_found" };
+          },
           signal: controller.signal,
         });
         if (controller.signal.aborted) return;

@@ -12,6 +12,7 @@
  * - progress is sent once and never retried, and `start` is skipped once the task is done.
  */
 import type { Logger } from "pino";
+import { isApprovalOutput, sendApprovalOutput } from "../approvals/outputs.ts";
 import { redactUrl } from "../lib/redact.ts";
 import type {
   Adapter,
@@ -125,7 +126,7 @@ export async function sendAdapterDelivery(
     const state = d.payload.state === "clear" ? "clear" : "start";
     if (state === "start" && taskId) {
       const task = await deps.store.tasks.get(taskId);
-      if (task && !["pending", "running"].includes(task.status)) return;
+      if (task && !["pending", "running", "waiting_approval"].includes(task.status)) return;
     }
     try {
       await adapter.send({ ...base, deliveryId: d.id }, { kind: "progress", state });
@@ -136,6 +137,8 @@ export async function sendAdapterDelivery(
     }
     return;
   }
+
+  if (isApprovalOutput(kind)) return sendApprovalOutput(deps.store, adapter, d, base);
 
   const outputs: AdapterOutput[] = [];
   if (kind === "notice") {

@@ -54,7 +54,7 @@ export function subscribe(onEvent, onOpen) {
     source.onopen = () => {
       for (const l of listeners) l.onOpen?.();
     };
-    for (const type of ["task", "message", "delivery", "integration"]) {
+    for (const type of ["task", "message", "delivery", "integration", "approval"]) {
       source.addEventListener(type, (e) => {
         const data = JSON.parse(e.data);
         for (const l of listeners) l.onEvent(type, data);

@@ -4,6 +4,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, closeStream, navigate, scopeAllows } from "./api.js";
 import { html } from "./html.js";
+import { ApprovalsPage } from "./pages/approvals.js";
 import { BotPage, BotsPage } from "./pages/bots.js";
 import { ChannelsPage } from "./pages/channels.js";
 import { DeliveriesPage, DeliveryPage } from "./pages/deliveries.js";
@@ -52,6 +53,13 @@ const ROUTES = [
     title: "Tasks",
     scope: "tasks:read",
     page: TasksPage,
+  },
+  {
+    path: /^\/admin\/approvals\/?$/,
+    nav: "/admin/approvals",
+    title: "Approvals",
+    scope: "approvals:read",
+    page: ApprovalsPage,
   },
   {
     path: /^\/admin\/jobs\/?$/,

@@ -9,6 +9,7 @@
  */
 import type { ModelMessage, ToolSet } from "ai";
 import type { Logger } from "pino";
+import { approvalRequestsOf, type ParkedTurn, type TurnApprovals } from "../approvals/turn.ts";
 import type { HookRegistry } from "../hooks/lifecycle.ts";
 import type { HookContext } from "../sdk/hooks.ts";
 import type { Bot } from "../store/bots.ts";
@@ -45,6 +46,8 @@ export interface AgentTurnInput {
   session: Session;
   history: Message[];
   signal: AbortSignal;
+  /** Which calls wait for a person, and the parked turn this run resumes (`approvals/`). */
+  approvals?: TurnApprovals;
 }
 
 /** What a turn produced. */
@@ -56,6 +59,8 @@ export interface AgentTurnResult {
   toolCalls: number;
   /** Things the run could not honour (unknown skills, tools…); also stored on the task. */
   notes: string[];
+  /** Set when a tool call waits for a person: the turn stops here and is parked. */
+  parked?: ParkedTurn;
 }
 
 /**
@@ -103,6 +108,9 @@ export async function runAgentTurn(
     }
   }
   messages.push({ role: "user", content: task.prompt });
+  const resume = input.approvals?.resume;
+  // A resumed turn goes on from its parked messages (with the decisions appended).
+  if (resume) messages.splice(0, messages.length, ...resume.messages);
 
   const { tools: found, unknown } = deps.tools.resolve([...bot.tools, ...(exec.tools ?? [])]);
   if (unknown.length) {
@@ -117,7 +125,11 @@ export async function runAgentTurn(
     fire(event, extra);
   });
 
-  const candidates = [exec.model_override ?? bot.model, ...bot.fallbackModels];
+  // A resumed turn keeps its model: a fallback would see tool results it did not ask for.
+  const candidates = resume
+    ? [resume.model]
+    : [exec.model_override ?? bot.model, ...bot.fallbackModels];
+  const maxSteps = Math.max(1, deps.maxSteps - (resume?.steps ?? 0));
   let lastError: unknown;
   for (let i = 0; i < candidates.length; i++) {
     const spec = candidates[i]!;
@@ -133,7 +145,7 @@ export async function runAgentTurn(
         messages,
         allowSystemInMessages: true,
         tools: found.length ? toolSet : undefined,
-        stopWhen: ai.stepCountIs(deps.maxSteps),
+        stopWhen: ai.stepCountIs(maxSteps),
         maxRetries: deps.maxRetries,
         abortSignal: signal,
         prepareStep: ({ messages: msgs }) => {
@@ -164,6 +176,14 @@ export async function runAgentTurn(
           });
         },
       });
+      const requests = approvalRequestsOf(result.content);
+      if (requests.length) {
+        const steps = (resume?.steps ?? 0) + result.steps.length;
+        const calls = (resume?.toolCalls ?? 0) + toolCalls;
+        const all = [...messages, ...result.response.messages];
+        const parked = { messages: all, model: spec, steps, toolCalls: calls, requests };
+        return { text: "", model: spec, steps, toolCalls: calls, notes, parked };
+      }
       if (result.finishReason === "tool-calls") {
         throw new TurnError(
           `The model was still calling tools after ${deps.maxSteps} steps; no answer was produced`,
@@ -218,7 +238,16 @@ function buildToolSet(
     set[t.name] = tool({
       description: t.description,
       inputSchema: jsonSchema(t.parameters as Parameters<typeof jsonSchema>[0]),
-      execute: async (args: unknown) => {
+      ...(input.approvals
+        ? {
+            needsApproval: (_args: unknown, o: { toolCallId: string }) =>
+              input.approvals!.needsApproval(t.name, o.toolCallId),
+          }
+        : {}),
+      execute: async (args: unknown, o: { toolCallId: string }) => {
+        // An approved call runs at most once, even when an earlier run was cut off in it.
+        const refused = await input.approvals?.beforeRun(o.toolCallId);
+        if (refused) return { error: refused };
         iteration++;
         fire("before_tool_execution", { tool_name: t.name, tool_type: t.source, args, iteration });
         const started = performance.now();

@@ -1,6 +1,7 @@
 /** `/api/v1/admin/bots…`: manage bots (admin scope). */
 import { z } from "zod";
 import { modelSpecSchema } from "../agent/models.ts";
+import { type ApprovalPolicy, approvalPolicySchema, toPolicy } from "../approvals/policy.ts";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
 import type { Bot, BotInput } from "../store/bots.ts";
@@ -18,6 +19,8 @@ const botFields = {
   display_name: z.string().nullable(),
   avatar_url: z.string().nullable(),
   integration_config: z.record(z.string(), z.unknown()),
+  /** `{default: "never"|"always", tools: {<name>: "never"|"always"}}`, or null (never ask). */
+  approval: approvalPolicySchema.nullable(),
 };
 
 const createBody = z.strictObject({
@@ -39,6 +42,7 @@ type WireBot = {
   display_name: string | null;
   avatar_url: string | null;
   integration_config: Record<string, unknown>;
+  approval: z.infer<typeof approvalPolicySchema> | null;
 };
 
 function fromWire(b: Partial<WireBot>): BotInput {
@@ -52,6 +56,7 @@ function fromWire(b: Partial<WireBot>): BotInput {
     displayName: b.display_name,
     avatarUrl: b.avatar_url,
     integrationConfig: b.integration_config,
+    approval: b.approval === undefined ? undefined : b.approval && toPolicy(b.approval),
   };
 }
 
@@ -68,6 +73,7 @@ export function botJson(b: Bot) {
     display_name: b.displayName,
     avatar_url: b.avatarUrl,
     integration_config: b.integrationConfig,
+    approval: b.approval satisfies ApprovalPolicy | null,
     managed_by: b.managedBy,
     created_at: new Date(b.createdAt).toISOString(),
     updated_at: new Date(b.updatedAt).toISOString(),

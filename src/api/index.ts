@@ -16,6 +16,7 @@ import { type AdminKeysApiOptions, adminKeysApi } from "./admin-keys.ts";
 import { type AdminModelsApiOptions, adminModelsApi } from "./admin-models.ts";
 import { type AdminToolsApiOptions, adminToolsApi } from "./admin-tools.ts";
 import { adminUi } from "./admin-ui.ts";
+import { type ApprovalsApiOptions, approvalsApi } from "./approvals.ts";
 import { type AuthSessionApiOptions, authSessionApi } from "./auth-session.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
 import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
@@ -56,6 +57,7 @@ export interface ApiDeps {
   adminModels: AdminModelsApiOptions;
   adminTools: AdminToolsApiOptions;
   adminInstances: AdminInstancesApiOptions;
+  approvals: ApprovalsApiOptions;
 }
 
 /**
@@ -70,6 +72,7 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(sessionsApi, { auth, ...deps.sessions });
   server.register(sessionListApi, { auth, ...deps.sessions });
   server.register(tasksApi, { auth, ...deps.tasks });
+  server.register(approvalsApi, { auth, ...deps.approvals });
   server.register(jobsApi, { auth, ...deps.jobs });
   server.register(webhooksApi, { auth, ...deps.webhooks });
   server.register(deliveriesApi, { auth, ...deps.deliveries });

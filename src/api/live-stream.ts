@@ -8,6 +8,7 @@
  * | `message`     | `{id, session_id, role, content, created_at, task_id}`       | `sessions:read`|
  * | `delivery`    | `{id, task_id, target_type, status, attempts, last_error}`   | `webhooks:read`|
  * | `integration` | `{id, status, adapter, process}` when one of them changes    | `admin`        |
+ * | `approval`    | `{id, task_id, session_id, tool, status}` when requested or decided | `approvals:read` |
  *
  * It reads the store every `pollMs` (a window reaching a few seconds back, de-duplicated),
  * so it sees what any instance on the same database wrote — no in-process bus, which would
@@ -77,7 +78,7 @@ export const liveStreamApi = apiPlugin<LiveStreamApiOptions & { auth: ApiKeyAuth
       method: "GET",
       url: "/api/v1/stream",
       summary:
-        "Server-sent events of the server (task, message, delivery, integration), filtered by the key's scopes; starts now, no resume: re-fetch lists on reconnect",
+        "Server-sent events of the server (task, message, delivery, integration, approval), filtered by the key's scopes; starts now, no resume: re-fetch lists on reconnect",
       async handler({ req }, reply) {
         const key = await auth.authenticate(req);
         const can = {
@@ -85,6 +86,7 @@ export const liveStreamApi = apiPlugin<LiveStreamApiOptions & { auth: ApiKeyAuth
           messages: scopeAllows(key.scopes, "sessions:read"),
           deliveries: scopeAllows(key.scopes, "webhooks:read"),
           integrations: scopeAllows(key.scopes, "admin"),
+          approvals: scopeAllows(key.scopes, "approvals:read"),
         };
         reply.hijack();
         const res = reply.raw;
@@ -110,7 +112,12 @@ export const liveStreamApi = apiPlugin<LiveStreamApiOptions & { auth: ApiKeyAuth
           res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
           lastWrite = Date.now();
         };
-        const seen = { tasks: new Seen(), messages: new Seen(), deliveries: new Seen() };
+        const seen = {
+          tasks: new Seen(),
+          messages: new Seen(),
+          deliveries: new Seen(),
+          approvals: new Seen(),
+        };
         let since = Date.now();
         let integrationsBefore = can.integrations ? integrationSigs() : new Map();
         while (!closed) {
@@ -156,6 +163,18 @@ export const liveStreamApi = apiPlugin<LiveStreamApiOptions & { auth: ApiKeyAuth
                   status: d.status,
                   attempts: d.attempts,
                   last_error: d.lastError,
+                });
+              }
+            }
+            if (can.approvals) {
+              for (const a of await store.approvals.listChangedSince(from, BATCH)) {
+                if (!seen.approvals.fresh(a.id, a.status, a.decidedAt ?? a.requestedAt)) continue;
+                send("approval", {
+                  id: a.id,
+                  task_id: a.taskId,
+                  session_id: a.sessionId,
+                  tool: a.tool,
+                  status: a.status,
                 });
               }
             }

@@ -12,7 +12,14 @@ import { page, pageQuery, queryText } from "./pages.ts";
 
 const idParams = z.object({ id: z.string().min(1) });
 
-const TASK_STATUSES = ["pending", "running", "complete", "failed", "cancelled"] as const;
+const TASK_STATUSES = [
+  "pending",
+  "running",
+  "waiting_approval",
+  "complete",
+  "failed",
+  "cancelled",
+] as const;
 
 const listQuery = z.strictObject({
   bot: queryText(200).optional(),
@@ -149,7 +156,7 @@ export const tasksApi = apiPlugin<TasksApiOptions>((routes, { store, abortLocal 
       const ok = await store.tasks.finish(
         t.id,
         { status: "cancelled" },
-        { from: ["pending", "running"] },
+        { from: ["pending", "running", "waiting_approval"] },
       );
       if (!ok) {
         const now = await store.tasks.get(t.id);

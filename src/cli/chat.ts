@@ -5,10 +5,12 @@
  * progress line shows (`… thinking`), then the reply is printed (or `[Error: …]`). The
  * conversation's open session (client id `local:<NAME>#…`) is continued; `/new` ends it
  * and starts a fresh one. Ctrl-D (end of input) exits 0. Reads the session's live stream
- * (`GET /api/v1/sessions/{id}/stream`), so it works with piped stdin too.
+ * (`GET /api/v1/sessions/{id}/stream`), so it works with piped stdin too. A tool call
+ * waiting for approval is shown and the next line answers it (`./chat-approvals.ts`).
  */
 import { createInterface } from "node:readline";
 import type { Config } from "../config.ts";
+import { answerApprovals } from "./chat-approvals.ts";
 import { apiKeyOf, localServerUrl } from "./server-api.ts";
 
 /** Options of {@link chat}. */
@@ -73,8 +75,17 @@ export async function chat(config: Config, opts: ChatOptions): Promise<number> {
     `Chatting with bot ${opts.bot} (session ${sessionId}); /new for a fresh session, Ctrl-D to quit.\n`,
   );
 
-  /** Sends one line and prints progress and the reply. */
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  const lines = rl[Symbol.asyncIterator]();
+  const nextLine = async () => {
+    const r = await lines.next();
+    return r.done ? undefined : (r.value as string);
+  };
+  const write = (text: string) => process.stdout.write(text);
+
+  /** Sends one line and prints progress, approval requests and the reply. */
   const turn = async (line: string): Promise<void> => {
+    const asked = new Set<string>();
     const stream = await fetch(`${base}/api/v1/sessions/${sessionId}/stream`, { headers });
     if (!stream.ok || !stream.body) throw new Error(`stream: HTTP ${stream.status}`);
     const sent = await call("POST", `/api/v1/sessions/${sessionId}/messages`, {
@@ -105,6 +116,9 @@ export async function chat(config: Config, opts: ChatOptions): Promise<number> {
               process.stdout.write(`[Error: ${d.error ?? d.status}]\n`);
               return;
             }
+            if (d.status === "waiting_approval") {
+              if (!(await answerApprovals(call, sent.task_id, asked, nextLine, write))) return;
+            }
           }
           if (event === "message" && d.role === "assistant" && d.task_id === sent.task_id) {
             process.stdout.write(`${d.content}\n`);
@@ -117,9 +131,10 @@ export async function chat(config: Config, opts: ChatOptions): Promise<number> {
     }
   };
 
-  const rl = createInterface({ input: process.stdin, terminal: false });
   try {
-    for await (const raw of rl) {
+    for (;;) {
+      const raw = await nextLine();
+      if (raw === undefined) break;
       const line = raw.trim();
       if (!line) continue;
       if (line === "/new") {

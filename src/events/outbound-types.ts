@@ -29,6 +29,8 @@ export const EVENT_NAMES = [
   "task.created",
   "task.completed",
   "task.failed",
+  "approval.requested",
+  "approval.decided",
   "error",
   "roadmap.exported",
   "task.sync",

@@ -52,6 +52,7 @@ export function mountMcpHttp(
     const server = createMcpServer(services(), {
       version,
       allows: (scope) => scopeAllows(key.scopes, scope),
+      caller: key.name,
     });
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,

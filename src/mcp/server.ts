@@ -27,6 +27,11 @@ import {
   UnknownBotError,
 } from "../sessions/errors.ts";
 import {
+  APPROVAL_TOOL_SCOPES,
+  type ApprovalMcpServices,
+  registerApprovalTools,
+} from "./approval-tools.ts";
+import {
   CORE_TOOL_SCOPES,
   type CoreMcpServices,
   registerCoreTools,
@@ -39,12 +44,14 @@ export interface McpServices {
   outbound: OutboundServices;
   core: CoreMcpServices;
   jobs: JobMcpServices;
+  approvals: ApprovalMcpServices;
 }
 
 /** Every MCP tool with the API scope it needs (the same as its REST route). */
 export const MCP_TOOL_SCOPES = {
   ...CORE_TOOL_SCOPES,
   ...JOB_TOOL_SCOPES,
+  ...APPROVAL_TOOL_SCOPES,
   integrations_state: "webhooks:read",
   integration_webhook_list: "webhooks:read",
   integration_webhook_register: "webhooks:write",
@@ -67,6 +74,8 @@ export interface McpServerOptions {
    * `Missing required scope: X`. Default: every scope (stdio, a local operator).
    */
   allows?: (scope: Scope) => boolean;
+  /** Who calls (the API key's name), recorded as an approval's decider. Default `mcp`. */
+  caller?: string;
 }
 
 const eventNameList = EVENT_NAMES.join(", ");
@@ -103,6 +112,7 @@ export function createMcpServer(all: McpServices, opts: McpServerOptions): McpSe
     };
   registerCoreTools(server, run, all.core);
   registerJobTools(server, run, all.jobs);
+  registerApprovalTools(server, run, all.approvals, opts.caller ?? "mcp");
 
   server.registerTool(
     "integrations_state",

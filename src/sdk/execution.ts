@@ -14,4 +14,10 @@ export interface ExecutionConfig {
   tools?: string[];
   /** `provider:model` used instead of the bot's model. */
   model_override?: string;
+  /**
+   * Tightens the bot's approval policy for this run (it can never loosen it): `default:
+   * "always"` makes every tool call wait for a person, `tools: {<name>: "always"}` the named
+   * ones. Any other value is refused.
+   */
+  approval?: { default?: "always"; tools?: Record<string, "always"> };
 }

@@ -12,6 +12,8 @@ export const SCOPES = [
   "webhooks:write",
   "jobs:read",
   "jobs:write",
+  "approvals:read",
+  "approvals:write",
   "admin",
 ] as const;
 

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { modelSpecSchema } from "../agent/models.ts";
+import { approvalTighteningSchema } from "../approvals/policy.ts";
 
 /** A required string: "required" when absent, else "must be a string" / "must not be empty". */
 const requiredString = () =>
@@ -22,6 +23,7 @@ export const executionConfigSchema = z.strictObject({
   skills: z.array(z.string()).optional(),
   tools: z.array(z.string()).optional(),
   model_override: modelSpecSchema.optional(),
+  approval: approvalTighteningSchema.optional(),
 });
 
 /** `type` inside a dispatch config (the message's `dispatch_type` overrides it). */

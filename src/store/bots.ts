@@ -1,5 +1,6 @@
 /** Bots: agent configurations (DESIGN §3). */
 import type { Kysely } from "kysely";
+import type { ApprovalPolicy } from "./approval-tables.ts";
 import { fromJson } from "./json.ts";
 import type { BotsTable, Database } from "./schema.ts";
 
@@ -16,6 +17,8 @@ export interface Bot {
   displayName: string | null;
   avatarUrl: string | null;
   integrationConfig: Record<string, unknown>;
+  /** Which tool calls wait for a person; null: none (see `src/approvals/policy.ts`). */
+  approval: ApprovalPolicy | null;
   /**
    * Who owns it: `env` — created from the environment, and brought back in line with it at
    * every start ({@link BotRepository.syncFromEnv}); `api` — created or edited through the
@@ -47,6 +50,7 @@ function toBot(r: BotsTable): Bot {
     displayName: r.display_name,
     avatarUrl: r.avatar_url,
     integrationConfig: fromJson(r.integration_config, {}),
+    approval: fromJson(r.approval, null),
     managedBy: r.managed_by === "env" ? "env" : "api",
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -66,6 +70,7 @@ function toRow(b: BotInput): Partial<BotsTable> {
   if (b.integrationConfig !== undefined)
     row.integration_config = JSON.stringify(b.integrationConfig);
   if (b.managedBy !== undefined) row.managed_by = b.managedBy;
+  if (b.approval !== undefined) row.approval = b.approval ? JSON.stringify(b.approval) : null;
   return row;
 }
 
@@ -184,6 +189,7 @@ export class BotRepository {
       avatar_url: input.avatarUrl ?? null,
       integration_config: JSON.stringify(input.integrationConfig ?? {}),
       managed_by: input.managedBy ?? "api",
+      approval: input.approval ? JSON.stringify(input.approval) : null,
       created_at: now,
       updated_at: now,
     };

@@ -3,6 +3,7 @@
  * epoch (integers); JSON values are stored as text and parsed by the repositories.
  */
 import type { Generated } from "kysely";
+import type { ApprovalsTable, TurnCheckpointsTable } from "./approval-tables.ts";
 
 export interface BotsTable {
   id: string;
@@ -21,6 +22,8 @@ export interface BotsTable {
   integration_config: string;
   /** Who owns it: `env` (follows SWITCHYARD_MODEL at every start) or `api`. */
   managed_by: string;
+  /** JSON approval policy (`{default, tools}`), or NULL: never ask. */
+  approval?: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -66,7 +69,14 @@ export interface MessagesTable {
   created_at: number;
 }
 
-export type TaskStatus = "pending" | "running" | "complete" | "failed" | "cancelled";
+/** `waiting_approval`: parked on a tool approval (no lease), see `src/approvals/`. */
+export type TaskStatus =
+  | "pending"
+  | "running"
+  | "waiting_approval"
+  | "complete"
+  | "failed"
+  | "cancelled";
 
 export interface TasksTable {
   id: string;
@@ -360,6 +370,8 @@ export interface UiSessionsTable {
 }
 
 export interface Database {
+  approvals: ApprovalsTable;
+  turn_checkpoints: TurnCheckpointsTable;
   ui_sessions: UiSessionsTable;
   bots: BotsTable;
   sessions: SessionsTable;

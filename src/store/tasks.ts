@@ -195,7 +195,8 @@ export class TaskRepository {
 
   /**
    * Atomically claims up to `limit` runnable tasks for `owner`: pending, due, the oldest
-   * pending task of its session, and no task of that session running. One statement, so
+   * pending task of its session, and no task of that session running or waiting for an
+   * approval (its later messages wait for the decision, so turns stay in order). One statement, so
    * two claimers never get the same task; on PostgreSQL rows locked by another claimer are
    * skipped (`FOR UPDATE SKIP LOCKED`). Each claimed task gets `attempts + 1` and a lease
    * until `now + leaseMs`. Returned oldest first.
@@ -217,7 +218,7 @@ export class TaskRepository {
         -- version, so a task another claimer took meanwhile is dropped here, not claimed twice.
         WHERE t.status = 'pending' AND t.run_at <= ${now}
           AND NOT EXISTS (SELECT 1 FROM tasks r
-            WHERE r.status = 'running' AND r.session_id = h.session_id)
+            WHERE r.status IN ('running', 'waiting_approval') AND r.session_id = h.session_id)
         ORDER BY t.id
         LIMIT ${limit}
         ${lock}

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { type AgentDeps, runAgentTurn } from "../agent/loop.ts";
 import type { ModelRegistry } from "../agent/models.ts";
 import type { ToolRegistry } from "../agent/tools.ts";
+import type { ApprovalService } from "../approvals/service.ts";
 import type { HookRegistry } from "../hooks/lifecycle.ts";
 import { UnknownBotError } from "../sessions/errors.ts";
 import type { Store } from "../store/index.ts";
@@ -31,6 +32,8 @@ export interface TurnRunnerDeps {
   maxSteps?: number;
   /** Most history messages the model sees before the task's own (default 50). */
   historyLimit?: number;
+  /** Tool approvals: calls that wait for a person park the task (`src/approvals/`). */
+  approvals?: Pick<ApprovalService, "forRun" | "park">;
 }
 
 /** Runs one task's agent turn; the task worker's `execute`. */
@@ -66,6 +69,13 @@ export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
       task.messageId,
       deps.historyLimit ?? 50,
     );
-    return runAgentTurn(agent, { task, bot, session, history, signal });
+    const approvals = await deps.approvals?.forRun(task, bot);
+    const out = await runAgentTurn(agent, { task, bot, session, history, signal, approvals });
+    if (out.parked) {
+      // Parked (or, when the park lost its compare-and-set, someone else's now): not finished.
+      await deps.approvals!.park(task, out.parked);
+      return { text: "", model: out.model, notes: out.notes, parked: true };
+    }
+    return { text: out.text, model: out.model, notes: out.notes };
   };
 }

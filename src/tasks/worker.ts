@@ -16,6 +16,8 @@ export interface TaskOutput {
   text: string;
   model?: string;
   notes?: string[];
+  /** The task was parked (waiting for an approval): it is not finished. */
+  parked?: boolean;
 }
 
 /** Settings of a {@link TaskWorker}. Times in ms unless named otherwise. */
@@ -218,6 +220,7 @@ export class TaskWorker {
         await finisher.fail(task, message, { from: ["running"], owner: token });
         return;
       }
+      if (out.parked) return;
       await finisher.complete(task, out.text, token, { model: out.model, notes: out.notes });
     } catch (err) {
       // The store failed while finishing; the lease will expire and the task run again.

@@ -6,6 +6,8 @@
  * - `POST /webhooks/:app/:token` → 200 message (a follow-up)
  * - `POST /channels/:id/messages` (`Authorization: Bot <token>`) → 200 message; with
  *   `enforce_nonce: true`, a nonce seen before returns the first message and creates none
+ * - `PATCH /channels/:id/messages/:message` (bot) → 200 the message, its `content` and
+ *   `components` replaced (recorded in `edits`); 404 `Unknown Message` for one not there
  * - `POST /channels/:id/typing` (bot) → 204
  * - `PUT /applications/:app/commands`, `PUT /applications/:app/guilds/:g/commands` (bot)
  *   → 200 the commands with ids
@@ -59,6 +61,8 @@ export interface FakeDiscord {
   requests: FakeDiscordRequest[];
   /** Messages made, in order (an edit of @original replaces the earlier one of its token). */
   messages: FakeMessage[];
+  /** Channel message edits (PATCH), in order: the message id and the body sent. */
+  edits: Array<{ id: string; channel: string; body: any }>;
   /** Command lists received by PUT, with the path they came to. */
   commandPuts: Array<{ pathname: string; commands: any[] }>;
   failNext(rule: FakeDiscordFailure): void;
@@ -73,6 +77,7 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
   const requests: FakeDiscordRequest[] = [];
   const messages: FakeMessage[] = [];
   const commandPuts: FakeDiscord["commandPuts"] = [];
+  const edits: FakeDiscord["edits"] = [];
   const nonces = new Map<string, FakeMessage>();
   const failures: FakeDiscordFailure[] = [];
   let seq = 0;
@@ -167,6 +172,18 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
         if (lostAnswer) return sendJson(res, lostAnswer, { message: "upstream lost", code: 0 });
         return sendJson(res, 200, wire(msg));
       }
+      const edit = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(pathname);
+      if (edit && method === "PATCH") {
+        if (!bot()) return unauthorized();
+        const m = messages.find(
+          (x) => x.via === "channel" && x.channel === edit[1] && x.id === edit[2],
+        );
+        if (!m) return sendJson(res, 404, { message: "Unknown Message", code: 10008 });
+        if (typeof r.json?.content === "string") m.content = r.json.content;
+        m.body = { ...m.body, ...r.json };
+        edits.push({ id: m.id, channel: m.channel!, body: r.json });
+        return sendJson(res, 200, wire(m));
+      }
       if (/^\/channels\/(\d+)\/typing$/.test(pathname) && method === "POST") {
         if (!bot()) return unauthorized();
         res.writeHead(204).end();
@@ -201,6 +218,7 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
     url: local.url,
     requests,
     messages,
+    edits,
     commandPuts,
     failNext: (rule) => failures.push({ ...rule }),
     async waitFor(pred, timeoutMs = 10_000) {
@@ -221,6 +239,7 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
       requests.length = 0;
       messages.length = 0;
       commandPuts.length = 0;
+      edits.length = 0;
       failures.length = 0;
       nonces.clear();
     },

@@ -11,6 +11,12 @@
  *   newest first), `metadata` only with `include_all_metadata`; `cursor` is an offset
  * - `reactions.add` / `reactions.remove` `{channel, timestamp, name}` (`already_reacted`,
  *   `no_reaction`)
+ * - `chat.update` `{channel, ts, text, blocks?}` → `{ok, channel, ts, text}`: replaces the
+ *   stored post's text and blocks (`message_not_found` for an unknown ts); each update is
+ *   also recorded in `updates`
+ * - `chat.postEphemeral` `{channel, user, text, thread_ts?}` → `{ok, message_ts}`: recorded
+ *   in `ephemerals` (https://api.slack.com/methods/chat.postEphemeral)
+ * `blocks` (form-encoded as JSON, as WebClient sends them) are decoded and stored.
  *
  * Every call needs `Authorization: Bearer <token>` (else `invalid_auth`). Switches:
  * `failNext(method, status)` answers HTTP `status` once (nothing stored); `holdNext(method)`
@@ -32,6 +38,8 @@ export interface FakeSlackPost {
   ts: string;
   thread_ts?: string;
   text: string;
+  /** Block Kit blocks, as sent (decoded). */
+  blocks?: any[];
   username?: string;
   icon_url?: string;
   metadata?: any;
@@ -56,6 +64,12 @@ export interface FakeSlack {
   holdNext(method: string): Promise<FakeSlackCall>;
   /** Answers the held call. */
   release(): void;
+  /** `chat.update` calls that changed a post, in order. */
+  updates: Array<{ channel: string; ts: string; text: string; blocks?: any[] }>;
+  /** `chat.postEphemeral` messages, in order. */
+  ephemerals: Array<{ channel: string; user: string; text: string; thread_ts?: string }>;
+  /** Resolves once `pred()` holds (checked after every call), else rejects after `timeoutMs`. */
+  waitFor(pred: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
   /** Resolves once `n` posts are stored. */
   waitForPosts(n: number, timeoutMs?: number): Promise<FakeSlackPost[]>;
   /** Forgets calls, posts, reactions and switches. */
@@ -78,6 +92,7 @@ function argsOf(req: IncomingMessage, body: string): Record<string, any> {
     ? (parseJson(body) ?? {})
     : Object.fromEntries(new URLSearchParams(body));
   if (typeof args.metadata === "string") args.metadata = parseJson(args.metadata);
+  if (typeof args.blocks === "string") args.blocks = parseJson(args.blocks);
   return args;
 }
 
@@ -87,6 +102,10 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<FakeSlack>
   const posts: FakeSlackPost[] = [];
   const reactions = new Set<string>();
   const reactionsAdded: string[] = [];
+  const updates: FakeSlack["updates"] = [];
+  const ephemerals: FakeSlack["ephemerals"] = [];
+  let version = 0;
+  const changed = new CountWaiter(() => version);
   const failures = new Map<string, { status: number; error: string }>();
   let holdMethod: string | undefined;
   let onHeld: ((c: FakeSlackCall) => void) | undefined;
@@ -141,6 +160,7 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<FakeSlack>
           channel: a.channel,
           ts: nextTs(),
           text: a.text,
+          ...(Array.isArray(a.blocks) ? { blocks: a.blocks } : {}),
           ...(a.thread_ts ? { thread_ts: a.thread_ts } : {}),
           ...(a.username ? { username: a.username } : {}),
           ...(a.icon_url ? { icon_url: a.icon_url } : {}),
@@ -175,6 +195,32 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<FakeSlack>
         }
         return { ok: true };
       }
+      case "chat.update": {
+        const post = posts.find((p) => p.channel === a.channel && p.ts === a.ts);
+        if (!post) return { ok: false, error: "message_not_found" };
+        if (!a.text && !Array.isArray(a.blocks)) return { ok: false, error: "no_text" };
+        post.text = a.text ?? "";
+        if (Array.isArray(a.blocks)) post.blocks = a.blocks;
+        else delete post.blocks;
+        updates.push({
+          channel: post.channel,
+          ts: post.ts,
+          text: post.text,
+          ...(post.blocks ? { blocks: post.blocks } : {}),
+        });
+        return { ok: true, channel: post.channel, ts: post.ts, text: post.text };
+      }
+      case "chat.postEphemeral": {
+        if (!a.channel || !a.user) return { ok: false, error: "user_not_in_channel" };
+        if (!a.text) return { ok: false, error: "no_text" };
+        ephemerals.push({
+          channel: a.channel,
+          user: a.user,
+          text: a.text,
+          ...(a.thread_ts ? { thread_ts: a.thread_ts } : {}),
+        });
+        return { ok: true, message_ts: nextTs() };
+      }
       default:
         return { ok: false, error: "unknown_method" };
     }
@@ -194,6 +240,8 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<FakeSlack>
       return sendJson(res, 200, { ok: false, error: "invalid_auth" });
     }
     const out = answer(method, call.args);
+    version++;
+    changed.notify();
     if (holdMethod === method) {
       holdMethod = undefined;
       held = () => sendJson(res, 200, out);
@@ -214,6 +262,16 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<FakeSlack>
     posts,
     reactions,
     reactionsAdded,
+    updates,
+    ephemerals,
+    async waitFor(pred, timeoutMs = 10_000, what = "a condition") {
+      const until = Date.now() + timeoutMs;
+      while (!pred()) {
+        const left = until - Date.now();
+        if (left <= 0) throw new Error(`fake Slack: timed out waiting for ${what}`);
+        await changed.wait(version + 1, left, () => new Error("timeout")).catch(() => {});
+      }
+    },
     failNext(method, status, error = "fake_failure") {
       failures.set(method, { status, error });
     },
@@ -241,6 +299,8 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<FakeSlack>
       posts.length = 0;
       reactions.clear();
       reactionsAdded.length = 0;
+      updates.length = 0;
+      ephemerals.length = 0;
       failures.clear();
       holdMethod = undefined;
       held = undefined;

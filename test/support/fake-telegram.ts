@@ -5,14 +5,21 @@
  *
  * - `getMe`: the bot (`id`, `username`).
  * - `getUpdates` (`offset`, `timeout` seconds, `allowed_updates`): serves the queue of
- *   pushed updates with `update_id >= offset`; asking with an `offset` confirms (drops) the
+ *   pushed updates with `update_id >= offset` of the kinds in `allowed_updates` (all kinds
+ *   without it); asking with an `offset` confirms (drops) the
  *   earlier ones, as Telegram does. With nothing to serve it holds the request up to
  *   `timeout` seconds and answers as soon as an update is pushed. A getUpdates arriving
  *   while another is held ends the held one with `409 Conflict: terminated by other
  *   getUpdates request` (as Telegram does) and counts an overlap; while a webhook is set
  *   it answers 409 too.
  * - `setWebhook` (`url`, `secret_token`, `allowed_updates`), `deleteWebhook`.
- * - `sendMessage` (stored with an increasing `message_id`), `sendChatAction`.
+ * - `sendMessage` (stored with an increasing `message_id`, `reply_markup` kept), `sendChatAction`.
+ * - `editMessageText` (`chat_id`, `message_id`, `text`, `reply_markup?`) and
+ *   `editMessageReplyMarkup`: change a sent message (recorded in `edits`); `400 Bad Request:
+ *   message is not modified` when nothing changes, `message to edit not found` for an
+ *   unknown one (https://core.telegram.org/bots/api#updating-messages).
+ * - `answerCallbackQuery` (`callback_query_id`, `text?`): recorded in `answers`; a query id
+ *   answered before gets `400 Bad Request: query is too old…`, as Telegram does.
  * - `failNext(method, status)`: the next call of `method` fails once with that status
  *   (`retry_after` for 429).
  * A wrong token gets `401 Unauthorized`.
@@ -39,6 +46,10 @@ export interface FakeTelegram {
   callsOf(method: string): FakeTelegramCall[];
   /** The messages the bot sent (sendMessage bodies plus their message_id). */
   sent: Array<{ message_id: number; body: any }>;
+  /** Edits of sent messages, in order (`message_id` and the message's body after the edit). */
+  edits: Array<{ method: string; message_id: number; body: any }>;
+  /** answerCallbackQuery calls, in order. */
+  answers: Array<{ callback_query_id: string; text?: string }>;
   /** The webhook as set by setWebhook, or undefined. */
   webhook: { url: string; secret_token?: string; allowed_updates?: string[] } | undefined;
   /** getUpdates requests that overlapped a held one (each answered 409 to the older). */
@@ -69,12 +80,16 @@ export async function startFakeTelegram(
   };
   const calls: FakeTelegramCall[] = [];
   const sent: Array<{ message_id: number; body: any }> = [];
+  const edits: FakeTelegram["edits"] = [];
+  const answers: FakeTelegram["answers"] = [];
   let queue: any[] = [];
   let nextMessageId = 1000;
   const failures = new Map<string, { status: number; retryAfter?: number }>();
   const waiters = new Set<() => void>();
   /** The held getUpdates, if any. */
-  let held: { res: ServerResponse; offset: number | undefined; timer: NodeJS.Timeout } | undefined;
+  let held:
+    | { res: ServerResponse; offset: number | undefined; allowed?: string[]; timer: NodeJS.Timeout }
+    | undefined;
 
   const notify = () => {
     for (const w of [...waiters]) w();
@@ -87,12 +102,18 @@ export async function startFakeTelegram(
       description,
       ...(parameters ? { parameters } : {}),
     });
-  const available = (offset: number | undefined) =>
-    queue.filter((u) => offset === undefined || u.update_id >= offset).slice(0, 100);
+  /** The kind of an update: its one field besides `update_id` (`message`, `callback_query`…). */
+  const kindOf = (u: any) => Object.keys(u).find((k) => k !== "update_id");
+  /** Telegram serves only the kinds asked for (`allowed_updates`; all when not given). */
+  const available = (offset: number | undefined, allowed?: string[]) =>
+    queue
+      .filter((u) => offset === undefined || u.update_id >= offset)
+      .filter((u) => !allowed || allowed.includes(kindOf(u) ?? ""))
+      .slice(0, 100);
   const answerHeld = () => {
     if (!held) return;
     const h = held;
-    const ups = available(h.offset);
+    const ups = available(h.offset, h.allowed);
     if (ups.length === 0) return;
     held = undefined;
     clearTimeout(h.timer);
@@ -106,6 +127,8 @@ export async function startFakeTelegram(
     calls,
     callsOf: (m) => calls.filter((c) => c.method === m),
     sent,
+    edits,
+    answers,
     webhook: undefined,
     overlaps: 0,
     conflicts: 0,
@@ -184,6 +207,50 @@ export async function startFakeTelegram(
             text: body.text,
           });
         }
+        case "editMessageText":
+        case "editMessageReplyMarkup": {
+          const m = sent.find(
+            (x) =>
+              x.message_id === Number(body.message_id) &&
+              String(x.body.chat_id) === String(body.chat_id),
+          );
+          if (!m) return fail(res, 400, "Bad Request: message to edit not found");
+          const next = {
+            ...m.body,
+            ...(method === "editMessageText" ? { text: body.text } : {}),
+            reply_markup: body.reply_markup,
+          };
+          if (JSON.stringify(next) === JSON.stringify(m.body)) {
+            return fail(
+              res,
+              400,
+              "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+            );
+          }
+          m.body = next;
+          edits.push({ method, message_id: m.message_id, body: next });
+          return ok(res, {
+            message_id: m.message_id,
+            from: bot,
+            chat: { id: Number(body.chat_id), type: "private" },
+            date: Math.floor(Date.now() / 1000),
+            text: next.text,
+          });
+        }
+        case "answerCallbackQuery": {
+          if (answers.some((a) => a.callback_query_id === body.callback_query_id)) {
+            return fail(
+              res,
+              400,
+              "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            );
+          }
+          answers.push({
+            callback_query_id: String(body.callback_query_id),
+            ...(typeof body.text === "string" ? { text: body.text } : {}),
+          });
+          return ok(res, true);
+        }
         case "getUpdates": {
           if (fake.webhook) {
             fake.conflicts++;
@@ -207,14 +274,15 @@ export async function startFakeTelegram(
               "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
             );
           }
-          const ups = available(offset);
+          const allowed = Array.isArray(body.allowed_updates) ? body.allowed_updates : undefined;
+          const ups = available(offset, allowed);
           const timeout = Number(body.timeout ?? 0);
           if (ups.length > 0 || !(timeout > 0)) return ok(res, ups);
           const timer = setTimeout(() => {
             if (held?.res === res) held = undefined;
             ok(res, []);
           }, timeout * 1000);
-          held = { res, offset, timer };
+          held = { res, offset, ...(allowed ? { allowed } : {}), timer };
           res.on("close", () => {
             if (held?.res === res) {
               clearTimeout(held.timer);

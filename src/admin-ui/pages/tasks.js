@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, scopeAllows, subscribe, when } from "../api.js";
 import { html } from "../html.js";
 
-const STATUSES = ["pending", "running", "complete", "failed", "cancelled"];
+const STATUSES = ["pending", "running", "waiting_approval", "complete", "failed", "cancelled"];
 
 /** The tasks page. */
 export function TasksPage({ me }) {
@@ -74,7 +74,7 @@ export function TasksPage({ me }) {
             <td>${t.bot_id}</td>
             <td><a href=${`/admin/sessions/${encodeURIComponent(t.session_id)}`}>session</a></td>
             <td>${when(t.created_at)}</td>
-            <td>${(t.status === "pending" || t.status === "running") && html`<button type="button" disabled=${!canCancel} onClick=${() => cancel(t.id)} aria-label=${`Cancel task ${t.id}`}>Cancel</button>`}</td>
+            <td>${["pending", "running", "waiting_approval"].includes(t.status) && html`<button type="button" disabled=${!canCancel} onClick=${() => cancel(t.id)} aria-label=${`Cancel task ${t.id}`}>Cancel</button>`}</td>
           </tr>`,
         )}</tbody></table></div>
         ${list.length === 0 && html`<p class="hint">No tasks match.</p>`}`
