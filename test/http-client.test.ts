@@ -159,6 +159,18 @@ describe("OutboundHttpClient: responses and retries", () => {
     assert.equal(srv.seen.length, 3);
   });
 
+  test("inline retries back off exponentially: base × 2^n before each retry (an injected sleep records it)", async () => {
+    const srv = await startServer((_q, res) => reply(res, 503, "busy"));
+    const waited: number[] = [];
+    const r = await client({
+      baseRetryDelayMs: 100,
+      sleep: async (ms) => void waited.push(ms),
+    }).postJson(srv.url, {}, { retries: 3 });
+    assert.equal(r.attempts, 4);
+    assert.equal(srv.seen.length, 4);
+    assert.deepEqual(waited, [100, 200, 400], "100 ms × 2^n, none after the last attempt");
+  });
+
   test("429 with Retry-After: 1 waits a second before the retry (an injected sleep records it)", async () => {
     const srv = await startServer((_q, res, i) =>
       i === 0 ? reply(res, 429, "", { "retry-after": "1" }) : reply(res, 200),

@@ -2,12 +2,14 @@
  * Redaction of configuration in API responses (`lib/redact.ts`): every secret-name form is
  * masked, at any depth, in objects and arrays; other names and URLs keep their shape. Then
  * the same over real HTTP: a delivery's target and payload as GET /api/v1/deliveries/{id}
- * returns them.
+ * returns them, and the stored dispatch_config of a session, a task and a job as every read
+ * of them returns it (one and many), on both backends.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { isSecretName, redactConfig } from "../src/lib/redact.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 
 /** Every form a secret's name takes in configs seen in the wild. */
 const SECRET_NAMES = [
@@ -123,3 +125,71 @@ describe("redaction over HTTP: a delivery's target and payload", () => {
     for (const name of SECRET_NAMES) assert.ok(!JSON.stringify(list.body).includes(secretOf(name)));
   });
 });
+
+for (const backend of ALL_BACKENDS) {
+  describe(
+    `redaction over HTTP: every read of a stored dispatch_config (${backend})`,
+    runsOn(backend),
+    () => {
+      let t: TestApp;
+      before(async () => {
+        t = await startTestApp({ backend });
+      });
+      after(() => t.close());
+
+      /** A dispatch_config of an integration's type (its shape is its own) full of secrets. */
+      const secretOf = (name: string) => `dispatch-${name}-5a4b3c`;
+      const config = () => ({
+        type: "chat-integration",
+        url: "https://user:pw@hooks.example.com/T000/B000/XXXX?token=abc",
+        ...Object.fromEntries(SECRET_NAMES.map((n) => [n, secretOf(n)])),
+        nested: { deeper: [{ ...Object.fromEntries(SECRET_NAMES.map((n) => [n, secretOf(n)])) }] },
+      });
+      const assertHidden = (body: unknown, what: string) => {
+        const text = JSON.stringify(body);
+        for (const name of SECRET_NAMES)
+          assert.ok(!text.includes(secretOf(name)), `${what}: ${name}`);
+        for (const leak of ["pw@", "XXXX", "token=abc"])
+          assert.ok(!text.includes(leak), `${what}: ${leak}`);
+      };
+
+      test("tasks, sessions and jobs: one and many, no secret shown", async () => {
+        const sid = await t.session(`redact-${backend}`, { dispatch_config: config() });
+        const session = await t.api("GET", `/api/v1/sessions/${sid}`);
+        assert.equal(session.status, 200);
+        assert.equal(session.body.dispatch_config.nested.deeper[0].access_token, "****");
+        assertHidden(session.body, "GET /sessions/{id}");
+        assertHidden((await t.api("GET", "/api/v1/sessions?limit=200")).body, "GET /sessions");
+
+        t.llm.enqueue({ text: "done" });
+        const m = await t.api("POST", `/api/v1/sessions/${sid}/messages`, {
+          content: "run",
+          run_agent: true,
+          dispatch_config: config(),
+        });
+        assert.equal(m.status, 201, JSON.stringify(m.body));
+        const task = await t.api("GET", `/api/v1/tasks/${m.body.task_id}`);
+        assert.equal(task.status, 200);
+        assert.equal(task.body.dispatch_config.nested.deeper[0].api_key, "****");
+        assertHidden(task.body, "GET /tasks/{id}");
+        assertHidden((await t.api("GET", `/api/v1/tasks?session_id=${sid}`)).body, "GET /tasks");
+
+        const job = await t.api("POST", "/api/v1/jobs", {
+          name: `redact-${backend}`,
+          schedule: { cron: "0 9 * * *" },
+          target: sid,
+          prompt: "tick",
+          enabled: false,
+          dispatch_config: config(),
+        });
+        assert.equal(job.status, 201, JSON.stringify(job.body));
+        assertHidden(job.body, "POST /jobs");
+        const one = await t.api("GET", `/api/v1/jobs/${job.body.id}`);
+        assert.equal(one.status, 200);
+        assert.equal(one.body.dispatch_config.nested.deeper[0].password, "****");
+        assertHidden(one.body, "GET /jobs/{id}");
+        assertHidden((await t.api("GET", "/api/v1/jobs")).body, "GET /jobs");
+      });
+    },
+  );
+}

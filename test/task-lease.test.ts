@@ -2,7 +2,8 @@
  * Task leases over real HTTP, with two instances (two Apps on one database): a task that
  * runs longer than its lease keeps it by renewal and finishes once, with one attempt and one
  * model call; a cancel sent to the other instance stops the run (its model connection
- * closes) and nothing is recorded or delivered after.
+ * closes) and nothing is recorded or delivered after, also when the cancelled task was
+ * claimed in one batch with another that keeps running (they share the claim's lease token).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -11,8 +12,11 @@ import { type CaptureServer, startCaptureServer } from "./support/capture-server
 import { ALL_BACKENDS, createTestDatabase, runsOn, type TestDatabase } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
 
-/** Short enough that a model answer held 4 × as long outlives it several times. */
-const LEASE_MS = 500;
+/**
+ * Short enough that a model answer held 4 × as long outlives it several times, long enough
+ * that a renewal (every third of it) delayed by a loaded machine does not lose it.
+ */
+const LEASE_MS = 1000;
 
 for (const backend of ALL_BACKENDS) {
   describe(`task leases across two instances (${backend})`, runsOn(backend), () => {
@@ -132,6 +136,66 @@ for (const backend of ALL_BACKENDS) {
         ["echo: marker"],
       );
       assert.equal(llm.requests.length, 2, "the cancelled task never called the model again");
+    });
+
+    test("a cancel sent to the other instance stops one of two tasks claimed together; the other runs on", async () => {
+      // Both tasks are pending before one claim pass of instance a takes them together.
+      await a.app.taskWorker.stop();
+      await b.app.taskWorker.stop();
+      llm.reset();
+      llm.enqueue({ hang: true }, { hang: true });
+      const post = async (name: string) => {
+        const sid = await b.session(`${name}-${backend}`, {
+          dispatch_config: { type: "webhook", url: `${hook.url}/${name}` },
+        });
+        const r = await b.api("POST", `/api/v1/sessions/${sid}/messages`, {
+          content: name,
+          run_agent: true,
+        });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        return { sid, taskId: r.body.task_id as string };
+      };
+      const stopped = await post("batch-cancelled");
+      const running = await post("batch-running");
+      a.app.taskWorker.start();
+      await llm.waitForRequests(2);
+      const activeOnA = () => a.app.taskWorker.activeCount;
+      assert.equal(activeOnA(), 2, "instance a runs both");
+
+      const c = await b.api("POST", `/api/v1/tasks/${stopped.taskId}/cancel`);
+      assert.equal(c.status, 200);
+      // Instance a learns of the cancel from its lease renewal and closes that model call.
+      await llm.waitForClientClose(1, 10 * LEASE_MS);
+      const lastUser = (q: { messages: any[] }) =>
+        q.messages.filter((m) => m.role === "user").at(-1)?.content;
+      assert.deepEqual(llm.closedRequests.map(lastUser), ["batch-cancelled"]);
+      assert.equal((await a.api("GET", `/api/v1/tasks/${running.taskId}`)).body.status, "running");
+      for (let i = 0; i < 500 && activeOnA() !== 1; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(activeOnA(), 1, "the other task still runs");
+
+      // Then the other one is cancelled too; nothing of either is recorded or delivered.
+      assert.equal((await b.api("POST", `/api/v1/tasks/${running.taskId}/cancel`)).status, 200);
+      await llm.waitForClientClose(2, 10 * LEASE_MS);
+      await bothIdle();
+      b.app.taskWorker.start();
+      for (const { sid, taskId } of [stopped, running]) {
+        const task = await a.waitForTask(taskId);
+        assert.equal(task.status, "cancelled");
+        assert.equal(task.attempts, 1);
+        const msgs = (await a.api("GET", `/api/v1/sessions/${sid}/messages`)).body;
+        assert.deepEqual(
+          msgs.map((m: any) => m.role),
+          ["user"],
+        );
+        const rows = (await a.api("GET", `/api/v1/deliveries?task_id=${taskId}`)).body;
+        assert.deepEqual(
+          rows.filter((d: any) => d.target_type === "webhook"),
+          [],
+        );
+      }
+      assert.equal(llm.requests.length, 2, "no further model call");
     });
   });
 }

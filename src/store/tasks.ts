@@ -231,9 +231,10 @@ export class TaskRepository {
   }
 
   /**
-   * Extends the leases held under the given lease tokens (one per claim) of tasks still
-   * running. Returns the tokens renewed: a token missing from the answer lost its lease
-   * (cancelled, finished or taken over) and its run should stop.
+   * Extends the leases held under the given lease tokens (one per claim, shared by every
+   * task of that claim) of tasks still running. Returns the ids of the tasks renewed: a task
+   * missing from the answer lost its lease (cancelled, finished or taken over) and its run
+   * should stop, even when another task of the same claim still holds the token.
    */
   async renewLeases(tokens: string[], leaseMs: number): Promise<string[]> {
     if (tokens.length === 0) return [];
@@ -242,9 +243,9 @@ export class TaskRepository {
       .set({ lease_expires_at: Date.now() + leaseMs })
       .where("lease_owner", "in", [...new Set(tokens)])
       .where("status", "=", "running")
-      .returning("lease_owner")
+      .returning("id")
       .execute();
-    return rows.map((r) => r.lease_owner!);
+    return rows.map((r) => r.id);
   }
 
   /**

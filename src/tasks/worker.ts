@@ -139,7 +139,7 @@ export class TaskWorker {
     clearInterval(this.#renewTimer);
   }
 
-  /** Renews this worker's leases; a run whose lease is gone (taken over) is aborted. */
+  /** Renews this worker's leases; a run whose lease is gone (cancelled, taken over) is aborted. */
   async #renew(): Promise<void> {
     const entries = [...this.#running.entries()];
     if (entries.length === 0) return;
@@ -149,8 +149,10 @@ export class TaskWorker {
         this.#o.leaseMs,
       ),
     );
+    // By task id: one claim's tasks share its token, so a token still renewed for one of
+    // them says nothing about a task of the same claim that was cancelled meanwhile.
     for (const [id, r] of entries) {
-      if (!renewed.has(r.token) && this.#running.get(id) === r) {
+      if (!renewed.has(id) && this.#running.get(id) === r) {
         r.controller.abort(new LeaseLostReason("lease lost"));
       }
     }

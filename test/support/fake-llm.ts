@@ -43,6 +43,8 @@ export interface FakeLlm {
    * caller aborted), since start/reset.
    */
   readonly closedByClient: number;
+  /** The requests counted in `closedByClient`, in the order they were closed (when recording). */
+  closedRequests: FakeLlmRequest[];
   /** Resolves once `closedByClient` reaches `n`; rejects after `timeoutMs` (default 5000). */
   waitForClientClose(n: number, timeoutMs?: number): Promise<void>;
   /** Stops the server, ending hanging and delayed requests. */
@@ -68,6 +70,7 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
   let received = 0;
   const arrived = new CountWaiter(() => received);
   let closedByClient = 0;
+  const closedRequests: FakeLlmRequest[] = [];
   const clientClosed = new CountWaiter(() => closedByClient);
 
   const local = await startLocalServer(
@@ -115,6 +118,7 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
     res.once("close", () => {
       if (res.writableFinished || local.closed) return;
       closedByClient++;
+      if (record) closedRequests.push(request);
       clientClosed.notify();
     });
 
@@ -137,6 +141,7 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
   return {
     baseUrl: `${local.url}/v1`,
     requests,
+    closedRequests,
     enqueue(...replies) {
       script.enqueue(replies);
     },
@@ -151,6 +156,7 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
       requests.length = 0;
       received = 0;
       closedByClient = 0;
+      closedRequests.length = 0;
     },
     waitForRequests(n, timeoutMs = 5000) {
       return arrived.wait(
