@@ -76,7 +76,9 @@ export function sandboxArgs(
   for (const h of opts.hidden) {
     if (bound.some((b) => isInside(b, h)) && existsSync(h)) args.push("--tmpfs", h);
   }
-  args.push("--bind", scope.path, scope.path, "--chdir", cwd);
+  args.push("--bind", scope.path, scope.path);
+  // The root bwrap builds is a tmpfs: made read-only once every mount point exists in it.
+  args.push("--remount-ro", "/", "--chdir", cwd);
   args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
   if (!opts.network) args.push("--unshare-net");
   args.push("--hostname", "sandbox", "--die-with-parent", "--new-session");
