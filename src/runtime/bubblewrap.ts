@@ -23,7 +23,7 @@ import { type CommandDefaults, commandCwd } from "./host.ts";
 import { isInside } from "./paths.ts";
 import { runCommand, SHELL, scrubbedEnv } from "./spawn.ts";
 
-/** Where `bwrap` is looked for (`SWITCHYARD_BWRAP` wins when set). */
+/** Where `bwrap` is looked for, in order. */
 export const BWRAP_PATHS = ["/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap"];
 
 /** System folders shown read-only (each when it exists; a symlink is recreated as one). */
@@ -103,8 +103,7 @@ let probed: BwrapProbe | undefined;
  */
 export function probeBwrap(bwrapPath?: string): BwrapProbe {
   if (!bwrapPath && probed) return probed;
-  const path =
-    bwrapPath ?? [process.env.SWITCHYARD_BWRAP, ...BWRAP_PATHS].find((p) => p && existsSync(p));
+  const path = bwrapPath ?? BWRAP_PATHS.find((p) => existsSync(p));
   let result: BwrapProbe;
   if (!path) {
     result = { ok: false, reason: "bwrap not found (install Debian's bubblewrap)" };
