@@ -6,11 +6,17 @@
  * (`auto` falls back to host and says why, `bubblewrap` refuses to start).
  */
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { loadConfig } from "../src/config.ts";
 import { probeBwrap } from "../src/runtime/bubblewrap.ts";
+import { createHostProvider } from "../src/runtime/host.ts";
+import { PathEscapeError } from "../src/runtime/paths.ts";
+import { copyIntoScope, ensureScope, scopeRoot } from "../src/runtime/scope.ts";
 import { RuntimeService } from "../src/runtime/service.ts";
+import type { Runtime } from "../src/sdk/runtime.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { ALL_BACKENDS, runsOn, tempDir } from "./support/db.ts";
 import { runTool } from "./support/runtime-tools.ts";
@@ -124,5 +130,78 @@ describe("SWITCHYARD_RUNTIME when bwrap does not work", () => {
       s.open({ sessionId: "s", botId: "b" }),
       /runtime is bubblewrap, which cannot work on this server: bwrap not found/,
     );
+  });
+});
+
+describe("scope helpers and settings", () => {
+  test("copyIntoScope writes bytes or a stream into the scope folder, never outside", async () => {
+    const ws = tempDir("switchyard-rt-copy-");
+    try {
+      const scope = { kind: "session" as const, id: "s-1" };
+      const root = scopeRoot(ws.path, scope);
+      assert.equal(root, join(ws.path, "scopes", "session", "s-1"));
+      const a = await copyIntoScope(ws.path, scope, "in/a.txt", new TextEncoder().encode("bytes"));
+      assert.equal(a, join(root, "in", "a.txt"));
+      assert.equal(readFileSync(a, "utf8"), "bytes");
+      const b = await copyIntoScope(
+        ws.path,
+        scope,
+        "b.txt",
+        Readable.from([Buffer.from("str"), Buffer.from("eam")]),
+      );
+      assert.equal(readFileSync(b, "utf8"), "stream");
+      await assert.rejects(
+        copyIntoScope(ws.path, scope, "../escape.txt", Buffer.from("x")),
+        PathEscapeError,
+      );
+      await assert.rejects(
+        copyIntoScope(ws.path, scope, "/etc/escape.txt", Buffer.from("x")),
+        PathEscapeError,
+      );
+      symlinkSync(ws.path, join(root, "up"));
+      await assert.rejects(
+        copyIntoScope(ws.path, scope, "up/escape.txt", Buffer.from("x")),
+        PathEscapeError,
+      );
+      assert.ok(
+        !existsSync(join(ws.path, "escape.txt")) &&
+          !existsSync(join(ws.path, "scopes", "session", "escape.txt")),
+      );
+      // An id that is not a plain name cannot name a path.
+      assert.match(
+        scopeRoot(ws.path, { kind: "channel", id: "../../etc" }),
+        /scopes\/channel\/h-[0-9a-f]{32}$/,
+      );
+    } finally {
+      ws.remove();
+    }
+  });
+
+  test("bash's cwd must be an existing folder in the scope", async () => {
+    const ws = tempDir("switchyard-rt-cwd-");
+    try {
+      const scope = await ensureScope(ws.path, { kind: "bot", id: "b" });
+      const rt = createHostProvider().get(scope) as Runtime;
+      await assert.rejects(
+        rt.bash({ command: "pwd", cwd: "nope" }),
+        /cwd nope is not a folder in the workspace/,
+      );
+      await assert.rejects(rt.bash({ command: "pwd", cwd: ".." }), /leaves the workspace/);
+      mkdirSync(join(scope.path, "sub"));
+      assert.equal(
+        (await rt.bash({ command: "pwd", cwd: "sub" })).stdout,
+        `${join(scope.path, "sub")}\n`,
+      );
+    } finally {
+      ws.remove();
+    }
+  });
+
+  test("SWITCHYARD_RUNTIME is validated at start", () => {
+    assert.throws(
+      () => loadConfig({ SWITCHYARD_RUNTIME: "docker" }, tempDir().path),
+      /SWITCHYARD_RUNTIME: expected auto, host, bubblewrap or none/,
+    );
+    assert.equal(loadConfig({}, tempDir().path).SWITCHYARD_RUNTIME, "auto");
   });
 });

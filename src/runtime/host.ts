@@ -5,6 +5,7 @@
  * cancel. It confines the working directory, not the command: a command can read what the
  * server's user can read and use the network. Use `bubblewrap` for isolation.
  */
+import { stat } from "node:fs/promises";
 import type {
   BashInput,
   BashResult,
@@ -12,7 +13,7 @@ import type {
   RuntimeProvider,
   RuntimeScope,
 } from "../sdk/runtime.ts";
-import { resolveInScope } from "./paths.ts";
+import { PathEscapeError, resolveInScope } from "./paths.ts";
 import { runCommand, SHELL, scrubbedEnv } from "./spawn.ts";
 
 /** Limits used when a call names none. */
@@ -25,9 +26,16 @@ export interface CommandDefaults {
   killGraceMs?: number;
 }
 
-/** The working directory of a call: `input.cwd` confined to the scope, else its root. */
-export function commandCwd(scope: RuntimeScope, input: BashInput): Promise<string> {
-  return resolveInScope({ hostRoot: scope.path }, input.cwd ?? ".");
+/**
+ * The working directory of a call: `input.cwd` confined to the scope, else its root.
+ * @throws PathEscapeError when it leaves the scope or is not an existing folder
+ */
+export async function commandCwd(scope: RuntimeScope, input: BashInput): Promise<string> {
+  const cwd = await resolveInScope({ hostRoot: scope.path }, input.cwd ?? ".");
+  const st = await stat(cwd).catch(() => undefined);
+  if (!st?.isDirectory())
+    throw new PathEscapeError(`cwd ${input.cwd} is not a folder in the workspace`);
+  return cwd;
 }
 
 /** Builds the `host` provider. */
