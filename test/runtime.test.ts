@@ -173,9 +173,9 @@ for (const backend of ALL_BACKENDS) {
       refused(1, /leaves the workspace/);
       refused(2, /Absolute path \/etc\/passwd is outside the workspace/);
       refused(3, /outside the workspace through a symbolic link/);
-      refused(4, /symbolic link/);
-      refused(5, /symbolic link/);
-      refused(6, /symbolic link/);
+      refused(4, /outside the workspace through a symbolic link/);
+      refused(5, /outside the workspace through a symbolic link/);
+      refused(6, /outside the workspace through a symbolic link/);
       // `..` is applied to the path before links are followed: d/up/../../x is the root's x.
       refused(7, /No file x in the workspace/);
       refused(8, /leaves the workspace/);
