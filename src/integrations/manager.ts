@@ -168,13 +168,7 @@ export class IntegrationManager {
     this.#registerTools(record, ctx);
     this.#registerDispatcher(record, ctx);
     this.#registerNotifier(record, ctx);
-    const runtimeProblem =
-      record.runtime &&
-      registerIntegrationRuntime(this.#deps.runtimes, record.name, record.runtime, ctx);
-    if (runtimeProblem) {
-      record.parts = record.parts.filter((p) => p !== "runtime");
-      record.errors.push({ file: `${record.dir}/runtime`, reason: runtimeProblem });
-    }
+    registerIntegrationRuntime(this.#deps.runtimes, record, ctx);
     this.#registerHooks(record);
     if (record.router && server)
       await this.#mountRouter(record, ctx, server, record.router, "router");

@@ -59,22 +59,31 @@ export class RuntimeRegistry {
 
 /**
  * Builds an integration's provider from its `runtime.ts` and registers it under the
- * folder's name; a failure is returned as the reason (the manager records it on the part).
+ * folder's name; a failure drops the `runtime` part and records the reason on the folder.
  */
 export function registerIntegrationRuntime(
   registry: RuntimeRegistry | undefined,
-  name: string,
-  definition: RuntimeProviderDefinition,
+  record: {
+    name: string;
+    dir: string;
+    runtime?: RuntimeProviderDefinition;
+    parts: string[];
+    errors: { file: string; reason: string }[];
+  },
   ctx: IntegrationContext,
-): string | undefined {
-  if (!registry) return undefined;
+): void {
+  if (!registry || !record.runtime) return;
   try {
-    const provider = definition(ctx);
-    if (!provider || typeof provider !== "object")
+    const provider = record.runtime(ctx);
+    if (!provider || typeof provider !== "object") {
       throw new Error("must return a RuntimeProvider object");
-    registry.register(name, provider, `integration:${name}`);
-    return undefined;
+    }
+    registry.register(record.name, provider, `integration:${record.name}`);
   } catch (err) {
-    return (err as Error)?.message ?? String(err);
+    record.parts = record.parts.filter((p) => p !== "runtime");
+    record.errors.push({
+      file: `${record.dir}/runtime`,
+      reason: (err as Error)?.message ?? String(err),
+    });
   }
 }
