@@ -132,12 +132,18 @@ for (const backend of ALL_BACKENDS) {
               "done",
               `echo inside > /tmp/${marker} && cat /tmp/${marker}`,
               "echo mine > mine.txt && echo OK",
+              // No capabilities: a root command cannot remount a read-only bind read-write.
+              "grep CapEff /proc/self/status",
             ].join("\n"),
           },
         },
         { name: "read_file", args: { path: "mine.txt" } },
       ]);
-      assert.equal(sh!.result.stdout, "inside\nOK\n", JSON.stringify(sh));
+      assert.equal(
+        sh!.result.stdout,
+        "inside\nOK\nCapEff:\t0000000000000000\n",
+        JSON.stringify(sh),
+      );
       assert.equal(rd!.result.content, "mine\n", "the scope folder is writable");
       assert.ok(!existsSync(join("/tmp", marker)), "the sandbox's /tmp is the host's");
       for (const p of [
