@@ -4,8 +4,8 @@
  * (`/usr`, `/bin`, `/lib*`, `/sbin` and a few files of `/etc`: no home folders, no server
  * files, no data dir), the scope folder bound read-write at its own path (the only
  * writable place besides a private `/tmp`), its own `/proc` and `/dev`, its own PID space,
- * and no network unless the bot's `runtime.network` is true. The environment is scrubbed as
- * for `host`. `--die-with-parent` and the PID namespace make killing `bwrap` kill everything
+ * no capabilities (also as root), and no network unless the bot's `runtime.network` is
+ * true. The environment is scrubbed as for `host`. `--die-with-parent` and the PID namespace make killing `bwrap` kill everything
  * inside, so the host's group kill (SIGTERM, then SIGKILL) ends the whole command.
  */
 import { spawnSync } from "node:child_process";
@@ -81,6 +81,9 @@ export function sandboxArgs(
   args.push("--remount-ro", "/", "--chdir", cwd);
   args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
   if (!opts.network) args.push("--unshare-net");
+  // No capabilities, also when the server runs as root: with CAP_SYS_ADMIN a command could
+  // remount a read-only bind read-write and write through it to the host.
+  args.push("--cap-drop", "ALL");
   args.push("--hostname", "sandbox", "--die-with-parent", "--new-session");
   return args;
 }
