@@ -4,6 +4,7 @@ import { modelSpecSchema } from "../agent/models.ts";
 import { type ApprovalPolicy, approvalPolicySchema, toPolicy } from "../approvals/policy.ts";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
+import { resolveRuntimeConfig, runtimeConfigSchema } from "../runtime/config.ts";
 import type { Bot, BotInput } from "../store/bots.ts";
 import type { Store } from "../store/index.ts";
 
@@ -21,6 +22,8 @@ const botFields = {
   integration_config: z.record(z.string(), z.unknown()),
   /** `{default: "never"|"always", tools: {<name>: "never"|"always"}}`, or null (never ask). */
   approval: approvalPolicySchema.nullable(),
+  /** Runtime settings; fields left out take their defaults, null resets all. */
+  runtime: runtimeConfigSchema.nullable(),
 };
 
 const createBody = z.strictObject({
@@ -43,6 +46,7 @@ type WireBot = {
   avatar_url: string | null;
   integration_config: Record<string, unknown>;
   approval: z.infer<typeof approvalPolicySchema> | null;
+  runtime: Record<string, unknown> | null;
 };
 
 function fromWire(b: Partial<WireBot>): BotInput {
@@ -57,6 +61,7 @@ function fromWire(b: Partial<WireBot>): BotInput {
     avatarUrl: b.avatar_url,
     integrationConfig: b.integration_config,
     approval: b.approval === undefined ? undefined : b.approval && toPolicy(b.approval),
+    runtime: b.runtime,
   };
 }
 
@@ -74,6 +79,7 @@ export function botJson(b: Bot) {
     avatar_url: b.avatarUrl,
     integration_config: b.integrationConfig,
     approval: b.approval satisfies ApprovalPolicy | null,
+    runtime: resolveRuntimeConfig(b.runtime),
     managed_by: b.managedBy,
     created_at: new Date(b.createdAt).toISOString(),
     updated_at: new Date(b.updatedAt).toISOString(),
@@ -84,10 +90,24 @@ export function botJson(b: Bot) {
 export interface AdminBotsApiOptions {
   store: Store;
   defaultModel: string;
+  /** Runtime provider names a bot may set (`runtime.provider`); unchecked when absent. */
+  runtimeProviders?: () => string[];
 }
 
 /** Registers the bot admin routes. `defaultModel` is used when a new bot names none. */
-export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, defaultModel }) => {
+export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, opts) => {
+  const { store, defaultModel } = opts;
+  /** 400 when `runtime.provider` names no known provider. */
+  const checkRuntime = (b: Partial<WireBot>) => {
+    const name = b.runtime?.provider;
+    const known = opts.runtimeProviders?.();
+    if (typeof name === "string" && known && !known.includes(name)) {
+      throw new HttpError(
+        400,
+        `runtime.provider: unknown provider "${name}" (known: ${known.join(", ")})`,
+      );
+    }
+  };
   routes.add({
     method: "GET",
     url: "/api/v1/admin/bots",
@@ -117,6 +137,7 @@ export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, def
     body: createBody,
     status: 201,
     async handler({ body }) {
+      checkRuntime(body);
       const b = await store.bots.create({
         ...fromWire(body),
         id: body.id,
@@ -137,6 +158,7 @@ export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, def
     body: updateBody,
     async handler({ params, body }) {
       if (!(await store.bots.get(params.id))) throw notFound("Bot");
+      checkRuntime(body);
       // An edit through the API takes the bot from the environment for good.
       const b = await store.bots.update(params.id, { ...fromWire(body), managedBy: "api" });
       return botJson(b!);

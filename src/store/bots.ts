@@ -19,6 +19,8 @@ export interface Bot {
   integrationConfig: Record<string, unknown>;
   /** Which tool calls wait for a person; null: none (see `src/approvals/policy.ts`). */
   approval: ApprovalPolicy | null;
+  /** Runtime settings as stored (fields left out take defaults: src/runtime/config.ts); null: all defaults. */
+  runtime: Record<string, unknown> | null;
   /**
    * Who owns it: `env` — created from the environment, and brought back in line with it at
    * every start ({@link BotRepository.syncFromEnv}); `api` — created or edited through the
@@ -51,6 +53,7 @@ function toBot(r: BotsTable): Bot {
     avatarUrl: r.avatar_url,
     integrationConfig: fromJson(r.integration_config, {}),
     approval: fromJson(r.approval, null),
+    runtime: fromJson(r.runtime ?? null, null),
     managedBy: r.managed_by === "env" ? "env" : "api",
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -71,6 +74,7 @@ function toRow(b: BotInput): Partial<BotsTable> {
     row.integration_config = JSON.stringify(b.integrationConfig);
   if (b.managedBy !== undefined) row.managed_by = b.managedBy;
   if (b.approval !== undefined) row.approval = b.approval ? JSON.stringify(b.approval) : null;
+  if (b.runtime !== undefined) row.runtime = b.runtime === null ? null : JSON.stringify(b.runtime);
   return row;
 }
 
@@ -190,6 +194,7 @@ export class BotRepository {
       integration_config: JSON.stringify(input.integrationConfig ?? {}),
       managed_by: input.managedBy ?? "api",
       approval: input.approval ? JSON.stringify(input.approval) : null,
+      runtime: input.runtime ? JSON.stringify(input.runtime) : null,
       created_at: now,
       updated_at: now,
     };

@@ -24,6 +24,8 @@ export interface BotsTable {
   managed_by: string;
   /** JSON approval policy (`{default, tools}`), or NULL: never ask. */
   approval?: string | null;
+  /** JSON object of runtime settings (src/runtime/config.ts), or null for the defaults. */
+  runtime: string | null;
   created_at: number;
   updated_at: number;
 }

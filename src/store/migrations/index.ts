@@ -20,6 +20,7 @@ import { migration as m0014 } from "./0014_ui_sessions.ts";
 import { migration as m0015 } from "./0015_jobs.ts";
 import { migration as m0016 } from "./0016_instances.ts";
 import { migration as m0017 } from "./0017_approvals.ts";
+import { migration as m0018 } from "./0018_bot_runtime.ts";
 
 /** The migrations Kysely's Migrator runs, keyed by name (run in name order). */
 export const migrations: Record<string, Migration> = {
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   "0015_jobs": m0015,
   "0016_instances": m0016,
   "0017_approvals": m0017,
+  "0018_bot_runtime": m0018,
 };
