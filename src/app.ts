@@ -14,6 +14,9 @@ import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
 import { mountApi } from "./api/index.ts";
+import type { AttachmentService } from "./attachments/service.ts";
+import { attachmentServiceFromEnv } from "./attachments/settings.ts";
+import { attachmentDescriber, mountAttachmentsApi } from "./attachments/wiring.ts";
 import type { Config } from "./config.ts";
 import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
@@ -80,6 +83,8 @@ export class App {
   /** Notification channels: core's `email` and `webhook`, and the integrations' `notifier.ts`. */
   readonly notifiers = new NotifierRegistry();
   readonly http: OutboundHttpClient;
+  /** Files kept per scope (local folder or S3-compatible bucket). */
+  readonly attachments: AttachmentService;
   /** Sessions: get-or-create, end, and the one injectMessage (REST, ctx, dispatchers). */
   readonly sessions: SessionService;
   readonly taskWorker: TaskWorker;
@@ -140,6 +145,7 @@ export class App {
       maxRetries: tuning.llmMaxRetries,
     });
     this.tools.register(searchDocumentsTool(this.documents));
+    this.attachments = attachmentServiceFromEnv(config.env, config.dataDir, store);
     this.skills = store.skills;
     this.hooks = new HookRegistry(log);
     this.dispatchers = new DispatcherRegistry(log);
@@ -225,6 +231,7 @@ export class App {
       onOutboxRows: () => this.deliveryWorker.poke(),
       rows: outbound.sessionRows,
       checkDispatch: (type, dispatchConfig) => this.dispatchers.check(type, dispatchConfig),
+      describeAttachments: attachmentDescriber(store),
     });
 
     const schedulerNow = tuning.schedulerNow ?? Date.now;
@@ -359,6 +366,7 @@ export class App {
       adminTools: { tools: this.tools },
       adminInstances: { store: this.store, heartbeatMs: this.heartbeat.intervalMs },
     });
+    mountAttachmentsApi(this.server, { auth: this.auth, store, attachments: this.attachments });
     mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
   }
 
@@ -466,6 +474,7 @@ export class App {
       await this.deliveryWorker.stop();
       await this.http.close();
       await this.heartbeat.stop();
+      await this.attachments.close();
       await this.store.close();
     })();
     return this.#stopping;

@@ -14,6 +14,7 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import { ApiKeyRepository } from "./api-keys.ts";
+import { AttachmentRepository } from "./attachments.ts";
 import { BotCache, type BotReads, BotRepository, type TransactionBotReads } from "./bots.ts";
 import { ChannelRepository } from "./channels.ts";
 import { type Db, type Dialect, openDatabase } from "./db.ts";
@@ -82,6 +83,7 @@ export class Repositories {
   #vectors: VectorRepository | undefined;
   #jobs: JobRepository | undefined;
   #jobRuns: JobRunRepository | undefined;
+  #attachments: AttachmentRepository | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -235,6 +237,12 @@ export class Repositories {
   get jobRuns(): JobRunRepository {
     this.#jobRuns ??= new JobRunRepository(this.#db);
     return this.#jobRuns;
+  }
+
+  /** Attachment rows (scope-checked reads) and the files replies carry (`attachments.ts`). */
+  get attachments(): AttachmentRepository {
+    this.#attachments ??= new AttachmentRepository(this.#db);
+    return this.#attachments;
   }
 
   /** How bot reads use the cache over this handle (a transaction overrides it). */
