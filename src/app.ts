@@ -16,7 +16,7 @@ import { ToolRegistry } from "./agent/tools.ts";
 import { mountApi } from "./api/index.ts";
 import type { AttachmentService } from "./attachments/service.ts";
 import { attachmentServiceFromEnv } from "./attachments/settings.ts";
-import { attachmentDescriber, mountAttachmentsApi } from "./attachments/wiring.ts";
+import { attachmentDescriber, modelContent, mountAttachmentsApi } from "./attachments/wiring.ts";
 import type { Config } from "./config.ts";
 import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
@@ -223,6 +223,7 @@ export class App {
         log,
         onToolCall: (call) => this.events.toolCalled(call),
         maxRetries: tuning.llmMaxRetries,
+        userContent: modelContent(this.attachments),
       }),
     });
     this.sessions = new SessionService({

@@ -6,7 +6,9 @@ import type { FastifyInstance } from "fastify";
 import type { ApiKeyAuth } from "../http/auth.ts";
 import { InvalidInputError } from "../sessions/errors.ts";
 import type { Store } from "../store/index.ts";
+import type { Session } from "../store/sessions.ts";
 import { attachmentsApi } from "./api.ts";
+import { userContentOf } from "./model-content.ts";
 import type { AttachmentService } from "./service.ts";
 
 /** One attachment as a message's `metadata.attachments` lists it. */
@@ -50,4 +52,10 @@ export function mountAttachmentsApi(
   deps: { auth: ApiKeyAuth; store: Store; attachments: AttachmentService },
 ): void {
   server.register(attachmentsApi, deps);
+}
+
+/** The agent loop's `userContent`: a message's attachments, resolved in its session's scope. */
+export function modelContent(attachments: AttachmentService) {
+  return (text: string, metadata: Record<string, unknown> | undefined, session: Session) =>
+    userContentOf(attachments, text, metadata, { kind: "session", id: session.id });
 }

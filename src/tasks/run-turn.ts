@@ -31,6 +31,8 @@ export interface TurnRunnerDeps {
   maxSteps?: number;
   /** Most history messages the model sees before the task's own (default 50). */
   historyLimit?: number;
+  /** The model content of a user message with its attachments (see AgentDeps). */
+  userContent?: AgentDeps["userContent"];
 }
 
 /** Runs one task's agent turn; the task worker's `execute`. */
@@ -55,6 +57,7 @@ export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
     recordWarnings: (id, warnings) => store.tasks.setWarnings(id, warnings),
     maxRetries: deps.maxRetries ?? 2,
     maxSteps: deps.maxSteps ?? 10,
+    ...(deps.userContent ? { userContent: deps.userContent } : {}),
   };
   return async (task, signal) => {
     const bot = await store.bots.get(task.botId);
@@ -66,6 +69,14 @@ export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
       task.messageId,
       deps.historyLimit ?? 50,
     );
-    return runAgentTurn(agent, { task, bot, session, history, signal });
+    const own = task.messageId ? await store.messages.get(task.messageId) : undefined;
+    return runAgentTurn(agent, {
+      task,
+      bot,
+      session,
+      history,
+      signal,
+      ...(own ? { promptMetadata: own.metadata } : {}),
+    });
   };
 }
