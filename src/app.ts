@@ -14,6 +14,8 @@ import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
 import { mountApi } from "./api/index.ts";
+import { inboundSaver } from "./attachments/inbound.ts";
+import { attachFileTool, replyFiles } from "./attachments/reply-files.ts";
 import type { AttachmentService } from "./attachments/service.ts";
 import { attachmentServiceFromEnv } from "./attachments/settings.ts";
 import { attachmentDescriber, modelContent, mountAttachmentsApi } from "./attachments/wiring.ts";
@@ -146,6 +148,7 @@ export class App {
     });
     this.tools.register(searchDocumentsTool(this.documents));
     this.attachments = attachmentServiceFromEnv(config.env, config.dataDir, store);
+    this.tools.register(attachFileTool(store, this.attachments));
     this.skills = store.skills;
     this.hooks = new HookRegistry(log);
     this.dispatchers = new DispatcherRegistry(log);
@@ -297,6 +300,8 @@ export class App {
       log,
       env: config.env,
       retryBaseMs: tuning.adapterRetryMs,
+      saveFiles: inboundSaver({ attachments: this.attachments, http: this.http, log }),
+      replyFiles: replyFiles(store, this.attachments),
     });
     this.integrations = new IntegrationManager({
       tools: this.tools,

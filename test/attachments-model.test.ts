@@ -62,13 +62,13 @@ for (const backend of ALL_BACKENDS) {
       assert.deepEqual(images[0]!.bytes, PNG_1X1);
       const seen = userTextOf(req);
       assert.match(seen, /what is in these\?/);
-      assert.match(seen, /\[Attached image dot\.png \(image\/png, \d+ bytes\)\]/);
+      assert.match(seen, /\[Attached image dot\.png \(image\/png, \d+ bytes; id [0-9a-f-]+\)\]/);
       assert.match(seen, /# Hello notes/);
       assert.ok(!seen.includes("TAIL-NOT-SHOWN"), "the text past the cap is not sent");
       assert.match(seen, /\[Cut: only the first 20000 characters of 20014 bytes are shown\]/);
       assert.match(
         seen,
-        /\[Attached file blob\.bin \(application\/octet-stream, 100 bytes\): its contents are not shown to the model\]/,
+        /\[Attached file blob\.bin \(application\/octet-stream, 100 bytes; id [0-9a-f-]+\): its contents are not shown to the model\]/,
       );
 
       // The next turn sees the earlier message's image again, from history.

@@ -40,7 +40,7 @@ import type {
   Conversation,
   IntegrationContext,
 } from "switchyard";
-import { editOriginal, followUp, postToChannel, triggerTyping } from "./_api.ts";
+import { editOriginal, followUp, postToChannel, triggerTyping, uploadFile } from "./_api.ts";
 import { ASK_COMMAND, NEW_COMMAND, parseInteraction } from "./_interaction.ts";
 import { PostedParts } from "./_posted.ts";
 import { escapeMarkdown } from "./_text.ts";
@@ -98,6 +98,18 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     if (output.kind === "approval_request" || output.kind === "approval_decided") {
       throw new Error("This adapter does not show approvals yet");
     }
+    if (output.kind === "file") {
+      // A follow-up of the interaction while its token is known, else a channel post.
+      const token = tokens.token(target.replyTo);
+      await uploadFile(
+        ctx,
+        token ? { token } : { channel: target.conversation.channel, deliveryId: target.deliveryId },
+        output.file,
+        target.signal,
+      );
+      posted.add(target.deliveryId);
+      return;
+    }
     const text = output.kind === "text" ? output.text : escapeMarkdown(output.text);
     const notice = output.kind === "notice";
     const interaction = notice
@@ -152,6 +164,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
             mentioned: true,
             direct: it.direct,
             deliveryId: it.id,
+            ...(it.files.length ? { attachments: it.files } : {}),
             metadata: { command: it.name },
           });
           if (r.outcome === "new_session") {
@@ -193,6 +206,10 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     },
     async findOwnPost(target) {
       return posted.has(target.deliveryId);
+    },
+    // An interaction's attachment URL is on Discord's CDN and needs no token.
+    async attachmentSource(ref) {
+      return { url: ref.ref };
     },
     async stop() {
       handler = undefined;

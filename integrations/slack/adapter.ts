@@ -27,6 +27,12 @@
  * `icon_url` from `target.identity.extras` (hooks.ts). Progress is an
  * `hourglass_flowing_sand` reaction on the user's message (`reactions.add` at start,
  * `reactions.remove` at clear).
+ *
+ * Files (https://api.slack.com/messaging/files): an inbound message's `files` are passed by
+ * id; the host asks `attachmentSource`, which reads `files.info` and hands back
+ * `url_private_download` with the bot token as a Bearer header. A reply's files are
+ * uploaded with `files.getUploadURLExternal`, a POST of the bytes to its `upload_url`, and
+ * `files.completeUploadExternal` into the conversation's channel and thread.
  */
 import type {
   Adapter,
@@ -35,6 +41,7 @@ import type {
   AdapterOutput,
   AdapterTarget,
   IntegrationContext,
+  OutboundFile,
 } from "switchyard";
 import { slackErrorCode, toDeliveryError, webClient } from "./_api.ts";
 import { botUserIdOf, type SlackEnvelope, toInput } from "./_events.ts";
@@ -71,7 +78,10 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
   /** The bot's Slack user id from `auth.test`, when start got one. */
   let authUserId: string | undefined;
 
-  async function post(target: AdapterTarget, output: Exclude<AdapterOutput, { kind: "progress" }>) {
+  async function post(
+    target: AdapterTarget,
+    output: Exclude<AdapterOutput, { kind: "progress" | "file" }>,
+  ) {
     if (output.kind === "approval_request" || output.kind === "approval_decided") {
       throw new Error("This adapter does not show approvals yet");
     }
@@ -93,6 +103,38 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
       });
     } catch (err) {
       throw toDeliveryError(ctx, "chat.postMessage", err);
+    }
+  }
+
+  /** Uploads one file of a reply into the conversation (and thread). */
+  async function upload(target: AdapterTarget, file: OutboundFile): Promise<void> {
+    const client = webClient(ctx, target.signal);
+    const chunks: Uint8Array[] = [];
+    for await (const c of file.data()) chunks.push(c);
+    const bytes = Buffer.concat(chunks);
+    let step = "files.getUploadURLExternal";
+    try {
+      const got = await client.files.getUploadURLExternal({
+        filename: file.name,
+        length: bytes.length,
+      });
+      if (!got.upload_url || !got.file_id) throw new Error("no upload_url");
+      step = "file upload";
+      const res = await ctx.http.request("POST", got.upload_url, {
+        headers: { "content-type": "application/octet-stream" },
+        body: new Uint8Array(bytes),
+        retries: 0,
+        signal: target.signal,
+      });
+      if (!res.ok) throw ctx.errors.fromResult(res, "file upload")!;
+      step = "files.completeUploadExternal";
+      await client.files.completeUploadExternal({
+        files: [{ id: got.file_id, title: file.name }],
+        channel_id: target.conversation.channel,
+        ...(target.conversation.thread ? { thread_ts: target.conversation.thread } : {}),
+      });
+    } catch (err) {
+      throw toDeliveryError(ctx, step, err);
     }
   }
 
@@ -194,6 +236,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     },
     async send(target, output) {
       if (output.kind === "progress") return progress(target, output.state);
+      if (output.kind === "file") return upload(target, output.file);
       return post(target, output);
     },
     async findOwnPost(target) {
@@ -219,6 +262,24 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
         throw toDeliveryError(ctx, thread ? "conversations.replies" : "conversations.history", err);
       }
       return false;
+    },
+    async attachmentSource(ref, signal) {
+      let file:
+        | { url_private_download?: string; url_private?: string; name?: string; mimetype?: string }
+        | undefined;
+      try {
+        file = (await webClient(ctx, signal).files.info({ file: ref.ref })).file;
+      } catch (err) {
+        throw new Error(toDeliveryError(ctx, "files.info", err).message);
+      }
+      const url = file?.url_private_download ?? file?.url_private;
+      if (!url) throw new Error("files.info gave no url_private");
+      return {
+        url,
+        headers: { authorization: `Bearer ${ctx.settings.SLACK_BOT_TOKEN ?? ""}` },
+        ...(file?.name ? { name: file.name } : {}),
+        ...(file?.mimetype ? { mediaType: file.mimetype } : {}),
+      };
     },
     async stop() {
       handler = undefined;

@@ -164,6 +164,11 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
       if (output.kind === "approval_request" || output.kind === "approval_decided") {
         throw new Error("This adapter does not show approvals yet");
       }
+      // The receiver's contract carries text only: a file is named, not uploaded.
+      if (output.kind === "file") {
+        const f = output.file;
+        return post(target, `[File: ${f.name} (${f.mediaType}, ${f.bytes} bytes)]`);
+      }
       await post(target, output.text);
     },
     async stop() {

@@ -6,6 +6,7 @@
  * (1 s doubling to 5 min by default); the server keeps serving meanwhile.
  */
 import type { Logger } from "pino";
+import type { InboundSaver } from "../attachments/inbound.ts";
 import type { DispatcherRegistry } from "../dispatch/registry.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import type { Adapter, ApprovalDecider, Conversation } from "../sdk/adapter.ts";
@@ -16,7 +17,7 @@ import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { settingsPrefix } from "./conversation.ts";
 import { createAdapterHandler } from "./inbound.ts";
-import { sendAdapterDelivery, type UserAttribution } from "./outbound.ts";
+import { type AdapterSenderDeps, sendAdapterDelivery, type UserAttribution } from "./outbound.ts";
 
 /** Where an adapter is: `not_configured` (required settings missing) is never started. */
 export type AdapterState =
@@ -60,6 +61,13 @@ export interface AdapterHostOptions {
    * the approvals service is wired, every decision is `not_found`.
    */
   decide?: ApprovalDecider;
+  /**
+   * Stores an adapter's inbound files in a scope (`attachments/inbound.ts`); without it
+   * inbound files are noted by name only.
+   */
+  saveFiles?: InboundSaver;
+  /** The files a task's reply carries (sent after its text); none without it. */
+  replyFiles?: AdapterSenderDeps["replyFiles"];
 }
 
 interface Entry {
@@ -229,6 +237,17 @@ export class AdapterHost {
         store: this.#o.store,
         sessions: this.#o.sessions,
         queue: (n, c, p, r) => this.queue(n, c, p, r),
+        ...(this.#o.saveFiles
+          ? {
+              saveFiles: (refs, sessionId) =>
+                this.#o.saveFiles!(
+                  entry.adapter,
+                  refs,
+                  { kind: "session", id: sessionId },
+                  controller.signal,
+                ),
+            }
+          : {}),
       },
       {
         name: entry.adapter.name,
@@ -326,6 +345,7 @@ export class AdapterHost {
         store: this.#o.store,
         log: this.#o.log,
         ...(typeof attribution === "function" ? { userAttribution: attribution } : {}),
+        ...(this.#o.replyFiles ? { replyFiles: this.#o.replyFiles } : {}),
       },
       entry.adapter,
       d,

@@ -59,8 +59,8 @@ async function readUpTo(data: AsyncIterable<Uint8Array>, limit: number): Promise
   return Buffer.concat(parts);
 }
 
-const describe = (a: { name: string; mediaType: string; bytes: number }) =>
-  `${a.name} (${a.mediaType}, ${a.bytes} bytes)`;
+const describe = (a: { id: string; name: string; mediaType: string; bytes: number }) =>
+  `${a.name} (${a.mediaType}, ${a.bytes} bytes; id ${a.id})`;
 
 /** The model parts of one resolved attachment. */
 async function partsOf(a: ResolvedAttachment): Promise<Array<TextPart | ImagePart>> {
@@ -105,7 +105,10 @@ export async function userContentOf(
   scope: OwnerScope,
 ): Promise<UserContent> {
   const ids = attachmentIdsOf(metadata);
-  if (!ids.length) return text;
+  const failed = Array.isArray(metadata?.attachments_failed)
+    ? (metadata.attachments_failed as Array<{ name?: unknown; reason?: unknown }>)
+    : [];
+  if (!ids.length && !failed.length) return text;
   const parts: Array<TextPart | ImagePart> = [{ type: "text", text }];
   for (const id of ids) {
     const a = await store.resolve({ id }, scope);
@@ -118,6 +121,12 @@ export async function userContentOf(
     } catch {
       parts.push({ type: "text", text: `[Attached file ${describe(a)}: could not be read]` });
     }
+  }
+  for (const f of failed) {
+    parts.push({
+      type: "text",
+      text: `[Attached file ${String(f?.name ?? "?")}: could not be fetched (${String(f?.reason ?? "unknown reason")})]`,
+    });
   }
   return parts;
 }
