@@ -300,7 +300,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
       try {
         path = (await bot.api.getFile(ref.ref, forGrammy(signal))).file_path;
       } catch (err) {
-        throw new Error(`getFile failed: ${describeError(err, token())}`);
+        throw new Error(describeError(err, token()));
       }
       if (!path) throw new Error("getFile gave no file_path (file too large to download?)");
       return { url: `${apiRoot()}/file/bot${token()}/${path}` };

@@ -302,7 +302,7 @@ export interface Adapter {
   findOwnPost?(target: AdapterTarget, output: AdapterOutput): Promise<boolean>;
   /**
    * Optional: how to download an inbound file this adapter passed in `attachments` (a
-   * Slack `url_private` with the bot token, a Telegram `getFile` path, a Discord CDN URL).
+   * private file URL with the bot token, a file path from a lookup call, a CDN URL).
    * The host calls it once it has resolved the message's session, downloads the file
    * (see {@link AttachmentSource}) and stores it in the session's scope; the message then
    * carries the stored attachment's id, and the model sees the file. Without it, inbound
