@@ -51,6 +51,8 @@ import { mountMcpHttp } from "./mcp/http.ts";
 import type { McpServices } from "./mcp/server.ts";
 import { OutboundHttpClient } from "./outbox/http-client.ts";
 import { DeliveryWorker } from "./outbox/worker.ts";
+import type { RuntimeService } from "./runtime/service.ts";
+import { createRuntime } from "./runtime/wire.ts";
 import { SchedulerLoop } from "./scheduler/loop.ts";
 import { JobRunner } from "./scheduler/runner.ts";
 import { JobService } from "./scheduler/service.ts";
@@ -76,6 +78,8 @@ export class App {
   readonly store: Store;
   readonly models: ModelRegistry;
   readonly tools = new ToolRegistry();
+  /** Workspace runtimes: providers, scopes and the core workspace tools (src/runtime/). */
+  readonly runtime: RuntimeService;
   /** The last start-up check of the bots' model endpoints (recorded by `switchyard serve`). */
   readonly modelCheck = new ModelCheckResult();
   readonly documents: DocumentService;
@@ -147,6 +151,7 @@ export class App {
       maxRetries: tuning.llmMaxRetries,
     });
     this.tools.register(searchDocumentsTool(this.documents));
+    this.runtime = createRuntime({ config, store, tools: this.tools });
     this.attachments = attachmentServiceFromEnv(config.env, config.dataDir, store);
     this.tools.register(attachFileTool(store, this.attachments));
     this.skills = store.skills;
@@ -307,6 +312,7 @@ export class App {
       tools: this.tools,
       dispatchers: this.dispatchers,
       notifiers: this.notifiers,
+      runtimes: this.runtime.registry,
       hooks: this.hooks,
       log,
       env: config.env,
@@ -349,7 +355,11 @@ export class App {
       state: { state: () => this.outbound.state() },
       documents: { documents: this.documents },
       skills: { skills: this.skills },
-      adminBots: { store: this.store, defaultModel: config.SWITCHYARD_MODEL },
+      adminBots: {
+        store: this.store,
+        defaultModel: config.SWITCHYARD_MODEL,
+        runtimeProviders: () => this.runtime.providerNames(),
+      },
       adminIntegrations: {
         integrations: () => this.integrations,
         processes: () => this.processes,
@@ -473,6 +483,7 @@ export class App {
       await this.processes.stopAll();
       await leasesGiven;
       await tasksStopped;
+      await this.runtime.stop();
       // Commits first: a failed one emits an `error` event, which the drain then sends.
       await this.gitAutoCommit.idle();
       await this.events.drain();

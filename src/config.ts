@@ -101,6 +101,15 @@ const schema = z.object({
   HOOK_WEBHOOK_SECRET: z.string().optional(),
   SWITCHYARD_SECRET_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   SWITCHYARD_WORKSPACE_DIR: z.string().min(1).optional(),
+  /**
+   * Where the workspace tools run for bots whose `runtime.provider` is `default`: `auto`
+   * (bubblewrap when bwrap works here, else host), `host`, `bubblewrap`, `none` (tools off).
+   */
+  SWITCHYARD_RUNTIME: z
+    .enum(["auto", "host", "bubblewrap", "none"], {
+      message: "expected auto, host, bubblewrap or none",
+    })
+    .default("auto"),
   SWITCHYARD_MAX_BODY_BYTES: int(1024).default(1024 * 1024),
   /** SMTP server for email notifications: `smtp://[user:pass@]host[:port]` or `smtps://…`. */
   SMTP_URL: z

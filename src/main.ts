@@ -102,6 +102,7 @@ async function serve(): Promise<void> {
       `  database:  ${app.store.dialect} ${redactDatabaseUrl(config.databaseUrl)}`,
       ...modelLines(uses).map((line) => `  model:     ${line}`),
       `  API key:   ${keyLine}`,
+      `  runtime:   ${app.runtime.describe()}`,
       `  integrations loaded: ${integrationSummary(app)}`,
       ...app.adapters.list().map((a) => `  adapter:   ${adapterLine(a)}`),
       "",

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { modelSpecSchema } from "../agent/models.ts";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
+import { resolveRuntimeConfig, runtimeConfigSchema } from "../runtime/config.ts";
 import type { Bot, BotInput } from "../store/bots.ts";
 import type { Store } from "../store/index.ts";
 
@@ -18,6 +19,8 @@ const botFields = {
   display_name: z.string().nullable(),
   avatar_url: z.string().nullable(),
   integration_config: z.record(z.string(), z.unknown()),
+  /** Runtime settings; fields left out take their defaults, null resets all. */
+  runtime: runtimeConfigSchema.nullable(),
 };
 
 const createBody = z.strictObject({
@@ -39,6 +42,7 @@ type WireBot = {
   display_name: string | null;
   avatar_url: string | null;
   integration_config: Record<string, unknown>;
+  runtime: Record<string, unknown> | null;
 };
 
 function fromWire(b: Partial<WireBot>): BotInput {
@@ -52,6 +56,7 @@ function fromWire(b: Partial<WireBot>): BotInput {
     displayName: b.display_name,
     avatarUrl: b.avatar_url,
     integrationConfig: b.integration_config,
+    runtime: b.runtime,
   };
 }
 
@@ -68,6 +73,7 @@ export function botJson(b: Bot) {
     display_name: b.displayName,
     avatar_url: b.avatarUrl,
     integration_config: b.integrationConfig,
+    runtime: resolveRuntimeConfig(b.runtime),
     managed_by: b.managedBy,
     created_at: new Date(b.createdAt).toISOString(),
     updated_at: new Date(b.updatedAt).toISOString(),
@@ -78,10 +84,24 @@ export function botJson(b: Bot) {
 export interface AdminBotsApiOptions {
   store: Store;
   defaultModel: string;
+  /** Runtime provider names a bot may set (`runtime.provider`); unchecked when absent. */
+  runtimeProviders?: () => string[];
 }
 
 /** Registers the bot admin routes. `defaultModel` is used when a new bot names none. */
-export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, defaultModel }) => {
+export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, opts) => {
+  const { store, defaultModel } = opts;
+  /** 400 when `runtime.provider` names no known provider. */
+  const checkRuntime = (b: Partial<WireBot>) => {
+    const name = b.runtime?.provider;
+    const known = opts.runtimeProviders?.();
+    if (typeof name === "string" && known && !known.includes(name)) {
+      throw new HttpError(
+        400,
+        `runtime.provider: unknown provider "${name}" (known: ${known.join(", ")})`,
+      );
+    }
+  };
   routes.add({
     method: "GET",
     url: "/api/v1/admin/bots",
@@ -111,6 +131,7 @@ export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, def
     body: createBody,
     status: 201,
     async handler({ body }) {
+      checkRuntime(body);
       const b = await store.bots.create({
         ...fromWire(body),
         id: body.id,
@@ -131,6 +152,7 @@ export const adminBotsApi = apiPlugin<AdminBotsApiOptions>((routes, { store, def
     body: updateBody,
     async handler({ params, body }) {
       if (!(await store.bots.get(params.id))) throw notFound("Bot");
+      checkRuntime(body);
       // An edit through the API takes the bot from the environment for good.
       const b = await store.bots.update(params.id, { ...fromWire(body), managedBy: "api" });
       return botJson(b!);

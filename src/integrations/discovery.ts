@@ -2,7 +2,7 @@
  * Discovery: which folders are integrations. Sources are scanned in order (the repo's
  * `integrations/`, each `INTEGRATION_DIRS` path, the workspace's `integrations/`); a later
  * folder with the same name overrides an earlier one. A folder counts when it has a
- * router, dispatcher, hooks, process, adapter, notifier, tools or skills; `_`/`.` folders
+ * router, dispatcher, hooks, process, adapter, notifier, runtime, tools or skills; `_`/`.` folders
  * are skipped.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -19,6 +19,7 @@ export const ACTIVE_PARTS = [
   "process",
   "adapter",
   "notifier",
+  "runtime",
 ] as const;
 
 /** A discovered integration folder. */

@@ -26,6 +26,7 @@ import type {
   NotifierDefinition,
   ProcessDefinition,
   RouterDefinition,
+  RuntimeProviderDefinition,
   SetupManifest,
   ToolDefinition,
 } from "../sdk/index.ts";
@@ -51,13 +52,15 @@ export interface LoadError {
 /** Everything a folder defines, validated, plus what went wrong. */
 export interface LoadedIntegration extends DiscoveredFolder {
   metadata: Required<Pick<IntegrationMetadata, "id" | "name">> & { version: string | null };
-  /** Parts present and valid: index, setup, config, router, dispatcher, adapter, notifier, hooks, process, jobs, tools, skills. */
+  /** Parts present and valid: index, setup, config, router, dispatcher, adapter, notifier, runtime, hooks, process, jobs, tools, skills. */
   parts: string[];
   setup: SetupManifest | null;
   router?: RouterDefinition;
   dispatcher?: DispatcherDefinition;
   adapter?: AdapterDefinition;
   notifier?: NotifierDefinition;
+  /** `runtime.ts`: a runtime provider factory, registered under the folder's name. */
+  runtime?: RuntimeProviderDefinition;
   hooks?: HooksDefinition;
   process?: ProcessDefinition;
   tools: LoadedTool[];
@@ -272,6 +275,11 @@ export async function loadIntegration(
     const d = definitionOf(mod, "notifier");
     if (typeof d !== "function") throw new Error("must export a function (ctx) => Notifier");
     out.notifier = d as NotifierDefinition;
+  });
+  await attempt("runtime", (mod) => {
+    const d = definitionOf(mod, "runtime");
+    if (typeof d !== "function") throw new Error("must export a function (ctx) => RuntimeProvider");
+    out.runtime = d as RuntimeProviderDefinition;
   });
   await attempt("hooks", (mod) => {
     const d = definitionOf(mod, "hooks");

@@ -12,6 +12,7 @@ import type { ToolRegistry } from "../agent/tools.ts";
 import type { DispatcherRegistry } from "../dispatch/registry.ts";
 import type { NotifierRegistry } from "../events/notifier-registry.ts";
 import type { HookRegistry } from "../hooks/lifecycle.ts";
+import { type RuntimeRegistry, registerIntegrationRuntime } from "../runtime/registry.ts";
 import type { LifecycleEvent } from "../sdk/hooks.ts";
 import type {
   Adapter,
@@ -56,6 +57,8 @@ export interface IntegrationManagerDeps {
   dispatchers: DispatcherRegistry;
   /** Notification channels: each `notifier.ts` is registered here. */
   notifiers: NotifierRegistry;
+  /** Runtime providers: each `runtime.ts` is registered here under the folder's name. */
+  runtimes?: RuntimeRegistry;
   hooks: HookRegistry;
   log: Logger;
   env: Record<string, string | undefined>;
@@ -165,6 +168,13 @@ export class IntegrationManager {
     this.#registerTools(record, ctx);
     this.#registerDispatcher(record, ctx);
     this.#registerNotifier(record, ctx);
+    const runtimeProblem =
+      record.runtime &&
+      registerIntegrationRuntime(this.#deps.runtimes, record.name, record.runtime, ctx);
+    if (runtimeProblem) {
+      record.parts = record.parts.filter((p) => p !== "runtime");
+      record.errors.push({ file: `${record.dir}/runtime`, reason: runtimeProblem });
+    }
     this.#registerHooks(record);
     if (record.router && server)
       await this.#mountRouter(record, ctx, server, record.router, "router");
@@ -222,6 +232,7 @@ export class IntegrationManager {
     }
     this.#deps.dispatchers.unregisterSource(source);
     this.#deps.notifiers.unregisterSource(source);
+    this.#deps.runtimes?.unregisterSource(source);
     void this.#deps.adapters?.unregister(name);
   }
 

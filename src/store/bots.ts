@@ -16,6 +16,8 @@ export interface Bot {
   displayName: string | null;
   avatarUrl: string | null;
   integrationConfig: Record<string, unknown>;
+  /** Runtime settings as stored (fields left out take defaults: src/runtime/config.ts); null: all defaults. */
+  runtime: Record<string, unknown> | null;
   /**
    * Who owns it: `env` — created from the environment, and brought back in line with it at
    * every start ({@link BotRepository.syncFromEnv}); `api` — created or edited through the
@@ -47,6 +49,7 @@ function toBot(r: BotsTable): Bot {
     displayName: r.display_name,
     avatarUrl: r.avatar_url,
     integrationConfig: fromJson(r.integration_config, {}),
+    runtime: fromJson(r.runtime ?? null, null),
     managedBy: r.managed_by === "env" ? "env" : "api",
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -66,6 +69,7 @@ function toRow(b: BotInput): Partial<BotsTable> {
   if (b.integrationConfig !== undefined)
     row.integration_config = JSON.stringify(b.integrationConfig);
   if (b.managedBy !== undefined) row.managed_by = b.managedBy;
+  if (b.runtime !== undefined) row.runtime = b.runtime === null ? null : JSON.stringify(b.runtime);
   return row;
 }
 
@@ -184,6 +188,7 @@ export class BotRepository {
       avatar_url: input.avatarUrl ?? null,
       integration_config: JSON.stringify(input.integrationConfig ?? {}),
       managed_by: input.managedBy ?? "api",
+      runtime: input.runtime ? JSON.stringify(input.runtime) : null,
       created_at: now,
       updated_at: now,
     };

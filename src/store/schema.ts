@@ -21,6 +21,8 @@ export interface BotsTable {
   integration_config: string;
   /** Who owns it: `env` (follows SWITCHYARD_MODEL at every start) or `api`. */
   managed_by: string;
+  /** JSON object of runtime settings (src/runtime/config.ts), or null for the defaults. */
+  runtime: string | null;
   created_at: number;
   updated_at: number;
 }
