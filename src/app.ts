@@ -15,10 +15,15 @@ import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
 import { mountApi } from "./api/index.ts";
 import { inboundSaver } from "./attachments/inbound.ts";
-import { attachFileTool, replyFiles } from "./attachments/reply-files.ts";
+import { replyFiles } from "./attachments/reply-files.ts";
 import type { AttachmentService } from "./attachments/service.ts";
 import { attachmentServiceFromEnv } from "./attachments/settings.ts";
-import { attachmentDescriber, modelContent, mountAttachmentsApi } from "./attachments/wiring.ts";
+import {
+  attachmentDescriber,
+  attachmentTools,
+  modelContent,
+  mountAttachmentsApi,
+} from "./attachments/wiring.ts";
 import type { Config } from "./config.ts";
 import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
@@ -153,7 +158,14 @@ export class App {
     this.tools.register(searchDocumentsTool(this.documents));
     this.runtime = createRuntime({ config, store, tools: this.tools });
     this.attachments = attachmentServiceFromEnv(config.env, config.dataDir, store);
-    this.tools.register(attachFileTool(store, this.attachments));
+    for (const tool of attachmentTools({
+      store,
+      attachments: this.attachments,
+      runtime: this.runtime,
+      workspaceDir: config.workspaceDir,
+    })) {
+      this.tools.register(tool);
+    }
     this.skills = store.skills;
     this.hooks = new HookRegistry(log);
     this.dispatchers = new DispatcherRegistry(log);

@@ -2,9 +2,8 @@
  * Files a reply carries out: a tool attaches a file to the reply of the task it runs in
  * (`reply_attachments` rows, durable, so a retried delivery sends the same files), and the
  * adapter sender turns each into a `file` output after the reply's text. The core tool
- * `attach_file` attaches a file stored in the session's scope by its attachment id.
+ * `attach_file` (`./workspace.ts`) attaches a stored file or a workspace file.
  */
-import type { AgentTool } from "../agent/tools.ts";
 import type { OutboundFile } from "../sdk/adapter.ts";
 import type { Store } from "../store/index.ts";
 import type { AttachmentService } from "./service.ts";
@@ -38,30 +37,4 @@ export async function attachToReply(
   if (!a) throw new Error(`No attachment ${attachmentId} in this conversation`);
   await store.attachments.attachToReply(ids.taskId, a.id);
   return { attached: a.id, name: a.name, media_type: a.mediaType, size: a.bytes };
-}
-
-/** The core tool `attach_file`: sends a stored file of this conversation with the reply. */
-export function attachFileTool(
-  store: Pick<Store, "attachments">,
-  attachments: AttachmentService,
-): AgentTool {
-  return {
-    name: "attach_file",
-    description:
-      "Send a file with your reply. Give the id of a file of this conversation (an attachment id, as listed with the user's message).",
-    parameters: {
-      type: "object",
-      properties: {
-        attachment_id: { type: "string", description: "The attachment's id" },
-      },
-      required: ["attachment_id"],
-      additionalProperties: false,
-    },
-    async execute(args: { attachment_id?: unknown }, ctx) {
-      if (typeof args.attachment_id !== "string" || !args.attachment_id) {
-        throw new Error("attachment_id must be a non-empty string");
-      }
-      return attachToReply(store, attachments, ctx, args.attachment_id);
-    },
-  };
 }

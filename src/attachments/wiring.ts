@@ -3,6 +3,7 @@
  * session service's check of the attachment ids a message carries, and the REST routes.
  */
 import type { FastifyInstance } from "fastify";
+import type { AgentTool } from "../agent/tools.ts";
 import type { ApiKeyAuth } from "../http/auth.ts";
 import { InvalidInputError } from "../sessions/errors.ts";
 import type { Store } from "../store/index.ts";
@@ -10,6 +11,7 @@ import type { Session } from "../store/sessions.ts";
 import { attachmentsApi } from "./api.ts";
 import { userContentOf } from "./model-content.ts";
 import type { AttachmentService } from "./service.ts";
+import { attachFileTool, copyAttachmentTool, type WorkspaceAttachmentDeps } from "./workspace.ts";
 
 /** One attachment as a message's `metadata.attachments` lists it. */
 export interface MessageAttachment {
@@ -58,4 +60,9 @@ export function mountAttachmentsApi(
 export function modelContent(attachments: AttachmentService) {
   return (text: string, metadata: Record<string, unknown> | undefined, session: Session) =>
     userContentOf(attachments, text, metadata, { kind: "session", id: session.id });
+}
+
+/** The core attachment tools: `attach_file` and `copy_attachment_to_workspace`. */
+export function attachmentTools(deps: WorkspaceAttachmentDeps): AgentTool[] {
+  return [attachFileTool(deps), copyAttachmentTool(deps)];
 }
