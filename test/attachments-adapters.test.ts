@@ -128,18 +128,23 @@ for (const backend of ALL_BACKENDS) {
           ],
         }),
       );
-      const now = Math.floor(Date.now() / 1000);
-      const res = await fetch(`${t.url}/integrations/slack/events`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-slack-request-timestamp": String(now),
-          "x-slack-signature": slackSignature(now, body),
-        },
-        body,
-      });
-      const out = (await res.json()) as any;
+      const send = async () => {
+        const now = Math.floor(Date.now() / 1000);
+        const res = await fetch(`${t.url}/integrations/slack/events`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "x-slack-request-timestamp": String(now),
+            "x-slack-signature": slackSignature(now, body),
+          },
+          body,
+        });
+        return (await res.json()) as any;
+      };
+      const out = await send();
       assert.equal(out.status, "run", JSON.stringify(out));
+      // A redelivery (Slack's retry of the same event_id) downloads nothing again.
+      assert.equal((await send()).status, "duplicate");
       const req = await imageRequest(llm);
       assert.deepEqual(imagesOf(req)[0]!.bytes, PNG_1X1);
       assert.equal(imagesOf(req)[0]!.mediaType, "image/png");
