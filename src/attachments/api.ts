@@ -79,6 +79,18 @@ const downloadSpec = {
   query: getQuery,
 } as unknown as RouteSpec<z.ZodType, z.ZodType, z.ZodType>;
 
+/** @throws HttpError 400 naming the first query parameter the route does not take */
+function refuseUnknownQuery(query: unknown, known: string[]): void {
+  const names = query && typeof query === "object" ? Object.keys(query) : [];
+  const unknown = names.find((n) => !known.includes(n));
+  if (unknown !== undefined) {
+    throw new HttpError(
+      400,
+      `Unknown query parameter: ${unknown.slice(0, 64)} (accepted: ${known.join(", ")})`,
+    );
+  }
+}
+
 function parseOr400<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
@@ -112,7 +124,8 @@ export const attachmentsApi: FastifyPluginAsync<AttachmentsApiOptions> = async (
     },
     handler: async (req, reply) => {
       const { id: sessionId } = parseOr400(idParams, req.params, "path");
-      const query = parseOr400(uploadQuery.strict(), req.query ?? {}, "query");
+      refuseUnknownQuery(req.query, ["name"]);
+      const query = parseOr400(uploadQuery, req.query ?? {}, "query");
       if (!(await store.sessions.get(sessionId))) throw notFound("Session");
       const scope = { kind: "session" as const, id: sessionId };
       try {
@@ -162,7 +175,8 @@ export const attachmentsApi: FastifyPluginAsync<AttachmentsApiOptions> = async (
     },
     handler: async (req, reply) => {
       const { id } = parseOr400(idParams, req.params, "path");
-      const query = parseOr400(getQuery.strict(), req.query ?? {}, "query");
+      refuseUnknownQuery(req.query, ["session_id"]);
+      const query = parseOr400(getQuery, req.query ?? {}, "query");
       const found = await attachments.resolve({ id }, { kind: "session", id: query.session_id });
       if (!found) throw notFound("Attachment");
       return sendAttachment(reply, found.mediaType, found.name, found.bytes, found.data());
