@@ -16,8 +16,9 @@ export interface FakeS3 {
 
 /** Starts s3rver with bucket `bucket` (≥ 3 characters). */
 export async function startFakeS3(bucket = "switchyard-test"): Promise<FakeS3> {
-  // s3rver ships no types.
-  const { default: S3rver } = (await import("s3rver" as string)) as { default: any };
+  // s3rver ships no types: imported by a name held in a variable.
+  const pkg = "s3rver";
+  const { default: S3rver } = (await import(pkg)) as { default: any };
   const dir = tempDir("switchyard-s3-");
   const server = new S3rver({
     port: 0,
