@@ -16,6 +16,16 @@ import { ToolRegistry } from "./agent/tools.ts";
 import { mountApi } from "./api/index.ts";
 import type { ApprovalService } from "./approvals/service.ts";
 import { createApprovalService } from "./approvals/wire.ts";
+import { inboundSaver } from "./attachments/inbound.ts";
+import { replyFiles } from "./attachments/reply-files.ts";
+import type { AttachmentService } from "./attachments/service.ts";
+import { attachmentServiceFromEnv } from "./attachments/settings.ts";
+import {
+  attachmentDescriber,
+  attachmentTools,
+  modelContent,
+  mountAttachmentsApi,
+} from "./attachments/wiring.ts";
 import type { Config } from "./config.ts";
 import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
@@ -86,6 +96,8 @@ export class App {
   /** Notification channels: core's `email` and `webhook`, and the integrations' `notifier.ts`. */
   readonly notifiers = new NotifierRegistry();
   readonly http: OutboundHttpClient;
+  /** Files kept per scope (local folder or S3-compatible bucket). */
+  readonly attachments: AttachmentService;
   /** Sessions: get-or-create, end, and the one injectMessage (REST, ctx, dispatchers). */
   readonly sessions: SessionService;
   readonly taskWorker: TaskWorker;
@@ -149,6 +161,15 @@ export class App {
     });
     this.tools.register(searchDocumentsTool(this.documents));
     this.runtime = createRuntime({ config, store, tools: this.tools });
+    this.attachments = attachmentServiceFromEnv(config.env, config.dataDir, store);
+    for (const tool of attachmentTools({
+      store,
+      attachments: this.attachments,
+      runtime: this.runtime,
+      workspaceDir: config.workspaceDir,
+    })) {
+      this.tools.register(tool);
+    }
     this.skills = store.skills;
     this.hooks = new HookRegistry(log);
     this.dispatchers = new DispatcherRegistry(log);
@@ -238,6 +259,7 @@ export class App {
         onToolCall: (call) => this.events.toolCalled(call),
         maxRetries: tuning.llmMaxRetries,
         approvals: this.approvals,
+        userContent: modelContent(this.attachments),
       }),
     });
     this.sessions = new SessionService({
@@ -246,6 +268,7 @@ export class App {
       onOutboxRows: () => this.deliveryWorker.poke(),
       rows: outbound.sessionRows,
       checkDispatch: (type, dispatchConfig) => this.dispatchers.check(type, dispatchConfig),
+      describeAttachments: attachmentDescriber(store),
     });
 
     const schedulerNow = tuning.schedulerNow ?? Date.now;
@@ -311,6 +334,8 @@ export class App {
       env: config.env,
       retryBaseMs: tuning.adapterRetryMs,
       decide: (adapter, input) => this.approvals.decideFromConversation(adapter, input),
+      saveFiles: inboundSaver({ attachments: this.attachments, http: this.http, log }),
+      replyFiles: replyFiles(store, this.attachments),
     });
     this.integrations = new IntegrationManager({
       tools: this.tools,
@@ -387,6 +412,7 @@ export class App {
       adminInstances: { store: this.store, heartbeatMs: this.heartbeat.intervalMs },
       approvals: { store: this.store, approvals: this.approvals },
     });
+    mountAttachmentsApi(this.server, { auth: this.auth, store, attachments: this.attachments });
     mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
   }
 
@@ -498,6 +524,7 @@ export class App {
       await this.deliveryWorker.stop();
       await this.http.close();
       await this.heartbeat.stop();
+      await this.attachments.close();
       await this.store.close();
     })();
     return this.#stopping;

@@ -447,6 +447,7 @@ describe("switchyard <folder> <command>", () => {
     );
     assert.deepEqual(put!.commands[0].options, [
       { type: 3, name: "prompt", description: "What to ask", required: true, max_length: 6000 },
+      { type: 11, name: "file", description: "A file for the bot", required: false },
     ]);
     assert.equal(discord.requests[0]!.headers.authorization, `Bot ${BOT_TOKEN}`);
     assert.match(r.stdout, /Registered 2 commands globally/);

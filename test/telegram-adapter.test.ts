@@ -161,13 +161,18 @@ for (const backend of ALL_BACKENDS) {
       assert.ok(sentText.includes("hi bot"));
     });
 
-    test("a photo's caption is the text", async () => {
+    test("a photo's caption is the text; the photo is fetched and shown to the model", async () => {
       reset();
+      fake.addFile("AgACAgIAAxkBAAIB", Buffer.from("not really a jpeg"), "photos/file_9.jpg");
       const r = await postUpdate(t, privateCaption(uid(), "what is this?"));
       assert.equal(r.body.status, "run");
       await replied(t, r.body.task_id);
       await fake.waitFor(() => fake.sent.length === 1);
-      assert.equal(fake.sent[0]!.body.text, "echo: what is this?");
+      // The echo joins the user message's text parts: the caption, then the image's line.
+      assert.match(
+        fake.sent[0]!.body.text,
+        /^echo: what is this\?\[Attached image photo_AQADr\.jpg /,
+      );
     });
 
     test("a group message without a mention is ignored; with a passive_memory channel it is stored without a turn", async () => {

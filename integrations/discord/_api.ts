@@ -222,3 +222,49 @@ export function overwriteCommands(
     bot: true,
   });
 }
+
+/**
+ * Uploads one file as a message: a follow-up of the interaction (`POST
+ * /webhooks/{application.id}/{token}`) when `token` is given, else a channel message with the
+ * bot token. The body is multipart/form-data with `payload_json` and `files[0]`
+ * (https://discord.com/developers/docs/reference#uploading-files); the file is read whole
+ * (Discord's upload limit is far below the attachment limit's default).
+ * @throws DeliveryError
+ */
+export async function uploadFile(
+  ctx: IntegrationContext,
+  where: { token: string } | { channel: string; deliveryId: string },
+  file: { name: string; mediaType: string; data(): AsyncIterable<Uint8Array> },
+  signal?: AbortSignal,
+): Promise<void> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of file.data()) chunks.push(c);
+  const payload: Record<string, unknown> = {
+    allowed_mentions: NO_MENTIONS,
+    attachments: [{ id: 0, filename: file.name }],
+  };
+  const headers: Record<string, string> = {};
+  let path: string;
+  if ("token" in where) {
+    path = `/webhooks/${appId(ctx)}/${encodeURIComponent(where.token)}`;
+  } else {
+    const token = ctx.settings.DISCORD_BOT_TOKEN;
+    if (!token)
+      throw new ctx.errors.DeliveryError("DISCORD_BOT_TOKEN is not set", { retryable: false });
+    headers.authorization = `Bot ${token}`;
+    path = `/channels/${encodeURIComponent(where.channel)}/messages`;
+    Object.assign(payload, { nonce: nonceOf(where.deliveryId), enforce_nonce: true });
+  }
+  const form = new FormData();
+  form.append("payload_json", JSON.stringify(payload));
+  form.append("files[0]", new Blob([Buffer.concat(chunks)], { type: file.mediaType }), file.name);
+  const encoded = new Response(form);
+  headers["content-type"] = encoded.headers.get("content-type")!;
+  const res = await ctx.http.request("POST", `${apiRoot(ctx)}${path}`, {
+    headers,
+    body: new Uint8Array(await encoded.arrayBuffer()),
+    ...(signal ? { signal } : {}),
+    maxResponseBytes: MAX_RESPONSE_BYTES,
+  });
+  if (!res.ok) throw failure(ctx, res, "file upload");
+}

@@ -1,9 +1,9 @@
 /**
  * The slash commands this adapter answers, as `register-commands` sends them
  * (https://discord.com/developers/docs/interactions/application-commands#application-command-object):
- * type 1 (CHAT_INPUT); option type 3 is STRING.
+ * type 1 (CHAT_INPUT); option type 3 is STRING, 11 ATTACHMENT.
  */
-import { ASK_COMMAND, NEW_COMMAND, PROMPT_OPTION } from "./_interaction.ts";
+import { ASK_COMMAND, FILE_OPTION, NEW_COMMAND, PROMPT_OPTION } from "./_interaction.ts";
 
 /** Interaction contexts (0 guild, 1 DM with the bot); only global commands take them. */
 const GUILD_AND_DM = [0, 1];
@@ -27,6 +27,7 @@ export function slashCommands(global: boolean): Array<Record<string, unknown>> {
           required: true,
           max_length: 6000,
         },
+        { type: 11, name: FILE_OPTION, description: "A file for the bot", required: false },
       ],
       ...where,
     },

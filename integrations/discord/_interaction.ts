@@ -4,13 +4,15 @@
  * Interaction types: 1 PING, 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT (a button pressed
  * on a message; others are refused politely).
  */
-import type { Author, Conversation } from "switchyard";
+import type { AttachmentRef, Author, Conversation } from "switchyard";
 
 /** Slash command names this adapter answers (registered by `switchyard discord register-commands`). */
 export const ASK_COMMAND = "ask";
 export const NEW_COMMAND = "new";
 /** The option of `/ask` carrying the user's words. */
 export const PROMPT_OPTION = "prompt";
+/** The optional attachment option of `/ask` (option type 11, ATTACHMENT). */
+export const FILE_OPTION = "file";
 
 /** What an interaction asks for. */
 export type Interaction =
@@ -28,6 +30,8 @@ export type Interaction =
       author: Author;
       /** No guild: a DM with the bot (or a private channel). */
       direct: boolean;
+      /** Files of ATTACHMENT options, by their attachment `url` (not stored). */
+      files: AttachmentRef[];
     }
   | {
       kind: "component";
@@ -88,6 +92,20 @@ export function parseInteraction(text: string): Interaction | undefined {
   const prompt = options.find(
     (o: any) => o && o.name === PROMPT_OPTION && typeof o.value === "string",
   ) as { value: string } | undefined;
+  // ATTACHMENT options name an attachment in `data.resolved.attachments`
+  // (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-resolved-data-structure).
+  const resolved = data.resolved?.attachments ?? {};
+  const files: AttachmentRef[] = [];
+  for (const o of options as Array<{ type?: unknown; value?: unknown }>) {
+    const a = o?.type === 11 && typeof o.value === "string" ? resolved[o.value] : undefined;
+    if (!a || typeof a.url !== "string") continue;
+    files.push({
+      name: typeof a.filename === "string" ? a.filename : "file",
+      ...(typeof a.content_type === "string" ? { mediaType: a.content_type } : {}),
+      ...(Number.isSafeInteger(a.size) ? { bytes: a.size } : {}),
+      ref: a.url,
+    });
+  }
   return {
     kind: "command",
     id: v.id,
@@ -97,5 +115,6 @@ export function parseInteraction(text: string): Interaction | undefined {
     conversation,
     author,
     direct: !v.guild_id,
+    files,
   };
 }

@@ -58,6 +58,7 @@ import {
   followUp,
   postToChannel,
   triggerTyping,
+  uploadFile,
 } from "./_api.ts";
 import {
   CUSTOM_ID_RE,
@@ -193,6 +194,18 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     if (output.kind === "approval_decided") {
       return showDecision(target, output.approval, output.requestPost);
     }
+    if (output.kind === "file") {
+      // A follow-up of the interaction while its token is known, else a channel post.
+      const token = tokens.token(target.replyTo);
+      await uploadFile(
+        ctx,
+        token ? { token } : { channel: target.conversation.channel, deliveryId: target.deliveryId },
+        output.file,
+        target.signal,
+      );
+      posted.add(target.deliveryId);
+      return;
+    }
     const text = output.kind === "text" ? output.text : escapeMarkdown(output.text);
     const notice = output.kind === "notice";
     const interaction = notice
@@ -249,6 +262,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
             mentioned: true,
             direct: it.direct,
             deliveryId: it.id,
+            ...(it.files.length ? { attachments: it.files } : {}),
             metadata: { command: it.name },
           });
           if (r.outcome === "new_session") {
@@ -291,6 +305,10 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     },
     async findOwnPost(target) {
       return posted.has(target.deliveryId);
+    },
+    // An interaction's attachment URL is on Discord's CDN and needs no token.
+    async attachmentSource(ref) {
+      return { url: ref.ref };
     },
     async stop() {
       handler = undefined;

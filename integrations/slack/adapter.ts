@@ -35,6 +35,12 @@
  * through `decide`; a press that resolved nothing is answered to the presser alone
  * (`chat.postEphemeral`). `approval_decided` updates the request post (`chat.update`), its
  * buttons replaced by the decision.
+ *
+ * Files (https://api.slack.com/messaging/files): an inbound message's `files` are passed by
+ * id; the host asks `attachmentSource`, which reads `files.info` and hands back
+ * `url_private_download` with the bot token as a Bearer header. A reply's files are
+ * uploaded with `files.getUploadURLExternal`, a POST of the bytes to its `upload_url`, and
+ * `files.completeUploadExternal` into the conversation's channel and thread.
  */
 import type {
   Adapter,
@@ -45,6 +51,7 @@ import type {
   ApprovalDecider,
   ApprovalView,
   IntegrationContext,
+  OutboundFile,
 } from "switchyard";
 import { slackErrorCode, toDeliveryError, webClient } from "./_api.ts";
 import {
@@ -179,6 +186,38 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     }
   }
 
+  /** Uploads one file of a reply into the conversation (and thread). */
+  async function upload(target: AdapterTarget, file: OutboundFile): Promise<void> {
+    const client = webClient(ctx, target.signal);
+    const chunks: Uint8Array[] = [];
+    for await (const c of file.data()) chunks.push(c);
+    const bytes = Buffer.concat(chunks);
+    let step = "files.getUploadURLExternal";
+    try {
+      const got = await client.files.getUploadURLExternal({
+        filename: file.name,
+        length: bytes.length,
+      });
+      if (!got.upload_url || !got.file_id) throw new Error("no upload_url");
+      step = "file upload";
+      const res = await ctx.http.request("POST", got.upload_url, {
+        headers: { "content-type": "application/octet-stream" },
+        body: new Uint8Array(bytes),
+        retries: 0,
+        signal: target.signal,
+      });
+      if (!res.ok) throw ctx.errors.fromResult(res, "file upload")!;
+      step = "files.completeUploadExternal";
+      await client.files.completeUploadExternal({
+        files: [{ id: got.file_id, title: file.name }],
+        channel_id: target.conversation.channel,
+        ...(target.conversation.thread ? { thread_ts: target.conversation.thread } : {}),
+      });
+    } catch (err) {
+      throw toDeliveryError(ctx, step, err);
+    }
+  }
+
   async function progress(target: AdapterTarget, state: "start" | "clear") {
     if (!target.replyTo) return;
     const client = webClient(ctx, target.signal);
@@ -292,6 +331,8 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
       switch (output.kind) {
         case "progress":
           return progress(target, output.state);
+        case "file":
+          return upload(target, output.file);
         case "approval_request":
           return post(target, requestText(output.approval), requestBlocks(output.approval));
         case "approval_decided":
@@ -323,6 +364,24 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
         throw toDeliveryError(ctx, thread ? "conversations.replies" : "conversations.history", err);
       }
       return false;
+    },
+    async attachmentSource(ref, signal) {
+      let file:
+        | { url_private_download?: string; url_private?: string; name?: string; mimetype?: string }
+        | undefined;
+      try {
+        file = (await webClient(ctx, signal).files.info({ file: ref.ref })).file;
+      } catch (err) {
+        throw new Error(toDeliveryError(ctx, "files.info", err).message);
+      }
+      const url = file?.url_private_download ?? file?.url_private;
+      if (!url) throw new Error("files.info gave no url_private");
+      return {
+        url,
+        headers: { authorization: `Bearer ${ctx.settings.SLACK_BOT_TOKEN ?? ""}` },
+        ...(file?.name ? { name: file.name } : {}),
+        ...(file?.mimetype ? { mediaType: file.mimetype } : {}),
+      };
     },
     async stop() {
       handler = undefined;

@@ -12,10 +12,13 @@
  *   with `is_topic_message`) its thread;
  * - the delivery id is `<bot id>:<update_id>:<message_id>`: unique per bot and update (the
  *   dedupe key), and carrying the message id the reply quotes.
+ * - files: the largest size of a `photo` (`image/jpeg`) and a `document` (its name and
+ *   type) become attachment refs by `file_id`; a file without caption is still input
+ *   (https://core.telegram.org/bots/api#photosize, #document).
  * Entity offsets and lengths are UTF-16 code units, as JavaScript strings index.
  */
 import type { Update } from "grammy/types";
-import type { AdapterInput } from "switchyard";
+import type { AdapterInput, AttachmentRef } from "switchyard";
 
 /** What the adapter knows about its own bot (from getMe). */
 export interface Me {
@@ -41,7 +44,8 @@ export function toInput(
 ): { input: AdapterInput } | { skip: "not_a_message" | "no_text" } {
   const m = update.message;
   if (!m) return { skip: "not_a_message" };
-  const raw = m.text ?? m.caption;
+  const attachments = filesOf(m);
+  const raw = m.text ?? m.caption ?? (attachments.length ? "" : undefined);
   if (typeof raw !== "string") return { skip: "no_text" };
   const entities = ((m.text !== undefined ? m.entities : m.caption_entities) ?? []) as Entity[];
   const handle = `@${me.username}`.toLowerCase();
@@ -92,6 +96,7 @@ export function toInput(
       mentioned,
       direct: m.chat.type === "private",
       deliveryId: `${me.id}:${update.update_id}:${m.message_id}`,
+      ...(attachments.length ? { attachments } : {}),
       metadata: {
         telegram: {
           update_id: update.update_id,
@@ -102,4 +107,28 @@ export function toInput(
       },
     },
   };
+}
+
+/** The files of a message: its largest photo size and its document, by `file_id`. */
+function filesOf(m: NonNullable<Update["message"]>): AttachmentRef[] {
+  const out: AttachmentRef[] = [];
+  const photo = Array.isArray(m.photo) && m.photo.length ? m.photo[m.photo.length - 1] : undefined;
+  if (photo?.file_id) {
+    out.push({
+      name: `photo_${photo.file_unique_id ?? photo.file_id}.jpg`,
+      mediaType: "image/jpeg",
+      ...(Number.isSafeInteger(photo.file_size) ? { bytes: photo.file_size } : {}),
+      ref: photo.file_id,
+    });
+  }
+  const doc = m.document;
+  if (doc?.file_id) {
+    out.push({
+      name: doc.file_name || `document_${doc.file_unique_id ?? doc.file_id}`,
+      ...(doc.mime_type ? { mediaType: doc.mime_type } : {}),
+      ...(Number.isSafeInteger(doc.file_size) ? { bytes: doc.file_size } : {}),
+      ref: doc.file_id,
+    });
+  }
+  return out;
 }

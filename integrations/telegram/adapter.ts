@@ -33,7 +33,7 @@
  * removes its keyboard.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { Bot } from "grammy";
+import { Bot, InputFile } from "grammy";
 import type { InlineKeyboardMarkup, Update } from "grammy/types";
 import type {
   Adapter,
@@ -45,6 +45,7 @@ import type {
   ApprovalDecisionResult,
   ApprovalView,
   IntegrationContext,
+  OutboundFile,
 } from "switchyard";
 import { answerText, decisionText, requestKeyboard, requestText } from "./_approval.ts";
 import { type Press, pressOf, rememberAnswer, seenAnswer } from "./_callback.ts";
@@ -184,15 +185,41 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     return undefined;
   }
 
+  const apiRoot = () =>
+    (ctx.settings.TELEGRAM_API_URL || "https://api.telegram.org").replace(/\/+$/, "");
+
+  /** Uploads a reply's file: sendPhoto for JPEG/PNG, else sendDocument. */
+  async function upload(target: AdapterTarget, file: OutboundFile): Promise<void> {
+    if (!bot) throw new ctx.errors.DeliveryError("the Telegram adapter is not running");
+    const thread = target.conversation.thread ? Number(target.conversation.thread) : undefined;
+    const other = thread !== undefined ? { message_thread_id: thread } : {};
+    const input = new InputFile(file.data(), file.name);
+    try {
+      if (file.mediaType === "image/jpeg" || file.mediaType === "image/png") {
+        await bot.api.sendPhoto(
+          target.conversation.channel,
+          input,
+          other,
+          forGrammy(target.signal),
+        );
+      } else {
+        await bot.api.sendDocument(
+          target.conversation.channel,
+          input,
+          other,
+          forGrammy(target.signal),
+        );
+      }
+    } catch (err) {
+      throw toDeliveryError(ctx.errors, err, token());
+    }
+  }
+
   function makeBot(): Bot {
     const pollSeconds = Number(ctx.settings.TELEGRAM_POLL_TIMEOUT_SECONDS);
-    const apiRoot = (ctx.settings.TELEGRAM_API_URL || "https://api.telegram.org").replace(
-      /\/+$/,
-      "",
-    );
     return new Bot(token(), {
       client: {
-        apiRoot,
+        apiRoot: apiRoot(),
         // Above the long-poll timeout, so a poll is never cut short by the client.
         timeoutSeconds: (Number.isFinite(pollSeconds) && pollSeconds > 0 ? pollSeconds : 30) + 30,
       },
@@ -369,7 +396,22 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
       if (output.kind === "approval_decided") {
         return showDecision(target, output.approval, output.requestPost);
       }
+      if (output.kind === "file") return upload(target, output.file);
       return post(target, output.text);
+    },
+
+    // getFile names the file's path; the download URL carries the token, so the host uses
+    // it once and never stores it (https://core.telegram.org/bots/api#getfile).
+    async attachmentSource(ref, signal) {
+      if (!bot) throw new Error("the Telegram adapter is not running");
+      let path: string | undefined;
+      try {
+        path = (await bot.api.getFile(ref.ref, forGrammy(signal))).file_path;
+      } catch (err) {
+        throw new Error(describeError(err, token()));
+      }
+      if (!path) throw new Error("getFile gave no file_path (file too large to download?)");
+      return { url: `${apiRoot()}/file/bot${token()}/${path}` };
     },
 
     async stop() {

@@ -139,6 +139,11 @@ function outputBody(output: Exclude<AdapterOutput, { kind: "progress" }>) {
       request_post: output.requestPost ?? null,
     };
   }
+  // The receiver's contract carries text only: a file is named, not uploaded.
+  if (output.kind === "file") {
+    const f = output.file;
+    return { text: `[File: ${f.name} (${f.mediaType}, ${f.bytes} bytes)]` };
+  }
   return { text: output.text };
 }
 

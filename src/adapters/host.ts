@@ -6,6 +6,7 @@
  * (1 s doubling to 5 min by default); the server keeps serving meanwhile.
  */
 import type { Logger } from "pino";
+import type { InboundSaver } from "../attachments/inbound.ts";
 import type { DispatcherRegistry } from "../dispatch/registry.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import type {
@@ -21,7 +22,7 @@ import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { settingsPrefix } from "./conversation.ts";
 import { AdapterNotRunningError, createAdapterHandler } from "./inbound.ts";
-import { sendAdapterDelivery, type UserAttribution } from "./outbound.ts";
+import { type AdapterSenderDeps, sendAdapterDelivery, type UserAttribution } from "./outbound.ts";
 
 /** Where an adapter is: `not_configured` (required settings missing) is never started. */
 export type AdapterState =
@@ -65,6 +66,13 @@ export interface AdapterHostOptions {
    * `start` gets it bound to its name). Without it every decision is `not_found`.
    */
   decide?: (adapter: string, input: ApprovalDecisionInput) => Promise<ApprovalDecisionResult>;
+  /**
+   * Stores an adapter's inbound files in a scope (`attachments/inbound.ts`); without it
+   * inbound files are noted by name only.
+   */
+  saveFiles?: InboundSaver;
+  /** The files a task's reply carries (sent after its text); none without it. */
+  replyFiles?: AdapterSenderDeps["replyFiles"];
 }
 
 interface Entry {
@@ -234,6 +242,17 @@ export class AdapterHost {
         store: this.#o.store,
         sessions: this.#o.sessions,
         queue: (n, c, p, r) => this.queue(n, c, p, r),
+        ...(this.#o.saveFiles
+          ? {
+              saveFiles: (refs, sessionId) =>
+                this.#o.saveFiles!(
+                  entry.adapter,
+                  refs,
+                  { kind: "session", id: sessionId },
+                  controller.signal,
+                ),
+            }
+          : {}),
       },
       {
         name: entry.adapter.name,
@@ -337,6 +356,7 @@ export class AdapterHost {
         store: this.#o.store,
         log: this.#o.log,
         ...(typeof attribution === "function" ? { userAttribution: attribution } : {}),
+        ...(this.#o.replyFiles ? { replyFiles: this.#o.replyFiles } : {}),
       },
       entry.adapter,
       d,

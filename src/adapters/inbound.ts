@@ -66,6 +66,14 @@ export interface InboundDeps {
     payload: Record<string, unknown>,
     replyTo?: string,
   ): void;
+  /**
+   * Stores the input's files in the session's scope (`attachments/inbound.ts`); returns the
+   * stored ids and the files that could not be had. Without it files are noted by name.
+   */
+  saveFiles?(
+    refs: NonNullable<AdapterInput["attachments"]>,
+    sessionId: string,
+  ): Promise<{ ids: string[]; failed: Array<{ name: string; reason: string }> }>;
 }
 
 /** What the handler needs to know about its adapter. */
@@ -142,7 +150,7 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
     const addressed = input.mentioned || !requireMention;
     const text = input.text.trim();
     if (!addressed && !channel?.passiveMemory) return result("ignored", { reason: "no_mention" });
-    if (!text) return result("ignored", { reason: "empty" });
+    if (!text && !input.attachments?.length) return result("ignored", { reason: "empty" });
 
     const metadata: Record<string, unknown> = {
       ...input.metadata,
@@ -153,13 +161,28 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
       conversation: conv,
       mentioned: input.mentioned,
       delivery_id: input.deliveryId,
-      ...(input.attachments?.length ? { attachments: input.attachments } : {}),
     };
     const replyTo = input.replyTo ?? input.deliveryId;
     const session = await activeSession(botId, conv);
+    let files: string[] | undefined;
+    if (input.attachments?.length) {
+      // Stored in the session's scope before the message, so its turn sees them; not
+      // fetched again for a redelivery.
+      if (deps.saveFiles && !(await store.receipts.has(dedupeScope, input.deliveryId))) {
+        const saved = await deps.saveFiles(input.attachments, session.id);
+        files = saved.ids;
+        if (saved.failed.length) metadata.attachments_failed = saved.failed;
+      } else if (!deps.saveFiles) {
+        metadata.attachments_failed = input.attachments.map((a) => ({
+          name: a.name,
+          reason: "files are not stored",
+        }));
+      }
+    }
     const isNew = addressed && text.toLowerCase() === NEW_SESSION_COMMAND;
     const injected = await sessions.injectMessage(session.id, {
-      content: text,
+      // A message of files alone still needs words: name them.
+      content: text || `(files: ${(input.attachments ?? []).map((a) => a.name).join(", ")})`,
       role: "user",
       source: name,
       metadata,
@@ -167,6 +190,7 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
       dispatchConfig: { type: name, conversation: conv, reply_to: replyTo },
       dedupeKey: input.deliveryId,
       dedupeScope,
+      ...(files?.length ? { attachments: files } : {}),
     });
     const ids = {
       sessionId: injected.sessionId,

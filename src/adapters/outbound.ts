@@ -9,7 +9,8 @@
  *   to their host, credentials masked, at most 300 characters;
  * - on a retry (an earlier attempt's outcome unknown or failed), a part the adapter finds
  *   already posted (`findOwnPost`) is not sent again;
- * - progress is sent once and never retried, and `start` is skipped once the task is done.
+ * - progress is sent once and never retried, and `start` is skipped once the task is done;
+ * - the files a reply carries (a tool attached them) follow its text, one `file` output each.
  */
 import type { Logger } from "pino";
 import { isApprovalOutput, sendApprovalOutput } from "../approvals/outputs.ts";
@@ -19,6 +20,7 @@ import type {
   AdapterOutput,
   AdapterTarget,
   Conversation,
+  OutboundFile,
   SenderIdentity,
 } from "../sdk/adapter.ts";
 import type { DispatchTask } from "../sdk/dispatch.ts";
@@ -58,6 +60,8 @@ export interface AdapterSenderDeps {
   log: Logger;
   /** The adapter's integration's `user_attribution` hook, when it has one. */
   userAttribution?: UserAttribution;
+  /** The files the reply of a task carries, in order (`attachments/reply-files.ts`). */
+  replyFiles?: (taskId: string) => Promise<OutboundFile[]>;
 }
 
 /**
@@ -151,6 +155,9 @@ export async function sendAdapterDelivery(
       const text = typeof d.payload.result === "string" ? d.payload.result : "";
       const max = adapter.maxTextLength ?? DEFAULT_MAX_TEXT_LENGTH;
       for (const part of splitText(text, max)) outputs.push({ kind: "text", text: part });
+      if (taskId && deps.replyFiles) {
+        for (const file of await deps.replyFiles(taskId)) outputs.push({ kind: "file", file });
+      }
     }
   }
   const count = outputs.length;

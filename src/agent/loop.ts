@@ -7,7 +7,7 @@
  *
  * The AI SDK is imported by the first turn: a server that has run none does not hold it.
  */
-import type { ModelMessage, ToolSet } from "ai";
+import type { ModelMessage, ToolSet, UserContent } from "ai";
 import type { Logger } from "pino";
 import { approvalRequestsOf, type ParkedTurn, type TurnApprovals } from "../approvals/turn.ts";
 import type { HookRegistry } from "../hooks/lifecycle.ts";
@@ -37,6 +37,15 @@ export interface AgentDeps {
   maxRetries: number;
   /** Most LLM calls in one turn (default 10). */
   maxSteps: number;
+  /**
+   * The model content of a user message (its text plus its attachments as parts:
+   * `attachments/model-content.ts`); without it the model sees the text alone.
+   */
+  userContent?: (
+    text: string,
+    metadata: Record<string, unknown> | undefined,
+    session: Session,
+  ) => Promise<UserContent>;
 }
 
 /** One turn's input. `history` holds the session's messages before the task's own. */
@@ -45,6 +54,8 @@ export interface AgentTurnInput {
   bot: Bot;
   session: Session;
   history: Message[];
+  /** The metadata of the task's own message (its attachments), when it has one. */
+  promptMetadata?: Record<string, unknown>;
   signal: AbortSignal;
   /** Which calls wait for a person, and the parked turn this run resumes (`approvals/`). */
   approvals?: TurnApprovals;
@@ -102,12 +113,16 @@ export async function runAgentTurn(
     .filter((s) => s?.trim())
     .join("\n\n");
   const messages: ModelMessage[] = [];
+  const userContent = (text: string, metadata?: Record<string, unknown>) =>
+    deps.userContent ? deps.userContent(text, metadata, session) : text;
   for (const m of input.history) {
-    if (m.role === "user" || m.role === "assistant" || m.role === "system") {
+    if (m.role === "user") {
+      messages.push({ role: "user", content: await userContent(m.content, m.metadata) });
+    } else if (m.role === "assistant" || m.role === "system") {
       messages.push({ role: m.role, content: m.content });
     }
   }
-  messages.push({ role: "user", content: task.prompt });
+  messages.push({ role: "user", content: await userContent(task.prompt, input.promptMetadata) });
   const resume = input.approvals?.resume;
   // A resumed turn goes on from its parked messages (with the decisions appended).
   if (resume) messages.splice(0, messages.length, ...resume.messages);

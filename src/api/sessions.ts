@@ -39,6 +39,8 @@ export const postMessageBody = z.strictObject({
   dispatch_type: z.string().min(1).optional(),
   max_run_seconds: z.number().int().positive().max(2_147_483).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** Ids of attachments uploaded to this session (`POST /sessions/{id}/attachments`). */
+  attachments: z.array(z.string().min(1).max(100)).max(20).optional(),
 });
 
 /** The query of `GET /sessions/{id}/messages` (also the MCP tool `session_messages`'s input). */
@@ -58,6 +60,7 @@ export function injectOptionsOf(body: z.infer<typeof postMessageBody>): InjectOp
     dispatchConfig: body.dispatch_config ?? null,
     dispatchType: body.dispatch_type,
     maxRunSeconds: body.max_run_seconds,
+    ...(body.attachments?.length ? { attachments: body.attachments } : {}),
   };
 }
 

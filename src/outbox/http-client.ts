@@ -275,6 +275,59 @@ export class OutboundHttpClient {
     }
   }
 
+  /**
+   * GETs a file and hands back its body as a stream, through the same SSRF-guarded agent
+   * (no retries, redirects not followed). `timeoutMs` (default the client's) bounds the
+   * whole download, body included; `signal` stops it too.
+   * @throws Error with a secret-free message (the URL cut to scheme and host) for a refused
+   *   or invalid URL, a network error, a timeout or a non-2xx status
+   */
+  async download(
+    url: string,
+    opts: { headers?: Record<string, string>; timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<{
+    status: number;
+    headers: Record<string, string>;
+    body: AsyncIterable<Uint8Array>;
+  }> {
+    let target: URL;
+    try {
+      target = parseHttpUrl(url);
+    } catch (err) {
+      const reason = err instanceof UrlNotAllowedError ? err.reason : "invalid URL";
+      throw new Error(`destination not allowed: ${reason}`);
+    }
+    const timer = AbortSignal.timeout(opts.timeoutMs ?? this.#timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([timer, opts.signal]) : timer;
+    const where = `${target.protocol}//${target.host}`;
+    const { request } = await import("undici");
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(`${target.origin}${target.pathname}${target.search}`, {
+        dispatcher: await this.#getAgent(),
+        method: "GET",
+        headers: { "user-agent": this.#userAgent, ...opts.headers },
+        signal,
+      });
+    } catch (err) {
+      if (err instanceof UrlNotAllowedError)
+        throw new Error(`destination not allowed: ${err.reason}`);
+      if (timer.aborted) throw new Error(`download from ${where}: timeout`);
+      throw new Error(
+        `download from ${where} failed: ${(err as { code?: string }).code ?? "network error"}`,
+      );
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      res.body.resume();
+      throw new Error(`download from ${where}: ${describeStatus(res.statusCode)}`);
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
+    }
+    return { status: res.statusCode, headers, body: res.body };
+  }
+
   /** Closes pooled connections; waits for in-flight requests to finish. */
   async close(): Promise<void> {
     if (this.#agent) await (await this.#agent).close();

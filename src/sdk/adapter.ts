@@ -31,14 +31,46 @@ export interface Author {
   isBot: boolean;
 }
 
-/** An inbound file, by reference only (metadata; its bytes are not fetched yet). */
+/**
+ * An inbound file, by reference only (metadata; its bytes are not fetched yet). After the
+ * host has found the message's session it asks the adapter's `attachmentSource` how to
+ * download each one and stores it in that session's scope (docs/adapters.md "Files").
+ */
 export interface AttachmentRef {
   name: string;
   mediaType?: string;
-  /** Size in bytes, when the provider says. */
+  /** Size in bytes, when the provider says (a file over the limit is not downloaded). */
   bytes?: number;
   /** Provider's id or URL of the file; never a temporary capability. */
   ref: string;
+}
+
+/**
+ * How to download one inbound file: a GET the host makes once through the server's
+ * outbound client (SSRF guard, timeout, size limit while streaming), right away, and never
+ * stores or logs (the URL or a header may carry the bot's token).
+ */
+export interface AttachmentSource {
+  url: string;
+  /** Request headers, e.g. `Authorization: Bearer <bot token>`. */
+  headers?: Record<string, string>;
+  /** A better file name than the ref's, when the provider's lookup gave one. */
+  name?: string;
+  /** A better media type than the ref's. */
+  mediaType?: string;
+}
+
+/**
+ * A file a reply carries out (a tool attached it): `send` receives one `file` output per
+ * file, after the reply's text. `data()` streams the bytes from the attachment store.
+ */
+export interface OutboundFile {
+  id: string;
+  name: string;
+  mediaType: string;
+  /** Size in bytes. */
+  bytes: number;
+  data(): AsyncIterable<Uint8Array>;
 }
 
 /** What an adapter passes to `handler`: one normalized inbound message. */
@@ -148,12 +180,15 @@ export interface AdapterTarget {
  *   `clear` after its reply (or error) was sent. Sent once, never retried; an adapter
  *   without progress ignores it.
  * - `notice`: a short message from switchyard itself (e.g. after `/new`).
+ * - `file`: a file of the reply (after its text parts), to upload to the conversation; an
+ *   adapter that cannot upload throws a final DeliveryError.
  */
 export type AdapterOutput =
   | { kind: "text"; text: string }
   | { kind: "error"; text: string }
   | { kind: "progress"; state: "start" | "clear" }
   | { kind: "notice"; text: string }
+  | { kind: "file"; file: OutboundFile }
   | { kind: "approval_request"; approval: ApprovalView }
   | { kind: "approval_decided"; approval: ApprovalView; requestPost?: string };
 
@@ -265,6 +300,16 @@ export interface Adapter {
    * already posted, so it is not sent again.
    */
   findOwnPost?(target: AdapterTarget, output: AdapterOutput): Promise<boolean>;
+  /**
+   * Optional: how to download an inbound file this adapter passed in `attachments` (a
+   * private file URL with the bot token, a file path from a lookup call, a CDN URL).
+   * The host calls it once it has resolved the message's session, downloads the file
+   * (see {@link AttachmentSource}) and stores it in the session's scope; the message then
+   * carries the stored attachment's id, and the model sees the file. Without it, inbound
+   * files are noted by name only.
+   * @throws when the file cannot be found (the host notes the file as not fetched)
+   */
+  attachmentSource?(ref: AttachmentRef, signal: AbortSignal): Promise<AttachmentSource>;
   stop(): Promise<void>;
 }
 

@@ -13,6 +13,7 @@ import type { Session } from "../store/sessions.ts";
 import {
   DedupeKeyReusedError,
   InvalidDispatchConfigError,
+  InvalidInputError,
   SessionNotFoundError,
   UnknownBotError,
 } from "./errors.ts";
@@ -42,6 +43,12 @@ export interface InjectOptions {
   callbackConfig?: Record<string, unknown> | null;
   /** Per-task limit (s); default TASK_MAX_RUN_SECONDS. */
   maxRunSeconds?: number | null;
+  /**
+   * Ids of attachments already stored in this session's scope that the message carries;
+   * checked and described (`metadata.attachments`) through the service's
+   * `describeAttachments`.
+   */
+  attachments?: string[];
   /**
    * The sender's delivery id (a webhook delivery header, an event or update id, an outbox
    * delivery id). Recorded under `source` in the same transaction as the message, so a
@@ -108,6 +115,12 @@ export interface SessionServiceOptions {
    * usable, else the reason); none when absent.
    */
   checkDispatch?: (type: string, config: Record<string, unknown>) => Promise<string | null>;
+  /**
+   * Describes the attachments a message carries (what `metadata.attachments` keeps), each
+   * looked up in the session's scope.
+   * @throws InvalidInputError naming `attachments[i]` for an id the session does not own
+   */
+  describeAttachments?: (sessionId: string, ids: string[]) => Promise<Record<string, unknown>[]>;
 }
 
 /** Creates, ends and writes into sessions. */
@@ -202,6 +215,9 @@ export class SessionService {
     }
     const session = await this.#store.sessions.get(sessionId);
     if (!session) throw new SessionNotFoundError(sessionId);
+    const files = opts.attachments?.length
+      ? await this.#describeAttachments(sessionId, opts.attachments)
+      : undefined;
     const runAgent = opts.runAgent === true;
     let dispatchConfig = opts.dispatchConfig ?? session.dispatchConfig ?? null;
     let dispatchType =
@@ -234,7 +250,7 @@ export class SessionService {
         sessionId,
         role: opts.role ?? "user",
         content: opts.content,
-        metadata: { ...opts.metadata, source },
+        metadata: { ...opts.metadata, ...(files ? { attachments: files } : {}), source },
       });
       let taskId: string | null = null;
       if (runAgent) {
@@ -271,6 +287,13 @@ export class SessionService {
     if (now - this.#lastReceiptPrune < 3600_000) return;
     this.#lastReceiptPrune = now;
     this.#store.receipts.prune(now - RECEIPT_RETENTION_MS).catch(() => {});
+  }
+
+  async #describeAttachments(sessionId: string, ids: string[]) {
+    if (!this.#o.describeAttachments) {
+      throw new InvalidInputError("attachments", "this server keeps no attachments");
+    }
+    return this.#o.describeAttachments(sessionId, ids);
   }
 
   /** @throws InvalidDispatchConfigError when the dispatcher of `type` refuses `config` */

@@ -64,6 +64,17 @@ export class ReceiptRepository {
     };
   }
 
+  /** True when (source, key) was already recorded (a cheap look before costly work). */
+  async has(source: string, key: string): Promise<boolean> {
+    const r = await this.#db
+      .selectFrom("inbound_receipts")
+      .select("key")
+      .where("source", "=", source)
+      .where("key", "=", key)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
   /** Stamps a claimed receipt with the message (and task) it created, in the same transaction. */
   async stamp(source: string, key: string, ids: ReceiptIds): Promise<void> {
     await this.#db

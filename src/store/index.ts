@@ -15,6 +15,7 @@
 import type { Kysely, Transaction } from "kysely";
 import { ApiKeyRepository } from "./api-keys.ts";
 import { ApprovalRepository } from "./approvals.ts";
+import { AttachmentRepository } from "./attachments.ts";
 import { BotCache, type BotReads, BotRepository, type TransactionBotReads } from "./bots.ts";
 import { ChannelRepository } from "./channels.ts";
 import { type Db, type Dialect, openDatabase } from "./db.ts";
@@ -84,6 +85,7 @@ export class Repositories {
   #jobs: JobRepository | undefined;
   #jobRuns: JobRunRepository | undefined;
   #approvals: ApprovalRepository | undefined;
+  #attachments: AttachmentRepository | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -243,6 +245,12 @@ export class Repositories {
   get approvals(): ApprovalRepository {
     this.#approvals ??= new ApprovalRepository(this.#db, this.#shared.dialect);
     return this.#approvals;
+  }
+
+  /** Attachment rows (scope-checked reads) and the files replies carry (`attachments.ts`). */
+  get attachments(): AttachmentRepository {
+    this.#attachments ??= new AttachmentRepository(this.#db);
+    return this.#attachments;
   }
 
   /** How bot reads use the cache over this handle (a transaction overrides it). */

@@ -58,6 +58,16 @@ export class MessageRepository {
     return toMessage(row);
   }
 
+  /** The message `id`, or undefined. */
+  async get(id: string): Promise<Message | undefined> {
+    const row = await this.#db
+      .selectFrom("messages")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return row ? toMessage(row) : undefined;
+  }
+
   /**
    * The newest `limit` messages of a session, oldest first.
    * @param beforeId only messages older than this id (exclusive), when given

@@ -371,9 +371,38 @@ export interface UiSessionsTable {
   expires_at: number;
 }
 
+/** `attachments`: one stored file, owned by one scope (migration 0019). */
+export interface AttachmentsTable {
+  id: string;
+  /** `session`, `channel` or `bot`. */
+  scope_kind: string;
+  scope_id: string;
+  name: string;
+  media_type: string;
+  /** Bytes. */
+  size: number;
+  /** Hex SHA-256 of the content. */
+  sha256: string;
+  /** Where the bytes are in the attachment store (a relative path or an object key). */
+  storage_key: string;
+  /** ms since the epoch. */
+  created_at: number;
+}
+
+/** `reply_attachments`: files a task's reply carries out, in order (migration 0019). */
+export interface ReplyAttachmentsTable {
+  task_id: string;
+  attachment_id: string;
+  position: number;
+  /** ms since the epoch. */
+  created_at: number;
+}
+
 export interface Database {
   approvals: ApprovalsTable;
   turn_checkpoints: TurnCheckpointsTable;
+  attachments: AttachmentsTable;
+  reply_attachments: ReplyAttachmentsTable;
   ui_sessions: UiSessionsTable;
   bots: BotsTable;
   sessions: SessionsTable;

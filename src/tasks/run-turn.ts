@@ -34,6 +34,8 @@ export interface TurnRunnerDeps {
   historyLimit?: number;
   /** Tool approvals: calls that wait for a person park the task (`src/approvals/`). */
   approvals?: Pick<ApprovalService, "forRun" | "park">;
+  /** The model content of a user message with its attachments (see AgentDeps). */
+  userContent?: AgentDeps["userContent"];
 }
 
 /** Runs one task's agent turn; the task worker's `execute`. */
@@ -58,6 +60,7 @@ export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
     recordWarnings: (id, warnings) => store.tasks.setWarnings(id, warnings),
     maxRetries: deps.maxRetries ?? 2,
     maxSteps: deps.maxSteps ?? 10,
+    ...(deps.userContent ? { userContent: deps.userContent } : {}),
   };
   return async (task, signal) => {
     const bot = await store.bots.get(task.botId);
@@ -70,7 +73,16 @@ export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
       deps.historyLimit ?? 50,
     );
     const approvals = await deps.approvals?.forRun(task, bot);
-    const out = await runAgentTurn(agent, { task, bot, session, history, signal, approvals });
+    const own = task.messageId ? await store.messages.get(task.messageId) : undefined;
+    const out = await runAgentTurn(agent, {
+      task,
+      bot,
+      session,
+      history,
+      signal,
+      approvals,
+      ...(own ? { promptMetadata: own.metadata } : {}),
+    });
     if (out.parked) {
       // Parked (or, when the park lost its compare-and-set, someone else's now): not finished.
       await deps.approvals!.park(task, out.parked);

@@ -11,6 +11,10 @@
  * - `POST /channels/:id/typing` (bot) → 204
  * - `PUT /applications/:app/commands`, `PUT /applications/:app/guilds/:g/commands` (bot)
  *   → 200 the commands with ids
+ * - a message body may be multipart/form-data (`payload_json` + `files[n]`, as Discord takes
+ *   uploads: https://discord.com/developers/docs/reference#uploading-files): the JSON is
+ *   read from `payload_json`, the files kept on the request and the message
+ * - `GET /cdn/…` serves files added with `addCdnFile` (the attachment URLs of interactions)
  * A wrong bot token gets 401 `{message: "401: Unauthorized", code: 0}`; unknown paths 404.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -23,6 +27,16 @@ export interface FakeDiscordRequest {
   headers: Record<string, string | string[] | undefined>;
   body: string;
   json: any;
+  /** Files of a multipart body. */
+  files: FakeUpload[];
+}
+
+/** One uploaded file. */
+export interface FakeUpload {
+  field: string;
+  name: string;
+  type: string;
+  bytes: Buffer;
 }
 
 /** A message the fake holds: where it went and what it says. */
@@ -35,6 +49,8 @@ export interface FakeMessage {
   channel?: string;
   content: string;
   body: any;
+  /** Files uploaded with it. */
+  files: FakeUpload[];
 }
 
 /** A one-shot failure: the next request matching `method` and `path` gets `status`. */
@@ -66,6 +82,10 @@ export interface FakeDiscord {
   /** Command lists received by PUT, with the path they came to. */
   commandPuts: Array<{ pathname: string; commands: any[] }>;
   failNext(rule: FakeDiscordFailure): void;
+  /** Serves `bytes` at `/cdn/<path>`; returns the full URL. */
+  addCdnFile(path: string, bytes: Buffer): string;
+  /** CDN paths served, in order. */
+  cdnDownloads: string[];
   /** Resolves once `pred` holds for the messages (polled on each request). */
   waitFor(pred: (m: FakeMessage[]) => boolean, timeoutMs?: number): Promise<FakeMessage[]>;
   reset(): void;
@@ -83,6 +103,8 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
   let seq = 0;
   let version = 0;
   const changed = new CountWaiter(() => version);
+  const cdn = new Map<string, Buffer>();
+  const cdnDownloads: string[] = [];
 
   const message = (m: Omit<FakeMessage, "id">): FakeMessage => {
     const out = { id: String(900000000000000000n + BigInt(++seq)), ...m };
@@ -99,15 +121,44 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const body = (await readBody(req)).toString("utf8");
+    const raw = await readBody(req);
+    const body = raw.toString("utf8");
     const pathname = new URL(req.url ?? "/", "http://x").pathname;
     const method = req.method ?? "GET";
+    const cdnFile = pathname.startsWith("/cdn/") ? cdn.get(pathname.slice(5)) : undefined;
+    if (cdnFile && method === "GET") {
+      cdnDownloads.push(pathname.slice(5));
+      res.writeHead(200, { "content-type": "application/octet-stream" }).end(cdnFile);
+      version++;
+      changed.notify();
+      return;
+    }
+    const contentType = String(req.headers["content-type"] ?? "");
+    let json = parseJson(body);
+    const files: FakeUpload[] = [];
+    if (contentType.startsWith("multipart/form-data")) {
+      const form = await new Response(raw, { headers: { "content-type": contentType } }).formData();
+      json = undefined;
+      for (const [k, v] of form.entries()) {
+        if (typeof v === "string") {
+          if (k === "payload_json") json = parseJson(v);
+        } else {
+          files.push({
+            field: k,
+            name: v.name,
+            type: v.type,
+            bytes: Buffer.from(await v.arrayBuffer()),
+          });
+        }
+      }
+    }
     const r: FakeDiscordRequest = {
       method,
       pathname,
       headers: req.headers,
       body,
-      json: parseJson(body),
+      json,
+      files,
     };
     requests.push(r);
     let lostAnswer: number | undefined;
@@ -139,6 +190,7 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
           token,
           content: r.json?.content ?? "",
           body: r.json,
+          files: r.files,
         });
         return sendJson(res, 200, wire(msg));
       }
@@ -149,6 +201,7 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
           token,
           content: r.json?.content ?? "",
           body: r.json,
+          files: r.files,
         });
         return sendJson(res, 200, wire(msg));
       }
@@ -167,6 +220,7 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
           channel: channel[1]!,
           content: r.json?.content ?? "",
           body: r.json,
+          files: r.files,
         });
         if (r.json?.enforce_nonce === true && nonce !== undefined) nonces.set(String(nonce), msg);
         if (lostAnswer) return sendJson(res, lostAnswer, { message: "upstream lost", code: 0 });
@@ -221,6 +275,11 @@ export async function startFakeDiscord(opts: { botToken: string }): Promise<Fake
     edits,
     commandPuts,
     failNext: (rule) => failures.push({ ...rule }),
+    addCdnFile(path, bytes) {
+      cdn.set(path, bytes);
+      return `${local.url}/cdn/${path}`;
+    },
+    cdnDownloads,
     async waitFor(pred, timeoutMs = 10_000) {
       const until = Date.now() + timeoutMs;
       while (!pred(messages)) {

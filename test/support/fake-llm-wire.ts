@@ -214,3 +214,39 @@ function estimateCompletionTokens(
   for (const c of calls) chars += c.function.name.length + c.function.arguments.length;
   return Math.max(1, Math.ceil(chars / 4));
 }
+
+/** An image a chat request carried (OpenAI `image_url` part with a data URL). */
+export interface SentImage {
+  mediaType: string;
+  bytes: Buffer;
+}
+
+/**
+ * The images in the user messages of a recorded chat request (`image_url` parts with
+ * `data:<type>;base64,` URLs, as the OpenAI-compatible provider sends image parts), in order.
+ */
+export function imagesOf(req: FakeLlmRequest): SentImage[] {
+  const out: SentImage[] = [];
+  for (const m of req.messages) {
+    if (m?.role !== "user" || !Array.isArray(m.content)) continue;
+    for (const p of m.content) {
+      const url = p?.type === "image_url" ? p.image_url?.url : undefined;
+      const match = typeof url === "string" ? /^data:([^;,]+);base64,(.*)$/s.exec(url) : null;
+      if (match) out.push({ mediaType: match[1]!, bytes: Buffer.from(match[2]!, "base64") });
+    }
+  }
+  return out;
+}
+
+/** Every text part (or string content) of the user messages of a recorded request, joined. */
+export function userTextOf(req: FakeLlmRequest): string {
+  const texts: string[] = [];
+  for (const m of req.messages) {
+    if (m?.role !== "user") continue;
+    if (typeof m.content === "string") texts.push(m.content);
+    else if (Array.isArray(m.content)) {
+      for (const p of m.content) if (p?.type === "text") texts.push(String(p.text));
+    }
+  }
+  return texts.join("\n");
+}

@@ -18,6 +18,13 @@
  *   in `ephemerals` (https://api.slack.com/methods/chat.postEphemeral)
  * `blocks` (form-encoded as JSON, as WebClient sends them) are decoded and stored.
  *
+ * - files (https://api.slack.com/messaging/files): `files.info` `{file}` for files added with
+ *   `addFile`, their bytes at `url_private_download` (`GET /files-pri/<id>/<name>`, bearer
+ *   token required); uploads by `files.getUploadURLExternal` `{filename, length}` →
+ *   `{upload_url, file_id}`, the bytes POSTed to `upload_url`, then
+ *   `files.completeUploadExternal` `{files: [{id, title}], channel_id, thread_ts?}`, which
+ *   records the upload in `uploads`
+ *
  * Every call needs `Authorization: Bearer <token>` (else `invalid_auth`). Switches:
  * `failNext(method, status)` answers HTTP `status` once (nothing stored); `holdNext(method)`
  * does the work (stores the post), then holds the HTTP answer until `release()` or close.
@@ -72,6 +79,19 @@ export interface FakeSlack {
   waitFor(pred: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
   /** Resolves once `n` posts are stored. */
   waitForPosts(n: number, timeoutMs?: number): Promise<FakeSlackPost[]>;
+  /** Completed file uploads (bytes, name, channel, thread), in order. */
+  uploads: Array<{
+    id: string;
+    filename: string;
+    title?: string;
+    channel: string;
+    thread_ts?: string;
+    bytes: Buffer;
+  }>;
+  /** Makes a file known to files.info and downloadable at its url_private_download. */
+  addFile(id: string, name: string, mimetype: string, bytes: Buffer): void;
+  /** File ids downloaded from url_private_download, in order. */
+  downloads: string[];
   /** Forgets calls, posts, reactions and switches. */
   reset(): void;
   close(): Promise<void>;
@@ -112,6 +132,11 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<FakeSlack>
   let held: (() => void) | undefined;
   let seq = 0;
   const postWaiter = new CountWaiter(() => posts.length);
+  const files = new Map<string, { name: string; mimetype: string; bytes: Buffer }>();
+  const pendingUploads = new Map<string, { filename: string; bytes?: Buffer }>();
+  const uploads: FakeSlack["uploads"] = [];
+  const downloads: string[] = [];
+  let base = "";
 
   const nextTs = () => {
     seq += 1;
@@ -182,6 +207,45 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<FakeSlack>
         const list = posts.filter((p) => p.channel === a.channel && !p.thread_ts).reverse();
         return page(list, a);
       }
+      case "files.info": {
+        const f = files.get(String(a.file));
+        if (!f) return { ok: false, error: "file_not_found" };
+        return {
+          ok: true,
+          file: {
+            id: a.file,
+            name: f.name,
+            mimetype: f.mimetype,
+            size: f.bytes.length,
+            url_private: `${base}/files-pri/${a.file}/${encodeURIComponent(f.name)}`,
+            url_private_download: `${base}/files-pri/${a.file}/download/${encodeURIComponent(f.name)}`,
+          },
+        };
+      }
+      case "files.getUploadURLExternal": {
+        if (!a.filename || !(Number(a.length) > 0))
+          return { ok: false, error: "invalid_arguments" };
+        const id = `F${nextTs().replace(".", "")}`;
+        pendingUploads.set(id, { filename: String(a.filename) });
+        return { ok: true, upload_url: `${base}/upload/${id}`, file_id: id };
+      }
+      case "files.completeUploadExternal": {
+        const list = typeof a.files === "string" ? parseJson(a.files) : a.files;
+        for (const f of Array.isArray(list) ? list : []) {
+          const p = pendingUploads.get(String(f.id));
+          if (!p?.bytes) return { ok: false, error: "file_not_found" };
+          pendingUploads.delete(String(f.id));
+          uploads.push({
+            id: String(f.id),
+            filename: p.filename,
+            ...(f.title ? { title: String(f.title) } : {}),
+            channel: String(a.channel_id),
+            ...(a.thread_ts ? { thread_ts: String(a.thread_ts) } : {}),
+            bytes: p.bytes,
+          });
+        }
+        return { ok: true, files: list };
+      }
       case "reactions.add":
       case "reactions.remove": {
         if (!a.channel || !a.timestamp || !a.name) return { ok: false, error: "invalid_arguments" };
@@ -227,7 +291,29 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<FakeSlack>
   }
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
-    const body = (await readBody(req)).toString("utf8");
+    const raw = await readBody(req);
+    const path = (req.url ?? "").split("?")[0]!;
+    const upload = /^\/upload\/([A-Z0-9]+)$/.exec(path);
+    if (upload && req.method === "POST") {
+      const p = pendingUploads.get(upload[1]!);
+      if (!p) return sendJson(res, 404, { ok: false });
+      p.bytes = raw;
+      res.writeHead(200, { "content-type": "text/plain" }).end(`OK - ${raw.length}`);
+      return;
+    }
+    const download = /^\/files-pri\/([^/]+)\//.exec(path);
+    if (download && req.method === "GET") {
+      const f = files.get(download[1]!);
+      if (!f || req.headers.authorization !== `Bearer ${opts.token}`) {
+        // Slack answers an HTML sign-in page, not the file, without a valid token.
+        res.writeHead(302, { location: "/signin" }).end();
+        return;
+      }
+      downloads.push(download[1]!);
+      res.writeHead(200, { "content-type": f.mimetype }).end(f.bytes);
+      return;
+    }
+    const body = raw.toString("utf8");
     const method = (req.url ?? "").replace(/^\/api\//, "").split("?")[0]!;
     const call: FakeSlackCall = { method, headers: req.headers, args: argsOf(req, body) };
     calls.push(call);
@@ -256,10 +342,16 @@ export async function startFakeSlack(opts: FakeSlackOptions): Promise<FakeSlack>
     });
   });
 
+  base = server.url;
   return {
     apiUrl: `${server.url}/api/`,
     calls,
     posts,
+    uploads,
+    downloads,
+    addFile(id, name, mimetype, bytes) {
+      files.set(id, { name, mimetype, bytes });
+    },
     reactions,
     reactionsAdded,
     updates,

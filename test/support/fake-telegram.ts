@@ -20,6 +20,10 @@
  *   unknown one (https://core.telegram.org/bots/api#updating-messages).
  * - `answerCallbackQuery` (`callback_query_id`, `text?`): recorded in `answers`; a query id
  *   answered before gets `400 Bad Request: query is too old…`, as Telegram does.
+ * - `getFile` (`file_id`) for files added with `addFile`, and their bytes at
+ *   `GET /file/bot<token>/<file_path>` (https://core.telegram.org/bots/api#getfile).
+ * - `sendDocument` / `sendPhoto` as multipart/form-data (a file upload): recorded in
+ *   `uploads` with the file's name, type and bytes.
  * - `failNext(method, status)`: the next call of `method` fails once with that status
  *   (`retry_after` for 429).
  * A wrong token gets `401 Unauthorized`.
@@ -56,6 +60,16 @@ export interface FakeTelegram {
   overlaps: number;
   /** getUpdates answered 409 for any reason. */
   conflicts: number;
+  /** Files uploaded by sendDocument/sendPhoto (multipart), in order. */
+  uploads: Array<{
+    method: string;
+    fields: Record<string, string>;
+    file: { field: string; name: string; type: string; bytes: Buffer };
+  }>;
+  /** Downloads served at `/file/bot<token>/…`, by file path. */
+  downloads: string[];
+  /** Makes a file known to getFile and downloadable; returns its file_path. */
+  addFile(fileId: string, bytes: Buffer, path?: string): string;
   /** Queues updates (`update_id` given by the caller) for getUpdates. */
   push(...updates: any[]): void;
   /** Updates still unconfirmed. */
@@ -85,6 +99,7 @@ export async function startFakeTelegram(
   let queue: any[] = [];
   let nextMessageId = 1000;
   const failures = new Map<string, { status: number; retryAfter?: number }>();
+  const files = new Map<string, { path: string; bytes: Buffer }>();
   const waiters = new Set<() => void>();
   /** The held getUpdates, if any. */
   let held:
@@ -132,6 +147,12 @@ export async function startFakeTelegram(
     webhook: undefined,
     overlaps: 0,
     conflicts: 0,
+    uploads: [],
+    downloads: [],
+    addFile(fileId, bytes, path = `documents/${fileId}.bin`) {
+      files.set(fileId, { path, bytes });
+      return path;
+    },
     push(...updates) {
       queue.push(...updates);
       queue.sort((a, b) => a.update_id - b.update_id);
@@ -164,12 +185,47 @@ export async function startFakeTelegram(
   };
 
   const server = await startLocalServer(async (req, res) => {
-    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(req.url ?? "/", "http://x").pathname);
-    const text = (await readBody(req)).toString("utf8");
+    const pathname = new URL(req.url ?? "/", "http://x").pathname;
+    const raw = await readBody(req);
+    const dl = /^\/file\/bot([^/]+)\/(.+)$/.exec(pathname);
+    if (dl && req.method === "GET") {
+      if (dl[1] !== token) return fail(res, 401, "Unauthorized");
+      const f = [...files.values()].find((x) => x.path === decodeURIComponent(dl[2]!));
+      if (!f) return fail(res, 404, "Not Found");
+      fake.downloads.push(f.path);
+      res.writeHead(200, {
+        "content-type": "application/octet-stream",
+        "content-length": f.bytes.length,
+      });
+      res.end(f.bytes);
+      notify();
+      return;
+    }
+    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(pathname);
     if (!m) return fail(res, 404, "Not Found");
     if (m[1] !== token) return fail(res, 401, "Unauthorized");
     const method = m[2]!;
-    const body = parseJson(text) ?? {};
+    const contentType = String(req.headers["content-type"] ?? "");
+    let body: any;
+    if (contentType.startsWith("multipart/form-data")) {
+      const form = await new Response(raw, { headers: { "content-type": contentType } }).formData();
+      const fields: Record<string, string> = {};
+      let file: { field: string; name: string; type: string; bytes: Buffer } | undefined;
+      for (const [k, v] of form.entries()) {
+        if (typeof v === "string") fields[k] = v;
+        else
+          file = {
+            field: k,
+            name: v.name,
+            type: v.type,
+            bytes: Buffer.from(await v.arrayBuffer()),
+          };
+      }
+      body = { ...fields };
+      if (file) fake.uploads.push({ method, fields, file });
+    } else {
+      body = parseJson(raw.toString("utf8")) ?? {};
+    }
     calls.push({ method, body, at: Date.now() });
     try {
       const f = failures.get(method);
@@ -196,6 +252,26 @@ export async function startFakeTelegram(
           return ok(res, true);
         case "sendChatAction":
           return ok(res, true);
+        case "getFile": {
+          const f = files.get(String(body.file_id));
+          if (!f) return fail(res, 400, "Bad Request: invalid file_id");
+          return ok(res, {
+            file_id: body.file_id,
+            file_unique_id: `u${body.file_id}`,
+            file_size: f.bytes.length,
+            file_path: f.path,
+          });
+        }
+        case "sendDocument":
+        case "sendPhoto": {
+          const message_id = nextMessageId++;
+          return ok(res, {
+            message_id,
+            from: bot,
+            chat: { id: Number(body.chat_id), type: "private" },
+            date: Math.floor(Date.now() / 1000),
+          });
+        }
         case "sendMessage": {
           const message_id = nextMessageId++;
           sent.push({ message_id, body });

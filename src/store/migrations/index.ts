@@ -21,6 +21,7 @@ import { migration as m0015 } from "./0015_jobs.ts";
 import { migration as m0016 } from "./0016_instances.ts";
 import { migration as m0017 } from "./0017_approvals.ts";
 import { migration as m0018 } from "./0018_bot_runtime.ts";
+import { migration as m0019 } from "./0019_attachments.ts";
 
 /** The migrations Kysely's Migrator runs, keyed by name (run in name order). */
 export const migrations: Record<string, Migration> = {
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   "0016_instances": m0016,
   "0017_approvals": m0017,
   "0018_bot_runtime": m0018,
+  "0019_attachments": m0019,
 };
