@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AdapterHost } from "./adapters/host.ts";
 import { envDefaultBot } from "./agent/bot-models.ts";
+import { budgetErrorEvent } from "./agent/budget.ts";
 import { ModelCheckResult } from "./agent/model-check-result.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
@@ -217,6 +218,8 @@ export class App {
         log,
         onToolCall: (call) => this.events.toolCalled(call),
         maxRetries: tuning.llmMaxRetries,
+        maxRepeatedToolCalls: config.SWITCHYARD_MAX_REPEATED_TOOL_CALLS,
+        onBudgetExceeded: (task, err) => this.events.emit("error", budgetErrorEvent(task, err)),
       }),
     });
     this.sessions = new SessionService({

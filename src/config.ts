@@ -49,6 +49,11 @@ const schema = z.object({
   SWITCHYARD_ALLOW_PRIVATE_URLS: bool.default(false),
   SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
   SWITCHYARD_SHUTDOWN_GRACE_SECONDS: int(0).max(3600).default(10),
+  /**
+   * Most runs of one tool with the same arguments in one turn; the next such call gets a
+   * tool error, and one more fails the turn (`agent/guards.ts`).
+   */
+  SWITCHYARD_MAX_REPEATED_TOOL_CALLS: int(1).max(1000).default(3),
   /** How long an admin UI sign-in lasts, hours. */
   SWITCHYARD_UI_SESSION_HOURS: int(1)
     .max(24 * 90)

@@ -1,5 +1,6 @@
 /** `/api/v1/admin/bots…`: manage bots (admin scope). */
 import { z } from "zod";
+import { botBudgetSchema, budgetFromWire, budgetToWire, type WireBudget } from "../agent/budget.ts";
 import { modelSpecSchema } from "../agent/models.ts";
 import { HttpError, notFound } from "../http/errors.ts";
 import { apiPlugin } from "../http/routes.ts";
@@ -18,6 +19,7 @@ const botFields = {
   display_name: z.string().nullable(),
   avatar_url: z.string().nullable(),
   integration_config: z.record(z.string(), z.unknown()),
+  budget: botBudgetSchema,
 };
 
 const createBody = z.strictObject({
@@ -39,6 +41,7 @@ type WireBot = {
   display_name: string | null;
   avatar_url: string | null;
   integration_config: Record<string, unknown>;
+  budget: WireBudget;
 };
 
 function fromWire(b: Partial<WireBot>): BotInput {
@@ -52,6 +55,7 @@ function fromWire(b: Partial<WireBot>): BotInput {
     displayName: b.display_name,
     avatarUrl: b.avatar_url,
     integrationConfig: b.integration_config,
+    budget: budgetFromWire(b.budget),
   };
 }
 
@@ -69,6 +73,7 @@ export function botJson(b: Bot) {
     avatar_url: b.avatarUrl,
     integration_config: b.integrationConfig,
     managed_by: b.managedBy,
+    budget: budgetToWire(b.budget),
     created_at: new Date(b.createdAt).toISOString(),
     updated_at: new Date(b.updatedAt).toISOString(),
   };

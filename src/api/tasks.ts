@@ -42,6 +42,10 @@ export function taskJson(t: Task) {
     dispatch_config: redactConfig(t.dispatchConfig),
     execution_config: t.executionConfig,
     warnings: t.warnings,
+    /** Tokens the model reported for this task (all steps and attempts); null before any. */
+    input_tokens: t.inputTokens,
+    output_tokens: t.outputTokens,
+    total_tokens: t.totalTokens,
     attempts: t.attempts,
     created_at: iso(t.createdAt),
     run_at: iso(t.runAt),

@@ -22,8 +22,18 @@ export interface Bot {
    * admin API, which the environment never touches.
    */
   managedBy: BotOwner;
+  /** Token budget per UTC day (`agent/budget.ts`); null: none. */
+  budget: BotBudget | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A bot's token budget per UTC day; an absent field is no limit. */
+export interface BotBudget {
+  /** Most tokens the bot may use per UTC day, all sessions together. */
+  tokensPerDay?: number;
+  /** Most tokens the bot may use per UTC day in any one session. */
+  tokensPerSessionPerDay?: number;
 }
 
 /** Who owns a bot's configuration (see {@link Bot.managedBy}). */
@@ -48,6 +58,7 @@ function toBot(r: BotsTable): Bot {
     avatarUrl: r.avatar_url,
     integrationConfig: fromJson(r.integration_config, {}),
     managedBy: r.managed_by === "env" ? "env" : "api",
+    budget: fromJson(r.budget ?? null, null),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -66,6 +77,7 @@ function toRow(b: BotInput): Partial<BotsTable> {
   if (b.integrationConfig !== undefined)
     row.integration_config = JSON.stringify(b.integrationConfig);
   if (b.managedBy !== undefined) row.managed_by = b.managedBy;
+  if (b.budget !== undefined) row.budget = b.budget ? JSON.stringify(b.budget) : null;
   return row;
 }
 
@@ -184,6 +196,7 @@ export class BotRepository {
       avatar_url: input.avatarUrl ?? null,
       integration_config: JSON.stringify(input.integrationConfig ?? {}),
       managed_by: input.managedBy ?? "api",
+      budget: input.budget ? JSON.stringify(input.budget) : null,
       created_at: now,
       updated_at: now,
     };

@@ -34,6 +34,7 @@ import type { Database } from "./schema.ts";
 import { SessionRepository } from "./sessions.ts";
 import { SkillRepository } from "./skills.ts";
 import { TaskRepository } from "./tasks.ts";
+import { TokenUsageRepository } from "./token-usage.ts";
 import { ToolCallRepository } from "./tool-calls.ts";
 import { UiSessionRepository } from "./ui-sessions.ts";
 import { VectorRepository } from "./vectors.ts";
@@ -82,6 +83,7 @@ export class Repositories {
   #vectors: VectorRepository | undefined;
   #jobs: JobRepository | undefined;
   #jobRuns: JobRunRepository | undefined;
+  #tokenUsage: TokenUsageRepository | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -235,6 +237,12 @@ export class Repositories {
   get jobRuns(): JobRunRepository {
     this.#jobRuns ??= new JobRunRepository(this.#db);
     return this.#jobRuns;
+  }
+
+  /** Tokens used per task and per (UTC day, bot, session) (`token-usage.ts`). */
+  get tokenUsage(): TokenUsageRepository {
+    this.#tokenUsage ??= new TokenUsageRepository(this.#db);
+    return this.#tokenUsage;
   }
 
   /** How bot reads use the cache over this handle (a transaction overrides it). */

@@ -21,6 +21,8 @@ export interface BotsTable {
   integration_config: string;
   /** Who owns it: `env` (follows SWITCHYARD_MODEL at every start) or `api`. */
   managed_by: string;
+  /** JSON `{tokens_per_day?, tokens_per_session_per_day?}` or null (no budget). */
+  budget?: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -93,6 +95,10 @@ export interface TasksTable {
   completed_at: number | null;
   /** JSON array of strings: what the run could not honour (unknown skills, tools…), or null. */
   warnings: string | null;
+  /** Tokens the model reported for this task (all steps and attempts); null before any. */
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  total_tokens?: number | null;
 }
 
 export interface ToolCallsTable {
@@ -349,6 +355,18 @@ export interface JobRunsTable {
   created_at: number;
 }
 
+/** Tokens used per UTC day, bot and session (budgets sum these rows). */
+export interface TokenUsageTable {
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  bot_id: string;
+  session_id: string;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  updated_at: number;
+}
+
 /** The whole database, for `Kysely<Database>`. */
 /** An admin UI sign-in session: only the SHA-256 of the cookie's random id is kept. */
 export interface UiSessionsTable {
@@ -383,4 +401,5 @@ export interface Database {
   instances: InstancesTable;
   jobs: JobsTable;
   job_runs: JobRunsTable;
+  token_usage: TokenUsageTable;
 }

@@ -36,6 +36,10 @@ export interface Task {
   completedAt: number | null;
   /** What the run could not honour (unknown skills or tools, a fallback model…). */
   warnings: string[];
+  /** Tokens the model reported for this task, over all its steps and attempts; null before any. */
+  inputTokens: number | null;
+  outputTokens: number | null;
+  totalTokens: number | null;
 }
 
 /** What {@link TaskRepository.insert} needs. */
@@ -79,6 +83,9 @@ function toTask(r: TasksTable): Task {
     startedAt: r.started_at == null ? null : Number(r.started_at),
     completedAt: r.completed_at == null ? null : Number(r.completed_at),
     warnings: fromJson(r.warnings, []),
+    inputTokens: r.input_tokens == null ? null : Number(r.input_tokens),
+    outputTokens: r.output_tokens == null ? null : Number(r.output_tokens),
+    totalTokens: r.total_tokens == null ? null : Number(r.total_tokens),
   };
 }
 
