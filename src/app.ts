@@ -16,6 +16,7 @@ import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
 import { mountApi } from "./api/index.ts";
 import type { Config } from "./config.ts";
+import { combineFinishRows, delegationFinishRows, setUpDelegation } from "./delegation/index.ts";
 import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
 import { createWebhookDispatcher } from "./dispatch/webhook.ts";
@@ -198,7 +199,7 @@ export class App {
       store,
       () => this.deliveryWorker.poke(),
       createTaskFinishedHook({ store, hooks: this.hooks, log }),
-      outbound.finishRows,
+      combineFinishRows(outbound.finishRows, delegationFinishRows),
     );
     this.taskWorker = new TaskWorker({
       store,
@@ -228,6 +229,17 @@ export class App {
       onOutboxRows: () => this.deliveryWorker.poke(),
       rows: outbound.sessionRows,
       checkDispatch: (type, dispatchConfig) => this.dispatchers.check(type, dispatchConfig),
+    });
+    setUpDelegation({
+      store,
+      sessions: this.sessions,
+      tools: this.tools,
+      deliveryWorker: this.deliveryWorker,
+      dispatchers: this.dispatchers,
+      limits: {
+        maxDepth: config.SWITCHYARD_DELEGATION_MAX_DEPTH,
+        maxChildren: config.SWITCHYARD_DELEGATION_MAX_CHILDREN,
+      },
     });
 
     const schedulerNow = tuning.schedulerNow ?? Date.now;

@@ -54,6 +54,10 @@ const schema = z.object({
    * tool error, and one more fails the turn (`agent/guards.ts`).
    */
   SWITCHYARD_MAX_REPEATED_TOOL_CALLS: int(1).max(1000).default(3),
+  /** Longest chain of `delegate` calls from a task nobody delegated (1: no grandchildren). */
+  SWITCHYARD_DELEGATION_MAX_DEPTH: int(1).max(20).default(2),
+  /** Most `delegate` calls one task may make. */
+  SWITCHYARD_DELEGATION_MAX_CHILDREN: int(1).max(1000).default(5),
   /** How long an admin UI sign-in lasts, hours. */
   SWITCHYARD_UI_SESSION_HOURS: int(1)
     .max(24 * 90)

@@ -99,6 +99,8 @@ export interface TasksTable {
   input_tokens?: number | null;
   output_tokens?: number | null;
   total_tokens?: number | null;
+  /** The task whose `delegate` call made this one (`callback_config.parent_task_id`), else null. */
+  parent_task_id?: string | null;
 }
 
 export interface ToolCallsTable {

@@ -89,6 +89,12 @@ function toTask(r: TasksTable): Task {
   };
 }
 
+/** `callback_config.parent_task_id` when it is a string, else null. */
+function parentTaskIdOf(c: Record<string, unknown> | null | undefined): string | null {
+  const id = c?.parent_task_id;
+  return typeof id === "string" && id ? id : null;
+}
+
 /** Final states a task can be moved to by {@link TaskRepository.finish}. */
 export interface TaskFinal {
   status: "complete" | "failed" | "cancelled";
@@ -140,6 +146,7 @@ export class TaskRepository {
       started_at: null,
       completed_at: null,
       warnings: null,
+      parent_task_id: parentTaskIdOf(t.callbackConfig),
     };
     await this.#db.insertInto("tasks").values(row).execute();
     return toTask(row);
@@ -345,6 +352,16 @@ export class TaskRepository {
       .set({ warnings: warnings.length ? JSON.stringify(warnings) : null })
       .where("id", "=", id)
       .execute();
+  }
+
+  /** How many tasks a task's `delegate` calls made (`callback_config.parent_task_id`). */
+  async countChildren(parentTaskId: string): Promise<number> {
+    const r = await this.#db
+      .selectFrom("tasks")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("parent_task_id", "=", parentTaskId)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
   }
 
   /** How many tasks are in each status (statuses with none are absent). */

@@ -20,6 +20,7 @@ import { migration as m0014 } from "./0014_ui_sessions.ts";
 import { migration as m0015 } from "./0015_jobs.ts";
 import { migration as m0016 } from "./0016_instances.ts";
 import { migration as m0020 } from "./0020_usage_budgets.ts";
+import { migration as m0021 } from "./0021_delegation.ts";
 
 /** The migrations Kysely's Migrator runs, keyed by name (run in name order). */
 export const migrations: Record<string, Migration> = {
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   "0015_jobs": m0015,
   "0016_instances": m0016,
   "0020_usage_budgets": m0020,
+  "0021_delegation": m0021,
 };
