@@ -158,6 +158,31 @@ for (const backend of ALL_BACKENDS) {
         (m: any) => m.metadata?.source === "delegation",
       );
       assert.equal(stored.length, 1);
+
+      // The row sent again (as after a crash between the post and its recorded outcome):
+      // the same delivery id on the post, and no second message or follow-up turn.
+      const followUpCalls = () =>
+        t.llm.requests.filter((r) => lastUserText(r.messages).startsWith("[Task ")).length;
+      assert.equal(followUpCalls(), 1);
+      const replay = await t.api("POST", `/api/v1/deliveries/${row.id}/replay`);
+      assert.equal(replay.status, 200, JSON.stringify(replay.body));
+      const posted = () => hook.requests.filter((r) => typeof r.json?.message === "string");
+      await until(() => (posted().length === 2 ? true : undefined), "the replayed post");
+      await until(async () => {
+        const d = (await t.api("GET", `/api/v1/deliveries/${row.id}`)).body;
+        return d.status === "delivered" ? d : undefined;
+      }, "the replayed row to be delivered");
+      const again = posted();
+      assert.equal(again.length, 2);
+      assert.equal(again[1]!.headers["webhook-id"], row.id);
+      const after = (await t.api("GET", `/api/v1/sessions/${sid}/messages`)).body;
+      assert.equal(
+        (after.items ?? after).filter((m: any) => m.metadata?.source === "delegation").length,
+        1,
+        "stored once",
+      );
+      assert.equal((await tasksOf(`session_id=${sid}`)).length, 2, "one follow-up task");
+      assert.equal(followUpCalls(), 1, "one follow-up turn");
       t.llm.setResponder(null);
     });
 
