@@ -171,11 +171,15 @@ for (const backend of ALL_BACKENDS) {
 
     test("admin API: budget is validated with clear 400s, stored and shown", async () => {
       for (const [budget, want] of [
-        [{ tokens_per_day: 0 }, /tokens_per_day/],
-        [{ tokens_per_day: 1.5 }, /tokens_per_day/],
-        [{ tokens_per_day: "100" }, /tokens_per_day/],
-        [{ tokens_per_week: 5 }, /tokens_per_week/],
-        [[100], /budget/],
+        [{ tokens_per_day: 0 }, /budget\.tokens_per_day: must be at least 1/],
+        [{ tokens_per_day: 1.5 }, /budget\.tokens_per_day: expected a whole number of tokens/],
+        [{ tokens_per_day: "100" }, /budget\.tokens_per_day: expected a whole number of tokens/],
+        [
+          { tokens_per_session_per_day: -5 },
+          /budget\.tokens_per_session_per_day: must be at least 1/,
+        ],
+        [{ tokens_per_week: 5 }, /budget\.tokens_per_week: unknown field/],
+        [[100], /budget: Invalid input: expected object/],
       ] as const) {
         const r = await t.api("POST", "/api/v1/admin/bots", { id: `bad-${backend}`, budget });
         assert.equal(r.status, 400, JSON.stringify(r.body));

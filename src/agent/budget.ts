@@ -11,7 +11,11 @@ import { z } from "zod";
 import type { BotBudget } from "../store/bots.ts";
 import type { TokenCounts, TokenUsageRepository, UsageOwner } from "../store/token-usage.ts";
 
-const tokens = z.int("expected a whole number of tokens").min(1).max(1e15);
+const tokens = z
+  .number({ error: "expected a whole number of tokens" })
+  .int("expected a whole number of tokens")
+  .min(1, 'must be at least 1 (use "budget": null for no limit)')
+  .max(1e15, "must be at most 10^15");
 
 /** The wire form of a bot's budget (admin API): null or an object of optional limits. */
 export const botBudgetSchema = z
