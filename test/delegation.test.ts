@@ -186,6 +186,40 @@ for (const backend of ALL_BACKENDS) {
       t.llm.setResponder(null);
     });
 
+    test("a parent message that named its own dispatch_config: the result and the follow-up go there", async () => {
+      hook.requests.length = 0;
+      t.llm.reset();
+      t.llm.setResponder((r) => {
+        if (systemOf(r).includes("helper")) return { text: "per-message result" };
+        if (lastUserText(r.messages).startsWith("[Task ")) return { text: "per-message follow-up" };
+        if (!hasToolResults(r)) {
+          return { toolCalls: [{ name: "delegate", args: { bot_id: "helper", prompt: "pm" } }] };
+        }
+        return { text: "pm asked" };
+      });
+      const sid = await t.session(`per-message-${backend}`);
+      const r = await t.api("POST", `/api/v1/sessions/${sid}/messages`, {
+        content: "ask with my own webhook",
+        run_agent: true,
+        execution_config: { tools: ["delegate"] },
+        dispatch_config: { type: "webhook", url: `${hook.url}/mine` },
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const followUp = await until(async () => {
+        const all = await tasksOf(`session_id=${sid}`);
+        const f = all.find((x) => x.id !== r.body.task_id);
+        return f?.status === "complete" ? f : undefined;
+      }, "the follow-up turn");
+      assert.equal(followUp.dispatch_type, "webhook");
+      await until(() => hook.requests.find((q) => q.json?.task_id === followUp.id), "its reply");
+      const mine = hook.requests.filter((q) => q.path === "/mine").map((q) => q.json);
+      assert.ok(
+        mine.some((j) => j.message === "per-message result" && j.username === "Helper Bot"),
+      );
+      assert.ok(mine.some((j) => j.result === "per-message follow-up"));
+      t.llm.setResponder(null);
+    });
+
     test("notify_parent: false posts and stores the result without a follow-up turn", async () => {
       t.llm.reset();
       t.llm.setResponder((r) => {

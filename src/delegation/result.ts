@@ -4,13 +4,13 @@
  * of target type `delegation_result` is written in its finishing transaction, so the
  * decision to post survives any crash. The row's sender then:
  *
- * 1. posts the result (or `[Error: …]`) into the parent session's conversation through the
- *    parent session's dispatcher `postMessage`, attributed to the child bot
- *    (`display_name`, else its name, and `avatar_url`), with the delivery id as the
- *    post's idempotency key (skipped when the parent session dispatches to `none`);
+ * 1. posts the result (or `[Error: …]`) into the parent's conversation through the parent's
+ *    dispatcher `postMessage` (the parent task's dispatch, else its session's), attributed
+ *    to the child bot (`display_name`, else its name, and `avatar_url`), with the delivery
+ *    id as the post's idempotency key (skipped when the parent dispatches to `none`);
  * 2. stores it as a message of the parent session through the one `injectMessage`, with
  *    the delivery id as dedupe key, and with `notify_parent` a follow-up turn of the
- *    parent's bot on it (its reply goes where the parent session's replies go).
+ *    parent's bot on it, whose reply goes where the parent task's reply went.
  *
  * A retried row (a crash after the post, before the outcome was recorded) posts with the
  * same delivery id, and the message and follow-up are not made twice: the dedupe key is
@@ -22,6 +22,7 @@ import { SessionNotFoundError } from "../sessions/errors.ts";
 import type { SessionService } from "../sessions/service.ts";
 import type { Delivery } from "../store/deliveries.ts";
 import type { Repositories, Store } from "../store/index.ts";
+import type { Session } from "../store/sessions.ts";
 import type { Task } from "../store/tasks.ts";
 import type { FinishRows } from "../tasks/finish.ts";
 import { placeOf } from "./tool.ts";
@@ -97,6 +98,23 @@ export function combineFinishRows(...all: FinishRows[]): FinishRows {
   };
 }
 
+/**
+ * Where the parent's replies go: the parent task's dispatch (a message may name its own),
+ * else the parent session's `dispatch_config`, else `none`.
+ */
+async function routeOf(
+  store: Store,
+  parent: Session,
+  parentTaskId: string | null,
+): Promise<{ type: string; config: Record<string, unknown> }> {
+  const task = parentTaskId ? await store.tasks.get(parentTaskId) : undefined;
+  if (task && task.dispatchType !== "none") {
+    return { type: task.dispatchType, config: task.dispatchConfig ?? {} };
+  }
+  const config = parent.dispatchConfig ?? {};
+  return { type: typeof config.type === "string" ? config.type : "none", config };
+}
+
 /** What the sender needs. */
 export interface DelegationSenderDeps {
   store: Store;
@@ -123,8 +141,7 @@ export function delegationResultSender(
     const bot = await deps.store.bots.get(p.bot_id);
     const shownAs = bot?.displayName || bot?.name || p.bot_id;
     const text = p.status === "complete" ? (p.result ?? "") : `[Error: ${p.error ?? "failed"}]`;
-    const config = parent.dispatchConfig ?? {};
-    const type = typeof config.type === "string" ? config.type : "none";
+    const { type, config } = await routeOf(deps.store, parent, p.parent_task_id);
     if (type !== "none") {
       let posted = false;
       try {
@@ -148,6 +165,7 @@ export function delegationResultSender(
         source: DELEGATION_SOURCE,
         metadata: { delegated_task_id: p.task_id, bot_id: p.bot_id, status: p.status },
         runAgent: p.notify_parent,
+        ...(type !== "none" ? { dispatchType: type, dispatchConfig: config } : {}),
         dedupeKey: d.id,
         // The follow-up turn delegates from the child's depth on, so two bots handing work
         // back and forth through follow-ups stop at SWITCHYARD_DELEGATION_MAX_DEPTH.
