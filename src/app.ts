@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AdapterHost } from "./adapters/host.ts";
 import { envDefaultBot } from "./agent/bot-models.ts";
+import { budgetErrorEvent } from "./agent/budget.ts";
 import { ModelCheckResult } from "./agent/model-check-result.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
@@ -27,6 +28,7 @@ import {
   mountAttachmentsApi,
 } from "./attachments/wiring.ts";
 import type { Config } from "./config.ts";
+import { combineFinishRows, delegationFinishRows, setUpDelegation } from "./delegation/index.ts";
 import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
 import { createWebhookDispatcher } from "./dispatch/webhook.ts";
@@ -238,7 +240,7 @@ export class App {
       store,
       () => this.deliveryWorker.poke(),
       createTaskFinishedHook({ store, hooks: this.hooks, log }),
-      outbound.finishRows,
+      combineFinishRows(outbound.finishRows, delegationFinishRows),
     );
     this.taskWorker = new TaskWorker({
       store,
@@ -260,6 +262,8 @@ export class App {
         maxRetries: tuning.llmMaxRetries,
         approvals: this.approvals,
         userContent: modelContent(this.attachments),
+        maxRepeatedToolCalls: config.SWITCHYARD_MAX_REPEATED_TOOL_CALLS,
+        onBudgetExceeded: (task, err) => this.events.emit("error", budgetErrorEvent(task, err)),
       }),
     });
     this.sessions = new SessionService({
@@ -269,6 +273,17 @@ export class App {
       rows: outbound.sessionRows,
       checkDispatch: (type, dispatchConfig) => this.dispatchers.check(type, dispatchConfig),
       describeAttachments: attachmentDescriber(store),
+    });
+    setUpDelegation({
+      store,
+      sessions: this.sessions,
+      tools: this.tools,
+      deliveryWorker: this.deliveryWorker,
+      dispatchers: this.dispatchers,
+      limits: {
+        maxDepth: config.SWITCHYARD_DELEGATION_MAX_DEPTH,
+        maxChildren: config.SWITCHYARD_DELEGATION_MAX_CHILDREN,
+      },
     });
 
     const schedulerNow = tuning.schedulerNow ?? Date.now;

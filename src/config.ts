@@ -51,6 +51,15 @@ const schema = z.object({
   /** How long a tool approval waits for a decision before it expires (counts as denied), s. */
   SWITCHYARD_APPROVAL_TTL_SECONDS: int(1).max(31_536_000).default(86_400),
   SWITCHYARD_SHUTDOWN_GRACE_SECONDS: int(0).max(3600).default(10),
+  /**
+   * Most runs of one tool with the same arguments in one turn; the next such call gets a
+   * tool error, and one more fails the turn (`agent/guards.ts`).
+   */
+  SWITCHYARD_MAX_REPEATED_TOOL_CALLS: int(1).max(1000).default(3),
+  /** Longest chain of `delegate` calls from a task nobody delegated (1: no grandchildren). */
+  SWITCHYARD_DELEGATION_MAX_DEPTH: int(1).max(20).default(2),
+  /** Most `delegate` calls one task may make. */
+  SWITCHYARD_DELEGATION_MAX_CHILDREN: int(1).max(1000).default(5),
   /** How long an admin UI sign-in lasts, hours. */
   SWITCHYARD_UI_SESSION_HOURS: int(1)
     .max(24 * 90)

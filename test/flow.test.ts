@@ -424,12 +424,14 @@ for (const backend of ALL_BACKENDS) {
       t.app.tools.register({
         name: "again_tool",
         description: "Returns ok",
-        parameters: { type: "object", properties: {} },
+        parameters: { type: "object", properties: { n: { type: "number" } } },
         execute: () => "ok",
       });
       const sid = await t.session(`steps-${backend}`);
       t.llm.reset();
-      t.llm.setResponder(() => ({ toolCalls: [{ name: "again_tool", args: {} }] }));
+      // Different arguments each time: the repeated-call guard (3 identical calls) stays out of it.
+      let n = 0;
+      t.llm.setResponder(() => ({ toolCalls: [{ name: "again_tool", args: { n: n++ } }] }));
       const taskId = await inject(sid, "loop forever", {
         execution_config: { tools: ["again_tool"] },
       });

@@ -8,6 +8,7 @@
 import type { Logger } from "pino";
 import type { InboundSaver } from "../attachments/inbound.ts";
 import type { DispatcherRegistry } from "../dispatch/registry.ts";
+import { uuidv7 } from "../ids.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import type {
   Adapter,
@@ -397,8 +398,32 @@ export class AdapterHost {
           opts.signal,
         );
       },
-      async postMessage() {
-        return false;
+      // A standalone post (a delegated task's result): the reply path, attributed to the
+      // bot of `opts.taskId`, deduped by `opts.deliveryId` where the adapter can check.
+      postMessage: async (config, text, opts = {}) => {
+        const now = Date.now();
+        await this.#send(
+          entry.adapter.name,
+          {
+            id: opts.deliveryId ?? uuidv7(),
+            taskId: opts.taskId ?? null,
+            targetType: entry.adapter.name,
+            target: config,
+            payload: { task_id: opts.taskId ?? null, status: "complete", result: text },
+            status: "pending",
+            attempts: 2,
+            nextAttemptAt: now,
+            lastStatus: null,
+            lastError: null,
+            createdAt: now,
+            updatedAt: now,
+            deliveredAt: null,
+            subscriptionId: null,
+            destination: entry.adapter.name,
+          },
+          opts.signal ?? AbortSignal.timeout(30_000),
+        );
+        return true;
       },
     };
   }

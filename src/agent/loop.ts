@@ -18,6 +18,8 @@ import type { Session } from "../store/sessions.ts";
 import type { SkillRepository } from "../store/skills.ts";
 import type { Task } from "../store/tasks.ts";
 import type { ToolCallRecord } from "../store/tool-calls.ts";
+import type { ReportedUsage } from "./budget.ts";
+import { guardToolSet, RepeatedCallGuard } from "./guards.ts";
 import type { ModelRegistry } from "./models.ts";
 import { runSkillIds, skillSection } from "./skills-context.ts";
 import type { RegisteredTool, ToolRegistry } from "./tools.ts";
@@ -46,6 +48,13 @@ export interface AgentDeps {
     metadata: Record<string, unknown> | undefined,
     session: Session,
   ) => Promise<UserContent>;
+  /** Most runs of one tool with the same arguments in one turn (`agent/guards.ts`; default 3). */
+  maxRepeatedToolCalls?: number;
+  /** Adds one model call's reported token usage to the task and the day (`agent/budget.ts`). */
+  recordUsage?(
+    owner: { taskId: string; botId: string; sessionId: string },
+    usage: ReportedUsage | undefined,
+  ): Promise<void>;
 }
 
 /** One turn's input. `history` holds the session's messages before the task's own. */
@@ -135,10 +144,27 @@ export async function runAgentTurn(
   // Also when empty: an earlier attempt's list must not outlive a run that had none.
   if (notes.length || task.warnings?.length) await saveNotes();
   let toolsRan = false;
-  const toolSet = buildToolSet(ai, deps, input, found, (event, extra) => {
-    if (event === "before_tool_execution") toolsRan = true;
-    fire(event, extra);
-  });
+  const guard = new RepeatedCallGuard(deps.maxRepeatedToolCalls ?? 3);
+  const toolSet = guardToolSet(
+    buildToolSet(ai, deps, input, found, (event, extra) => {
+      if (event === "before_tool_execution") toolsRan = true;
+      fire(event, extra);
+    }),
+    guard,
+    (name, args, message) =>
+      deps
+        .recordToolCall({
+          taskId: task.id,
+          sessionId: session.id,
+          name,
+          args,
+          result: JSON.stringify({ error: message }),
+          status: "error",
+          durationMs: 0,
+        })
+        .catch((err) => deps.log.error({ err }, "could not record tool call")),
+  );
+  const usageOwner = { taskId: task.id, botId: bot.id, sessionId: session.id };
 
   // A resumed turn keeps its model: a fallback would see tool results it did not ask for.
   const candidates = resume
@@ -160,7 +186,7 @@ export async function runAgentTurn(
         messages,
         allowSystemInMessages: true,
         tools: found.length ? toolSet : undefined,
-        stopWhen: ai.stepCountIs(maxSteps),
+        stopWhen: [ai.stepCountIs(maxSteps), () => guard.failure !== undefined],
         maxRetries: deps.maxRetries,
         abortSignal: signal,
         prepareStep: ({ messages: msgs }) => {
@@ -175,8 +201,11 @@ export async function runAgentTurn(
           });
           return undefined;
         },
-        onStepFinish: (step) => {
+        onStepFinish: async (step) => {
           toolCalls += step.toolCalls.length;
+          await deps
+            .recordUsage?.(usageOwner, step.usage)
+            .catch((err) => deps.log.error({ err, task_id: task.id }, "could not record usage"));
           fire("after_llm_call", {
             model: spec,
             duration_ms: Date.now() - stepStarted,
@@ -191,6 +220,7 @@ export async function runAgentTurn(
           });
         },
       });
+      if (guard.failure) throw new TurnError(guard.failure);
       const requests = approvalRequestsOf(result.content);
       if (requests.length) {
         const steps = (resume?.steps ?? 0) + result.steps.length;

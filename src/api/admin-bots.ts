@@ -1,5 +1,6 @@
 /** `/api/v1/admin/bots…`: manage bots (admin scope). */
 import { z } from "zod";
+import { botBudgetSchema, budgetFromWire, budgetToWire, type WireBudget } from "../agent/budget.ts";
 import { modelSpecSchema } from "../agent/models.ts";
 import { type ApprovalPolicy, approvalPolicySchema, toPolicy } from "../approvals/policy.ts";
 import { HttpError, notFound } from "../http/errors.ts";
@@ -24,6 +25,7 @@ const botFields = {
   approval: approvalPolicySchema.nullable(),
   /** Runtime settings; fields left out take their defaults, null resets all. */
   runtime: runtimeConfigSchema.nullable(),
+  budget: botBudgetSchema,
 };
 
 const createBody = z.strictObject({
@@ -47,6 +49,7 @@ type WireBot = {
   integration_config: Record<string, unknown>;
   approval: z.infer<typeof approvalPolicySchema> | null;
   runtime: Record<string, unknown> | null;
+  budget: WireBudget;
 };
 
 function fromWire(b: Partial<WireBot>): BotInput {
@@ -62,6 +65,7 @@ function fromWire(b: Partial<WireBot>): BotInput {
     integrationConfig: b.integration_config,
     approval: b.approval === undefined ? undefined : b.approval && toPolicy(b.approval),
     runtime: b.runtime,
+    budget: budgetFromWire(b.budget),
   };
 }
 
@@ -81,6 +85,7 @@ export function botJson(b: Bot) {
     approval: b.approval satisfies ApprovalPolicy | null,
     runtime: resolveRuntimeConfig(b.runtime),
     managed_by: b.managedBy,
+    budget: budgetToWire(b.budget),
     created_at: new Date(b.createdAt).toISOString(),
     updated_at: new Date(b.updatedAt).toISOString(),
   };

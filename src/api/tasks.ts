@@ -48,7 +48,13 @@ export function taskJson(t: Task) {
     /** Where the result goes, secret-like fields masked and URLs cut to their host. */
     dispatch_config: redactConfig(t.dispatchConfig),
     execution_config: t.executionConfig,
+    /** Where a delegated task's result goes back to (`parent_session_id`, `parent_task_id`…), else null. */
+    callback_config: t.callbackConfig,
     warnings: t.warnings,
+    /** Tokens the model reported for this task (all steps and attempts); null before any. */
+    input_tokens: t.inputTokens,
+    output_tokens: t.outputTokens,
+    total_tokens: t.totalTokens,
     attempts: t.attempts,
     created_at: iso(t.createdAt),
     run_at: iso(t.runAt),

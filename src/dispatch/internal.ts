@@ -50,9 +50,9 @@ export function createInternalDispatcher(
       const verb = task.status === "failed" ? "failed" : "completed";
       await post(task.dispatch_config, `[Task ${task.id} ${verb}]\n\n${result}`, opts.deliveryId);
     },
-    async postMessage(config, text) {
+    async postMessage(config, text, opts = {}) {
       try {
-        await post(config, text);
+        await post(config, text, opts.deliveryId);
         return true;
       } catch {
         return false;

@@ -2,6 +2,8 @@
  * The `webhook` dispatcher: POSTs `{task_id, result}` as JSON to `dispatch_config.url`
  * through the one outbound client (timeout, inline retries, SSRF guard). The delivery id
  * is sent as `webhook-id` (Standard Webhooks) so the receiver can drop duplicates.
+ * `postMessage` POSTs `{message, username?, icon_url?, bot_id?, task_id?}`, with
+ * `webhook-id` when the post comes from the outbox (a delegated task's result).
  */
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
 import { assertUrlAllowed, type Resolver, UrlNotAllowedError } from "../outbox/ssrf.ts";
@@ -59,9 +61,20 @@ export function createWebhookDispatcher(
         opts.signal,
       );
     },
-    async postMessage(config, text) {
+    async postMessage(config, text, opts = {}) {
       try {
-        await post(config.url, { message: text });
+        await post(
+          config.url,
+          {
+            message: text,
+            ...(opts.username ? { username: opts.username } : {}),
+            ...(opts.iconUrl ? { icon_url: opts.iconUrl } : {}),
+            ...(opts.botId ? { bot_id: opts.botId } : {}),
+            ...(opts.taskId ? { task_id: opts.taskId } : {}),
+          },
+          opts.deliveryId,
+          opts.signal,
+        );
         return true;
       } catch {
         return false;

@@ -37,12 +37,24 @@ export interface DeliverOptions {
 
 /** Options of {@link Dispatcher.postMessage}. */
 export interface PostMessageOptions {
+  /** The bot the message is attributed to (e.g. a delegated task's bot). */
   botId?: string;
   replyInThread?: boolean;
+  /** Who the message is shown as: the bot's `display_name` (else its name). */
   username?: string;
+  /** The bot's `avatar_url`, where the platform shows one. */
   iconUrl?: string;
   clientActions?: Array<Record<string, unknown>>;
   extraMetadata?: Record<string, unknown>;
+  /**
+   * Stable across retries when the post comes from the outbox (a delegated task's result):
+   * use it as the idempotency key or a marker, as in {@link DeliverOptions.deliveryId}.
+   */
+  deliveryId?: string;
+  /** The task whose result this is, when there is one (chat adapters attribute by it). */
+  taskId?: string;
+  /** Aborted shortly before the outbox's lease on the post ends; stop sending then. */
+  signal?: AbortSignal;
 }
 
 /**

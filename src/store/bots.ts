@@ -27,8 +27,18 @@ export interface Bot {
    * admin API, which the environment never touches.
    */
   managedBy: BotOwner;
+  /** Token budget per UTC day (`agent/budget.ts`); null: none. */
+  budget: BotBudget | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A bot's token budget per UTC day; an absent field is no limit. */
+export interface BotBudget {
+  /** Most tokens the bot may use per UTC day, all sessions together. */
+  tokensPerDay?: number;
+  /** Most tokens the bot may use per UTC day in any one session. */
+  tokensPerSessionPerDay?: number;
 }
 
 /** Who owns a bot's configuration (see {@link Bot.managedBy}). */
@@ -55,6 +65,7 @@ function toBot(r: BotsTable): Bot {
     approval: fromJson(r.approval, null),
     runtime: fromJson(r.runtime ?? null, null),
     managedBy: r.managed_by === "env" ? "env" : "api",
+    budget: fromJson(r.budget ?? null, null),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -75,6 +86,7 @@ function toRow(b: BotInput): Partial<BotsTable> {
   if (b.managedBy !== undefined) row.managed_by = b.managedBy;
   if (b.approval !== undefined) row.approval = b.approval ? JSON.stringify(b.approval) : null;
   if (b.runtime !== undefined) row.runtime = b.runtime === null ? null : JSON.stringify(b.runtime);
+  if (b.budget !== undefined) row.budget = b.budget ? JSON.stringify(b.budget) : null;
   return row;
 }
 
@@ -195,6 +207,7 @@ export class BotRepository {
       managed_by: input.managedBy ?? "api",
       approval: input.approval ? JSON.stringify(input.approval) : null,
       runtime: input.runtime ? JSON.stringify(input.runtime) : null,
+      budget: input.budget ? JSON.stringify(input.budget) : null,
       created_at: now,
       updated_at: now,
     };

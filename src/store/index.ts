@@ -36,6 +36,7 @@ import type { Database } from "./schema.ts";
 import { SessionRepository } from "./sessions.ts";
 import { SkillRepository } from "./skills.ts";
 import { TaskRepository } from "./tasks.ts";
+import { TokenUsageRepository } from "./token-usage.ts";
 import { ToolCallRepository } from "./tool-calls.ts";
 import { UiSessionRepository } from "./ui-sessions.ts";
 import { VectorRepository } from "./vectors.ts";
@@ -86,6 +87,7 @@ export class Repositories {
   #jobRuns: JobRunRepository | undefined;
   #approvals: ApprovalRepository | undefined;
   #attachments: AttachmentRepository | undefined;
+  #tokenUsage: TokenUsageRepository | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -251,6 +253,12 @@ export class Repositories {
   get attachments(): AttachmentRepository {
     this.#attachments ??= new AttachmentRepository(this.#db);
     return this.#attachments;
+  }
+
+  /** Tokens used per task and per (UTC day, bot, session) (`token-usage.ts`). */
+  get tokenUsage(): TokenUsageRepository {
+    this.#tokenUsage ??= new TokenUsageRepository(this.#db);
+    return this.#tokenUsage;
   }
 
   /** How bot reads use the cache over this handle (a transaction overrides it). */

@@ -26,6 +26,8 @@ export interface BotsTable {
   approval?: string | null;
   /** JSON object of runtime settings (src/runtime/config.ts), or null for the defaults. */
   runtime: string | null;
+  /** JSON `{tokens_per_day?, tokens_per_session_per_day?}` or null (no budget). */
+  budget?: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -105,6 +107,12 @@ export interface TasksTable {
   completed_at: number | null;
   /** JSON array of strings: what the run could not honour (unknown skills, tools…), or null. */
   warnings: string | null;
+  /** Tokens the model reported for this task (all steps and attempts); null before any. */
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  total_tokens?: number | null;
+  /** The task whose `delegate` call made this one (`callback_config.parent_task_id`), else null. */
+  parent_task_id?: string | null;
 }
 
 export interface ToolCallsTable {
@@ -361,6 +369,18 @@ export interface JobRunsTable {
   created_at: number;
 }
 
+/** Tokens used per UTC day, bot and session (budgets sum these rows). */
+export interface TokenUsageTable {
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  bot_id: string;
+  session_id: string;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  updated_at: number;
+}
+
 /** The whole database, for `Kysely<Database>`. */
 /** An admin UI sign-in session: only the SHA-256 of the cookie's random id is kept. */
 export interface UiSessionsTable {
@@ -426,4 +446,5 @@ export interface Database {
   instances: InstancesTable;
   jobs: JobsTable;
   job_runs: JobRunsTable;
+  token_usage: TokenUsageTable;
 }

@@ -36,6 +36,10 @@ export interface Task {
   completedAt: number | null;
   /** What the run could not honour (unknown skills or tools, a fallback model…). */
   warnings: string[];
+  /** Tokens the model reported for this task, over all its steps and attempts; null before any. */
+  inputTokens: number | null;
+  outputTokens: number | null;
+  totalTokens: number | null;
 }
 
 /** What {@link TaskRepository.insert} needs. */
@@ -79,7 +83,16 @@ function toTask(r: TasksTable): Task {
     startedAt: r.started_at == null ? null : Number(r.started_at),
     completedAt: r.completed_at == null ? null : Number(r.completed_at),
     warnings: fromJson(r.warnings, []),
+    inputTokens: r.input_tokens == null ? null : Number(r.input_tokens),
+    outputTokens: r.output_tokens == null ? null : Number(r.output_tokens),
+    totalTokens: r.total_tokens == null ? null : Number(r.total_tokens),
   };
+}
+
+/** `callback_config.parent_task_id` when it is a string, else null. */
+function parentTaskIdOf(c: Record<string, unknown> | null | undefined): string | null {
+  const id = c?.parent_task_id;
+  return typeof id === "string" && id ? id : null;
 }
 
 /** Final states a task can be moved to by {@link TaskRepository.finish}. */
@@ -133,6 +146,7 @@ export class TaskRepository {
       started_at: null,
       completed_at: null,
       warnings: null,
+      parent_task_id: parentTaskIdOf(t.callbackConfig),
     };
     await this.#db.insertInto("tasks").values(row).execute();
     return toTask(row);
@@ -340,6 +354,16 @@ export class TaskRepository {
       .set({ warnings: warnings.length ? JSON.stringify(warnings) : null })
       .where("id", "=", id)
       .execute();
+  }
+
+  /** How many tasks a task's `delegate` calls made (`callback_config.parent_task_id`). */
+  async countChildren(parentTaskId: string): Promise<number> {
+    const r = await this.#db
+      .selectFrom("tasks")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("parent_task_id", "=", parentTaskId)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
   }
 
   /** How many tasks are in each status (statuses with none are absent). */

@@ -4,6 +4,7 @@
  * call (row + mapped event) and the run's warnings on the task.
  */
 import type { Logger } from "pino";
+import { BudgetExceededError, checkTokenBudget, usageRecorder } from "../agent/budget.ts";
 import { type AgentDeps, runAgentTurn } from "../agent/loop.ts";
 import type { ModelRegistry } from "../agent/models.ts";
 import type { ToolRegistry } from "../agent/tools.ts";
@@ -36,6 +37,13 @@ export interface TurnRunnerDeps {
   approvals?: Pick<ApprovalService, "forRun" | "park">;
   /** The model content of a user message with its attachments (see AgentDeps). */
   userContent?: AgentDeps["userContent"];
+  /** Most runs of one tool with the same arguments in one turn (default 3). */
+  maxRepeatedToolCalls?: number;
+  /**
+   * Told when a task is refused for its bot's token budget, before it fails (emits the
+   * `error` event); must not throw.
+   */
+  onBudgetExceeded?: (task: Task, err: BudgetExceededError) => void;
 }
 
 /** Runs one task's agent turn; the task worker's `execute`. */
@@ -43,7 +51,8 @@ export type TurnRunner = (task: Task, signal: AbortSignal) => Promise<TaskOutput
 
 /**
  * Makes the turn runner. The runner rejects (failing the task) when the bot or session is
- * gone, when every model failed, or with an AbortError when `signal` fires.
+ * gone, when the bot's token budget for the day is used up (BudgetExceededError, before
+ * the model is called), when every model failed, or with an AbortError when `signal` fires.
  */
 export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
   const { store } = deps;
@@ -61,12 +70,20 @@ export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
     maxRetries: deps.maxRetries ?? 2,
     maxSteps: deps.maxSteps ?? 10,
     ...(deps.userContent ? { userContent: deps.userContent } : {}),
+    maxRepeatedToolCalls: deps.maxRepeatedToolCalls,
+    recordUsage: usageRecorder(store.tokenUsage),
   };
   return async (task, signal) => {
     const bot = await store.bots.get(task.botId);
     if (!bot) throw new UnknownBotError(task.botId);
     const session = await store.sessions.get(task.sessionId);
     if (!session) throw new Error(`Session ${task.sessionId} no longer exists`);
+    try {
+      await checkTokenBudget(store.tokenUsage, bot.budget, bot.id, session.id);
+    } catch (err) {
+      if (err instanceof BudgetExceededError) deps.onBudgetExceeded?.(task, err);
+      throw err;
+    }
     const history = await store.messages.turnHistory(
       task.sessionId,
       task.messageId,

@@ -4,13 +4,20 @@
  */
 import type { FakeLlmRequest } from "./fake-llm-wire.ts";
 
+/** Token counts a reply reports instead of the estimates (4 characters a token). */
+export interface FakeUsage {
+  prompt: number;
+  completion: number;
+}
+
 /** One scripted reply of the fake LLM. */
 export type FakeReply =
-  | { text: string; latencyMs?: number }
+  | { text: string; latencyMs?: number; usage?: FakeUsage }
   | {
       toolCalls: Array<{ name: string; args: Record<string, unknown>; id?: string }>;
       text?: string;
       latencyMs?: number;
+      usage?: FakeUsage;
     }
   | { status: number; body?: unknown; retryAfter?: string; latencyMs?: number }
   | { hang: true };

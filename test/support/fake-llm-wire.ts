@@ -3,7 +3,8 @@
  * request as received, a `chat.completion` JSON answer, the same as `chat.completion.chunk`
  * server-sent events ending in `[DONE]` (text in 3 pieces, each tool call's arguments in 2,
  * usage only when `stream_options.include_usage`), error bodies like OpenAI's, and the
- * `/v1/models` list. Token counts are estimates (4 characters a token).
+ * `/v1/models` list. Token counts are estimates (4 characters a token) unless the reply
+ * gives its own `usage`.
  */
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { AnswerReply, ErrorReply } from "./fake-llm-script.ts";
@@ -71,7 +72,7 @@ export interface Answer {
   res: ServerResponse;
   request: FakeLlmRequest;
   reply: AnswerReply;
-  /** Estimated from the request body's size. */
+  /** Estimated from the request body's size (a reply's `usage` overrides it). */
   promptTokens: number;
   ids: IdCounter;
 }
@@ -84,7 +85,8 @@ export function sendCompletion({ res, request, reply, promptTokens, ids }: Answe
     type: "function",
     function: { name: c.name, arguments: JSON.stringify(c.args) },
   }));
-  const completionTokens = estimateCompletionTokens(text, calls);
+  const completionTokens = reply.usage?.completion ?? estimateCompletionTokens(text, calls);
+  promptTokens = reply.usage?.prompt ?? promptTokens;
   const message: Record<string, unknown> = { role: "assistant", content: text ?? null };
   if (calls.length > 0) message.tool_calls = calls;
   sendJson(res, 200, {
@@ -153,7 +155,8 @@ export function sendStream({ res, request, reply, promptTokens, ids }: Answer): 
       chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null);
     }
   });
-  const completionTokens = estimateCompletionTokens(text, streamedCalls);
+  const completionTokens = reply.usage?.completion ?? estimateCompletionTokens(text, streamedCalls);
+  promptTokens = reply.usage?.prompt ?? promptTokens;
   const usage =
     request.body.stream_options?.include_usage === true
       ? {

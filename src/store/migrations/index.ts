@@ -22,6 +22,8 @@ import { migration as m0016 } from "./0016_instances.ts";
 import { migration as m0017 } from "./0017_approvals.ts";
 import { migration as m0018 } from "./0018_bot_runtime.ts";
 import { migration as m0019 } from "./0019_attachments.ts";
+import { migration as m0020 } from "./0020_usage_budgets.ts";
+import { migration as m0021 } from "./0021_delegation.ts";
 
 /** The migrations Kysely's Migrator runs, keyed by name (run in name order). */
 export const migrations: Record<string, Migration> = {
@@ -44,4 +46,6 @@ export const migrations: Record<string, Migration> = {
   "0017_approvals": m0017,
   "0018_bot_runtime": m0018,
   "0019_attachments": m0019,
+  "0020_usage_budgets": m0020,
+  "0021_delegation": m0021,
 };
