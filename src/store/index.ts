@@ -37,6 +37,7 @@ import { TaskRepository } from "./tasks.ts";
 import { ToolCallRepository } from "./tool-calls.ts";
 import { UiSessionRepository } from "./ui-sessions.ts";
 import { VectorRepository } from "./vectors.ts";
+import { openWakeChannel, type WakeChannel, type WakeChannelOptions } from "./wake-channel.ts";
 import { WebhookSubscriptionRepository } from "./webhook-subscriptions.ts";
 
 /**
@@ -291,6 +292,14 @@ export class Store extends Repositories {
   /** Answers when the database does (a one-row read); throws when it is unreachable. */
   async ping(): Promise<void> {
     await this.db.kysely.selectFrom("bots").select("id").limit(1).execute();
+  }
+
+  /**
+   * The wake-up channel between instances on this database (`LISTEN`/`NOTIFY` on
+   * PostgreSQL, a local no-op on SQLite); one per instance, started by its owner.
+   */
+  wakeChannel(opts?: WakeChannelOptions): WakeChannel {
+    return openWakeChannel(this.db, opts);
   }
 
   /** Closes the database. */
