@@ -49,6 +49,8 @@ interface Shared {
   /** `SWITCHYARD_SECRET_KEY`: stored secrets are encrypted with it when set. */
   secretKey: string | undefined;
   bots: BotCache;
+  /** The instance clock repositories stamp rows with (tests skew it); default the real one. */
+  clock: (() => number) | undefined;
 }
 
 /**
@@ -126,7 +128,7 @@ export class Repositories {
 
   /** Messages of sessions. */
   get messages(): MessageRepository {
-    this.#messages ??= new MessageRepository(this.#db);
+    this.#messages ??= new MessageRepository(this.#db, this.#shared.dialect, this.#shared.clock);
     return this.#messages;
   }
 
@@ -248,6 +250,11 @@ export class Repositories {
 export interface StoreOptions {
   /** `SWITCHYARD_SECRET_KEY`: stored secrets are encrypted at rest when given. */
   secretKey?: string;
+  /**
+   * This instance's clock (ms since epoch) for message times and ids; default `Date.now`.
+   * Tests skew it to play instances whose clocks disagree; order never depends on it.
+   */
+  clock?: () => number;
 }
 
 /** One open database and its repositories. */
@@ -260,7 +267,12 @@ export class Store extends Repositories {
   readonly #shared: Shared;
 
   constructor(db: Db, opts: StoreOptions = {}) {
-    const shared: Shared = { dialect: db.dialect, secretKey: opts.secretKey, bots: new BotCache() };
+    const shared: Shared = {
+      dialect: db.dialect,
+      secretKey: opts.secretKey,
+      bots: new BotCache(),
+      clock: opts.clock,
+    };
     super(db.kysely, shared);
     this.db = db;
     this.#shared = shared;

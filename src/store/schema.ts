@@ -64,6 +64,8 @@ export interface MessagesTable {
   /** JSON object. */
   metadata: string;
   created_at: number;
+  /** Store-assigned order (migration 0022): commit order within a session. */
+  seq: Generated<number>;
 }
 
 export type TaskStatus = "pending" | "running" | "complete" | "failed" | "cancelled";

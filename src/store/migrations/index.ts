@@ -19,6 +19,7 @@ import { migration as m0013 } from "./0013_leases.ts";
 import { migration as m0014 } from "./0014_ui_sessions.ts";
 import { migration as m0015 } from "./0015_jobs.ts";
 import { migration as m0016 } from "./0016_instances.ts";
+import { migration as m0022 } from "./0022_message_sequence.ts";
 
 /** The migrations Kysely's Migrator runs, keyed by name (run in name order). */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   "0014_ui_sessions": m0014,
   "0015_jobs": m0015,
   "0016_instances": m0016,
+  "0022_message_sequence": m0022,
 };
