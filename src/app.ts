@@ -219,6 +219,7 @@ export class App {
       leaseMs: tuning.taskLeaseMs ?? config.SWITCHYARD_TASK_LEASE_SECONDS * 1000,
       pollMs: tuning.pollMs,
       defaultMaxRunSeconds: config.TASK_MAX_RUN_SECONDS,
+      onPoke: () => this.wakeups.tell("task"),
       execute: createTurnRunner({
         store,
         models: this.models,
@@ -232,10 +233,7 @@ export class App {
     });
     this.sessions = new SessionService({
       store,
-      onTaskCreated: (sessionId) => {
-        this.taskWorker.taskCreated(sessionId);
-        this.wakeups.tell("task");
-      },
+      onTaskCreated: (sessionId) => this.taskWorker.taskCreated(sessionId),
       onOutboxRows: () => this.deliveryWorker.poke(),
       rows: outbound.sessionRows,
       checkDispatch: (type, dispatchConfig) => this.dispatchers.check(type, dispatchConfig),

@@ -33,14 +33,14 @@ export function createWakeups(store: Store, opts: WakeupsOptions): WakeupBus {
 
 /** What a wake-up pokes: each looks for its work on this instance only. */
 export interface WakeTargets {
-  tasks: { poke(): void };
+  tasks: { wake(): void };
   deliveries: { wake(): void };
   scheduler: { poke(): void };
 }
 
 /** Pokes this instance's workers when another instance tells of work (or after a reconnect). */
 export function wakeWorkers(bus: WakeupBus, targets: () => WakeTargets): void {
-  bus.on("task", () => targets().tasks.poke());
+  bus.on("task", () => targets().tasks.wake());
   bus.on("delivery", () => targets().deliveries.wake());
   bus.on("job", () => targets().scheduler.poke());
 }
