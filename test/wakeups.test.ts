@@ -9,13 +9,16 @@
  * - B's listening connection is killed: a task injected while B is not listening is
  *   started when B listens again (it looks for work once), and wake-ups work after it.
  * And on both backends, one app with a 10 s poll starts injected work at once (the
- * in-process signal, all SQLite needs).
+ * in-process signal, all SQLite needs). The bus alone (a fake channel): a burst of tells
+ * sends one NOTIFY and one more after it, and an instance ignores its own.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { sql } from "kysely";
+import pino from "pino";
 import type { AppTuning } from "../src/app.ts";
-import type { WakeupEvent } from "../src/wakeups/bus.ts";
+import type { WakeChannel, WakeChannelHandlers } from "../src/store/wake-channel.ts";
+import { WakeupBus, type WakeupEvent } from "../src/wakeups/bus.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { startCaptureServer } from "./support/capture-server.ts";
 import { ALL_BACKENDS, createTestDatabase, runsOn, type TestDatabase } from "./support/db.ts";
@@ -209,3 +212,63 @@ for (const backend of ALL_BACKENDS) {
     });
   });
 }
+
+describe("the wake-up bus over a fake channel", () => {
+  /** A channel whose sends wait until released; records payloads. */
+  function fakeChannel() {
+    const sent: string[] = [];
+    const releases: Array<() => void> = [];
+    let handlers: WakeChannelHandlers | undefined;
+    const channel: WakeChannel = {
+      scope: "postgres",
+      send(payload) {
+        sent.push(payload);
+        return new Promise<void>((r) => releases.push(r));
+      },
+      start(h) {
+        handlers = h;
+        h.up();
+      },
+      async stop() {},
+    };
+    return { channel, sent, releases, deliver: (p: string) => handlers!.message(p) };
+  }
+
+  test("a burst of tells sends one NOTIFY, then exactly one more after it", async () => {
+    const f = fakeChannel();
+    const events: WakeupEvent[] = [];
+    const bus = new WakeupBus({
+      channel: f.channel,
+      origin: "me",
+      log: pino({ level: "silent" }),
+      onEvent: (e) => events.push(e),
+    });
+    bus.start();
+    for (let i = 0; i < 100; i++) bus.tell("task");
+    bus.tell("delivery");
+    assert.deepEqual(f.sent, ["task me", "delivery me"]);
+    f.releases.shift()!();
+    // The follow-up is sent once the first one is done (a microtask later).
+    while (f.sent.length < 3) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(f.sent, ["task me", "delivery me", "task me"]);
+    for (const r of f.releases.splice(0)) r();
+    await bus.stop();
+    assert.equal(f.sent.length, 3, "no further NOTIFY");
+  });
+
+  test("a wake-up from another instance wakes the handlers; its own is ignored", async () => {
+    const f = fakeChannel();
+    const bus = new WakeupBus({ channel: f.channel, origin: "me", log: pino({ level: "silent" }) });
+    const woken: string[] = [];
+    bus.on("task", () => woken.push("task"));
+    bus.on("job", () => woken.push("job"));
+    bus.start();
+    assert.deepEqual(woken, ["task", "job"], "listening: one look for every kind");
+    woken.length = 0;
+    f.deliver("task me");
+    f.deliver("job other");
+    f.deliver("nonsense other");
+    assert.deepEqual(woken, ["job"]);
+    await bus.stop();
+  });
+});
