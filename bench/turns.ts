@@ -33,10 +33,15 @@
  *
  * With more sessions than the default worker concurrency (16), a cell runs twice: with 16
  * workers and with SWITCHYARD_WORKER_CONCURRENCY = sessions. PostgreSQL cells (10 sessions
- * by default) run when SWITCHYARD_TEST_POSTGRES_URL is set.
+ * by default) run when SWITCHYARD_TEST_POSTGRES_URL is set, each with one instance and
+ * with two (`inst` 2: two servers on one database, each with the cell's workers, the
+ * inject clients alternating between them). On PostgreSQL the bench then measures the
+ * start-of-task delay (`turns/start-delay.ts`): inject sent → task started, one instance
+ * (A → A) beside two (inject on A, which runs no tasks, started on B), p50/p99.
  *
  * Options (after the bench name): --latency=0,100 --sessions=1,10,100 --workers=N
- * --backend=sqlite,postgres --scale=0.5 (multiplies the turn counts) --in-process.
+ * --backend=sqlite,postgres --instances=1,2 (PostgreSQL cells) --start-delay=N (tasks
+ * measured, 0 to skip; default 200) --scale=0.5 (multiplies the turn counts) --in-process.
  *
  * This file plans the cells and runs them; one cell is `turns/cell.ts`, its server
  * `turns/server.ts`, the output `turns/report.ts`.
@@ -53,8 +58,10 @@ import {
   printHeader,
   printMode,
   printNotes,
+  printStartDelay,
   printTable,
 } from "./turns/report.ts";
+import { measureStartDelay, type StartDelayResult } from "./turns/start-delay.ts";
 
 export const description = "agent turns/s and inject→webhook latency (fake LLM 0/100 ms)";
 
@@ -81,7 +88,19 @@ function parseArgs(args: string[]) {
   const scale = option(args, "scale") ? Number(option(args, "scale")) : 1;
   const explicit = args.some((a) => /^--(latency|sessions|backend)=/.test(a));
   const inProcess = args.includes("--in-process");
-  return { latencies, sessions, backends, workers, scale, explicit, inProcess };
+  const instances = (listOption(args, "instances") ?? ["1", "2"]).map(Number);
+  const startDelayTasks = option(args, "start-delay") ? Number(option(args, "start-delay")) : 200;
+  return {
+    latencies,
+    sessions,
+    backends,
+    workers,
+    scale,
+    explicit,
+    inProcess,
+    instances,
+    startDelayTasks,
+  };
 }
 
 function planCells(opts: ReturnType<typeof parseArgs>): Cell[] {
@@ -91,7 +110,10 @@ function planCells(opts: ReturnType<typeof parseArgs>): Cell[] {
     // With fewer workers than sessions a cell is capped by the workers: keep it short.
     if (workers < sessions) tps = Math.ceil(tps / 2);
     tps = Math.max(2, Math.round(tps * opts.scale));
-    cells.push({ backend, latencyMs, sessions, workers, turnsPerSession: tps });
+    // Several instances share one PostgreSQL database; SQLite is one process.
+    for (const instances of backend === "postgres" ? opts.instances : [1]) {
+      cells.push({ backend, latencyMs, sessions, workers, turnsPerSession: tps, instances });
+    }
   };
   for (const backend of opts.backends) {
     if (backend === "postgres" && !postgresUrl) {
@@ -126,6 +148,7 @@ export async function run(args: string[]): Promise<void> {
   const llm = await startFakeLlm({ latencyMs: 0, record: false });
   const receiver = await startReceiver();
   const results: CellResult[] = [];
+  const delays: StartDelayResult[] = [];
   try {
     // Process-wide warm-up (JIT, module init), not reported.
     const w0 = performance.now();
@@ -138,6 +161,7 @@ export async function run(args: string[]): Promise<void> {
         sessions: 10,
         workers: DEFAULT_WORKERS,
         turnsPerSession: 20,
+        instances: 1,
       },
       opts.inProcess,
     );
@@ -148,6 +172,19 @@ export async function run(args: string[]): Promise<void> {
       results.push(r);
       printCellLine(r);
     }
+    if (postgresUrl && opts.backends.includes("postgres") && opts.startDelayTasks > 0) {
+      for (const instances of [1, 2]) {
+        const d = await measureStartDelay(llm, receiver, {
+          instances,
+          tasks: opts.startDelayTasks,
+          inProcess: opts.inProcess,
+        });
+        delays.push(d);
+        console.error(
+          `  start delay, ${instances} instance(s): p50 ${fmt(d.start.p50, 1)} ms, p99 ${fmt(d.start.p99, 1)} ms`,
+        );
+      }
+    }
   } finally {
     await receiver.close();
     await llm.close();
@@ -155,4 +192,5 @@ export async function run(args: string[]): Promise<void> {
   printMode(results, receiver.stats, opts.inProcess);
   printTable(results, env, opts.inProcess);
   printNotes(opts.inProcess);
+  printStartDelay(delays);
 }

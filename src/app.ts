@@ -74,6 +74,8 @@ import { createTaskFinishedHook } from "./tasks/finished-hook.ts";
 import { createTurnRunner } from "./tasks/run-turn.ts";
 import { TaskWorker } from "./tasks/worker.ts";
 import type { AppTuning } from "./tuning.ts";
+import type { WakeupBus } from "./wakeups/bus.ts";
+import { createWakeups, wakeWorkers } from "./wakeups/wiring.ts";
 
 /** Package version, shown in the banner and the OpenAPI document. */
 export const VERSION = "0.1.0";
@@ -135,6 +137,8 @@ export class App {
   readonly heartbeat: InstanceHeartbeat;
   readonly auth: ApiKeyAuth;
   readonly metrics: Metrics;
+  /** Wake-ups between instances (LISTEN/NOTIFY on PostgreSQL): committed work starts at once. */
+  readonly wakeups: WakeupBus;
   readonly owner = `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
   readonly #tuning: AppTuning;
   #url: string | undefined;
@@ -154,6 +158,12 @@ export class App {
     this.#tuning = tuning;
     this.models = new ModelRegistry(config);
     this.metrics = new Metrics(store);
+    this.wakeups = createWakeups(store, {
+      owner: this.owner,
+      log,
+      onEvent: tuning.onWakeupEvent,
+      reconnectMs: tuning.wakeupReconnectMs,
+    });
     this.documents = new DocumentService({
       store,
       models: this.models,
@@ -206,6 +216,7 @@ export class App {
       random: tuning.deliveryRandom,
       pollMs: tuning.pollMs,
       onOutcome: deliveryOutcomeReporter({ metrics: this.metrics, events: () => this.events }),
+      onPoke: () => this.wakeups.tell("delivery"),
     });
     this.metrics.watchBreakers(() => this.deliveryWorker.destinations());
     const outbound = createOutbound({
@@ -251,6 +262,7 @@ export class App {
       leaseMs: tuning.taskLeaseMs ?? config.SWITCHYARD_TASK_LEASE_SECONDS * 1000,
       pollMs: tuning.pollMs,
       defaultMaxRunSeconds: config.TASK_MAX_RUN_SECONDS,
+      onPoke: () => this.wakeups.tell("task"),
       execute: createTurnRunner({
         store,
         models: this.models,
@@ -293,7 +305,19 @@ export class App {
       now: schedulerNow,
       pollMs: tuning.schedulerPollMs ?? tuning.pollMs ?? 1000,
     });
-    this.jobs = new JobService({ store, now: schedulerNow, onChange: () => this.scheduler.poke() });
+    this.jobs = new JobService({
+      store,
+      now: schedulerNow,
+      onChange: () => {
+        this.scheduler.poke();
+        this.wakeups.tell("job");
+      },
+    });
+    wakeWorkers(this.wakeups, () => ({
+      tasks: this.taskWorker,
+      deliveries: this.deliveryWorker,
+      scheduler: this.scheduler,
+    }));
 
     this.dispatchers.register(
       "webhook",
@@ -505,6 +529,7 @@ export class App {
     this.taskWorker.start();
     this.approvals.start();
     this.scheduler.start();
+    this.wakeups.start();
     await this.adapters.startAll();
     return this.#url;
   }
@@ -532,11 +557,14 @@ export class App {
       await tasksStopped;
       await this.approvals.stop();
       await this.runtime.stop();
+      // Tasks given back at shutdown: another instance starts them now, not on its next poll.
+      this.wakeups.tell("task");
       // Commits first: a failed one emits an `error` event, which the drain then sends.
       await this.gitAutoCommit.idle();
       await this.events.drain();
       await this.hookWebhooks.drain();
       await this.deliveryWorker.stop();
+      await this.wakeups.stop();
       await this.http.close();
       await this.heartbeat.stop();
       await this.attachments.close();

@@ -45,7 +45,8 @@ const schema = z.object({
   ANTHROPIC_API_KEY: z.string().optional(),
   OLLAMA_BASE_URL: urlString.default("http://127.0.0.1:11434"),
   TASK_MAX_RUN_SECONDS: int(1).max(2_147_483, "at most 2147483 (24.8 days)").default(1200),
-  SWITCHYARD_WORKER_CONCURRENCY: int(1).max(1000).default(16),
+  // 0: this instance runs no tasks (it accepts and stores work; other instances run it).
+  SWITCHYARD_WORKER_CONCURRENCY: int(0).max(1000).default(16),
   SWITCHYARD_ALLOW_PRIVATE_URLS: bool.default(false),
   SWITCHYARD_TASK_LEASE_SECONDS: int(1).max(3600).default(30),
   /** How long a tool approval waits for a decision before it expires (counts as denied), s. */

@@ -12,10 +12,17 @@ let counter = 0;
 const pool = Buffer.alloc(16 * 256);
 let poolOffset = pool.length;
 
-/** A new UUIDv7 string, e.g. `0192f7c1-7a3e-7c01-8a4f-3b2d1e0f9a8b`. */
-export function uuidv7(): string {
-  let ms = Date.now();
-  if (ms <= lastMs) {
+/**
+ * A new UUIDv7 string, e.g. `0192f7c1-7a3e-7c01-8a4f-3b2d1e0f9a8b`.
+ * @param at a time (ms since epoch) to make the id for, outside this process's increasing
+ *   sequence: what another instance with that clock would make (tests of clock skew)
+ */
+export function uuidv7(at?: number): string {
+  let ms = at ?? Date.now();
+  let seq = 0;
+  if (at !== undefined) {
+    // Not part of this process's sequence: leave its state alone.
+  } else if (ms <= lastMs) {
     counter++;
     if (counter > 0xfff) {
       // Counter exhausted within one millisecond: borrow the next millisecond.
@@ -23,6 +30,7 @@ export function uuidv7(): string {
       counter = 0;
     }
     ms = lastMs;
+    seq = counter;
   } else {
     lastMs = ms;
     counter = 0;
@@ -39,8 +47,8 @@ export function uuidv7(): string {
   b[3] = (ms >>> 16) & 0xff;
   b[4] = (ms >>> 8) & 0xff;
   b[5] = ms & 0xff;
-  b[6] = 0x70 | ((counter >>> 8) & 0x0f);
-  b[7] = counter & 0xff;
+  b[6] = 0x70 | ((seq >>> 8) & 0x0f);
+  b[7] = seq & 0xff;
   b[8] = 0x80 | (b[8]! & 0x3f);
   const h = b.toString("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;

@@ -2,6 +2,7 @@
 import type { LeaseEvent } from "./leases/exclusive.ts";
 import type { Connector } from "./outbox/connector.ts";
 import type { Resolver } from "./outbox/ssrf.ts";
+import type { WakeupEvent } from "./wakeups/bus.ts";
 
 /** Knobs for tests and benchmarks; production uses the defaults. Times in ms. */
 export interface AppTuning {
@@ -59,4 +60,8 @@ export interface AppTuning {
   schedulerNow?: () => number;
   /** Longest sleep of the scheduler loop between passes (default `pollMs`, else 1000). */
   schedulerPollMs?: number;
+  /** Told of every wake-up bus event (listening, lost, received, sent): tests wait on these. */
+  onWakeupEvent?: (e: WakeupEvent) => void;
+  /** First reconnect delay of the wake-up listener (default 250, doubling to 5000). */
+  wakeupReconnectMs?: number;
 }

@@ -18,6 +18,11 @@ export interface Cell {
   sessions: number;
   workers: number;
   turnsPerSession: number;
+  /**
+   * Servers on the one database (more than 1: PostgreSQL only), each with `workers`; the
+   * inject clients take turns between them, as behind a load balancer.
+   */
+  instances: number;
 }
 
 /** The figures of one cell. */
@@ -36,8 +41,8 @@ export interface CellResult {
   cpuPerTurnMs: number;
   /** CPU time of this process per delivered turn when the server has its own process, ms. */
   benchCpuPerTurnMs: number;
-  /** The server's process id when it runs in its own process. */
-  pid: number | undefined;
+  /** The servers' process ids when they run in their own processes. */
+  pids: number[];
   wallSec: number;
   errors: number;
   complete: boolean;
@@ -60,7 +65,7 @@ interface Injected {
 
 /** Injects `jobs` (session indexes, in order) through `INJECTORS` concurrent clients. */
 async function injectAll(
-  api: Client,
+  apis: Client[],
   sessionIds: string[],
   jobs: number[],
   webhookUrl: string,
@@ -78,7 +83,7 @@ async function injectAll(
       const sentAt = performance.now();
       if (sentAt < firstAt) firstAt = sentAt;
       try {
-        const r = await api.post(`/api/v1/sessions/${sessionIds[s]}/messages`, {
+        const r = await apis[k % apis.length]!.post(`/api/v1/sessions/${sessionIds[s]}/messages`, {
           content: `${label} message ${k} for session ${s}`,
           run_agent: true,
           dispatch_config: { type: "webhook", url: webhookUrl },
@@ -100,9 +105,29 @@ async function injectAll(
   return { injected, errors, firstAt, lastAt };
 }
 
-/** Resolves with `p`, or rejects when the server process dies first. */
-function guard<T>(server: CellServer, p: Promise<T>): Promise<T> {
-  return Promise.race([p, server.died]);
+/** Resolves with `p`, or rejects when a server process dies first. */
+function guard<T>(servers: CellServer[], p: Promise<T>): Promise<T> {
+  return Promise.race([p, ...servers.map((s) => s.died)]);
+}
+
+/** Starts the cell's servers: the first makes the database, the others share it. */
+async function startServers(llm: FakeLlm, cell: Cell, inProcess: boolean): Promise<CellServer[]> {
+  const start = inProcess ? startCellServerInProcess : startCellServerProcess;
+  const servers = [await start(llm, cell)];
+  try {
+    for (let i = 1; i < cell.instances; i++) {
+      servers.push(await start(llm, { ...cell, databaseUrl: servers[0]!.databaseUrl }));
+    }
+  } catch (err) {
+    await closeServers(servers);
+    throw err;
+  }
+  return servers;
+}
+
+/** Stops the servers, the database's creator last (it drops the database). */
+export async function closeServers(servers: CellServer[]): Promise<void> {
+  for (const s of [...servers].reverse()) await s.close();
 }
 
 /** Creates `n` sessions `<prefix>-<i>`; returns their ids. */
@@ -125,20 +150,21 @@ export async function runCell(
 ): Promise<CellResult> {
   const started = performance.now();
   llm.setDefaultLatency(0);
-  const server = await (inProcess ? startCellServerInProcess : startCellServerProcess)(llm, cell);
-  const api = apiClient(server.url, INJECTORS * 2);
+  const servers = await startServers(llm, cell, inProcess);
+  const apis = servers.map((s) => apiClient(s.url, INJECTORS * 2));
+  const api = apis[0]!;
   const hookUrl = `${receiver.url}/hook`;
   try {
     // Server warm-up (JIT of a fresh process) on separate sessions, at 0 ms LLM latency.
-    const warmIds = await guard(server, createSessions(api, SERVER_WARM_SESSIONS, "warm"));
+    const warmIds = await guard(servers, createSessions(api, SERVER_WARM_SESSIONS, "warm"));
     const warmJobs = Array.from({ length: SERVER_WARM_TURNS }, (_, k) => k % warmIds.length);
     const serverWarm = await guard(
-      server,
-      injectAll(api, warmIds, warmJobs, hookUrl, "server warm-up"),
+      servers,
+      injectAll(apis, warmIds, warmJobs, hookUrl, "server warm-up"),
     );
     if (
       !(await guard(
-        server,
+        servers,
         receiver.waitFor(serverWarm.injected.keys(), performance.now() + 30_000),
       ))
     ) {
@@ -146,13 +172,13 @@ export async function runCell(
     }
 
     llm.setDefaultLatency(cell.latencyMs);
-    const sessionIds = await guard(server, createSessions(api, cell.sessions, "bench"));
+    const sessionIds = await guard(servers, createSessions(api, cell.sessions, "bench"));
 
     // Warm-up: one turn per session (connections to the LLM and receiver, statement caches).
     const warm = await guard(
-      server,
+      servers,
       injectAll(
-        api,
+        apis,
         sessionIds,
         sessionIds.map((_, i) => i),
         hookUrl,
@@ -160,7 +186,7 @@ export async function runCell(
       ),
     );
     if (
-      !(await guard(server, receiver.waitFor(warm.injected.keys(), performance.now() + 30_000)))
+      !(await guard(servers, receiver.waitFor(warm.injected.keys(), performance.now() + 30_000)))
     ) {
       throw new Error("warm-up turns were not delivered within 30 s");
     }
@@ -172,11 +198,12 @@ export async function runCell(
     }
     const deadline = performance.now() + CELL_TIMEOUT_MS;
     const cpu0 = process.cpuUsage();
-    const srv0 = server.cpuMs();
-    const inj = await guard(server, injectAll(api, sessionIds, jobs, hookUrl, "bench"));
-    const complete = await guard(server, receiver.waitFor(inj.injected.keys(), deadline));
+    const srvCpu = () => servers.reduce((sum, x) => sum + x.cpuMs(), 0);
+    const srv0 = srvCpu();
+    const inj = await guard(servers, injectAll(apis, sessionIds, jobs, hookUrl, "bench"));
+    const complete = await guard(servers, receiver.waitFor(inj.injected.keys(), deadline));
     const cpu = process.cpuUsage(cpu0);
-    const srvCpuMs = server.cpuMs() - srv0;
+    const srvCpuMs = srvCpu() - srv0;
     const benchCpuMs = (cpu.user + cpu.system) / 1000;
 
     // Figures.
@@ -215,13 +242,13 @@ export async function runCell(
       injectPerSec: injectSpan > 0 ? inj.injected.size / injectSpan : Number.NaN,
       cpuPerTurnMs: perTurn(inProcess ? benchCpuMs : srvCpuMs),
       benchCpuPerTurnMs: inProcess ? Number.NaN : perTurn(benchCpuMs),
-      pid: server.pid,
+      pids: servers.flatMap((x) => (x.pid === undefined ? [] : [x.pid])),
       wallSec: (performance.now() - started) / 1000,
       errors: inj.errors,
       complete,
     };
   } finally {
-    await api.close();
-    await server.close();
+    for (const a of apis) await a.close();
+    await closeServers(servers);
   }
 }

@@ -6,6 +6,7 @@ import { cpus } from "node:os";
 import { postgresUrl } from "../../test/support/db.ts";
 import type { Receiver } from "../support/receiver.ts";
 import { CELL_TIMEOUT_MS, type CellResult, INJECTORS } from "./cell.ts";
+import type { StartDelayResult } from "./start-delay.ts";
 
 /** Where the bench runs. */
 export interface BenchEnv {
@@ -34,10 +35,10 @@ export function printHeader(env: BenchEnv, inProcess: boolean): void {
 export function printCellLine(r: CellResult): void {
   const { cell } = r;
   console.error(
-    `  ${cell.backend} ${cell.latencyMs} ms × ${cell.sessions} sessions (workers ${cell.workers}): ` +
+    `  ${cell.backend}${cell.instances > 1 ? ` × ${cell.instances} instances` : ""} ${cell.latencyMs} ms × ${cell.sessions} sessions (workers ${cell.workers}): ` +
       `${r.delivered}/${r.turns} turns, ${fmt(r.turnsPerSec, 1)} turns/s, ` +
       `e2e p50 ${fmt(r.e2e.p50)} ms, turn p50 ${fmt(r.turn.p50, 1)} ms` +
-      (r.pid === undefined ? "" : ` (server pid ${r.pid})`) +
+      (r.pids.length === 0 ? "" : ` (server pid ${r.pids.join(", ")})`) +
       (r.errors ? `, ${r.errors} inject errors` : "") +
       (r.complete ? "" : `, INCOMPLETE after ${CELL_TIMEOUT_MS / 1000} s`),
   );
@@ -60,7 +61,7 @@ export function printMode(
       "mode: server, fake LLM, receiver and load generator in one process (--in-process)",
     );
   } else {
-    const pids = results.map((r) => r.pid).join(", ");
+    const pids = results.map((r) => r.pids.join("+")).join(", ");
     console.log(
       `mode: server in its own process (pid ${pids}: one per cell); ` +
         `fake LLM, receiver and load generator in the bench process (pid ${process.pid})`,
@@ -79,6 +80,7 @@ export function printTable(results: CellResult[], env: BenchEnv, inProcess: bool
     "node",
     "cpus",
     "db",
+    "inst",
     "llm ms",
     "sessions",
     "workers",
@@ -97,6 +99,7 @@ export function printTable(results: CellResult[], env: BenchEnv, inProcess: bool
     env.node,
     String(env.cpus),
     r.cell.backend,
+    String(r.cell.instances),
     String(r.cell.latencyMs),
     String(r.cell.sessions),
     String(r.cell.workers),
@@ -129,6 +132,52 @@ export function printNotes(inProcess: boolean): void {
         ? "  cpu/turn = CPU ms (user+system, whole process: server, fake LLM, receiver, clients) per turn;"
         : "  cpu/turn = CPU ms (user+system, all threads) of the server process per turn (/proc/<pid>/stat);\n" +
           "  bench cpu/turn = CPU ms of the bench process (fake LLM, receiver, clients) per turn;") +
+      "\n  inst = servers on the one database (2: PostgreSQL, injects alternating between them, each with `workers`);" +
       "\n  wall s = whole cell incl. server start-up, warm-up and stop",
   );
+}
+
+/**
+ * Prints the start-of-task delay with one instance and across two, side by side, and the
+ * issue's goal (p50 under 10 ms across instances).
+ */
+export function printStartDelay(results: StartDelayResult[]): void {
+  if (results.length === 0) return;
+  console.log(
+    `\nstart-of-task delay on postgres (inject sent → task started_at; tasks one at a time on idle servers, ${results[0]!.tasks} measured)`,
+  );
+  const head = [
+    "instances",
+    "start p50",
+    "start p99",
+    "queued→start p50",
+    "queued→start p99",
+    "accept p50",
+    "accept p99",
+  ];
+  const label = (n: number) => (n > 1 ? `${n} (inject on A, run on B)` : "1 (inject and run on A)");
+  const rows = results.map((r) => [
+    label(r.instances),
+    fmt(r.start.p50, 1),
+    fmt(r.start.p99, 1),
+    fmt(r.queued.p50, 1),
+    fmt(r.queued.p99, 1),
+    fmt(r.accept.p50, 1),
+    fmt(r.accept.p99, 1),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cols: string[]) =>
+    cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  console.log(line(head));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const row of rows) console.log(line(row));
+  const two = results.find((r) => r.instances > 1);
+  if (two) {
+    console.log(
+      `  goal: across instances p50 under 10 ms — start ${two.start.p50 < 10 ? "met" : "NOT met"} (${fmt(two.start.p50, 1)} ms), ` +
+        `queued→start ${two.queued.p50 < 10 ? "met" : "NOT met"} (${fmt(two.queued.p50, 1)} ms)\n` +
+        "  start = inject sent → task started_at; queued→start = task created_at (written in A's inject transaction) → started_at;\n" +
+        "  accept = inject sent → 201 received (part of start); server times have 1 ms resolution",
+    );
+  }
 }

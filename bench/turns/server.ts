@@ -22,6 +22,11 @@ export interface ServerSpec {
   workers: number;
   /** More environment for a server process (e.g. integration settings); ignored in-process. */
   env?: Record<string, string>;
+  /**
+   * A PostgreSQL database another server of the cell already uses (a second instance):
+   * shared, and left for its creator to drop. Default: a fresh database for this server.
+   */
+  databaseUrl?: string;
 }
 
 /** A running server for one cell. */
@@ -31,6 +36,8 @@ export interface CellServer {
   pid: number | undefined;
   /** CPU ms (user + system) the server process has used so far; NaN in-process. */
   cpuMs(): number;
+  /** The database URL it uses (a second instance of the cell is given it). */
+  databaseUrl: string;
   /** Rejects if the server process exits before `close()` (never settles in-process). */
   died: Promise<never>;
   close(): Promise<void>;
@@ -48,7 +55,10 @@ const STOP_TIMEOUT_MS = 10_000;
  */
 export async function startCellServerProcess(llm: FakeLlm, spec: ServerSpec): Promise<CellServer> {
   const dir = tempDir("switchyard-bench-");
-  const pg = spec.backend === "postgres" ? await createTestDatabase("postgres") : undefined;
+  const pg =
+    spec.backend === "postgres" && !spec.databaseUrl
+      ? await createTestDatabase("postgres")
+      : undefined;
   const cleanup = async () => {
     try {
       await pg?.drop();
@@ -56,10 +66,11 @@ export async function startCellServerProcess(llm: FakeLlm, spec: ServerSpec): Pr
       dir.remove();
     }
   };
+  const databaseUrl = spec.databaseUrl ?? pg?.url ?? `sqlite:${join(dir.path, "switchyard.db")}`;
   const env = {
     ...testServerEnv({
       dataDir: dir.path,
-      databaseUrl: pg?.url ?? `sqlite:${join(dir.path, "switchyard.db")}`,
+      databaseUrl,
       llmBaseUrl: llm.baseUrl,
       apiKey: TEST_API_KEY,
     }),
@@ -86,6 +97,7 @@ export async function startCellServerProcess(llm: FakeLlm, spec: ServerSpec): Pr
   return {
     url: server.url,
     pid: server.pid,
+    databaseUrl,
     cpuMs: () => processCpuMs(server.pid),
     died,
     async close() {
@@ -109,14 +121,19 @@ export async function startCellServerInProcess(
   llm: FakeLlm,
   spec: ServerSpec,
 ): Promise<CellServer> {
+  const shared = spec.databaseUrl
+    ? { kind: spec.backend, url: spec.databaseUrl, drop: async () => {} }
+    : undefined;
   const t = await startTestApp({
     llm,
     backend: spec.backend,
+    keepDb: shared,
     env: { SWITCHYARD_WORKER_CONCURRENCY: String(spec.workers) },
   });
   return {
     url: t.url,
     pid: undefined,
+    databaseUrl: t.db.url,
     cpuMs: () => Number.NaN,
     died: new Promise<never>(() => {}),
     async close() {

@@ -105,6 +105,11 @@ export interface DeliveryWorkerOptions {
   /** Called after every recorded attempt (metrics); must not throw. */
   onOutcome?: (delivery: Delivery, outcome: AttemptOutcome) => void;
   /**
+   * Called by {@link DeliveryWorker.poke} (rows were committed): tells other instances
+   * (the wake-up bus); must not throw. Not called by {@link DeliveryWorker.wake}.
+   */
+  onPoke?: () => void;
+  /**
    * The clock a retry is scheduled from (ms since epoch); default `Date.now`. Tests pin it
    * to read each delay exactly from `next_attempt_at`.
    */
@@ -118,8 +123,8 @@ export interface DeliveryWorkerOptions {
 
 /** Sends due deliveries. */
 export class DeliveryWorker {
-  readonly #o: Required<Omit<DeliveryWorkerOptions, "onOutcome">> &
-    Pick<DeliveryWorkerOptions, "onOutcome">;
+  readonly #o: Required<Omit<DeliveryWorkerOptions, "onOutcome" | "onPoke">> &
+    Pick<DeliveryWorkerOptions, "onOutcome" | "onPoke">;
   readonly #senders = new Map<string, DeliverySender>();
   readonly #loop: WakeLoop;
   readonly #inFlight = new Set<Promise<void>>();
@@ -283,8 +288,14 @@ export class DeliveryWorker {
     this.#loop.start();
   }
 
-  /** Looks for due deliveries now (call after writing one). */
+  /** Looks for due deliveries now and tells other instances (call after writing one). */
   poke(): void {
+    this.#loop.poke();
+    this.#o.onPoke?.();
+  }
+
+  /** Looks for due deliveries now, on this instance only (another instance told of them). */
+  wake(): void {
     this.#loop.poke();
   }
 
@@ -328,7 +339,7 @@ export class DeliveryWorker {
       }
       const p = this.#send(d).finally(() => {
         this.#inFlight.delete(p);
-        this.poke();
+        this.#loop.poke();
       });
       this.#inFlight.add(p);
     }
@@ -416,7 +427,7 @@ export class DeliveryWorker {
       );
     }
     // Wake the loop so it plans for this retry (an inline send happens outside of it).
-    if (outcome.status === "failed") this.poke();
+    if (outcome.status === "failed") this.#loop.poke();
     // Only an attempt without any answer (timeout, network error, aborted) counts against
     // the receiver: a quick 5xx holds no slot, and the schedule deals with it.
     if (outcome.status === "delivered" || outcome.httpStatus != null) {

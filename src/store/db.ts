@@ -4,6 +4,7 @@
  * repository works on both.
  */
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import type pg from "pg";
 import { migrateToLatest } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
@@ -17,6 +18,11 @@ export interface Db {
   dialect: Dialect;
   /** Closes the pool or file; idempotent. */
   close(): Promise<void>;
+  /**
+   * PostgreSQL only: a new connection outside the pool (not yet connected), with the pool's
+   * type parsers; for a dedicated `LISTEN` connection (`wake-channel.ts`).
+   */
+  newClient?: (applicationName?: string) => pg.Client;
 }
 
 const INT8_OID = 20;
@@ -40,6 +46,7 @@ export async function openDatabase(
 ): Promise<Db> {
   let kysely: Kysely<Database>;
   let dialect: Dialect;
+  let newClient: Db["newClient"];
   if (url.startsWith("sqlite:")) {
     dialect = "sqlite";
     const path = url.slice("sqlite:".length);
@@ -70,11 +77,14 @@ export async function openDatabase(
       else process.stderr.write(`switchyard: database connection lost: ${err.message}\n`);
     });
     kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    newClient = (applicationName) =>
+      new pg.Client({ connectionString: url, keepAlive: true, application_name: applicationName });
   }
   let closed = false;
   const db: Db = {
     kysely,
     dialect,
+    newClient,
     async close() {
       if (closed) return;
       closed = true;

@@ -40,6 +40,7 @@ import { TokenUsageRepository } from "./token-usage.ts";
 import { ToolCallRepository } from "./tool-calls.ts";
 import { UiSessionRepository } from "./ui-sessions.ts";
 import { VectorRepository } from "./vectors.ts";
+import { openWakeChannel, type WakeChannel, type WakeChannelOptions } from "./wake-channel.ts";
 import { WebhookSubscriptionRepository } from "./webhook-subscriptions.ts";
 
 /**
@@ -51,6 +52,8 @@ interface Shared {
   /** `SWITCHYARD_SECRET_KEY`: stored secrets are encrypted with it when set. */
   secretKey: string | undefined;
   bots: BotCache;
+  /** The instance clock repositories stamp rows with (tests skew it); default the real one. */
+  clock: (() => number) | undefined;
 }
 
 /**
@@ -131,7 +134,7 @@ export class Repositories {
 
   /** Messages of sessions. */
   get messages(): MessageRepository {
-    this.#messages ??= new MessageRepository(this.#db);
+    this.#messages ??= new MessageRepository(this.#db, this.#shared.dialect, this.#shared.clock);
     return this.#messages;
   }
 
@@ -271,6 +274,11 @@ export class Repositories {
 export interface StoreOptions {
   /** `SWITCHYARD_SECRET_KEY`: stored secrets are encrypted at rest when given. */
   secretKey?: string;
+  /**
+   * This instance's clock (ms since epoch) for message times and ids; default `Date.now`.
+   * Tests skew it to play instances whose clocks disagree; order never depends on it.
+   */
+  clock?: () => number;
 }
 
 /** One open database and its repositories. */
@@ -283,7 +291,12 @@ export class Store extends Repositories {
   readonly #shared: Shared;
 
   constructor(db: Db, opts: StoreOptions = {}) {
-    const shared: Shared = { dialect: db.dialect, secretKey: opts.secretKey, bots: new BotCache() };
+    const shared: Shared = {
+      dialect: db.dialect,
+      secretKey: opts.secretKey,
+      bots: new BotCache(),
+      clock: opts.clock,
+    };
     super(db.kysely, shared);
     this.db = db;
     this.#shared = shared;
@@ -315,6 +328,14 @@ export class Store extends Repositories {
   /** Answers when the database does (a one-row read); throws when it is unreachable. */
   async ping(): Promise<void> {
     await this.db.kysely.selectFrom("bots").select("id").limit(1).execute();
+  }
+
+  /**
+   * The wake-up channel between instances on this database (`LISTEN`/`NOTIFY` on
+   * PostgreSQL, a local no-op on SQLite); one per instance, started by its owner.
+   */
+  wakeChannel(opts?: WakeChannelOptions): WakeChannel {
+    return openWakeChannel(this.db, opts);
   }
 
   /** Closes the database. */

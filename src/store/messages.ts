@@ -1,8 +1,20 @@
-/** Messages of a session. */
-import type { Kysely } from "kysely";
+/**
+ * Messages of a session, in the order the store gave them: `seq` (migration 0022), never
+ * the id or `created_at`, which come from the writing instance's clock. On PostgreSQL an
+ * insert first takes a transaction-scoped advisory lock on its session, so within a
+ * session `seq` order is commit order: a reader that has seen `seq` n never later finds a
+ * committed message below n (the session stream resumes after the last one it sent).
+ * SQLite has one writer at a time, so `max(seq) + 1` is commit order there.
+ */
+import type { Kysely, Selectable } from "kysely";
+import { sql } from "kysely";
 import { uuidv7 } from "../ids.ts";
+import type { Dialect } from "./db.ts";
 import { fromJson } from "./json.ts";
 import type { Database, MessagesTable } from "./schema.ts";
+
+/** Namespace of the per-session advisory locks (the first key of the two-key form). */
+const SESSION_LOCK_CLASS = 0x5357;
 
 /** Roles a message may have. */
 export const MESSAGE_ROLES = ["system", "user", "assistant", "tool"] as const;
@@ -15,7 +27,10 @@ export interface Message {
   role: MessageRole;
   content: string;
   metadata: Record<string, unknown>;
+  /** When the writing instance made it (its clock; ms since epoch). Not the order. */
   createdAt: number;
+  /** The store-assigned order: increasing within a session, in commit order. */
+  seq: number;
 }
 
 /** What {@link MessageRepository.insert} needs. */
@@ -26,7 +41,7 @@ export interface NewMessage {
   metadata?: Record<string, unknown>;
 }
 
-function toMessage(r: MessagesTable): Message {
+function toMessage(r: Selectable<MessagesTable>): Message {
   return {
     id: r.id,
     sessionId: r.session_id,
@@ -34,28 +49,58 @@ function toMessage(r: MessagesTable): Message {
     content: r.content,
     metadata: fromJson(r.metadata, {}),
     createdAt: r.created_at,
+    seq: Number(r.seq),
   };
 }
 
 /** Messages of sessions. */
 export class MessageRepository {
   readonly #db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
+  readonly #dialect: Dialect;
+  readonly #clock: (() => number) | undefined;
+
+  /** @param clock this instance's clock for `created_at` and ids (tests skew it); default the real one */
+  constructor(db: Kysely<Database>, dialect: Dialect, clock?: () => number) {
     this.#db = db;
+    this.#dialect = dialect;
+    this.#clock = clock;
   }
 
-  /** Inserts a message; returns it. */
+  /** Inserts a message (in the caller's transaction when given one); returns it with its `seq`. */
   async insert(m: NewMessage): Promise<Message> {
-    const row: MessagesTable = {
-      id: uuidv7(),
+    const at = this.#clock ? this.#clock() : Date.now();
+    const row = {
+      id: this.#clock ? uuidv7(at) : uuidv7(),
       session_id: m.sessionId,
       role: m.role,
       content: m.content,
       metadata: JSON.stringify(m.metadata ?? {}),
-      created_at: Date.now(),
+      created_at: at,
     };
-    await this.#db.insertInto("messages").values(row).execute();
-    return toMessage(row);
+    let inserted: { seq: number | string };
+    if (this.#dialect === "postgres") {
+      // Held until commit: the next message of this session takes its seq after this commits.
+      await sql`select pg_advisory_xact_lock(${SESSION_LOCK_CLASS}, hashtext(${m.sessionId}))`.execute(
+        this.#db,
+      );
+      inserted = await this.#db
+        .insertInto("messages")
+        .values(row)
+        .returning("seq")
+        .executeTakeFirstOrThrow();
+    } else {
+      inserted = await this.#db
+        .insertInto("messages")
+        .values({ ...row, seq: sql<number>`(select coalesce(max(seq), 0) + 1 from messages)` })
+        .returning("seq")
+        .executeTakeFirstOrThrow();
+    }
+    return toMessage({ ...row, seq: Number(inserted.seq) });
+  }
+
+  /** The `seq` of message `id`, as a subquery (null when there is no such message). */
+  #seqOf(id: string) {
+    return this.#db.selectFrom("messages").select("seq").where("id", "=", id);
   }
 
   /** The message `id`, or undefined. */
@@ -70,24 +115,29 @@ export class MessageRepository {
 
   /**
    * The newest `limit` messages of a session, oldest first.
-   * @param beforeId only messages older than this id (exclusive), when given
+   * @param beforeId only messages before this one (exclusive), when given
    */
   async listRecent(sessionId: string, limit: number, beforeId?: string): Promise<Message[]> {
     let q = this.#db.selectFrom("messages").selectAll().where("session_id", "=", sessionId);
-    if (beforeId) q = q.where("id", "<", beforeId);
-    const rows = await q.orderBy("id", "desc").limit(limit).execute();
+    if (beforeId) q = q.where("seq", "<", this.#seqOf(beforeId));
+    const rows = await q.orderBy("seq", "desc").limit(limit).execute();
     return rows.reverse().map(toMessage);
   }
 
-  /** Messages of a session after `afterId` (exclusive; all when absent), oldest first, at most `limit`. */
+  /**
+   * Messages of a session after `afterId` (exclusive; all when absent or unknown), oldest
+   * first, at most `limit`.
+   */
   async listAfter(
     sessionId: string,
     afterId: string | undefined,
     limit: number,
   ): Promise<Message[]> {
     let q = this.#db.selectFrom("messages").selectAll().where("session_id", "=", sessionId);
-    if (afterId) q = q.where("id", ">", afterId);
-    const rows = await q.orderBy("id", "asc").limit(limit).execute();
+    if (afterId) {
+      q = q.where("seq", ">", (eb) => eb.fn.coalesce(this.#seqOf(afterId), eb.lit(0)));
+    }
+    const rows = await q.orderBy("seq", "asc").limit(limit).execute();
     return rows.map(toMessage);
   }
 
@@ -119,9 +169,11 @@ export class MessageRepository {
     if (messageId) {
       q = q
         .where("id", "!=", messageId)
-        .where((eb) => eb.or([eb("id", "<", messageId), eb("role", "=", "assistant")]));
+        .where((eb) =>
+          eb.or([eb("seq", "<", this.#seqOf(messageId)), eb("role", "=", "assistant")]),
+        );
     }
-    const rows = await q.orderBy("id", "desc").limit(limit).execute();
+    const rows = await q.orderBy("seq", "desc").limit(limit).execute();
     return rows.reverse().map(toMessage);
   }
 }

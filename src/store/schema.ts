@@ -71,6 +71,8 @@ export interface MessagesTable {
   /** JSON object. */
   metadata: string;
   created_at: number;
+  /** Store-assigned order (migration 0022): commit order within a session. */
+  seq: Generated<number>;
 }
 
 /** `waiting_approval`: parked on a tool approval (no lease), see `src/approvals/`. */

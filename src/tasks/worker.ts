@@ -36,6 +36,12 @@ export interface TaskWorkerOptions {
   defaultMaxRunSeconds: number;
   /** Runs one task; rejects to fail it. Must stop when `signal` aborts. */
   execute(task: Task, signal: AbortSignal): Promise<TaskOutput>;
+  /**
+   * Called by {@link TaskWorker.poke} and {@link TaskWorker.taskCreated} (a runnable task
+   * was committed: new, resumed after an approval, given back): tells other instances (the
+   * wake-up bus); must not throw. Not called by {@link TaskWorker.wake}.
+   */
+  onPoke?: () => void;
 }
 
 class TimeoutReason extends Error {}
@@ -56,7 +62,8 @@ interface RunningTask {
 
 /** Claims and runs tasks. */
 export class TaskWorker {
-  readonly #o: Required<Omit<TaskWorkerOptions, "execute">> & Pick<TaskWorkerOptions, "execute">;
+  readonly #o: Required<Omit<TaskWorkerOptions, "execute" | "onPoke">> &
+    Pick<TaskWorkerOptions, "execute" | "onPoke">;
   readonly #running = new Map<string, RunningTask>();
   readonly #loop: WakeLoop;
   #renewTimer: NodeJS.Timeout | undefined;
@@ -86,8 +93,14 @@ export class TaskWorker {
     this.#renewTimer.unref();
   }
 
-  /** Looks for work now. */
+  /** Looks for work now and tells other instances (call after a task became runnable). */
   poke(): void {
+    this.#loop.poke();
+    this.#o.onPoke?.();
+  }
+
+  /** Looks for work now, on this instance only (another instance told of it). */
+  wake(): void {
     this.#loop.poke();
   }
 
@@ -97,6 +110,7 @@ export class TaskWorker {
    * is then claimed when that task ends. Saves a claim query per message of a burst.
    */
   taskCreated(sessionId: string): void {
+    this.#o.onPoke?.();
     if (this.#running.size >= this.#o.concurrency) return;
     for (const r of this.#running.values()) if (r.sessionId === sessionId) return;
     this.#loop.poke();
@@ -197,7 +211,7 @@ export class TaskWorker {
     entry.done = this.#run(task, controller, token).finally(() => {
       clearTimeout(timer);
       if (this.#running.get(task.id) === entry) this.#running.delete(task.id);
-      this.poke();
+      this.#loop.poke();
     });
     this.#running.set(task.id, entry);
   }

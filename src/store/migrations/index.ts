@@ -24,6 +24,7 @@ import { migration as m0018 } from "./0018_bot_runtime.ts";
 import { migration as m0019 } from "./0019_attachments.ts";
 import { migration as m0020 } from "./0020_usage_budgets.ts";
 import { migration as m0021 } from "./0021_delegation.ts";
+import { migration as m0022 } from "./0022_message_sequence.ts";
 
 /** The migrations Kysely's Migrator runs, keyed by name (run in name order). */
 export const migrations: Record<string, Migration> = {
@@ -48,4 +49,5 @@ export const migrations: Record<string, Migration> = {
   "0019_attachments": m0019,
   "0020_usage_budgets": m0020,
   "0021_delegation": m0021,
+  "0022_message_sequence": m0022,
 };
