@@ -219,15 +219,23 @@ export class SessionService {
     const scope = opts.dedupeScope ?? source;
     const rows = this.#o.rows;
     if (runAgent) await rows?.prepare();
-    let written = 0;
-    const result = await this.#store.transaction(async (tx): Promise<InjectResult> => {
+    // Group commit: this transaction may be shared with concurrent injections and run again
+    // alone when a neighbour fails, so it only writes through `tx` and returns what it did.
+    const { result, written } = await this.#store.groupTransaction(async (tx) => {
+      let written = 0;
       if (key !== undefined) {
         const seen = await tx.receipts.claim(scope, key, opts.dedupeFingerprint ?? null);
         if (seen) {
           if ((seen.fingerprint ?? undefined) !== opts.dedupeFingerprint) {
             throw new DedupeKeyReusedError();
           }
-          return { messageId: seen.messageId, taskId: seen.taskId, sessionId, duplicate: true };
+          const dup = {
+            messageId: seen.messageId,
+            taskId: seen.taskId,
+            sessionId,
+            duplicate: true,
+          };
+          return { result: dup, written };
         }
       }
       const message = await tx.messages.insert({
@@ -255,7 +263,8 @@ export class SessionService {
         }
       }
       if (key !== undefined) await tx.receipts.stamp(scope, key, { messageId: message.id, taskId });
-      return { messageId: message.id, sessionId, taskId, duplicate: false };
+      const stored: InjectResult = { messageId: message.id, sessionId, taskId, duplicate: false };
+      return { result: stored, written };
     });
     if (result.taskId && !result.duplicate) {
       this.#o.onTaskCreated(sessionId, { id: result.taskId, botId: session.botId });

@@ -3,10 +3,10 @@
  * `postgres://…` (pg pool). Both are driven through one Kysely instance, so every
  * repository works on both.
  */
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, PostgresDialect } from "kysely";
 import { migrateToLatest } from "./migrations.ts";
 import type { Database } from "./schema.ts";
-import { openSqlite } from "./sqlite-driver.ts";
+import { FairSqliteDialect, openSqlite } from "./sqlite-driver.ts";
 
 /** Which SQL dialect a {@link Db} speaks. */
 export type Dialect = "sqlite" | "postgres";
@@ -43,7 +43,9 @@ export async function openDatabase(
   if (url.startsWith("sqlite:")) {
     dialect = "sqlite";
     const path = url.slice("sqlite:".length);
-    kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(path) }) });
+    kysely = new Kysely<Database>({
+      dialect: new FairSqliteDialect({ database: openSqlite(path) }),
+    });
   } else {
     dialect = "postgres";
     // Imported here: a server on SQLite never loads the PostgreSQL driver.

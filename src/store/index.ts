@@ -20,6 +20,7 @@ import { type Db, type Dialect, openDatabase } from "./db.ts";
 import { DeliveryRepository } from "./deliveries.ts";
 import { DocumentSearchRepository } from "./document-search.ts";
 import { DocumentRepository } from "./documents.ts";
+import { GroupCommit, type GroupCommitStats } from "./group-commit.ts";
 import { ReceiptRepository } from "./inbound-receipts.ts";
 import { InstanceRepository } from "./instances.ts";
 import { IntegrationKvRepository } from "./integration-kv.ts";
@@ -101,13 +102,13 @@ export class Repositories {
 
   /** Channels: outside conversations bound to a bot. */
   get channels(): ChannelRepository {
-    this.#channels ??= new ChannelRepository(this.#db);
+    this.#channels ??= new ChannelRepository(this.#db, this.#shared.dialect);
     return this.#channels;
   }
 
   /** Sessions: get-or-create, end. */
   get sessions(): SessionRepository {
-    this.#sessions ??= new SessionRepository(this.#db);
+    this.#sessions ??= new SessionRepository(this.#db, this.#shared.dialect);
     return this.#sessions;
   }
 
@@ -155,7 +156,7 @@ export class Repositories {
 
   /** Inbound receipts: provider delivery ids already accepted (`inbound-receipts.ts`). */
   get receipts(): ReceiptRepository {
-    this.#receipts ??= new ReceiptRepository(this.#db);
+    this.#receipts ??= new ReceiptRepository(this.#db, this.#shared.dialect);
     return this.#receipts;
   }
 
@@ -243,6 +244,9 @@ export class Repositories {
   }
 }
 
+/** Group-commit batches in flight at once on PostgreSQL (SQLite: 1, writers are serial). */
+const GROUP_COMMIT_PG_IN_FLIGHT = 2;
+
 /** Options of a {@link Store}. */
 export interface StoreOptions {
   /** `SWITCHYARD_SECRET_KEY`: stored secrets are encrypted at rest when given. */
@@ -257,12 +261,16 @@ export class Store extends Repositories {
    */
   readonly db: Db;
   readonly #shared: Shared;
+  readonly #group: GroupCommit;
 
   constructor(db: Db, opts: StoreOptions = {}) {
     const shared: Shared = { dialect: db.dialect, secretKey: opts.secretKey, bots: new BotCache() };
     super(db.kysely, shared);
     this.db = db;
     this.#shared = shared;
+    this.#group = new GroupCommit((fn) => this.transaction(fn), {
+      maxInFlight: db.dialect === "postgres" ? GROUP_COMMIT_PG_IN_FLIGHT : 1,
+    });
   }
 
   /**
@@ -278,6 +286,21 @@ export class Store extends Repositories {
     });
     tx?.committed();
     return out;
+  }
+
+  /**
+   * Like {@link transaction}, but shared with the other calls queued in the same
+   * event-loop turn (group commit, ./group-commit.ts): resolves once that transaction
+   * committed; `fn` must write only through `tx` and may run twice (alone, after a
+   * neighbour failed). For small hot writes (inbound messages).
+   */
+  groupTransaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
+    return this.#group.run(fn);
+  }
+
+  /** How group commit has batched so far (tests, benchmarks). */
+  get groupCommitStats(): Readonly<GroupCommitStats> {
+    return this.#group.stats;
   }
 
   /** Opens a database by URL (running migrations) and wraps it. */
