@@ -1,8 +1,7 @@
 /** Channels: outside conversations bound to a bot (DESIGN §3), keyed by client_id. */
 import type { Kysely } from "kysely";
 import { uuidv7 } from "../ids.ts";
-import { compiledQuery } from "./compiled.ts";
-import type { Dialect } from "./db.ts";
+import { compiledQuery, type QueryHandle } from "./compiled.ts";
 import { olderThan, type PageRequest } from "./keyset.ts";
 import type { ChannelsTable, Database } from "./schema.ts";
 
@@ -62,10 +61,10 @@ const selectByClientId = compiledQuery<{ clientId: string }, ChannelsTable>((db,
 /** Channels. */
 export class ChannelRepository {
   readonly #db: Kysely<Database>;
-  readonly #dialect: Dialect;
-  constructor(db: Kysely<Database>, dialect: Dialect) {
-    this.#db = db;
-    this.#dialect = dialect;
+  readonly #q: QueryHandle;
+  constructor(q: QueryHandle) {
+    this.#db = q.kysely;
+    this.#q = q;
   }
 
   /** The channel with this id, or undefined. */
@@ -80,7 +79,7 @@ export class ChannelRepository {
 
   /** The channel of a conversation key, or undefined. */
   async byClientId(clientId: string): Promise<Channel | undefined> {
-    const [r] = await selectByClientId.rows(this.#db, this.#dialect, { clientId });
+    const [r] = await selectByClientId.rows(this.#q, { clientId });
     return r ? toChannel(r) : undefined;
   }
 

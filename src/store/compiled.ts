@@ -5,17 +5,31 @@
  *
  *   const byKey = compiledQuery<{ key: string }, Row>((db, p) =>
  *     db.selectFrom("t").selectAll().where("key", "=", p.key));
- *   const rows = await byKey.rows(this.#db, this.#dialect, { key });
+ *   const rows = await byKey.rows(this.#q, { key });
  *
  * The builder is called with placeholder values (`p.key` is a marker string, not the
  * value), so it must pass them through as query parameters and never compute with them
  * (`p.key.length`, a branch on a value): such a query would be wrong for other values. To
  * catch that, it is compiled twice with two different sets of markers; if the SQL or any
  * parameter that is not a marker differs between the two, building it throws.
+ *
+ * On SQLite the statement runs at once on the connection when the handle allows it (inside
+ * the transaction that holds it, or when it is free), skipping Kysely's executor too.
  */
 import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from "kysely";
 import type { Dialect } from "./db.ts";
 import type { Database } from "./schema.ts";
+
+/**
+ * Where a compiled query runs: a Kysely handle (the database or one transaction), its
+ * dialect and, on SQLite, the direct runner (./sqlite-driver.ts) of that handle.
+ */
+export interface QueryHandle {
+  kysely: Kysely<Database>;
+  dialect: Dialect;
+  /** Runs the statement at once, or answers undefined when it must go through Kysely. */
+  direct?: (sql: string, parameters: readonly unknown[]) => QueryResult<unknown> | undefined;
+}
 
 /** One parameter slot of a compiled query: an argument by name, or a constant. */
 type Slot = { arg: string } | { value: unknown };
@@ -68,10 +82,10 @@ function template<A>(db: Kysely<Database>, build: Builder<A>): Template {
 
 /** A query compiled once per dialect (see the module comment). */
 export interface PrecompiledQuery<A, R> {
-  /** Runs it on `db` (the database or a transaction) with `args`; returns Kysely's result. */
-  execute(db: Kysely<Database>, dialect: Dialect, args: A): Promise<QueryResult<R>>;
+  /** Runs it on `h` (the database or a transaction) with `args`; returns Kysely's result. */
+  execute(h: QueryHandle, args: A): Promise<QueryResult<R>>;
   /** Runs it and returns its rows. */
-  rows(db: Kysely<Database>, dialect: Dialect, args: A): Promise<R[]>;
+  rows(h: QueryHandle, args: A): Promise<R[]>;
 }
 
 /**
@@ -84,17 +98,19 @@ export function compiledQuery<A extends Record<string, unknown>, R = unknown>(
   build: Builder<A>,
 ): PrecompiledQuery<A, R> {
   const templates = new Map<Dialect, Template>();
-  const execute = (db: Kysely<Database>, dialect: Dialect, args: A) => {
-    let t = templates.get(dialect);
+  const execute = async (h: QueryHandle, args: A): Promise<QueryResult<R>> => {
+    let t = templates.get(h.dialect);
     if (!t) {
-      t = template(db, build);
-      templates.set(dialect, t);
+      t = template(h.kysely, build);
+      templates.set(h.dialect, t);
     }
     const params = t.slots.map((s) => ("arg" in s ? args[s.arg] : s.value));
-    return db.executeQuery<R>(CompiledQuery.raw(t.sql, params));
+    const now = h.direct?.(t.sql, params);
+    if (now) return now as QueryResult<R>;
+    return h.kysely.executeQuery<R>(CompiledQuery.raw(t.sql, params));
   };
   return {
     execute,
-    rows: async (db, dialect, args) => (await execute(db, dialect, args)).rows,
+    rows: async (h, args) => (await execute(h, args)).rows,
   };
 }

@@ -6,7 +6,7 @@
 import { Kysely, PostgresDialect } from "kysely";
 import { migrateToLatest } from "./migrations.ts";
 import type { Database } from "./schema.ts";
-import { FairSqliteDialect, openSqlite } from "./sqlite-driver.ts";
+import { openSqliteDialect, type SqliteDirect } from "./sqlite-driver.ts";
 
 /** Which SQL dialect a {@link Db} speaks. */
 export type Dialect = "sqlite" | "postgres";
@@ -17,6 +17,8 @@ export interface Db {
   dialect: Dialect;
   /** Closes the pool or file; idempotent. */
   close(): Promise<void>;
+  /** SQLite only: statements run at once on the one connection (./compiled.ts). */
+  sqliteDirect?: SqliteDirect;
 }
 
 const INT8_OID = 20;
@@ -40,12 +42,12 @@ export async function openDatabase(
 ): Promise<Db> {
   let kysely: Kysely<Database>;
   let dialect: Dialect;
+  let sqliteDirect: SqliteDirect | undefined;
   if (url.startsWith("sqlite:")) {
     dialect = "sqlite";
-    const path = url.slice("sqlite:".length);
-    kysely = new Kysely<Database>({
-      dialect: new FairSqliteDialect({ database: openSqlite(path) }),
-    });
+    const sqlite = openSqliteDialect(url.slice("sqlite:".length));
+    sqliteDirect = sqlite.direct;
+    kysely = new Kysely<Database>({ dialect: sqlite.dialect });
   } else {
     dialect = "postgres";
     // Imported here: a server on SQLite never loads the PostgreSQL driver.
@@ -77,6 +79,7 @@ export async function openDatabase(
   const db: Db = {
     kysely,
     dialect,
+    ...(sqliteDirect ? { sqliteDirect } : {}),
     async close() {
       if (closed) return;
       closed = true;

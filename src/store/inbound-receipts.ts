@@ -4,8 +4,7 @@
  * same transaction that stores the message, then stamped with the ids it created.
  */
 import type { Kysely } from "kysely";
-import { compiledQuery } from "./compiled.ts";
-import type { Dialect } from "./db.ts";
+import { compiledQuery, type QueryHandle } from "./compiled.ts";
 import type { Database } from "./schema.ts";
 
 /** The ids a receipt was stamped with (`messageId` is "" when a racer has not stamped yet). */
@@ -65,10 +64,10 @@ const stampReceipt = compiledQuery<{
 /** Inbound receipts (dedupe at the door). */
 export class ReceiptRepository {
   readonly #db: Kysely<Database>;
-  readonly #dialect: Dialect;
-  constructor(db: Kysely<Database>, dialect: Dialect) {
-    this.#db = db;
-    this.#dialect = dialect;
+  readonly #q: QueryHandle;
+  constructor(q: QueryHandle) {
+    this.#db = q.kysely;
+    this.#q = q;
   }
 
   /**
@@ -84,14 +83,14 @@ export class ReceiptRepository {
     key: string,
     fingerprint: string | null = null,
   ): Promise<SeenReceipt | undefined> {
-    const inserted = await insertReceipt.rows(this.#db, this.#dialect, {
+    const inserted = await insertReceipt.rows(this.#q, {
       source,
       key,
       fingerprint,
       createdAt: Date.now(),
     });
     if (inserted.length > 0) return undefined;
-    const [r] = await selectReceipt.rows(this.#db, this.#dialect, { source, key });
+    const [r] = await selectReceipt.rows(this.#q, { source, key });
     return {
       messageId: r?.message_id ?? "",
       taskId: r?.task_id ?? null,
@@ -101,7 +100,7 @@ export class ReceiptRepository {
 
   /** Stamps a claimed receipt with the message (and task) it created, in the same transaction. */
   async stamp(source: string, key: string, ids: ReceiptIds): Promise<void> {
-    await stampReceipt.execute(this.#db, this.#dialect, {
+    await stampReceipt.execute(this.#q, {
       source,
       key,
       messageId: ids.messageId,

@@ -16,6 +16,7 @@ import type { Kysely, Transaction } from "kysely";
 import { ApiKeyRepository } from "./api-keys.ts";
 import { BotCache, type BotReads, BotRepository, type TransactionBotReads } from "./bots.ts";
 import { ChannelRepository } from "./channels.ts";
+import type { QueryHandle } from "./compiled.ts";
 import { type Db, type Dialect, openDatabase } from "./db.ts";
 import { DeliveryRepository } from "./deliveries.ts";
 import { DocumentSearchRepository } from "./document-search.ts";
@@ -34,6 +35,7 @@ import { NotificationRepository } from "./notifications.ts";
 import type { Database } from "./schema.ts";
 import { SessionRepository } from "./sessions.ts";
 import { SkillRepository } from "./skills.ts";
+import type { SqliteDirect } from "./sqlite-driver.ts";
 import { TaskRepository } from "./tasks.ts";
 import { ToolCallRepository } from "./tool-calls.ts";
 import { UiSessionRepository } from "./ui-sessions.ts";
@@ -49,6 +51,8 @@ interface Shared {
   /** `SWITCHYARD_SECRET_KEY`: stored secrets are encrypted with it when set. */
   secretKey: string | undefined;
   bots: BotCache;
+  /** SQLite: statements run at once on the connection (./sqlite-driver.ts). */
+  direct: SqliteDirect | undefined;
 }
 
 /**
@@ -83,6 +87,7 @@ export class Repositories {
   #vectors: VectorRepository | undefined;
   #jobs: JobRepository | undefined;
   #jobRuns: JobRunRepository | undefined;
+  #queryHandle: QueryHandle | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -102,13 +107,13 @@ export class Repositories {
 
   /** Channels: outside conversations bound to a bot. */
   get channels(): ChannelRepository {
-    this.#channels ??= new ChannelRepository(this.#db, this.#shared.dialect);
+    this.#channels ??= new ChannelRepository(this.queryHandle());
     return this.#channels;
   }
 
   /** Sessions: get-or-create, end. */
   get sessions(): SessionRepository {
-    this.#sessions ??= new SessionRepository(this.#db, this.#shared.dialect);
+    this.#sessions ??= new SessionRepository(this.queryHandle());
     return this.#sessions;
   }
 
@@ -156,7 +161,7 @@ export class Repositories {
 
   /** Inbound receipts: provider delivery ids already accepted (`inbound-receipts.ts`). */
   get receipts(): ReceiptRepository {
-    this.#receipts ??= new ReceiptRepository(this.#db, this.#shared.dialect);
+    this.#receipts ??= new ReceiptRepository(this.queryHandle());
     return this.#receipts;
   }
 
@@ -238,6 +243,16 @@ export class Repositories {
     return this.#jobRuns;
   }
 
+  /** The handle compiled queries run on (./compiled.ts); a transaction overrides it. */
+  protected queryHandle(): QueryHandle {
+    this.#queryHandle ??= {
+      kysely: this.#db,
+      dialect: this.#shared.dialect,
+      ...(this.#shared.direct ? { direct: this.#shared.direct.whenFree } : {}),
+    };
+    return this.#queryHandle;
+  }
+
   /** How bot reads use the cache over this handle (a transaction overrides it). */
   protected botReads(cache: BotCache): BotReads {
     return cache;
@@ -264,7 +279,12 @@ export class Store extends Repositories {
   readonly #group: GroupCommit;
 
   constructor(db: Db, opts: StoreOptions = {}) {
-    const shared: Shared = { dialect: db.dialect, secretKey: opts.secretKey, bots: new BotCache() };
+    const shared: Shared = {
+      dialect: db.dialect,
+      secretKey: opts.secretKey,
+      bots: new BotCache(),
+      direct: db.sqliteDirect,
+    };
     super(db.kysely, shared);
     this.db = db;
     this.#shared = shared;
@@ -280,12 +300,16 @@ export class Store extends Repositories {
    */
   async transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
     let tx: TransactionRepositories | undefined;
-    const out = await this.db.kysely.transaction().execute((trx) => {
-      tx = new TransactionRepositories(trx, this.#shared);
-      return fn(tx);
-    });
-    tx?.committed();
-    return out;
+    try {
+      const out = await this.db.kysely.transaction().execute((trx) => {
+        tx = new TransactionRepositories(trx, this.#shared);
+        return fn(tx);
+      });
+      tx?.committed();
+      return out;
+    } finally {
+      tx?.ended();
+    }
   }
 
   /**
@@ -325,9 +349,36 @@ export class Store extends Repositories {
 /** The repositories of one transaction. */
 class TransactionRepositories extends Repositories {
   #botReads: TransactionBotReads | undefined;
+  readonly #trx: Transaction<Database>;
+  readonly #shared: Shared;
+  #open = true;
+  #handle: QueryHandle | undefined;
 
   constructor(trx: Transaction<Database>, shared: Shared) {
     super(trx, shared);
+    this.#trx = trx;
+    this.#shared = shared;
+  }
+
+  /** Compiled queries run directly on SQLite while this transaction holds the connection. */
+  protected override queryHandle(): QueryHandle {
+    const direct = this.#shared.direct;
+    this.#handle ??= {
+      kysely: this.#trx,
+      dialect: this.#shared.dialect,
+      ...(direct
+        ? {
+            direct: (sql: string, p: readonly unknown[]) =>
+              this.#open ? direct.held(sql, p) : undefined,
+          }
+        : {}),
+    };
+    return this.#handle;
+  }
+
+  /** Called when the transaction committed or rolled back: no more direct statements. */
+  ended(): void {
+    this.#open = false;
   }
 
   protected override botReads(cache: BotCache): BotReads {
