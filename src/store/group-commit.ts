@@ -38,8 +38,14 @@ interface Item {
   reject(err: unknown): void;
 }
 
-/** How many works ran in batches of how many (for tests and the bench). */
+/** How many works ran in batches of how many, and what is waiting now (tests, the bench). */
 export interface GroupCommitStats {
+  /** Works waiting for a batch. */
+  queued: number;
+  /** Batches running now. */
+  inFlight: number;
+  /** Most batches running at once. */
+  maxInFlight: number;
   /** Transactions committed holding more than one work. */
   batches: number;
   /** Works committed in those. */
@@ -56,12 +62,22 @@ export class GroupCommit {
   #queue: Item[] = [];
   #inFlight = 0;
   #scheduled = false;
-  readonly stats: GroupCommitStats = { batches: 0, batchedWorks: 0, fallbacks: 0 };
+  readonly #counts = { batches: 0, batchedWorks: 0, fallbacks: 0 };
 
   constructor(transaction: TransactionRunner, opts: GroupCommitOptions = {}) {
     this.#transaction = transaction;
     this.#maxBatch = Math.max(1, opts.maxBatch ?? 64);
     this.#maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
+  }
+
+  /** The counts so far and the queue now. */
+  get stats(): GroupCommitStats {
+    return {
+      ...this.#counts,
+      queued: this.#queue.length,
+      inFlight: this.#inFlight,
+      maxInFlight: this.#maxInFlight,
+    };
   }
 
   /**
@@ -109,12 +125,12 @@ export class GroupCommit {
     } catch {
       // One work (or the commit) failed: nothing of the batch is stored. Each runs again
       // alone, so only the failing one fails.
-      this.stats.fallbacks++;
+      this.#counts.fallbacks++;
       for (const item of batch) await this.#runAlone(item);
       return;
     }
-    this.stats.batches++;
-    this.stats.batchedWorks += batch.length;
+    this.#counts.batches++;
+    this.#counts.batchedWorks += batch.length;
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]);
   }
 

@@ -323,7 +323,7 @@ export class Store extends Repositories {
   }
 
   /** How group commit has batched so far (tests, benchmarks). */
-  get groupCommitStats(): Readonly<GroupCommitStats> {
+  get groupCommitStats(): GroupCommitStats {
     return this.#group.stats;
   }
 
