@@ -1,9 +1,12 @@
 /**
  * Chat ingest benchmark (issue 12): signed Slack Events API requests per second that the
  * app verifies (v0 HMAC, ±300 s), dedupes (`event_id`, in the store), stores durably
- * (inbound receipt + message, one transaction) and acknowledges (200 after the commit),
+ * (inbound receipt + message in one transaction, shared by the requests of one event-loop
+ * turn: group commit, src/store/group-commit.ts) and acknowledges (200 after the commit),
  * side by side with a bare Node `http` server that reads the body and answers 200, driven
- * by the same client at the same concurrency in the same run; then the acknowledgement
+ * by the same client (one undici pool per server, same connection count) at the same
+ * concurrency in the same run, client and both servers in this one process (so both
+ * share the client's CPU alike); then the acknowledgement
  * latency p50/p99 of both at a fixed request rate (open loop: requests are sent on a
  * schedule, not after the previous answer).
  *
@@ -272,7 +275,7 @@ export async function run(args: string[]): Promise<void> {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(
     `  node ${process.version}, ${availableParallelism()} × ${cpu}; client, app and bare server in this process; ` +
-      "app = verify v0 HMAC → dedupe event_id → receipt + message (one transaction) → 200",
+      "app = verify v0 HMAC → dedupe event_id → receipt + message (one transaction, group commit) → 200",
   );
   for (const backend of o.backends) {
     if (backend === "postgres" && !postgresUrl) {

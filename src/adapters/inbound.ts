@@ -17,10 +17,13 @@ import type {
   Conversation,
 } from "../sdk/adapter.ts";
 import { InvalidInputError } from "../sessions/errors.ts";
-import type { SessionService } from "../sessions/service.ts";
+import type { InjectResult, SessionService } from "../sessions/service.ts";
 import type { Store } from "../store/index.ts";
 import type { Session } from "../store/sessions.ts";
 import { channelKey, conversationKey } from "./conversation.ts";
+
+/** What the fast path answers when the slow path must decide (no open session, `/new`). */
+const SLOW_PATH = "slow path";
 
 /** The text that starts a fresh session for the conversation. */
 export const NEW_SESSION_COMMAND = "/new";
@@ -144,13 +147,7 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
       channel: input.conversation.channel,
       ...(input.conversation.thread ? { thread: input.conversation.thread } : {}),
     };
-    const channel = await store.channels.byClientId(channelKey(name, conv));
-    const botId = channel?.botId ?? adapter.defaultBotId();
-    const requireMention = channel?.requireMention ?? input.direct !== true;
-    const addressed = input.mentioned || !requireMention;
     const text = input.text.trim();
-    if (!addressed && !channel?.passiveMemory) return result("ignored", { reason: "no_mention" });
-    if (!text && !input.attachments?.length) return result("ignored", { reason: "empty" });
 
     const metadata: Record<string, unknown> = {
       ...input.metadata,
@@ -163,6 +160,58 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
       delivery_id: input.deliveryId,
     };
     const replyTo = input.replyTo ?? input.deliveryId;
+    const dispatch = { type: name, config: { type: name, conversation: conv, reply_to: replyTo } };
+    const message = (runAgent: boolean, files?: string[]) => ({
+      // A message of files alone still needs words: name them.
+      content: text || `(files: ${(input.attachments ?? []).map((a) => a.name).join(", ")})`,
+      role: "user" as const,
+      source: name,
+      metadata,
+      runAgent,
+      dedupeKey: input.deliveryId,
+      dedupeScope,
+      ...(files?.length ? { attachments: files } : {}),
+    });
+    const chanKey = channelKey(name, conv);
+    const sessionKey = conversationKey(name, conv);
+
+    // The common case in one step of the shared (group-commit) transaction: the channel and
+    // the open session are read there, then the message is stored. A conversation without
+    // an open session, and `/new`, take the slow path below.
+    const fast = await sessions.injectRouted<AdapterHandlerResult | typeof SLOW_PATH>(
+      dispatch,
+      async (tx) => {
+        const channel = await tx.channels.byClientId(chanKey);
+        const botId = channel?.botId ?? adapter.defaultBotId();
+        const addressed = input.mentioned || !(channel?.requireMention ?? input.direct !== true);
+        if (!addressed && !channel?.passiveMemory) {
+          return { skip: result("ignored", { reason: "no_mention" }) };
+        }
+        // Files are fetched into the session's scope first: not inside the shared transaction.
+        if (input.attachments?.length) return { skip: SLOW_PATH };
+        if (!text) return { skip: result("ignored", { reason: "empty" }) };
+        if (addressed && text.toLowerCase() === NEW_SESSION_COMMAND) return { skip: SLOW_PATH };
+        const session = await tx.sessions.latestOpen(botId, sessionKey);
+        if (!session) return { skip: SLOW_PATH };
+        return {
+          session,
+          message: message(addressed),
+          afterWrite:
+            channel && channel.activeSessionId !== session.id
+              ? () => tx.channels.setActiveSession(channel.id, session.id)
+              : undefined,
+        };
+      },
+    );
+    if (!("skip" in fast)) return stored(fast);
+    if (fast.skip !== SLOW_PATH) return fast.skip;
+
+    // Slow path: no open session yet (it is created, with its session.start event), or `/new`.
+    const channel = await store.channels.byClientId(chanKey);
+    const botId = channel?.botId ?? adapter.defaultBotId();
+    const addressed = input.mentioned || !(channel?.requireMention ?? input.direct !== true);
+    if (!addressed && !channel?.passiveMemory) return result("ignored", { reason: "no_mention" });
+    if (!text && !input.attachments?.length) return result("ignored", { reason: "empty" });
     const session = await activeSession(botId, conv);
     let files: string[] | undefined;
     if (input.attachments?.length) {
@@ -181,35 +230,41 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
     }
     const isNew = addressed && text.toLowerCase() === NEW_SESSION_COMMAND;
     const injected = await sessions.injectMessage(session.id, {
-      // A message of files alone still needs words: name them.
-      content: text || `(files: ${(input.attachments ?? []).map((a) => a.name).join(", ")})`,
-      role: "user",
-      source: name,
-      metadata,
-      runAgent: addressed && !isNew,
-      dispatchConfig: { type: name, conversation: conv, reply_to: replyTo },
-      dedupeKey: input.deliveryId,
-      dedupeScope,
-      ...(files?.length ? { attachments: files } : {}),
+      ...message(addressed && !isNew, files),
+      dispatchConfig: dispatch.config,
     });
-    const ids = {
-      sessionId: injected.sessionId,
+    if (injected.duplicate || !isNew) {
+      if (!injected.duplicate && channel && channel.activeSessionId !== session.id) {
+        await store.channels.setActiveSession(channel.id, session.id);
+      }
+      return stored(injected);
+    }
+    await sessions.end(session.id);
+    const fresh = await activeSession(botId, conv);
+    if (channel) await store.channels.setActiveSession(channel.id, fresh.id);
+    deps.queue(name, conv, { kind: "notice", text: NEW_SESSION_NOTICE });
+    return result("new_session", {
+      sessionId: fresh.id,
       messageId: injected.messageId,
       taskId: injected.taskId,
-    };
-    if (injected.duplicate) return result("duplicate", ids);
-    if (isNew) {
-      await sessions.end(session.id);
-      const fresh = await activeSession(botId, conv);
-      if (channel) await store.channels.setActiveSession(channel.id, fresh.id);
-      deps.queue(name, conv, { kind: "notice", text: NEW_SESSION_NOTICE });
-      return result("new_session", { ...ids, sessionId: fresh.id });
+    });
+
+    /** The outcome of a message that went into a session: duplicate, run (progress queued) or stored. */
+    function stored(injected: InjectResult): AdapterHandlerResult {
+      const ids = {
+        sessionId: injected.sessionId,
+        messageId: injected.messageId,
+        taskId: injected.taskId,
+      };
+      if (injected.duplicate) return result("duplicate", ids);
+      if (!injected.taskId) return result("stored", ids);
+      deps.queue(
+        name,
+        conv,
+        { kind: "progress", state: "start", task_id: injected.taskId },
+        replyTo,
+      );
+      return result("run", ids);
     }
-    if (channel && channel.activeSessionId !== session.id) {
-      await store.channels.setActiveSession(channel.id, session.id);
-    }
-    if (!injected.taskId) return result("stored", ids);
-    deps.queue(name, conv, { kind: "progress", state: "start", task_id: injected.taskId }, replyTo);
-    return result("run", ids);
   };
 }

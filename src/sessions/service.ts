@@ -11,12 +11,12 @@ import type { Repositories, Store } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
 import {
-  DedupeKeyReusedError,
   InvalidDispatchConfigError,
   InvalidInputError,
   SessionNotFoundError,
   UnknownBotError,
 } from "./errors.ts";
+import { type InjectPlan, planInjection, type Written, writeInjection } from "./inject-write.ts";
 import {
   checkClientId,
   checkDispatchConfig,
@@ -68,6 +68,17 @@ export interface InjectOptions {
    */
   dedupeFingerprint?: string;
 }
+
+/** What the route of {@link SessionService.injectRouted} decided inside the transaction. */
+export type RouteDecision<S> =
+  | { skip: S }
+  | {
+      session: Session;
+      /** The message (its dispatch is the routed call's). */
+      message: Omit<InjectOptions, "dispatchConfig" | "dispatchType" | "attachments">;
+      /** More writes in the same transaction after a message that was not a duplicate. */
+      afterWrite?: (tx: Repositories) => Promise<void>;
+    };
 
 /** What an injection created. */
 export interface InjectResult {
@@ -218,67 +229,75 @@ export class SessionService {
     const files = opts.attachments?.length
       ? await this.#describeAttachments(sessionId, opts.attachments)
       : undefined;
-    const runAgent = opts.runAgent === true;
-    let dispatchConfig = opts.dispatchConfig ?? session.dispatchConfig ?? null;
-    let dispatchType =
-      opts.dispatchType ??
-      (typeof dispatchConfig?.type === "string" ? dispatchConfig.type : "none");
-    if (opts.notify === false) {
-      dispatchType = "none";
-      dispatchConfig = null;
+    const plan = planInjection(
+      session,
+      files ? { ...opts, metadata: { ...opts.metadata, attachments: files } } : opts,
+    );
+    if (plan.runAgent && plan.dispatchType !== "none") {
+      await this.#checkDispatch(plan.dispatchType, plan.dispatchConfig ?? {});
     }
-    if (runAgent && dispatchType !== "none") {
-      await this.#checkDispatch(dispatchType, dispatchConfig ?? {});
-    }
-    const source = opts.source ?? "api";
-    const key = opts.dedupeKey;
-    const scope = opts.dedupeScope ?? source;
     const rows = this.#o.rows;
-    if (runAgent) await rows?.prepare();
-    let written = 0;
-    const result = await this.#store.transaction(async (tx): Promise<InjectResult> => {
-      if (key !== undefined) {
-        const seen = await tx.receipts.claim(scope, key, opts.dedupeFingerprint ?? null);
-        if (seen) {
-          if ((seen.fingerprint ?? undefined) !== opts.dedupeFingerprint) {
-            throw new DedupeKeyReusedError();
-          }
-          return { messageId: seen.messageId, taskId: seen.taskId, sessionId, duplicate: true };
-        }
-      }
-      const message = await tx.messages.insert({
-        sessionId,
-        role: opts.role ?? "user",
-        content: opts.content,
-        metadata: { ...opts.metadata, ...(files ? { attachments: files } : {}), source },
+    if (plan.runAgent) await rows?.prepare();
+    // Group commit: this transaction may be shared with concurrent injections and run again
+    // alone when a neighbour fails, so it only writes through `tx` and returns what it did.
+    const written = await this.#store.groupTransaction((tx) =>
+      writeInjection(tx, plan, rows?.taskCreated),
+    );
+    return this.#afterInject(plan, written);
+  }
+
+  /**
+   * Injects a message whose session (and whether it is stored at all) is decided inside the
+   * transaction by `route`, from rows read there: an adapter's message, whose conversation
+   * names the channel, the bot and the open session. Reading inside the (shared) transaction
+   * costs a fraction of separate reads. `route` returns `{skip}` to write nothing (the
+   * caller gets `skip` back), or the session and the message; `afterWrite` then runs in the
+   * same transaction after a message that was not a duplicate. Like every group-commit
+   * work, `route` writes only through `tx` and may run twice.
+   * @param dispatch where a turn's reply goes: checked (schema and dispatcher) before the
+   *   transaction, used for every message `route` stores
+   * @throws InvalidInputError, DedupeKeyReusedError as {@link injectMessage}; whatever
+   *   `route` throws
+   */
+  async injectRouted<S>(
+    dispatch: { type: string; config: Record<string, unknown> },
+    route: (tx: Repositories) => Promise<RouteDecision<S>>,
+  ): Promise<{ skip: S } | InjectResult> {
+    checkDispatchConfig(dispatch.type, dispatch.config);
+    await this.#checkDispatch(dispatch.type, dispatch.config);
+    const rows = this.#o.rows;
+    await rows?.prepare();
+    const out = await this.#store.groupTransaction(async (tx) => {
+      const d = await route(tx);
+      if ("skip" in d) return d;
+      checkMessage(d.message);
+      checkExecutionConfig(d.message.executionConfig);
+      const plan = planInjection(d.session, {
+        ...d.message,
+        dispatchType: dispatch.type,
+        dispatchConfig: dispatch.config,
       });
-      let taskId: string | null = null;
-      if (runAgent) {
-        const task = await tx.tasks.insert({
-          sessionId,
-          botId: session.botId,
-          messageId: message.id,
-          prompt: opts.content,
-          dispatchType,
-          dispatchConfig,
-          executionConfig: opts.executionConfig ?? null,
-          callbackConfig: opts.callbackConfig ?? null,
-          maxRunSeconds: opts.maxRunSeconds ?? null,
-        });
-        taskId = task.id;
-        if (rows) {
-          written = await rows.taskCreated(tx, sessionId, { id: task.id, botId: session.botId });
-        }
-      }
-      if (key !== undefined) await tx.receipts.stamp(scope, key, { messageId: message.id, taskId });
-      return { messageId: message.id, sessionId, taskId, duplicate: false };
+      const written = await writeInjection(tx, plan, rows?.taskCreated);
+      if (!written.duplicate) await d.afterWrite?.(tx);
+      return { plan, written };
     });
-    if (result.taskId && !result.duplicate) {
-      this.#o.onTaskCreated(sessionId, { id: result.taskId, botId: session.botId });
+    if ("skip" in out) return out;
+    return this.#afterInject(out.plan, out.written);
+  }
+
+  /** After the commit: wakes the workers, prunes old receipts; returns the caller's result. */
+  #afterInject(plan: InjectPlan, w: Written): InjectResult {
+    if (w.taskId && !w.duplicate) {
+      this.#o.onTaskCreated(plan.sessionId, { id: w.taskId, botId: plan.botId });
     }
-    if (written > 0) this.#o.onOutboxRows?.();
-    if (key !== undefined) this.#pruneReceipts();
-    return result;
+    if (w.outboxRows > 0) this.#o.onOutboxRows?.();
+    if (plan.receipt) this.#pruneReceipts();
+    return {
+      messageId: w.messageId,
+      sessionId: w.sessionId,
+      taskId: w.taskId,
+      duplicate: w.duplicate,
+    };
   }
 
   /** Drops receipts past retention, at most once an hour per process (never awaited). */

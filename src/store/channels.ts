@@ -1,6 +1,7 @@
 /** Channels: outside conversations bound to a bot (DESIGN §3), keyed by client_id. */
 import type { Kysely } from "kysely";
 import { uuidv7 } from "../ids.ts";
+import { compiledQuery, type QueryHandle } from "./compiled.ts";
 import { olderThan, type PageRequest } from "./keyset.ts";
 import type { ChannelsTable, Database } from "./schema.ts";
 
@@ -52,11 +53,18 @@ function toChannel(r: ChannelsTable): Channel {
 
 const flag = (b: boolean | null) => (b == null ? null : b ? 1 : 0);
 
+/** Read for every inbound message: compiled once (./compiled.ts). */
+const selectByClientId = compiledQuery<{ clientId: string }, ChannelsTable>((db, p) =>
+  db.selectFrom("channels").selectAll().where("client_id", "=", p.clientId),
+);
+
 /** Channels. */
 export class ChannelRepository {
   readonly #db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
+  readonly #q: QueryHandle;
+  constructor(q: QueryHandle) {
+    this.#db = q.kysely;
+    this.#q = q;
   }
 
   /** The channel with this id, or undefined. */
@@ -71,11 +79,7 @@ export class ChannelRepository {
 
   /** The channel of a conversation key, or undefined. */
   async byClientId(clientId: string): Promise<Channel | undefined> {
-    const r = await this.#db
-      .selectFrom("channels")
-      .selectAll()
-      .where("client_id", "=", clientId)
-      .executeTakeFirst();
+    const [r] = await selectByClientId.rows(this.#q, { clientId });
     return r ? toChannel(r) : undefined;
   }
 

@@ -3,11 +3,11 @@
  * `postgres://…` (pg pool). Both are driven through one Kysely instance, so every
  * repository works on both.
  */
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, PostgresDialect } from "kysely";
 import type pg from "pg";
 import { migrateToLatest } from "./migrations.ts";
 import type { Database } from "./schema.ts";
-import { openSqlite } from "./sqlite-driver.ts";
+import { openSqliteDialect, type SqliteDirect } from "./sqlite-driver.ts";
 
 /** Which SQL dialect a {@link Db} speaks. */
 export type Dialect = "sqlite" | "postgres";
@@ -23,6 +23,8 @@ export interface Db {
    * type parsers; for a dedicated `LISTEN` connection (`wake-channel.ts`).
    */
   newClient?: (applicationName?: string) => pg.Client;
+  /** SQLite only: statements run at once on the one connection (./compiled.ts). */
+  sqliteDirect?: SqliteDirect;
 }
 
 const INT8_OID = 20;
@@ -47,10 +49,12 @@ export async function openDatabase(
   let kysely: Kysely<Database>;
   let dialect: Dialect;
   let newClient: Db["newClient"];
+  let sqliteDirect: SqliteDirect | undefined;
   if (url.startsWith("sqlite:")) {
     dialect = "sqlite";
-    const path = url.slice("sqlite:".length);
-    kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(path) }) });
+    const sqlite = openSqliteDialect(url.slice("sqlite:".length));
+    sqliteDirect = sqlite.direct;
+    kysely = new Kysely<Database>({ dialect: sqlite.dialect });
   } else {
     dialect = "postgres";
     // Imported here: a server on SQLite never loads the PostgreSQL driver.
@@ -85,6 +89,7 @@ export async function openDatabase(
     kysely,
     dialect,
     newClient,
+    ...(sqliteDirect ? { sqliteDirect } : {}),
     async close() {
       if (closed) return;
       closed = true;

@@ -4,6 +4,7 @@
  * same transaction that stores the message, then stamped with the ids it created.
  */
 import type { Kysely } from "kysely";
+import { compiledQuery, type QueryHandle } from "./compiled.ts";
 import type { Database } from "./schema.ts";
 
 /** The ids a receipt was stamped with (`messageId` is "" when a racer has not stamped yet). */
@@ -17,11 +18,56 @@ export interface SeenReceipt extends ReceiptIds {
   fingerprint: string | null;
 }
 
+// The hot path of every inbound message, compiled once (./compiled.ts).
+const insertReceipt = compiledQuery<
+  { source: string; key: string; fingerprint: string | null; createdAt: number },
+  { key: string }
+>((db, p) =>
+  db
+    .insertInto("inbound_receipts")
+    .values({
+      source: p.source,
+      key: p.key,
+      message_id: null,
+      task_id: null,
+      fingerprint: p.fingerprint,
+      created_at: p.createdAt,
+    })
+    .onConflict((oc) => oc.columns(["source", "key"]).doNothing())
+    .returning("key"),
+);
+
+const selectReceipt = compiledQuery<
+  { source: string; key: string },
+  { message_id: string | null; task_id: string | null; fingerprint: string | null }
+>((db, p) =>
+  db
+    .selectFrom("inbound_receipts")
+    .select(["message_id", "task_id", "fingerprint"])
+    .where("source", "=", p.source)
+    .where("key", "=", p.key),
+);
+
+const stampReceipt = compiledQuery<{
+  source: string;
+  key: string;
+  messageId: string;
+  taskId: string | null;
+}>((db, p) =>
+  db
+    .updateTable("inbound_receipts")
+    .set({ message_id: p.messageId, task_id: p.taskId })
+    .where("source", "=", p.source)
+    .where("key", "=", p.key),
+);
+
 /** Inbound receipts (dedupe at the door). */
 export class ReceiptRepository {
   readonly #db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
+  readonly #q: QueryHandle;
+  constructor(q: QueryHandle) {
+    this.#db = q.kysely;
+    this.#q = q;
   }
 
   /**
@@ -37,26 +83,14 @@ export class ReceiptRepository {
     key: string,
     fingerprint: string | null = null,
   ): Promise<SeenReceipt | undefined> {
-    const inserted = await this.#db
-      .insertInto("inbound_receipts")
-      .values({
-        source,
-        key,
-        message_id: null,
-        task_id: null,
-        fingerprint,
-        created_at: Date.now(),
-      })
-      .onConflict((oc) => oc.columns(["source", "key"]).doNothing())
-      .returning("key")
-      .execute();
+    const inserted = await insertReceipt.rows(this.#q, {
+      source,
+      key,
+      fingerprint,
+      createdAt: Date.now(),
+    });
     if (inserted.length > 0) return undefined;
-    const r = await this.#db
-      .selectFrom("inbound_receipts")
-      .select(["message_id", "task_id", "fingerprint"])
-      .where("source", "=", source)
-      .where("key", "=", key)
-      .executeTakeFirst();
+    const [r] = await selectReceipt.rows(this.#q, { source, key });
     return {
       messageId: r?.message_id ?? "",
       taskId: r?.task_id ?? null,
@@ -77,12 +111,12 @@ export class ReceiptRepository {
 
   /** Stamps a claimed receipt with the message (and task) it created, in the same transaction. */
   async stamp(source: string, key: string, ids: ReceiptIds): Promise<void> {
-    await this.#db
-      .updateTable("inbound_receipts")
-      .set({ message_id: ids.messageId, task_id: ids.taskId })
-      .where("source", "=", source)
-      .where("key", "=", key)
-      .execute();
+    await stampReceipt.execute(this.#q, {
+      source,
+      key,
+      messageId: ids.messageId,
+      taskId: ids.taskId,
+    });
   }
 
   /**

@@ -18,10 +18,12 @@ import { ApprovalRepository } from "./approvals.ts";
 import { AttachmentRepository } from "./attachments.ts";
 import { BotCache, type BotReads, BotRepository, type TransactionBotReads } from "./bots.ts";
 import { ChannelRepository } from "./channels.ts";
+import type { QueryHandle } from "./compiled.ts";
 import { type Db, type Dialect, openDatabase } from "./db.ts";
 import { DeliveryRepository } from "./deliveries.ts";
 import { DocumentSearchRepository } from "./document-search.ts";
 import { DocumentRepository } from "./documents.ts";
+import { GroupCommit, type GroupCommitStats } from "./group-commit.ts";
 import { ReceiptRepository } from "./inbound-receipts.ts";
 import { InstanceRepository } from "./instances.ts";
 import { IntegrationKvRepository } from "./integration-kv.ts";
@@ -35,6 +37,7 @@ import { NotificationRepository } from "./notifications.ts";
 import type { Database } from "./schema.ts";
 import { SessionRepository } from "./sessions.ts";
 import { SkillRepository } from "./skills.ts";
+import type { SqliteDirect } from "./sqlite-driver.ts";
 import { TaskRepository } from "./tasks.ts";
 import { TokenUsageRepository } from "./token-usage.ts";
 import { ToolCallRepository } from "./tool-calls.ts";
@@ -54,6 +57,8 @@ interface Shared {
   bots: BotCache;
   /** The instance clock repositories stamp rows with (tests skew it); default the real one. */
   clock: (() => number) | undefined;
+  /** SQLite: statements run at once on the connection (./sqlite-driver.ts). */
+  direct: SqliteDirect | undefined;
 }
 
 /**
@@ -91,6 +96,7 @@ export class Repositories {
   #approvals: ApprovalRepository | undefined;
   #attachments: AttachmentRepository | undefined;
   #tokenUsage: TokenUsageRepository | undefined;
+  #queryHandle: QueryHandle | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
     this.#db = db;
@@ -110,13 +116,13 @@ export class Repositories {
 
   /** Channels: outside conversations bound to a bot. */
   get channels(): ChannelRepository {
-    this.#channels ??= new ChannelRepository(this.#db);
+    this.#channels ??= new ChannelRepository(this.queryHandle());
     return this.#channels;
   }
 
   /** Sessions: get-or-create, end. */
   get sessions(): SessionRepository {
-    this.#sessions ??= new SessionRepository(this.#db);
+    this.#sessions ??= new SessionRepository(this.queryHandle());
     return this.#sessions;
   }
 
@@ -164,7 +170,7 @@ export class Repositories {
 
   /** Inbound receipts: provider delivery ids already accepted (`inbound-receipts.ts`). */
   get receipts(): ReceiptRepository {
-    this.#receipts ??= new ReceiptRepository(this.#db);
+    this.#receipts ??= new ReceiptRepository(this.queryHandle());
     return this.#receipts;
   }
 
@@ -264,11 +270,24 @@ export class Repositories {
     return this.#tokenUsage;
   }
 
+  /** The handle compiled queries run on (./compiled.ts); a transaction overrides it. */
+  protected queryHandle(): QueryHandle {
+    this.#queryHandle ??= {
+      kysely: this.#db,
+      dialect: this.#shared.dialect,
+      ...(this.#shared.direct ? { direct: this.#shared.direct.whenFree } : {}),
+    };
+    return this.#queryHandle;
+  }
+
   /** How bot reads use the cache over this handle (a transaction overrides it). */
   protected botReads(cache: BotCache): BotReads {
     return cache;
   }
 }
+
+/** Group-commit batches in flight at once on PostgreSQL (SQLite: 1, writers are serial). */
+const GROUP_COMMIT_PG_IN_FLIGHT = 2;
 
 /** Options of a {@link Store}. */
 export interface StoreOptions {
@@ -289,6 +308,7 @@ export class Store extends Repositories {
    */
   readonly db: Db;
   readonly #shared: Shared;
+  readonly #group: GroupCommit;
 
   constructor(db: Db, opts: StoreOptions = {}) {
     const shared: Shared = {
@@ -296,10 +316,14 @@ export class Store extends Repositories {
       secretKey: opts.secretKey,
       bots: new BotCache(),
       clock: opts.clock,
+      direct: db.sqliteDirect,
     };
     super(db.kysely, shared);
     this.db = db;
     this.#shared = shared;
+    this.#group = new GroupCommit((fn) => this.transaction(fn), {
+      maxInFlight: db.dialect === "postgres" ? GROUP_COMMIT_PG_IN_FLIGHT : 1,
+    });
   }
 
   /**
@@ -309,12 +333,31 @@ export class Store extends Repositories {
    */
   async transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
     let tx: TransactionRepositories | undefined;
-    const out = await this.db.kysely.transaction().execute((trx) => {
-      tx = new TransactionRepositories(trx, this.#shared);
-      return fn(tx);
-    });
-    tx?.committed();
-    return out;
+    try {
+      const out = await this.db.kysely.transaction().execute((trx) => {
+        tx = new TransactionRepositories(trx, this.#shared);
+        return fn(tx);
+      });
+      tx?.committed();
+      return out;
+    } finally {
+      tx?.ended();
+    }
+  }
+
+  /**
+   * Like {@link transaction}, but shared with the other calls queued in the same
+   * event-loop turn (group commit, ./group-commit.ts): resolves once that transaction
+   * committed; `fn` must write only through `tx` and may run twice (alone, after a
+   * neighbour failed). For small hot writes (inbound messages).
+   */
+  groupTransaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
+    return this.#group.run(fn);
+  }
+
+  /** How group commit has batched so far (tests, benchmarks). */
+  get groupCommitStats(): GroupCommitStats {
+    return this.#group.stats;
   }
 
   /** Opens a database by URL (running migrations) and wraps it. */
@@ -347,9 +390,36 @@ export class Store extends Repositories {
 /** The repositories of one transaction. */
 class TransactionRepositories extends Repositories {
   #botReads: TransactionBotReads | undefined;
+  readonly #trx: Transaction<Database>;
+  readonly #shared: Shared;
+  #open = true;
+  #handle: QueryHandle | undefined;
 
   constructor(trx: Transaction<Database>, shared: Shared) {
     super(trx, shared);
+    this.#trx = trx;
+    this.#shared = shared;
+  }
+
+  /** Compiled queries run directly on SQLite while this transaction holds the connection. */
+  protected override queryHandle(): QueryHandle {
+    const direct = this.#shared.direct;
+    this.#handle ??= {
+      kysely: this.#trx,
+      dialect: this.#shared.dialect,
+      ...(direct
+        ? {
+            direct: (sql: string, p: readonly unknown[]) =>
+              this.#open ? direct.held(sql, p) : undefined,
+          }
+        : {}),
+    };
+    return this.#handle;
+  }
+
+  /** Called when the transaction committed or rolled back: no more direct statements. */
+  ended(): void {
+    this.#open = false;
   }
 
   protected override botReads(cache: BotCache): BotReads {

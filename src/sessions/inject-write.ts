@@ -1,0 +1,149 @@
+/**
+ * The transaction half of `injectMessage` (./service.ts): the receipt (dedupe at the door),
+ * the message and, when a turn is wanted, the pending task with its `task.created` rows,
+ * all through one transaction's repositories. Kept apart so the plain injection and the
+ * routed one (the session chosen inside the transaction) write the same way.
+ */
+import type { ExecutionConfig } from "../sdk/execution.ts";
+import type { Repositories } from "../store/index.ts";
+import type { MessageRole } from "../store/messages.ts";
+import type { Session } from "../store/sessions.ts";
+import { DedupeKeyReusedError } from "./errors.ts";
+
+/** What is written for one injection, decided before the transaction. */
+export interface InjectPlan {
+  sessionId: string;
+  botId: string;
+  role: MessageRole;
+  content: string;
+  /** The message's metadata, `source` included. */
+  metadata: Record<string, unknown>;
+  runAgent: boolean;
+  dispatchType: string;
+  dispatchConfig: Record<string, unknown> | null;
+  executionConfig: ExecutionConfig | null;
+  callbackConfig: Record<string, unknown> | null;
+  maxRunSeconds: number | null;
+  /** The dedupe receipt: scope, key and fingerprint, when the sender gave a key. */
+  receipt?: { scope: string; key: string; fingerprint: string | undefined };
+}
+
+/** The fields of `InjectOptions` a plan is made from (see ./service.ts for each). */
+export interface PlanInput {
+  content: string;
+  role?: MessageRole;
+  source?: string;
+  metadata?: Record<string, unknown>;
+  runAgent?: boolean;
+  notify?: boolean;
+  executionConfig?: ExecutionConfig | null;
+  dispatchConfig?: Record<string, unknown> | null;
+  dispatchType?: string;
+  callbackConfig?: Record<string, unknown> | null;
+  maxRunSeconds?: number | null;
+  dedupeKey?: string;
+  dedupeScope?: string;
+  dedupeFingerprint?: string;
+}
+
+/**
+ * The plan of injecting `opts` into `session`: the dispatch is the given one, else the
+ * session's, else none (`notify: false` forces none); `source` defaults to `api` and the
+ * dedupe scope to the source.
+ */
+export function planInjection(session: Session, opts: PlanInput): InjectPlan {
+  let dispatchConfig = opts.dispatchConfig ?? session.dispatchConfig ?? null;
+  let dispatchType =
+    opts.dispatchType ?? (typeof dispatchConfig?.type === "string" ? dispatchConfig.type : "none");
+  if (opts.notify === false) {
+    dispatchType = "none";
+    dispatchConfig = null;
+  }
+  const source = opts.source ?? "api";
+  return {
+    sessionId: session.id,
+    botId: session.botId,
+    role: opts.role ?? "user",
+    content: opts.content,
+    metadata: { ...opts.metadata, source },
+    runAgent: opts.runAgent === true,
+    dispatchType,
+    dispatchConfig,
+    executionConfig: opts.executionConfig ?? null,
+    callbackConfig: opts.callbackConfig ?? null,
+    maxRunSeconds: opts.maxRunSeconds ?? null,
+    ...(opts.dedupeKey !== undefined
+      ? {
+          receipt: {
+            scope: opts.dedupeScope ?? source,
+            key: opts.dedupeKey,
+            fingerprint: opts.dedupeFingerprint,
+          },
+        }
+      : {}),
+  };
+}
+
+/** What one injection wrote. */
+export interface Written {
+  messageId: string;
+  sessionId: string;
+  taskId: string | null;
+  /** True when the receipt existed: nothing was written, the ids are the first one's. */
+  duplicate: boolean;
+  /** Outbox rows written (`task.created` events). */
+  outboxRows: number;
+}
+
+/**
+ * Writes `plan` through `tx`: claims the receipt (a repeat writes nothing and returns the
+ * first one's ids), inserts the message and, with `runAgent`, the task and its
+ * `task.created` rows (`taskCreated`), then stamps the receipt.
+ * @throws DedupeKeyReusedError when the receipt was claimed with another fingerprint
+ */
+export async function writeInjection(
+  tx: Repositories,
+  plan: InjectPlan,
+  taskCreated?: (
+    tx: Repositories,
+    sessionId: string,
+    task: { id: string; botId: string },
+  ) => Promise<number>,
+): Promise<Written> {
+  const { sessionId, receipt } = plan;
+  if (receipt) {
+    const seen = await tx.receipts.claim(receipt.scope, receipt.key, receipt.fingerprint ?? null);
+    if (seen) {
+      if ((seen.fingerprint ?? undefined) !== receipt.fingerprint) throw new DedupeKeyReusedError();
+      const { messageId, taskId } = seen;
+      return { messageId, sessionId, taskId, duplicate: true, outboxRows: 0 };
+    }
+  }
+  const message = await tx.messages.insert({
+    sessionId,
+    role: plan.role,
+    content: plan.content,
+    metadata: plan.metadata,
+  });
+  let taskId: string | null = null;
+  let outboxRows = 0;
+  if (plan.runAgent) {
+    const task = await tx.tasks.insert({
+      sessionId,
+      botId: plan.botId,
+      messageId: message.id,
+      prompt: plan.content,
+      dispatchType: plan.dispatchType,
+      dispatchConfig: plan.dispatchConfig,
+      executionConfig: plan.executionConfig,
+      callbackConfig: plan.callbackConfig,
+      maxRunSeconds: plan.maxRunSeconds,
+    });
+    taskId = task.id;
+    if (taskCreated)
+      outboxRows = await taskCreated(tx, sessionId, { id: task.id, botId: plan.botId });
+  }
+  if (receipt)
+    await tx.receipts.stamp(receipt.scope, receipt.key, { messageId: message.id, taskId });
+  return { messageId: message.id, sessionId, taskId, duplicate: false, outboxRows };
+}

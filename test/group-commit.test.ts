@@ -1,0 +1,173 @@
+/**
+ * Group commit (src/store/group-commit.ts): injections queued in the same event-loop turn
+ * share one transaction, and each is answered only after it committed. Dedupe stays exact
+ * inside a batch (a second copy of a key in the same batch is a duplicate of the first),
+ * one failing injection does not fail the others of its batch, and a batch that never
+ * committed (the process died, the commit failed) stored nothing, so the provider's
+ * redelivery is accepted as new.
+ */
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import type { Repositories, Store } from "../src/store/index.ts";
+import { startTestApp, type TestApp } from "./support/app.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
+
+/** Resolves once `cond()` holds (checked each turn of the event loop; 10 s at most). */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/**
+ * Runs `start` so that its `queued` works commit as one batch. On SQLite they are queued in
+ * the same turn (their reads before the batch are synchronous), so a batch takes them all.
+ * On PostgreSQL those reads answer in different turns: every batch slot is held busy by a
+ * transaction waiting on a gate (on other connections than the reads') until `queued` works
+ * wait, then all go.
+ */
+async function asOneBatch<T>(store: Store, queued: number, start: () => Promise<T>): Promise<T> {
+  if (store.dialect === "sqlite") return start();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const holders: Promise<unknown>[] = [];
+  let holding = 0;
+  try {
+    while (store.groupCommitStats.inFlight < store.groupCommitStats.maxInFlight) {
+      holders.push(
+        store.groupTransaction(async () => {
+          holding++;
+          await gate;
+        }),
+      );
+      await until(() => holding === holders.length, "a holder to run");
+    }
+    const out = start();
+    await until(() => store.groupCommitStats.queued === queued, `${queued} queued works`);
+    return out;
+  } finally {
+    release();
+    await Promise.all(holders);
+  }
+}
+
+for (const backend of ALL_BACKENDS) {
+  describe(`group commit (${backend})`, runsOn(backend), () => {
+    let t: TestApp | undefined;
+    after(async () => {
+      await t?.close();
+    });
+
+    const app = async () => {
+      t ??= await startTestApp({ backend, tuning: { pollMs: 60_000 } });
+      return t;
+    };
+    const contents = async (a: TestApp, sessionId: string) =>
+      (await a.app.store.messages.listRecent(sessionId, 1000)).map((m) => m.content);
+
+    test("a duplicate inside one batch stores nothing and answers the first one's ids", async () => {
+      const a = await app();
+      const sessionId = await a.session("group:dup");
+      const before = a.app.store.groupCommitStats;
+      const inject = (content: string, key: string) =>
+        a.app.sessions.injectMessage(sessionId, {
+          content,
+          source: "provider-x",
+          runAgent: true,
+          notify: false,
+          dedupeKey: key,
+        });
+      const [first, copy, other] = await asOneBatch(a.app.store, 3, () =>
+        Promise.all([
+          inject("first", "k-dup"),
+          inject("copy", "k-dup"),
+          inject("other", "k-other"),
+        ]),
+      );
+      const stats = a.app.store.groupCommitStats;
+      assert.ok(stats.batchedWorks >= before.batchedWorks + 3, "the three shared one transaction");
+      assert.equal(first.duplicate, false);
+      assert.equal(copy.duplicate, true);
+      assert.equal(copy.messageId, first.messageId);
+      assert.equal(copy.taskId, first.taskId);
+      assert.ok(first.taskId, "the first copy queued a task");
+      assert.equal(other.duplicate, false);
+      assert.deepEqual((await contents(a, sessionId)).sort(), ["first", "other"]);
+    });
+
+    test("a failing injection does not fail its neighbours", async () => {
+      const a = await app();
+      const sessionId = await a.session("group:fail");
+      const inject = (content: string, key: string, fingerprint?: string) =>
+        a.app.sessions.injectMessage(sessionId, {
+          content,
+          source: "provider-x",
+          dedupeKey: key,
+          ...(fingerprint ? { dedupeFingerprint: fingerprint } : {}),
+        });
+      await inject("original", "k-reused", "fp-1");
+      const before = a.app.store.groupCommitStats;
+      // The middle one reuses a key with another request: it throws inside the batch.
+      const [left, middle, right] = await asOneBatch(a.app.store, 3, () =>
+        Promise.allSettled([
+          inject("left", "k-left"),
+          inject("reused", "k-reused", "fp-2"),
+          inject("right", "k-right"),
+        ]),
+      );
+      assert.equal(left.status, "fulfilled");
+      assert.equal(right.status, "fulfilled");
+      assert.equal(middle.status, "rejected");
+      assert.equal((middle as PromiseRejectedResult).reason.name, "DedupeKeyReusedError");
+      assert.equal(
+        a.app.store.groupCommitStats.fallbacks,
+        before.fallbacks + 1,
+        "the batch was run again one by one",
+      );
+      assert.deepEqual((await contents(a, sessionId)).sort(), ["left", "original", "right"]);
+    });
+
+    test("a batch that never committed stored nothing: the redelivery is accepted", async () => {
+      const a = await app();
+      const sessionId = await a.session("group:crash");
+      const store = a.app.store;
+      const real = store.transaction.bind(store);
+      // Every transaction does its work and then dies before COMMIT (rolled back), as when
+      // the process is killed between the writes and the commit.
+      let crashes = 0;
+      store.transaction = (async (fn: (tx: Repositories) => Promise<unknown>) =>
+        real(async (tx) => {
+          await fn(tx);
+          crashes++;
+          throw new Error("crash before commit");
+        })) as typeof store.transaction;
+      const inject = (key: string) =>
+        a.app.sessions.injectMessage(sessionId, {
+          content: `event ${key}`,
+          source: "provider-x",
+          dedupeKey: key,
+        });
+      let lost: PromiseSettledResult<unknown>[];
+      try {
+        lost = await Promise.allSettled([inject("k-1"), inject("k-2")]);
+      } finally {
+        delete (store as { transaction?: unknown }).transaction; // back to the prototype's
+      }
+      assert.ok(crashes >= 2, "the batch reached the commit");
+      for (const r of lost) {
+        assert.equal(r.status, "rejected", "no caller is answered as if it were stored");
+      }
+      assert.deepEqual(await contents(a, sessionId), []);
+      // The provider redelivers (it got no 2xx): accepted as new, stored once.
+      const again = await Promise.all([inject("k-1"), inject("k-2")]);
+      for (const r of again) assert.equal(r.duplicate, false);
+      assert.deepEqual((await contents(a, sessionId)).sort(), ["event k-1", "event k-2"]);
+      const copies = await Promise.all([inject("k-1"), inject("k-2")]);
+      for (const r of copies) assert.equal(r.duplicate, true);
+    });
+  });
+}
