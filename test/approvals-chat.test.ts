@@ -23,9 +23,9 @@ import {
   BOT_USER_ID,
   envelope,
   freshTs,
+  postSlackEvent,
   SLACK_BOT_TOKEN,
   SLACK_SIGNING_SECRET,
-  slackSignature,
   TEAM_ID,
   USER_ID,
 } from "./fixtures/slack.ts";
@@ -155,17 +155,7 @@ for (const backend of ALL_BACKENDS) {
             event_ts: ts,
           }),
         );
-        const now = Math.floor(Date.now() / 1000);
-        const res = await fetch(`${t.url}/integrations/slack/events`, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            "x-slack-request-timestamp": String(now),
-            "x-slack-signature": slackSignature(now, body),
-          },
-          body,
-        });
-        const json = (await res.json()) as any;
+        const json = (await postSlackEvent(t.url, JSON.parse(body))).body;
         assert.equal(json.status, "run", JSON.stringify(json));
         return { taskId: json.task_id as string, channel, thread: ts };
       }

@@ -9,51 +9,29 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import {
-  ALL_BACKENDS,
-  createTestDatabase,
-  runsOn,
-  type TestDatabase,
-  tempDir,
-} from "./support/db.ts";
-import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
-import {
-  callApi,
-  killServerProcesses,
-  startServerProcess,
-  testServerEnv,
-} from "./support/serve-process.ts";
+import { before, describe, test } from "node:test";
+import { crashHarness } from "./support/crash-harness.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
+import { callApi } from "./support/serve-process.ts";
+import { waitFor } from "./support/wait.ts";
 
 const KEY = "approval-crash-key-0123456789";
 const api = (url: string, method: string, path: string, body?: unknown) =>
   callApi(url, KEY, method, path, body);
 
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
-  const until = Date.now() + 20_000;
-  while (Date.now() < until) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 for (const backend of ALL_BACKENDS) {
   describe(`approvals across kill -9 on ${backend}`, runsOn(backend), () => {
-    let llm: FakeLlm;
-    let db: TestDatabase;
-    const dir = tempDir();
-    const runsFile = join(dir.path, "runs.log");
-    const startedFile = join(dir.path, "started.log");
-    let env: Record<string, string>;
+    const h = crashHarness(backend, {
+      apiKey: KEY,
+      env: { SWITCHYARD_TASK_LEASE_SECONDS: "1", SWITCHYARD_SHUTDOWN_GRACE_SECONDS: "1" },
+    });
+    const tools = join(h.dataDir, "tools");
+    const runsFile = join(h.dataDir, "runs.log");
+    const startedFile = join(h.dataDir, "started.log");
     const runs = () =>
       existsSync(runsFile) ? readFileSync(runsFile, "utf8").split("\n").filter(Boolean) : [];
 
-    before(async () => {
-      llm = await startFakeLlm();
-      db = await createTestDatabase(backend);
-      const tools = join(dir.path, "tools");
+    before(() => {
       mkdirSync(tools);
       // A tool whose every run is a line in runs.log; `hang: true` marks its start in
       // started.log and never returns (the process is killed inside it).
@@ -72,27 +50,9 @@ export default {
 };
 `,
       );
-      env = {
-        ...testServerEnv({
-          dataDir: dir.path,
-          databaseUrl: db.url,
-          llmBaseUrl: llm.baseUrl,
-          apiKey: KEY,
-        }),
-        TOOL_DIRS: tools,
-        SWITCHYARD_TASK_LEASE_SECONDS: "1",
-        SWITCHYARD_SHUTDOWN_GRACE_SECONDS: "1",
-        SWITCHYARD_LOG_LEVEL: "warn",
-      };
-    });
-    after(async () => {
-      await killServerProcesses();
-      await llm.close();
-      await db.drop();
-      dir.remove();
     });
 
-    const start = () => startServerProcess(env);
+    const start = () => h.start({ TOOL_DIRS: tools });
     const pending = (url: string, taskId: string) =>
       waitFor(async () => {
         const r = await api(url, "GET", `/api/v1/approvals?status=pending&task_id=${taskId}`);
@@ -106,8 +66,8 @@ export default {
         approval: { default: "always" },
       });
       assert.equal(bot.status, 200, JSON.stringify(bot.body));
-      llm.reset();
-      llm.enqueue(
+      h.llm.reset();
+      h.llm.enqueue(
         { toolCalls: [{ name: "launch", args: { rocket: "saturn" } }] },
         { text: "Saturn is up." },
       );
@@ -138,15 +98,15 @@ export default {
       }, "the task to complete");
       assert.equal(task.result, "Saturn is up.");
       assert.deepEqual(runs(), [JSON.stringify({ rocket: "saturn" })], "ran exactly once");
-      const toolMsg = llm.requests[1]!.messages.find((m: any) => m.role === "tool");
+      const toolMsg = h.llm.requests[1]!.messages.find((m: any) => m.role === "tool");
       assert.equal(toolMsg.content, "launched saturn");
       await s.kill();
     });
 
     test("kill -9 inside an approved tool: the turn resumes after restart, the tool is not run again", async () => {
       let s = await start();
-      llm.reset();
-      llm.enqueue(
+      h.llm.reset();
+      h.llm.enqueue(
         { toolCalls: [{ name: "launch", args: { rocket: "apollo", hang: true } }] },
         { text: "The launch was interrupted." },
       );
@@ -173,7 +133,7 @@ export default {
       }, "the task to complete after restart");
       assert.equal(task.result, "The launch was interrupted.");
       assert.equal(readFileSync(startedFile, "utf8"), "started\n", "started once, never again");
-      const toolMsg = llm.requests[1]!.messages.find((m: any) => m.role === "tool");
+      const toolMsg = h.llm.requests[1]!.messages.find((m: any) => m.role === "tool");
       assert.match(toolMsg.content, /not run a second time/);
       await s.kill();
     });

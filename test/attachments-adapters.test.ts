@@ -24,9 +24,9 @@ import {
   BOT_USER_ID,
   envelope,
   freshTs,
+  postSlackEvent,
   SLACK_BOT_TOKEN,
   SLACK_SIGNING_SECRET,
-  slackSignature,
   TEAM_ID,
 } from "./fixtures/slack.ts";
 import { alice, TELEGRAM_TOKEN, WEBHOOK_SECRET } from "./fixtures/telegram.ts";
@@ -128,19 +128,7 @@ for (const backend of ALL_BACKENDS) {
           ],
         }),
       );
-      const send = async () => {
-        const now = Math.floor(Date.now() / 1000);
-        const res = await fetch(`${t.url}/integrations/slack/events`, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            "x-slack-request-timestamp": String(now),
-            "x-slack-signature": slackSignature(now, body),
-          },
-          body,
-        });
-        return (await res.json()) as any;
-      };
+      const send = async () => (await postSlackEvent(t.url, JSON.parse(body))).body;
       const out = await send();
       assert.equal(out.status, "run", JSON.stringify(out));
       // A redelivery (Slack's retry of the same event_id) downloads nothing again.

@@ -5,89 +5,38 @@
  * once instead.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import {
-  ALL_BACKENDS,
-  createTestDatabase,
-  runsOn,
-  type TestDatabase,
-  tempDir,
-} from "./support/db.ts";
-import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
-import {
-  callApi,
-  killServerProcesses,
-  startServerProcess,
-  testServerEnv,
-} from "./support/serve-process.ts";
+import { describe, test } from "node:test";
+import { crashHarness } from "./support/crash-harness.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
+import { callApi } from "./support/serve-process.ts";
+import { waitFor } from "./support/wait.ts";
 
 const KEY = "crash-test-key-0123456789";
 
 const api = (url: string, method: string, path: string, body?: unknown) =>
   callApi(url, KEY, method, path, body);
 
-async function waitFor<T>(
-  fn: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 for (const backend of ALL_BACKENDS) {
   describe(`process crash and restart on ${backend}`, runsOn(backend), () => {
-    let llm: FakeLlm;
-    let hook: CaptureServer;
-    let db: TestDatabase;
-    const dir = tempDir();
-    let env: Record<string, string>;
-
-    before(async () => {
-      llm = await startFakeLlm();
-      hook = await startCaptureServer();
-      db = await createTestDatabase(backend);
-      env = {
-        ...testServerEnv({
-          dataDir: dir.path,
-          databaseUrl: db.url,
-          llmBaseUrl: llm.baseUrl,
-          apiKey: KEY,
-        }),
-        SWITCHYARD_TASK_LEASE_SECONDS: "1",
-        SWITCHYARD_SHUTDOWN_GRACE_SECONDS: "1",
-        SWITCHYARD_LOG_LEVEL: "warn",
-      };
+    const h = crashHarness(backend, {
+      apiKey: KEY,
+      env: { SWITCHYARD_TASK_LEASE_SECONDS: "1", SWITCHYARD_SHUTDOWN_GRACE_SECONDS: "1" },
     });
-    after(async () => {
-      await killServerProcesses();
-      await llm.close();
-      await hook.close();
-      await db.drop();
-      dir.remove();
-    });
-
-    const start = () => startServerProcess(env);
+    const start = () => h.start();
 
     test("kill -9 mid-task, restart: the task runs again and is delivered once", async () => {
-      llm.reset();
-      llm.enqueue({ hang: true }); // the first run never returns: the process dies in it
+      h.llm.reset();
+      h.llm.enqueue({ hang: true }); // the first run never returns: the process dies in it
       let s = await start();
       const sid = (await api(s.url, "POST", "/api/v1/sessions", { client_id: "crash-1" })).body
         .session_id;
       const inj = await api(s.url, "POST", `/api/v1/sessions/${sid}/messages`, {
         content: "survive this",
         run_agent: true,
-        dispatch_config: { type: "webhook", url: hook.url },
+        dispatch_config: { type: "webhook", url: h.hook.url },
       });
       const taskId = inj.body.task_id as string;
-      await llm.waitForRequests(1);
+      await h.llm.waitForRequests(1);
       assert.equal((await api(s.url, "GET", `/api/v1/tasks/${taskId}`)).body.status, "running");
       await s.kill();
 
@@ -98,7 +47,7 @@ for (const backend of ALL_BACKENDS) {
       }, "task to complete after restart");
       assert.equal(task.attempts, 2, "the crashed attempt is counted");
       assert.equal(task.result, "echo: survive this");
-      const got = await hook.waitFor(1);
+      const got = await h.hook.waitFor(1);
       // Its outcome recorded (delivered after one attempt), the row is never sent again.
       const row = await waitFor(async () => {
         const rows = (await api(s.url, "GET", `/api/v1/deliveries?task_id=${taskId}`)).body;
@@ -107,7 +56,7 @@ for (const backend of ALL_BACKENDS) {
       }, "the delivery's outcome to be recorded");
       assert.equal(row.attempts, 1);
       assert.equal(
-        hook.requests.filter((r) => r.json?.task_id === taskId).length,
+        h.hook.requests.filter((r) => r.json?.task_id === taskId).length,
         1,
         "delivered once",
       );
@@ -116,8 +65,8 @@ for (const backend of ALL_BACKENDS) {
     });
 
     test("after 3 crashed attempts the task fails with an error that says so", async () => {
-      llm.reset();
-      llm.setResponder(() => ({ hang: true }));
+      h.llm.reset();
+      h.llm.setResponder(() => ({ hang: true }));
       let s = await start();
       const sid = (await api(s.url, "POST", "/api/v1/sessions", { client_id: "crash-3" })).body
         .session_id;
@@ -128,7 +77,7 @@ for (const backend of ALL_BACKENDS) {
         })
       ).body.task_id as string;
       for (let attempt = 1; attempt <= 3; attempt++) {
-        await llm.waitForRequests(attempt, 10_000);
+        await h.llm.waitForRequests(attempt, 10_000);
         await s.kill();
         s = await start();
       }
@@ -138,14 +87,14 @@ for (const backend of ALL_BACKENDS) {
       }, "task to fail");
       assert.equal(task.attempts, 3);
       assert.match(task.error, /failed after 3 attempts/);
-      assert.equal(llm.requests.length, 3, "no fourth run");
-      llm.setResponder(null);
+      assert.equal(h.llm.requests.length, 3, "no fourth run");
+      h.llm.setResponder(null);
       await s.kill();
     });
 
     test("SIGTERM gives the lease back: the next start runs the task at once, attempt not counted", async () => {
-      llm.reset();
-      llm.enqueue({ hang: true });
+      h.llm.reset();
+      h.llm.enqueue({ hang: true });
       let s = await start();
       const sid = (await api(s.url, "POST", "/api/v1/sessions", { client_id: "term-1" })).body
         .session_id;
@@ -155,7 +104,7 @@ for (const backend of ALL_BACKENDS) {
           run_agent: true,
         })
       ).body.task_id as string;
-      await llm.waitForRequests(1);
+      await h.llm.waitForRequests(1);
       s.proc.kill("SIGTERM");
       assert.equal(await s.exited, 0, "clean exit after the grace period");
       s = await start();

@@ -13,9 +13,9 @@ import {
   BOT_USER_ID,
   envelope,
   freshTs,
+  postSlackEvent,
   SLACK_BOT_TOKEN,
   SLACK_SIGNING_SECRET,
-  slackSignature,
   TEAM_ID,
 } from "./fixtures/slack.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
@@ -85,17 +85,7 @@ for (const backend of ALL_BACKENDS) {
       const ts = freshTs();
       const channel = `C${freshTs().replace(".", "")}`;
       const ev = envelope({ ...appMentionEvent, channel, ts, event_ts: ts });
-      const body = JSON.stringify(ev);
-      const now = Math.floor(Date.now() / 1000);
-      const res = await fetch(`${t.url}/integrations/slack/events`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-slack-request-timestamp": String(now),
-          "x-slack-signature": slackSignature(now, body),
-        },
-        body,
-      });
+      const res = await postSlackEvent(t.url, ev);
       assert.equal(res.status, 200);
       await until(() => (slack.posts.length >= 3 ? true : undefined), "three posts in the thread");
       const texts = slack.posts.map((p) => p.text);

@@ -6,71 +6,29 @@
  * one post), and the parent's follow-up turn runs exactly once. SQLite and PostgreSQL.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import {
-  ALL_BACKENDS,
-  createTestDatabase,
-  runsOn,
-  type TestDatabase,
-  tempDir,
-} from "./support/db.ts";
-import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
+import { describe, test } from "node:test";
+import { crashHarness } from "./support/crash-harness.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 import { lastUserText } from "./support/fake-llm-script.ts";
-import {
-  callApi,
-  killServerProcesses,
-  startServerProcess,
-  testServerEnv,
-} from "./support/serve-process.ts";
+import { callApi } from "./support/serve-process.ts";
+import { waitFor } from "./support/wait.ts";
 
 const KEY = "delegation-crash-key-0123456789";
 
-async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string) {
-  const end = Date.now() + 20_000;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 for (const backend of ALL_BACKENDS) {
   describe(`delegation across kill -9 on ${backend}`, runsOn(backend), () => {
-    let llm: FakeLlm;
-    let hook: CaptureServer;
-    let db: TestDatabase;
-    const dir = tempDir();
-    let env: Record<string, string>;
-
-    before(async () => {
-      llm = await startFakeLlm();
-      hook = await startCaptureServer();
-      db = await createTestDatabase(backend);
-      env = {
-        ...testServerEnv({
-          dataDir: dir.path,
-          databaseUrl: db.url,
-          llmBaseUrl: llm.baseUrl,
-          apiKey: KEY,
-        }),
+    const h = crashHarness(backend, {
+      apiKey: KEY,
+      env: {
         SWITCHYARD_TASK_LEASE_SECONDS: "1",
         SWITCHYARD_DELIVERY_LEASE_SECONDS: "2",
         SWITCHYARD_DELIVERY_SCHEDULE_SECONDS: "0.2,0.2,0.2",
-        SWITCHYARD_LOG_LEVEL: "warn",
-      };
+      },
     });
-    after(async () => {
-      await killServerProcesses();
-      await llm.close();
-      await hook.close();
-      await db.drop();
-      dir.remove();
-    });
+    const start = () => h.start();
 
     test("the child's result is posted once and the parent's follow-up runs once", async () => {
-      llm.setResponder((r) => {
+      h.llm.setResponder((r) => {
         const sys = String(r.messages.find((m: any) => m.role === "system")?.content ?? "");
         if (sys.includes("helper")) return { text: "X is 42" };
         if (lastUserText(r.messages).startsWith("[Task ")) return { text: "helper says 42" };
@@ -83,14 +41,14 @@ for (const backend of ALL_BACKENDS) {
       });
       // The first post of the result is held unanswered: the server dies not knowing its outcome.
       let held = false;
-      hook.setResponder((req) => {
+      h.hook.setResponder((req) => {
         if (typeof req.json?.message === "string" && !held) {
           held = true;
           return { delayMs: 120_000 };
         }
         return undefined;
       });
-      let s = await startServerProcess(env);
+      let s = await start();
       const api = (method: string, path: string, body?: unknown) =>
         callApi(s.url, KEY, method, path, body);
       assert.equal(
@@ -106,7 +64,7 @@ for (const backend of ALL_BACKENDS) {
       const sid = (
         await api("POST", "/api/v1/sessions", {
           client_id: `crash-parent-${backend}`,
-          dispatch_config: { type: "webhook", url: `${hook.url}/parent` },
+          dispatch_config: { type: "webhook", url: `${h.hook.url}/parent` },
         })
       ).body.session_id as string;
       const parentId = (
@@ -118,7 +76,7 @@ for (const backend of ALL_BACKENDS) {
       ).body.task_id as string;
 
       const first = await waitFor(
-        () => hook.requests.find((r) => typeof r.json?.message === "string"),
+        () => h.hook.requests.find((r) => typeof r.json?.message === "string"),
         "the result's post to reach the parent's channel",
       );
       await s.kill();
@@ -126,12 +84,12 @@ for (const backend of ALL_BACKENDS) {
       const deliveryId = first.headers["webhook-id"];
       assert.ok(deliveryId, "the post carries its delivery id");
       assert.equal(
-        llm.requests.filter((r) => lastUserText(r.messages).startsWith("[Task ")).length,
+        h.llm.requests.filter((r) => lastUserText(r.messages).startsWith("[Task ")).length,
         0,
         "no follow-up before the post succeeded",
       );
 
-      s = await startServerProcess(env);
+      s = await start();
       const followUp = await waitFor(async () => {
         const all = (await api("GET", `/api/v1/tasks?session_id=${sid}`)).body.items as any[];
         const f = all.find((x) => x.id !== parentId);
@@ -146,7 +104,7 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(row.id, deliveryId);
       assert.ok(row.attempts >= 2, "sent again after the crash");
 
-      const posts = hook.requests.filter((r) => typeof r.json?.message === "string");
+      const posts = h.hook.requests.filter((r) => typeof r.json?.message === "string");
       assert.ok(posts.length >= 2, "the unanswered post was sent again");
       assert.deepEqual(
         [...new Set(posts.map((p) => p.headers["webhook-id"]))],
@@ -156,12 +114,12 @@ for (const backend of ALL_BACKENDS) {
       const all = (await api("GET", `/api/v1/tasks?session_id=${sid}`)).body.items as any[];
       assert.equal(all.length, 2, "the parent task and one follow-up");
       assert.equal(
-        llm.requests.filter((r) => lastUserText(r.messages).startsWith("[Task ")).length,
+        h.llm.requests.filter((r) => lastUserText(r.messages).startsWith("[Task ")).length,
         1,
         "the follow-up turn called the model once",
       );
       assert.equal(
-        llm.requests.filter((r) => lastUserText(r.messages) === "find X").length,
+        h.llm.requests.filter((r) => lastUserText(r.messages) === "find X").length,
         1,
         "the child ran once",
       );

@@ -3,90 +3,41 @@
 // margin), so a restarted `switchyard serve` on the same database sends it again within
 // seconds, with the same webhook-id, and logs that it resumed another owner's delivery.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import {
-  ALL_BACKENDS,
-  createTestDatabase,
-  runsOn,
-  type TestDatabase,
-  tempDir,
-} from "./support/db.ts";
-import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
-import {
-  callApi,
-  killServerProcesses,
-  type ServerProcess,
-  startServerProcess,
-  testServerEnv,
-} from "./support/serve-process.ts";
+import { describe, test } from "node:test";
+import { crashHarness } from "./support/crash-harness.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
+import { callApi, type ServerProcess } from "./support/serve-process.ts";
+import { waitFor } from "./support/wait.ts";
 
 const KEY = "lease-crash-key-0123456789";
 
 const api = (url: string, method: string, path: string, body?: unknown) =>
   callApi(url, KEY, method, path, body);
 
-/** Polls `fn` every 100 ms until it returns a value; fails after `ms`. */
-async function waitFor<T>(fn: () => T | undefined, what: string, ms: number): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 for (const backend of ALL_BACKENDS) {
   describe(`a delivery held by its receiver across kill -9 on ${backend}`, runsOn(backend), () => {
-    let llm: FakeLlm;
-    let hook: CaptureServer;
-    let db: TestDatabase;
-    const dir = tempDir();
-
-    before(async () => {
-      llm = await startFakeLlm();
-      hook = await startCaptureServer();
-      db = await createTestDatabase(backend);
-    });
-    after(async () => {
-      await killServerProcesses();
-      await llm.close();
-      await hook.close();
-      await db.drop();
-      dir.remove();
-    });
-
-    const start = () =>
-      startServerProcess({
-        ...testServerEnv({
-          dataDir: dir.path,
-          databaseUrl: db.url,
-          llmBaseUrl: llm.baseUrl,
-          apiKey: KEY,
-        }),
-        SWITCHYARD_LOG_LEVEL: "warn",
-      });
+    const h = crashHarness(backend, { apiKey: KEY });
+    const start = () => h.start();
 
     test("the restarted server sends it again within 30 s and logs the resumption", async () => {
       // The first request is held (never answered while the server lives); the next is taken.
-      hook.setResponder((_r, i) => (i === 0 ? { status: 200, delayMs: 600_000 } : undefined));
+      h.hook.setResponder((_r, i) => (i === 0 ? { status: 200, delayMs: 600_000 } : undefined));
       let s: ServerProcess = await start();
       const sid = (await api(s.url, "POST", "/api/v1/sessions", { client_id: "held" })).body
         .session_id;
       const inj = await api(s.url, "POST", `/api/v1/sessions/${sid}/messages`, {
         content: "hold me",
         run_agent: true,
-        dispatch_config: { type: "webhook", url: `${hook.url}/result` },
+        dispatch_config: { type: "webhook", url: `${h.hook.url}/result` },
       });
       assert.equal(inj.status, 201);
-      const [first] = await hook.waitFor(1, 30_000);
+      const [first] = await h.hook.waitFor(1, 30_000);
       assert.equal(first!.json.task_id, inj.body.task_id);
       await s.kill();
 
       s = await start();
       const restarted = Date.now();
-      const got = await hook.waitFor(2, 30_000);
+      const got = await h.hook.waitFor(2, 30_000);
       const again = got[1]!;
       assert.equal(again.json.task_id, inj.body.task_id);
       assert.equal(again.headers["webhook-id"], first!.headers["webhook-id"], "same delivery id");

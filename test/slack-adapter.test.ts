@@ -16,6 +16,7 @@ import {
   freshTs,
   messageChannelsEvent,
   messageImEvent,
+  postSlackEvent,
   SLACK_BOT_TOKEN,
   SLACK_SIGNING_SECRET,
   slackSignature,
@@ -45,30 +46,7 @@ const TUNING = { deliveryScheduleMs: [50, 50, 50], minBackoffAfterThrottleMs: 50
 const now = () => Math.floor(Date.now() / 1000);
 
 /** POSTs `payload` to the Events API route at `base`, signed unless told otherwise. */
-async function sendEvent(
-  base: string,
-  payload: unknown,
-  o: { ts?: number; signature?: string | null; secret?: string; retryNum?: number } = {},
-) {
-  const body = JSON.stringify(payload);
-  const ts = o.ts ?? now();
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (o.signature !== null) {
-    headers["x-slack-request-timestamp"] = String(ts);
-    headers["x-slack-signature"] = o.signature ?? slackSignature(ts, body, o.secret);
-  }
-  if (o.retryNum !== undefined) {
-    headers["x-slack-retry-num"] = String(o.retryNum);
-    headers["x-slack-retry-reason"] = "http_timeout";
-  }
-  const res = await fetch(`${base}/integrations/slack/events`, { method: "POST", headers, body });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, body: json, text };
-}
+const sendEvent = postSlackEvent;
 
 /** A mention in a fresh channel (or `over`), inside the envelope. */
 function mention(over: Record<string, unknown> = {}, eventId?: string) {

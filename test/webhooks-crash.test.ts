@@ -2,23 +2,11 @@
 // answers 503, is killed with SIGKILL, and a new process on the same database delivers
 // every one of them from the outbox, each with its own stable webhook-id, signed.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Webhook } from "standardwebhooks";
-import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
-import {
-  ALL_BACKENDS,
-  createTestDatabase,
-  runsOn,
-  type TestDatabase,
-  tempDir,
-} from "./support/db.ts";
-import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
-import {
-  callApi,
-  killServerProcesses,
-  startServerProcess,
-  testServerEnv,
-} from "./support/serve-process.ts";
+import { crashHarness } from "./support/crash-harness.ts";
+import { ALL_BACKENDS, runsOn } from "./support/db.ts";
+import { callApi } from "./support/serve-process.ts";
 
 const KEY = "webhooks-crash-key-0123456789";
 const SECRET = "crash-test-signing-secret";
@@ -28,44 +16,21 @@ const api = (url: string, method: string, path: string, body?: unknown) =>
 
 for (const backend of ALL_BACKENDS) {
   describe(`event deliveries across kill -9 on ${backend}`, runsOn(backend), () => {
-    let llm: FakeLlm;
-    let hook: CaptureServer;
-    let db: TestDatabase;
-    const dir = tempDir();
-
-    before(async () => {
-      llm = await startFakeLlm();
-      hook = await startCaptureServer();
-      db = await createTestDatabase(backend);
-    });
-    after(async () => {
-      await killServerProcesses();
-      await llm.close();
-      await hook.close();
-      await db.drop();
-      dir.remove();
-    });
-
-    const start = () =>
-      startServerProcess({
-        ...testServerEnv({
-          dataDir: dir.path,
-          databaseUrl: db.url,
-          llmBaseUrl: llm.baseUrl,
-          apiKey: KEY,
-        }),
+    const h = crashHarness(backend, {
+      apiKey: KEY,
+      env: {
         SWITCHYARD_SECRET_KEY: "crash-secret-key-0123456789",
-        SWITCHYARD_LOG_LEVEL: "warn",
-        // Retries every 0.5 s instead of 5 s, 5 min…: the test waits out no real backoff.
         SWITCHYARD_DELIVERY_SCHEDULE_SECONDS: "0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5",
-      });
+      },
+    });
+    const start = () => h.start();
 
     test("pending deliveries are all delivered after a restart", async () => {
       let up = false;
-      hook.setResponder(() => (up ? undefined : { status: 503 }));
+      h.hook.setResponder(() => (up ? undefined : { status: 503 }));
       let s = await start();
       const reg = await api(s.url, "POST", "/api/v1/webhooks", {
-        url: `${hook.url}/events`,
+        url: `${h.hook.url}/events`,
         events: ["task.sync"],
         secret: SECRET,
       });
@@ -84,7 +49,7 @@ for (const backend of ALL_BACKENDS) {
       await s.kill();
 
       up = true;
-      const downRequests = hook.requests.length;
+      const downRequests = h.hook.requests.length;
       s = await start();
       const deadline = Date.now() + 20_000;
       for (const id of ids) {
@@ -99,7 +64,7 @@ for (const backend of ALL_BACKENDS) {
           await new Promise((r) => setTimeout(r, 100));
         }
       }
-      const delivered = hook.requests.slice(downRequests);
+      const delivered = h.hook.requests.slice(downRequests);
       assert.deepEqual(delivered.map((r) => r.headers["webhook-id"]).sort(), [...ids].sort());
       for (const r of delivered) {
         new Webhook(SECRET, { format: "raw" }).verify(r.body, r.headers as Record<string, string>);
