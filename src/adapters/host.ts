@@ -375,56 +375,59 @@ export class AdapterHost {
           : "dispatch_config.conversation.channel is missing";
       },
       deliver: async (task, result, opts) => {
-        const now = Date.now();
         await this.#send(
           entry.adapter.name,
-          {
+          inMemoryDelivery(entry.adapter.name, {
             id: opts.deliveryId,
             taskId: task.id,
-            targetType: entry.adapter.name,
             target: task.dispatch_config,
             payload: { task_id: task.id, status: task.status, result, task },
-            status: "pending",
-            attempts: 2,
-            nextAttemptAt: now,
-            lastStatus: null,
-            lastError: null,
-            createdAt: now,
-            updatedAt: now,
-            deliveredAt: null,
-            subscriptionId: null,
-            destination: entry.adapter.name,
-          },
+          }),
           opts.signal,
         );
       },
       // A standalone post (a delegated task's result): the reply path, attributed to the
       // bot of `opts.taskId`, deduped by `opts.deliveryId` where the adapter can check.
       postMessage: async (config, text, opts = {}) => {
-        const now = Date.now();
         await this.#send(
           entry.adapter.name,
-          {
+          inMemoryDelivery(entry.adapter.name, {
             id: opts.deliveryId ?? uuidv7(),
             taskId: opts.taskId ?? null,
-            targetType: entry.adapter.name,
             target: config,
             payload: { task_id: opts.taskId ?? null, status: "complete", result: text },
-            status: "pending",
-            attempts: 2,
-            nextAttemptAt: now,
-            lastStatus: null,
-            lastError: null,
-            createdAt: now,
-            updatedAt: now,
-            deliveredAt: null,
-            subscriptionId: null,
-            destination: entry.adapter.name,
-          },
+          }),
           opts.signal ?? AbortSignal.timeout(30_000),
         );
         return true;
       },
     };
   }
+}
+
+/**
+ * A delivery row that is never stored: what the dispatcher face of an adapter (`deliver`,
+ * `postMessage`, called from inside another delivery's send) hands to the adapter's send
+ * path. `attempts: 2` makes that path ask `findOwnPost` first, since the outer delivery
+ * may be a retry whose earlier post went through.
+ */
+function inMemoryDelivery(
+  adapter: string,
+  d: Pick<Delivery, "id" | "taskId" | "target" | "payload">,
+): Delivery {
+  const now = Date.now();
+  return {
+    ...d,
+    targetType: adapter,
+    status: "pending",
+    attempts: 2,
+    nextAttemptAt: now,
+    lastStatus: null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+    deliveredAt: null,
+    subscriptionId: null,
+    destination: adapter,
+  };
 }

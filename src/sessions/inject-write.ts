@@ -9,6 +9,7 @@ import type { Repositories } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
 import { DedupeKeyReusedError } from "./errors.ts";
+import type { InjectOptions } from "./service.ts";
 
 /** What is written for one injection, decided before the transaction. */
 export interface InjectPlan {
@@ -28,23 +29,8 @@ export interface InjectPlan {
   receipt?: { scope: string; key: string; fingerprint: string | undefined };
 }
 
-/** The fields of `InjectOptions` a plan is made from (see ./service.ts for each). */
-export interface PlanInput {
-  content: string;
-  role?: MessageRole;
-  source?: string;
-  metadata?: Record<string, unknown>;
-  runAgent?: boolean;
-  notify?: boolean;
-  executionConfig?: ExecutionConfig | null;
-  dispatchConfig?: Record<string, unknown> | null;
-  dispatchType?: string;
-  callbackConfig?: Record<string, unknown> | null;
-  maxRunSeconds?: number | null;
-  dedupeKey?: string;
-  dedupeScope?: string;
-  dedupeFingerprint?: string;
-}
+/** The fields of `InjectOptions` a plan is made from (attachments are described before). */
+export type PlanInput = Omit<InjectOptions, "attachments">;
 
 /**
  * The plan of injecting `opts` into `session`: the dispatch is the given one, else the
