@@ -20,7 +20,7 @@ for (const backend of ALL_BACKENDS) {
     const h = crashHarness(backend, {
       apiKey: KEY,
       env: {
-        SWITCHYARD_TASK_LEASE_SECONDS: "1",
+        SWITCHYARD_TASK_LEASE_SECONDS: "3",
         SWITCHYARD_DELIVERY_LEASE_SECONDS: "2",
         SWITCHYARD_DELIVERY_SCHEDULE_SECONDS: "0.2,0.2,0.2",
       },

@@ -38,7 +38,7 @@ function subjects(dir: string): string[] {
  * it is still the answer at the deadline; negative checks call `subjects` directly, so a
  * broken repository never passes for "nothing committed".
  */
-async function until<T>(fn: () => T | undefined, what: string, ms = 5000): Promise<T> {
+async function until<T>(fn: () => T | undefined, what: string, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     let failure: unknown;

@@ -90,13 +90,17 @@ for (const backend of ALL_BACKENDS) {
       );
       const stats = a.app.store.groupCommitStats;
       assert.ok(stats.batchedWorks >= before.batchedWorks + 3, "the three shared one transaction");
-      assert.equal(first.duplicate, false);
-      assert.equal(copy.duplicate, true);
-      assert.equal(copy.messageId, first.messageId);
-      assert.equal(copy.taskId, first.taskId);
-      assert.ok(first.taskId, "the first copy queued a task");
+      // Which copy is "the first" is the batch's order, which on PostgreSQL follows the
+      // order the injections' reads answered in, not the order of the calls.
+      const [kept, repeat] = first.duplicate ? [copy, first] : [first, copy];
+      assert.equal(kept.duplicate, false);
+      assert.equal(repeat.duplicate, true);
+      assert.equal(repeat.messageId, kept.messageId);
+      assert.equal(repeat.taskId, kept.taskId);
+      assert.ok(kept.taskId, "the stored copy queued a task");
       assert.equal(other.duplicate, false);
-      assert.deepEqual((await contents(a, sessionId)).sort(), ["first", "other"]);
+      const stored = (await contents(a, sessionId)).sort();
+      assert.deepEqual(stored, [kept === first ? "first" : "copy", "other"].sort());
     });
 
     test("a failing injection does not fail its neighbours", async () => {
