@@ -113,6 +113,14 @@ for (const backend of ALL_BACKENDS) {
       await approve.waitFor();
       assert.equal(await approve.isDisabled(), true);
       await p2.getByText("Deciding needs the approvals:write scope.").waitFor();
+      // The overview counts what waits, and links to this page.
+      await nav(p2).getByRole("link", { name: "Overview" }).click();
+      const waiting = p2
+        .locator(".card")
+        .filter({ has: p2.getByRole("heading", { name: "Pending approvals" }) });
+      await waiting.locator(".num").filter({ hasText: /^1$/ }).waitFor();
+      await waiting.getByRole("link").click();
+      await p2.getByRole("heading", { level: 1, name: "Approvals" }).waitFor();
       await p2.close();
     });
   });

@@ -230,8 +230,30 @@ for (const backend of ALL_BACKENDS) {
       await page.getByText("Runbook").waitFor();
       await assertAccessible(page, "documents and skills");
 
+      const sid = await t.session(`overview-${backend}`);
+      const turn = await t.api("POST", `/api/v1/sessions/${sid}/messages`, {
+        content: "count me",
+        run_agent: true,
+      });
+      await t.waitForTask(turn.body.task_id);
       await nav(page).getByRole("link", { name: "Overview" }).click();
       await page.getByText("Not checked on this instance").waitFor();
+      const card = (title: string) =>
+        page.locator(".card").filter({ has: page.getByRole("heading", { name: title }) });
+      // This server's own heartbeat row, in the card and the table it links to.
+      await card("Instances").locator(".num").filter({ hasText: /^1$/ }).waitFor();
+      await page.getByRole("table", { name: "Live instances" }).getByRole("row").nth(1).waitFor();
+      await card("Turns per minute")
+        .locator(".num")
+        .filter({ hasText: /^[1-9]/ })
+        .waitFor();
+      await card("Pending approvals").locator(".num").filter({ hasText: /^0$/ }).waitFor();
+      assert.equal(
+        await card("Pending approvals").getByRole("link").getAttribute("href"),
+        "/admin/approvals",
+      );
+      await card("Instances").getByRole("link", { name: "Instances" }).click();
+      assert.equal(new URL(page.url()).hash, "#instances-h", "the card links to the table");
       await recordModelCheck(t);
       await page.reload();
       await page.getByTestId("model-ok").filter({ hasText: "yes" }).first().waitFor();
