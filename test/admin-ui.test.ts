@@ -97,6 +97,32 @@ for (const backend of ALL_BACKENDS) {
       const tasks = (await t.api("GET", `/api/v1/tasks?session_id=${sessionId}`)).body.items;
       assert.equal(tasks[0].status, "complete");
       await assertAccessible(page, "session page");
+
+      // A file sent with a message: listed under it (name, type, size), downloadable through
+      // the scope-checked route with the page's cookie.
+      const notes = "release notes: the UI shows files\n";
+      await page.getByRole("textbox", { name: "Message" }).fill("see the file");
+      await page.getByLabel("Files (optional)").setInputFiles({
+        name: "notes.txt",
+        mimeType: "text/plain",
+        buffer: Buffer.from(notes),
+      });
+      await page.getByRole("button", { name: "Send and run the agent" }).click();
+      const file = page.getByRole("list", { name: "Attachments" }).getByRole("link", {
+        name: "notes.txt",
+      });
+      await file.waitFor({ timeout: 15_000 });
+      assert.match(
+        await page.locator("[data-attachment]").innerText(),
+        new RegExp(`text/plain, ${Buffer.byteLength(notes)} bytes`),
+      );
+      const href = (await file.getAttribute("href"))!;
+      assert.match(href, new RegExp(`session_id=${sessionId}`));
+      const got = await page.request.get(`${t.url}${href}`);
+      assert.equal(got.status(), 200);
+      assert.equal(await got.text(), notes);
+      await assertAccessible(page, "session page with a file");
+
       await nav(page).getByRole("link", { name: "Sessions", exact: true }).click();
       await page.getByRole("heading", { level: 1, name: "Sessions" }).waitFor();
       await assertAccessible(page, "sessions");
