@@ -30,6 +30,7 @@ import { type SessionsApiOptions, sessionsApi } from "./sessions.ts";
 import { type SkillsApiOptions, skillsApi } from "./skills.ts";
 import { type StateApiOptions, stateApi } from "./state.ts";
 import { type SystemApiOptions, systemApi } from "./system.ts";
+import { taskTimelineApi } from "./task-timeline.ts";
 import { type TasksApiOptions, tasksApi } from "./tasks.ts";
 import { type WebhooksApiOptions, webhooksApi } from "./webhooks.ts";
 
@@ -72,6 +73,7 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(sessionsApi, { auth, ...deps.sessions });
   server.register(sessionListApi, { auth, ...deps.sessions });
   server.register(tasksApi, { auth, ...deps.tasks });
+  server.register(taskTimelineApi, { auth, store: deps.tasks.store });
   server.register(approvalsApi, { auth, ...deps.approvals });
   server.register(jobsApi, { auth, ...deps.jobs });
   server.register(webhooksApi, { auth, ...deps.webhooks });
