@@ -15,6 +15,7 @@ import { KnowledgePage } from "./pages/knowledge.js";
 import { NotificationsPage } from "./pages/notifications.js";
 import { OverviewPage } from "./pages/overview.js";
 import { SessionPage, SessionsPage } from "./pages/sessions.js";
+import { TaskPage } from "./pages/task.js";
 import { TasksPage } from "./pages/tasks.js";
 import { WebhooksPage } from "./pages/webhooks.js";
 
@@ -54,6 +55,7 @@ const ROUTES = [
     scope: "tasks:read",
     page: TasksPage,
   },
+  { path: /^\/admin\/tasks\/([^/]+)$/, title: "Task", scope: "tasks:read", page: TaskPage },
   {
     path: /^\/admin\/approvals\/?$/,
     nav: "/admin/approvals",

@@ -52,7 +52,8 @@ export function SessionsPage() {
     }`;
 }
 
-function ToolCalls({ taskId }) {
+/** A task's tool calls, folded; read on first open. */
+export function ToolCalls({ taskId }) {
   const [calls, setCalls] = useState(undefined);
   const open = (e) => {
     if (e.target.open && !calls)
