@@ -80,6 +80,19 @@ for (const backend of ALL_BACKENDS) {
       );
       await page.getByTestId("detail-status").filter({ hasText: "dead" }).waitFor();
       assert.match(await page.getByRole("tabpanel").innerText(), /HTTP 400/);
+      // Each attempt, folded: its request headers and the response.
+      const attempt = page.locator('details[data-attempt="1"]');
+      await attempt.locator("summary").filter({ hasText: "HTTP 400" }).click();
+      const headers = attempt.getByRole("table", { name: "Request headers of attempt 1" });
+      await headers.getByRole("cell", { name: "webhook-id" }).waitFor();
+      await headers.getByRole("cell", { name: one, exact: true }).waitFor();
+      await attempt.getByTestId("response-excerpt").waitFor();
+      await page.getByRole("tab", { name: "Request" }).click();
+      await page
+        .getByRole("table", { name: "Request headers of the latest attempt" })
+        .getByRole("cell", { name: "content-type" })
+        .waitFor();
+      await page.getByRole("tab", { name: "Attempts" }).click();
       await assertAccessible(page, "a delivery");
       await page.getByRole("button", { name: "Replay", exact: true }).click();
       await page.getByTestId("detail-status").filter({ hasText: "delivered" }).waitFor();

@@ -19,6 +19,7 @@ import { adminUi } from "./admin-ui.ts";
 import { type ApprovalsApiOptions, approvalsApi } from "./approvals.ts";
 import { type AuthSessionApiOptions, authSessionApi } from "./auth-session.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
+import { deliveryAttemptsApi } from "./delivery-attempts.ts";
 import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
 import { type HomePageOptions, homePage } from "./home.ts";
 import { type JobsApiOptions, jobsApi } from "./jobs.ts";
@@ -78,6 +79,7 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(jobsApi, { auth, ...deps.jobs });
   server.register(webhooksApi, { auth, ...deps.webhooks });
   server.register(deliveriesApi, { auth, ...deps.deliveries });
+  server.register(deliveryAttemptsApi, { auth, store: deps.deliveries.store });
   server.register(notificationsApi, { auth, ...deps.notifications });
   server.register(stateApi, { auth, ...deps.state });
   server.register(documentsApi, { auth, ...deps.documents });
