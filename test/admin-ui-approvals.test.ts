@@ -98,6 +98,24 @@ for (const backend of ALL_BACKENDS) {
       await history.getByText("order already shipped").waitFor();
       assert.equal(await history.getByText("approved", { exact: true }).count(), 1);
       assert.equal(await history.getByText("denied", { exact: true }).count(), 1);
+
+      // The approved task's page: its timeline shows the approval, the call and the end.
+      await nav(page).getByRole("link", { name: "Tasks", exact: true }).click();
+      await page.getByRole("link", { name: first }).click();
+      const timeline = page.getByRole("list", { name: "Timeline, oldest first" });
+      await timeline.locator('li[data-kind="approval_requested"]').waitFor();
+      await timeline
+        .locator('li[data-kind="approval_decided"]')
+        .filter({ hasText: "approved by SWITCHYARD_API_KEY" })
+        .waitFor();
+      await timeline.locator('li[data-kind="tool_call"]').filter({ hasText: "refund" }).waitFor();
+      await timeline.locator('li[data-kind="finished"]').filter({ hasText: "complete" }).waitFor();
+      assert.deepEqual(
+        await timeline.locator("li").evaluateAll((l) => l.map((e) => e.getAttribute("data-kind"))),
+        (await t.api("GET", `/api/v1/tasks/${first}/timeline`)).body.events.map((e: any) => e.kind),
+        "the page shows the API's timeline, in its order",
+      );
+      await assertAccessible(page, "a task's page");
     });
 
     test("a key that may only read sees the decision buttons disabled, with the scope named", async () => {
@@ -105,15 +123,60 @@ for (const backend of ALL_BACKENDS) {
         name: `ui-reader-${backend}`,
         scopes: ["approvals:read", "tasks:read"],
       });
-      const p2 = await (await browser.newContext()).newPage();
+      const p2 = await (
+        await browser.newContext({ viewport: { width: 375, height: 740 }, colorScheme: "dark" })
+      ).newPage();
       await signIn(p2, t.url, k.body.key);
-      await ask("C-3", "later");
+      const c3 = await ask("C-3", "later");
       await nav(p2).getByRole("link", { name: "Approvals" }).click();
       const approve = p2.getByRole("button", { name: /^Approve refund / }).first();
       await approve.waitFor();
       assert.equal(await approve.isDisabled(), true);
       await p2.getByText("Deciding needs the approvals:write scope.").waitFor();
+      // The overview counts what waits, and links to this page.
+      await nav(p2).getByRole("link", { name: "Overview" }).click();
+      const waiting = p2
+        .locator(".card")
+        .filter({ has: p2.getByRole("heading", { name: "Pending approvals" }) });
+      await waiting.locator(".num").filter({ hasText: /^1$/ }).waitFor();
+      await waiting.getByRole("link").click();
+      await p2.getByRole("heading", { level: 1, name: "Approvals" }).waitFor();
+      // The waiting task's page at 375 px, dark: Cancel greyed out with the scope named.
+      await p2.goto(`${t.url}/admin/tasks/${c3}`);
+      await p2
+        .getByRole("list", { name: "Timeline, oldest first" })
+        .locator('li[data-kind="approval_requested"]')
+        .waitFor();
+      assert.equal(await p2.getByRole("button", { name: "Cancel task" }).isDisabled(), true);
+      await p2.getByText("Cancelling needs the tasks:write scope.").waitFor();
+      assert.equal(
+        await p2.evaluate(() => {
+          const d = (globalThis as any).document.documentElement;
+          return d.scrollWidth <= d.clientWidth;
+        }),
+        true,
+        "no sideways scrolling at 375 px",
+      );
+      await assertAccessible(p2, "a task's page, read-only, 375 px dark");
       await p2.close();
+    });
+
+    test("a waiting task cancelled from its page: the status and the timeline's end follow", async () => {
+      const id = await ask("D-4", "never");
+      await t.waitForTask(id, ["waiting_approval"]);
+      await page.goto(`${t.url}/admin/tasks/${id}`);
+      await page
+        .getByTestId("task-detail-status")
+        .filter({ hasText: "waiting_approval" })
+        .waitFor();
+      await page.getByRole("button", { name: "Cancel task" }).click();
+      await page.getByTestId("task-detail-status").filter({ hasText: "cancelled" }).waitFor();
+      await page
+        .getByRole("list", { name: "Timeline, oldest first" })
+        .locator('li[data-kind="finished"]')
+        .filter({ hasText: "cancelled" })
+        .waitFor();
+      assert.equal((await t.api("GET", `/api/v1/tasks/${id}`)).body.status, "cancelled");
     });
   });
 }

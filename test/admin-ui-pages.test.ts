@@ -80,6 +80,19 @@ for (const backend of ALL_BACKENDS) {
       );
       await page.getByTestId("detail-status").filter({ hasText: "dead" }).waitFor();
       assert.match(await page.getByRole("tabpanel").innerText(), /HTTP 400/);
+      // Each attempt, folded: its request headers and the response.
+      const attempt = page.locator('details[data-attempt="1"]');
+      await attempt.locator("summary").filter({ hasText: "HTTP 400" }).click();
+      const headers = attempt.getByRole("table", { name: "Request headers of attempt 1" });
+      await headers.getByRole("cell", { name: "webhook-id" }).waitFor();
+      await headers.getByRole("cell", { name: one, exact: true }).waitFor();
+      await attempt.getByTestId("response-excerpt").waitFor();
+      await page.getByRole("tab", { name: "Request" }).click();
+      await page
+        .getByRole("table", { name: "Request headers of the latest attempt" })
+        .getByRole("cell", { name: "content-type" })
+        .waitFor();
+      await page.getByRole("tab", { name: "Attempts" }).click();
       await assertAccessible(page, "a delivery");
       await page.getByRole("button", { name: "Replay", exact: true }).click();
       await page.getByTestId("detail-status").filter({ hasText: "delivered" }).waitFor();
@@ -112,13 +125,21 @@ for (const backend of ALL_BACKENDS) {
         .waitFor();
       await assertAccessible(page, "bots");
       await page.getByRole("link", { name: "New bot" }).click();
-      await page.getByLabel("Id").fill("pagebot");
+      await page.getByLabel("Id", { exact: true }).fill("pagebot");
       await page.getByLabel("Name", { exact: true }).fill("Page bot");
       await page.getByLabel("Display name").fill("The page bot");
       await page.getByLabel("Model", { exact: true }).fill("openai-compatible:fake-model");
       await page.getByLabel("Fallback models").fill("ollama:llama3.2\nopenai:gpt-4o-mini");
       await page.getByLabel("System prompt").fill("Be brief.");
       await page.getByRole("checkbox", { name: "search_documents" }).check();
+      await page.getByLabel("Tool calls wait for a person").selectOption("always");
+      await page.getByLabel("Approval for search_documents").selectOption("never");
+      await page.getByLabel("Runtime provider").fill("host");
+      await page.getByLabel("Workspace scope").selectOption("channel");
+      await page.getByRole("switch", { name: "Network in commands" }).check();
+      await page.getByLabel("Command timeout (s)").fill("30");
+      await page.getByLabel("Output kept (bytes)").fill("4096");
+      await page.getByLabel("Tokens per day", { exact: true }).fill("5000");
       await assertAccessible(page, "new bot form");
       await page.getByRole("button", { name: "Create bot" }).click();
       await page.getByRole("heading", { name: "Bot The page bot" }).waitFor();
@@ -128,13 +149,36 @@ for (const backend of ALL_BACKENDS) {
       assert.deepEqual(bot.tools, ["search_documents"]);
       assert.deepEqual(bot.fallback_models, ["ollama:llama3.2", "openai:gpt-4o-mini"]);
       assert.equal(bot.system_prompt, "Be brief.");
+      assert.deepEqual(bot.approval, { default: "always", tools: { search_documents: "never" } });
+      assert.deepEqual(bot.runtime, {
+        provider: "host",
+        scope: "channel",
+        network: true,
+        timeout_s: 30,
+        max_output_bytes: 4096,
+      });
+      assert.deepEqual(bot.budget, { tokens_per_day: 5000 });
       // Edit: the form shows what is stored, and saves a change.
+      assert.equal(await page.getByLabel("Command timeout (s)").inputValue(), "30");
+      assert.equal(await page.getByLabel("Tokens per day", { exact: true }).inputValue(), "5000");
       await page.getByLabel("System prompt").fill("Be briefer.");
+      await page.getByLabel("Tokens per day", { exact: true }).fill("");
+      await page.getByLabel("Tokens per session per day").fill("700");
+      await page.getByLabel("Approval for search_documents").selectOption("");
+      await page.getByLabel("Tool calls wait for a person").selectOption("never");
       await page.getByRole("button", { name: "Save bot" }).click();
       await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+      const edited = (await t.api("GET", "/api/v1/admin/bots/pagebot")).body;
+      assert.equal(edited.system_prompt, "Be briefer.");
+      assert.deepEqual(edited.budget, { tokens_per_session_per_day: 700 });
+      assert.equal(edited.approval, null, "never by default and no own rules: no policy");
+      // A value the server refuses is shown, and nothing is saved.
+      await page.getByLabel("Runtime provider").fill("no-such-provider");
+      await page.getByRole("button", { name: "Save bot" }).click();
+      await page.getByRole("alert").filter({ hasText: "unknown provider" }).waitFor();
       assert.equal(
-        (await t.api("GET", "/api/v1/admin/bots/pagebot")).body.system_prompt,
-        "Be briefer.",
+        (await t.api("GET", "/api/v1/admin/bots/pagebot")).body.runtime.provider,
+        "host",
       );
 
       await nav(page).getByRole("link", { name: "Channels" }).click();
@@ -199,8 +243,30 @@ for (const backend of ALL_BACKENDS) {
       await page.getByText("Runbook").waitFor();
       await assertAccessible(page, "documents and skills");
 
+      const sid = await t.session(`overview-${backend}`);
+      const turn = await t.api("POST", `/api/v1/sessions/${sid}/messages`, {
+        content: "count me",
+        run_agent: true,
+      });
+      await t.waitForTask(turn.body.task_id);
       await nav(page).getByRole("link", { name: "Overview" }).click();
       await page.getByText("Not checked on this instance").waitFor();
+      const card = (title: string) =>
+        page.locator(".card").filter({ has: page.getByRole("heading", { name: title }) });
+      // This server's own heartbeat row, in the card and the table it links to.
+      await card("Instances").locator(".num").filter({ hasText: /^1$/ }).waitFor();
+      await page.getByRole("table", { name: "Live instances" }).getByRole("row").nth(1).waitFor();
+      await card("Turns per minute")
+        .locator(".num")
+        .filter({ hasText: /^[1-9]/ })
+        .waitFor();
+      await card("Pending approvals").locator(".num").filter({ hasText: /^0$/ }).waitFor();
+      assert.equal(
+        await card("Pending approvals").getByRole("link").getAttribute("href"),
+        "/admin/approvals",
+      );
+      await card("Instances").getByRole("link", { name: "Instances" }).click();
+      assert.equal(new URL(page.url()).hash, "#instances-h", "the card links to the table");
       await recordModelCheck(t);
       await page.reload();
       await page.getByTestId("model-ok").filter({ hasText: "yes" }).first().waitFor();

@@ -5,7 +5,9 @@
  * page, cross-site writes with the cookie refused; axe-core on every page visited.
  */
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
@@ -26,6 +28,14 @@ for (const backend of ALL_BACKENDS) {
 
     before(async () => {
       writeUiTestIntegration(dirs.path);
+      // A supervised process for the integration page: a line every 200 ms, with its pid.
+      writeFileSync(
+        join(dirs.path, "uitest", "process.ts"),
+        `export default {
+  description: "UI test process",
+  command: [process.execPath, "-e", "let n = 0; setInterval(() => console.log('uitest line ' + ++n + ' pid ' + process.pid), 200); process.on('SIGTERM', () => process.exit(0));"],
+};\n`,
+      );
       t = await startTestApp({
         backend,
         env: { INTEGRATION_DIRS: dirs.path },
@@ -81,6 +91,41 @@ for (const backend of ALL_BACKENDS) {
       await assertAccessible(page, "integration page");
     });
 
+    test("an integration's process: its recent output shown, and restarted from the page", async () => {
+      await nav(page).getByRole("link", { name: "Integrations", exact: true }).click();
+      await page.getByRole("link", { name: "UI test" }).first().click();
+      await page.getByRole("heading", { name: "Recent output" }).waitFor();
+      const first = (await t.api("GET", "/api/v1/admin/integrations/uitest/process")).body;
+      assert.equal(first.state, "running");
+      const output = page.getByTestId("process-output");
+      for (let i = 0; i < 50 && !(await output.isVisible()); i++) {
+        await page.getByRole("button", { name: "Refresh output" }).click();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(await output.innerText(), new RegExp(`uitest line \\d+ pid ${first.pid}`));
+      await assertAccessible(page, "integration page with process output");
+      await page.getByRole("button", { name: "Restart", exact: true }).click();
+      let now = first;
+      for (let i = 0; i < 100 && (now.pid === first.pid || now.state !== "running"); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        now = (await t.api("GET", "/api/v1/admin/integrations/uitest/process")).body;
+      }
+      assert.notEqual(now.pid, first.pid, "a new process");
+      // The new process's lines arrive in the same output.
+      for (let i = 0; i < 50 && !(await output.innerText()).includes(`pid ${now.pid}`); i++) {
+        await page.getByRole("button", { name: "Refresh output" }).click();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(await output.innerText(), new RegExp(`pid ${now.pid}`));
+      const lines = (await t.api("GET", "/api/v1/admin/integrations/uitest/process/output")).body;
+      assert.ok(lines.length > 0 && lines.length <= 200);
+      assert.equal(lines[0].stream, "stdout");
+      assert.equal(
+        (await t.api("GET", "/api/v1/admin/integrations/nope/process/output")).status,
+        404,
+      );
+    });
+
     test("a message sent on the Sessions page: the task completes and the reply arrives live, without reload", async () => {
       const sessionId = await t.session("ui-live");
       await nav(page).getByRole("link", { name: "Sessions", exact: true }).click();
@@ -97,6 +142,32 @@ for (const backend of ALL_BACKENDS) {
       const tasks = (await t.api("GET", `/api/v1/tasks?session_id=${sessionId}`)).body.items;
       assert.equal(tasks[0].status, "complete");
       await assertAccessible(page, "session page");
+
+      // A file sent with a message: listed under it (name, type, size), downloadable through
+      // the scope-checked route with the page's cookie.
+      const notes = "release notes: the UI shows files\n";
+      await page.getByRole("textbox", { name: "Message" }).fill("see the file");
+      await page.getByLabel("Files (optional)").setInputFiles({
+        name: "notes.txt",
+        mimeType: "text/plain",
+        buffer: Buffer.from(notes),
+      });
+      await page.getByRole("button", { name: "Send and run the agent" }).click();
+      const file = page.getByRole("list", { name: "Attachments" }).getByRole("link", {
+        name: "notes.txt",
+      });
+      await file.waitFor({ timeout: 15_000 });
+      assert.match(
+        await page.locator("[data-attachment]").innerText(),
+        new RegExp(`text/plain, ${Buffer.byteLength(notes)} bytes`),
+      );
+      const href = (await file.getAttribute("href"))!;
+      assert.match(href, new RegExp(`session_id=${sessionId}`));
+      const got = await page.request.get(`${t.url}${href}`);
+      assert.equal(got.status(), 200);
+      assert.equal(await got.text(), notes);
+      await assertAccessible(page, "session page with a file");
+
       await nav(page).getByRole("link", { name: "Sessions", exact: true }).click();
       await page.getByRole("heading", { level: 1, name: "Sessions" }).waitFor();
       await assertAccessible(page, "sessions");

@@ -15,6 +15,7 @@ import { KnowledgePage } from "./pages/knowledge.js";
 import { NotificationsPage } from "./pages/notifications.js";
 import { OverviewPage } from "./pages/overview.js";
 import { SessionPage, SessionsPage } from "./pages/sessions.js";
+import { TaskPage } from "./pages/task.js";
 import { TasksPage } from "./pages/tasks.js";
 import { WebhooksPage } from "./pages/webhooks.js";
 
@@ -54,6 +55,7 @@ const ROUTES = [
     scope: "tasks:read",
     page: TasksPage,
   },
+  { path: /^\/admin\/tasks\/([^/]+)$/, title: "Task", scope: "tasks:read", page: TaskPage },
   {
     path: /^\/admin\/approvals\/?$/,
     nav: "/admin/approvals",
@@ -133,6 +135,8 @@ document.addEventListener("click", (e) => {
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || !url.pathname.startsWith("/admin")) return;
+  // A link to a part of this page (#id) is the browser's own.
+  if (url.hash && url.pathname === location.pathname && url.search === location.search) return;
   e.preventDefault();
   navigate(url.pathname + url.search);
 });

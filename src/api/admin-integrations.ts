@@ -161,6 +161,21 @@ export const adminIntegrationsApi = apiPlugin<AdminIntegrationsApiOptions>(
       },
     });
 
+    routes.add({
+      method: "GET",
+      url: "/api/v1/admin/integrations/:id/process/output",
+      summary:
+        "The process's recent output on this instance: [{at, stream: stdout|stderr, line}], the newest 200, oldest first",
+      scope: "admin",
+      params: idParams,
+      async handler({ params }) {
+        get(params.id);
+        const lines = processes().output(params.id);
+        if (!lines) throw new HttpError(404, "Integration has no process");
+        return lines;
+      },
+    });
+
     for (const action of ["start", "stop", "restart"] as const) {
       routes.add({
         method: "POST",

@@ -19,6 +19,7 @@ import { adminUi } from "./admin-ui.ts";
 import { type ApprovalsApiOptions, approvalsApi } from "./approvals.ts";
 import { type AuthSessionApiOptions, authSessionApi } from "./auth-session.ts";
 import { type DeliveriesApiOptions, deliveriesApi } from "./deliveries.ts";
+import { deliveryAttemptsApi } from "./delivery-attempts.ts";
 import { type DocumentsApiOptions, documentsApi } from "./documents.ts";
 import { type HomePageOptions, homePage } from "./home.ts";
 import { type JobsApiOptions, jobsApi } from "./jobs.ts";
@@ -30,6 +31,7 @@ import { type SessionsApiOptions, sessionsApi } from "./sessions.ts";
 import { type SkillsApiOptions, skillsApi } from "./skills.ts";
 import { type StateApiOptions, stateApi } from "./state.ts";
 import { type SystemApiOptions, systemApi } from "./system.ts";
+import { taskTimelineApi } from "./task-timeline.ts";
 import { type TasksApiOptions, tasksApi } from "./tasks.ts";
 import { type WebhooksApiOptions, webhooksApi } from "./webhooks.ts";
 
@@ -72,10 +74,12 @@ export function mountApi(server: FastifyInstance, deps: ApiDeps): void {
   server.register(sessionsApi, { auth, ...deps.sessions });
   server.register(sessionListApi, { auth, ...deps.sessions });
   server.register(tasksApi, { auth, ...deps.tasks });
+  server.register(taskTimelineApi, { auth, store: deps.tasks.store });
   server.register(approvalsApi, { auth, ...deps.approvals });
   server.register(jobsApi, { auth, ...deps.jobs });
   server.register(webhooksApi, { auth, ...deps.webhooks });
   server.register(deliveriesApi, { auth, ...deps.deliveries });
+  server.register(deliveryAttemptsApi, { auth, store: deps.deliveries.store });
   server.register(notificationsApi, { auth, ...deps.notifications });
   server.register(stateApi, { auth, ...deps.state });
   server.register(documentsApi, { auth, ...deps.documents });

@@ -51,8 +51,30 @@ export interface ProcessStatus {
   singleton: boolean;
 }
 
+/** One line a process wrote, as kept for the admin API. */
+export interface OutputLine {
+  /** ISO 8601. */
+  at: string;
+  stream: "stdout" | "stderr";
+  /** At most {@link OUTPUT_LINE_CHARS} characters. */
+  line: string;
+}
+
+/** Lines kept per integration (the newest, across restarts). */
+export const OUTPUT_LINES_KEPT = 200;
+/** Characters kept of one line. */
+export const OUTPUT_LINE_CHARS = 2000;
+
+/** Adds a line to `e`'s recent output, dropping the oldest past {@link OUTPUT_LINES_KEPT}. */
+export function keepLine(e: ProcessEntry, stream: "stdout" | "stderr", line: string): void {
+  e.output.push({ at: new Date().toISOString(), stream, line: line.slice(0, OUTPUT_LINE_CHARS) });
+  if (e.output.length > OUTPUT_LINES_KEPT) e.output.splice(0, e.output.length - OUTPUT_LINES_KEPT);
+}
+
 /** The supervisor's record of one integration's process (times are `Date.now()` ms). */
 export interface ProcessEntry {
+  /** Its recent output lines, oldest first (see {@link keepLine}). */
+  output: OutputLine[];
   integration: string;
   def: ProcessDefinition;
   settings: Record<string, string | undefined>;
@@ -111,6 +133,7 @@ export function newEntry(
     lastExitSignal: null,
     lastError: null,
     lease: undefined,
+    output: [],
   };
 }
 

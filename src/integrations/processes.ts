@@ -19,9 +19,16 @@ import type { Logger } from "pino";
 import type { LeaseService } from "../leases/exclusive.ts";
 import type { ProcessDefinition } from "../sdk/index.ts";
 import { type ChildRun, startRun, terminate } from "./process-child.ts";
-import { newEntry, type ProcessEntry, type ProcessStatus, snapshot } from "./process-status.ts";
+import {
+  keepLine,
+  newEntry,
+  type OutputLine,
+  type ProcessEntry,
+  type ProcessStatus,
+  snapshot,
+} from "./process-status.ts";
 
-export type { ProcessState, ProcessStatus } from "./process-status.ts";
+export type { OutputLine, ProcessState, ProcessStatus } from "./process-status.ts";
 
 /** Options of {@link ProcessSupervisor}. */
 export interface SupervisorOptions {
@@ -166,6 +173,14 @@ export class ProcessSupervisor {
       await this.#startEntry(entry);
       return snapshot(entry);
     });
+  }
+
+  /**
+   * The recent output lines of an integration's process on this instance (the newest 200,
+   * oldest first, kept across restarts), or undefined when it has no process.
+   */
+  output(integration: string): OutputLine[] | undefined {
+    return this.#entries.get(integration)?.output.slice();
   }
 
   /**
@@ -353,7 +368,10 @@ export class ProcessSupervisor {
         },
         onEnd: (code, sig, error) => this.#handleExit(entry, run, code, sig, error),
         onError: (err) => this.#log.warn({ integration, err }, "integration process error"),
-        onLine: (stream, line) => this.#log.info({ integration, stream }, line),
+        onLine: (stream, line) => {
+          keepLine(entry, stream, line);
+          this.#log.info({ integration, stream }, line);
+        },
       });
     } catch (err) {
       entry.state = "failed";

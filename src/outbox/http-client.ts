@@ -24,6 +24,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Agent } from "undici";
 import type { OutboundResult, PostOptions } from "../sdk/http.ts";
 import { deadlineOf } from "./attempt-deadline.ts";
+import { noteExchange } from "./attempt-exchanges.ts";
 import {
   type Connector,
   createGuardedConnector,
@@ -205,6 +206,14 @@ export class OutboundHttpClient {
         timeoutMs,
         signal,
         maxResponseBytes: opts.maxResponseBytes ?? RESPONSE_BODY_LIMIT,
+      });
+      noteExchange({
+        method,
+        url: target,
+        headers,
+        status: out.kind === "response" ? out.status : null,
+        body: out.kind === "response" ? out.body : undefined,
+        truncated: out.kind === "response" && out.truncated,
       });
 
       let retryAfterMs: number | undefined;

@@ -9,6 +9,7 @@
  * 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, ±20 % jitter, at least 60 s after a 429),
  * then marked dead. A receiver being down never reruns the LLM: the result is in the row.
  */
+
 import type { Logger } from "pino";
 import { withDefaults } from "../lib/defaults.ts";
 import { destinationOf } from "../lib/destination.ts";
@@ -18,6 +19,7 @@ import type { DeliveryErrorInfo } from "../sdk/errors.ts";
 import type { ClaimedDelivery, Delivery, NewDelivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { attemptDeadline } from "./attempt-deadline.ts";
+import { collectExchanges } from "./attempt-exchanges.ts";
 import { type DestinationBreaker, DestinationBreakers } from "./breaker.ts";
 import { OutcomeWriter } from "./outcome-writer.ts";
 import { DEFAULT_RETRY_SCHEDULE_MS, decideRetry } from "./retry-policy.ts";
@@ -391,20 +393,25 @@ export class DeliveryWorker {
   /** One attempt of a leased delivery: send, then record delivered / failed / dead. */
   async #attempt(d: Delivery): Promise<{ outcome: AttemptOutcome; recorded: Promise<void> }> {
     const started = performance.now();
+    const startedAt = Date.now();
     let outcome: AttemptOutcome;
     const leaseMs = this.#o.leaseMs;
     // The attempt ends a little before the lease does, leaving time to record it.
     const budget = attemptDeadline(Math.max(500, leaseMs - Math.min(2_000, leaseMs / 10)));
-    try {
+    // The HTTP requests the sender makes through the outbound client are noted for the
+    // attempt's row (./attempt-exchanges.ts).
+    const sent = await collectExchanges(async () => {
       const sender = this.#senders.get(d.targetType);
-      const sent = sender ? await sender(d, budget.signal) : await this.#dispatch(d, budget.signal);
-      outcome = { status: "delivered", httpStatus: sent?.httpStatus ?? null, durationMs: 0 };
-    } catch (err) {
-      outcome = this.#failure(d, err);
-    } finally {
-      budget.dispose();
+      return sender ? await sender(d, budget.signal) : await this.#dispatch(d, budget.signal);
+    });
+    budget.dispose();
+    if (sent.ok) {
+      outcome = { status: "delivered", httpStatus: sent.value?.httpStatus ?? null, durationMs: 0 };
+    } else {
+      outcome = this.#failure(d, sent.error);
     }
     outcome.durationMs = performance.now() - started;
+    const last = sent.exchanges.at(-1);
     const { log } = this.#o;
     const recorded = this.#outcomes.write({
       id: d.id,
@@ -412,6 +419,22 @@ export class DeliveryWorker {
       httpStatus: outcome.httpStatus,
       error: outcome.error ?? "",
       nextAttemptAt: outcome.nextAttemptAt ?? Date.now(),
+      details: {
+        attempt: d.attempts,
+        startedAt,
+        durationMs: outcome.durationMs,
+        requests: sent.exchanges.length,
+        last: last
+          ? {
+              method: last.method,
+              url: last.url,
+              responseStatus: last.status,
+              requestHeaders: last.requestHeaders,
+              responseExcerpt: last.responseExcerpt,
+              responseTruncated: last.responseTruncated,
+            }
+          : null,
+      },
     });
     if (outcome.status === "dead") {
       log.warn({ delivery_id: d.id, attempts: d.attempts, error: outcome.error }, "delivery dead");

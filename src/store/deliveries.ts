@@ -3,10 +3,12 @@
  * transaction as the state change they report (a finished task), then claimed with a
  * lease by the delivery worker, so a crash never loses or duplicates the decision to send.
  */
+
 import { type Kysely, sql } from "kysely";
 import { uuidv7 } from "../ids.ts";
 import { destinationOf } from "../lib/destination.ts";
 import type { Dialect } from "./db.ts";
+import { type AttemptDetails, attemptRows } from "./delivery-attempts.ts";
 import { type ClaimedDelivery, type ClaimLimits, DeliveryClaims } from "./delivery-claim.ts";
 import { fromJson } from "./json.ts";
 import type { Database, DeliveriesTable, DeliveryStatus } from "./schema.ts";
@@ -80,8 +82,11 @@ export type DeliveryOutcome =
   | { status: "failed"; nextAttemptAt: number; httpStatus?: number | null; error: string }
   | { status: "dead"; httpStatus?: number | null; error: string };
 
-/** One attempt's outcome, for {@link DeliveryRepository.recordAttempts}. */
-export type DeliveryOutcomeRecord = { id: string } & DeliveryOutcome;
+/**
+ * One attempt's outcome, for {@link DeliveryRepository.recordAttempts}; with `details`, a
+ * `delivery_attempts` row is written too (in the same transaction).
+ */
+export type DeliveryOutcomeRecord = { id: string; details?: AttemptDetails } & DeliveryOutcome;
 
 /** Filters of {@link DeliveryRepository.list}. */
 export interface DeliveryFilter {
@@ -211,6 +216,22 @@ export class DeliveryRepository {
           .execute();
       }
       for (const o of others) await recordAttempt(trx, o.id, owner, o);
+      const attempts = attemptRows(
+        outcomes.flatMap((o) =>
+          o.details
+            ? [
+                {
+                  deliveryId: o.id,
+                  status: o.status,
+                  httpStatus: o.httpStatus ?? null,
+                  error: o.status === "delivered" ? null : o.error,
+                  details: o.details,
+                },
+              ]
+            : [],
+        ),
+      );
+      if (attempts.length) await trx.insertInto("delivery_attempts").values(attempts).execute();
     };
     if (this.#db.isTransaction) return write(this.#db);
     await this.#db.transaction().execute(async (trx) => {

@@ -21,6 +21,7 @@ import { ChannelRepository } from "./channels.ts";
 import type { QueryHandle } from "./compiled.ts";
 import { type Db, type Dialect, openDatabase } from "./db.ts";
 import { DeliveryRepository } from "./deliveries.ts";
+import { DeliveryAttemptRepository } from "./delivery-attempts.ts";
 import { DocumentSearchRepository } from "./document-search.ts";
 import { DocumentRepository } from "./documents.ts";
 import { GroupCommit, type GroupCommitStats } from "./group-commit.ts";
@@ -78,6 +79,7 @@ export class Repositories {
   #uiSessions: UiSessionRepository | undefined;
   #toolCalls: ToolCallRepository | undefined;
   #deliveries: DeliveryRepository | undefined;
+  #deliveryAttempts: DeliveryAttemptRepository | undefined;
   #notifications: NotificationRepository | undefined;
   #receipts: ReceiptRepository | undefined;
   #channels: ChannelRepository | undefined;
@@ -160,6 +162,12 @@ export class Repositories {
   get deliveries(): DeliveryRepository {
     this.#deliveries ??= new DeliveryRepository(this.#db, this.#shared.dialect);
     return this.#deliveries;
+  }
+
+  /** One row per outbox attempt (written with the outcome by `deliveries.recordAttempts`). */
+  get deliveryAttempts(): DeliveryAttemptRepository {
+    this.#deliveryAttempts ??= new DeliveryAttemptRepository(this.#db);
+    return this.#deliveryAttempts;
   }
 
   /** The notification history. */

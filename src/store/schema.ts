@@ -157,6 +157,28 @@ export interface DeliveriesTable {
   destination: string;
 }
 
+/** One outbox attempt of a delivery (migration 0024). Times in ms since the epoch. */
+export interface DeliveryAttemptsTable {
+  id: string;
+  delivery_id: string;
+  /** The delivery's attempt count when this attempt was claimed (1 = first). */
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  status: "delivered" | "failed" | "dead";
+  http_status: number | null;
+  error: string | null;
+  /** HTTP requests the attempt made through the outbound client (its own retries included). */
+  requests: number;
+  /** The last request: method, URL cut to `scheme://host`, headers (JSON, secrets masked). */
+  request_method: string | null;
+  request_url: string | null;
+  request_headers: string | null;
+  /** The first bytes of the last response's body, as text. */
+  response_excerpt: string | null;
+  response_truncated: number;
+}
+
 export interface ApiKeysTable {
   id: string;
   name: string;
@@ -433,6 +455,7 @@ export interface Database {
   tasks: TasksTable;
   tool_calls: ToolCallsTable;
   deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
   api_keys: ApiKeysTable;
   integration_settings: IntegrationSettingsTable;
   skills: SkillsTable;

@@ -1,10 +1,19 @@
 // Bots: the list, and a form to create or edit one through /api/v1/admin/bots — model,
 // fallback models, prompt, tools (GET /api/v1/admin/tools) and skills (GET /api/v1/skills)
-// picked from the registry, display name, avatar, integration_config. The API has no
-// approval policy or runtime fields yet, so neither is shown.
+// picked from the registry, display name, avatar, integration_config, approval policy,
+// runtime and token budget (./bot-policy.js).
 import { useEffect, useState } from "preact/hooks";
 import { api, navigate, when } from "../api.js";
 import { html } from "../html.js";
+import {
+  ApprovalFields,
+  approvalWire,
+  BudgetFields,
+  budgetWire,
+  policyDraft,
+  RuntimeFields,
+  runtimeWire,
+} from "./bot-policy.js";
 import { ErrorLine, Field, OkLine } from "./parts.js";
 
 /** The list of bots. */
@@ -72,6 +81,9 @@ const BLANK = {
   tools: [],
   skills: [],
   integration_config: {},
+  approval: null,
+  runtime: null,
+  budget: null,
 };
 
 /** Create (param "new") or edit one bot. */
@@ -83,6 +95,7 @@ export function BotPage({ param }) {
   const [tools, setTools] = useState([]);
   const [skills, setSkills] = useState([]);
   const [msg, setMsg] = useState({});
+  const [policy, setPolicy] = useState(policyDraft(BLANK));
   useEffect(() => {
     api("GET", "/api/v1/admin/tools").then(setTools, () => {});
     api("GET", "/api/v1/skills").then(
@@ -95,6 +108,7 @@ export function BotPage({ param }) {
           setBot({ ...b, display_name: b.display_name ?? "", avatar_url: b.avatar_url ?? "" });
           setFallbacks(b.fallback_models.join("\n"));
           setConfig(JSON.stringify(b.integration_config, null, 2));
+          setPolicy(policyDraft(b));
         },
         (e) => setMsg({ error: e.message }),
       );
@@ -127,6 +141,9 @@ export function BotPage({ param }) {
       display_name: bot.display_name || null,
       avatar_url: bot.avatar_url || null,
       integration_config,
+      approval: approvalWire(policy),
+      runtime: runtimeWire(policy),
+      budget: budgetWire(policy),
     };
     if (bot.model) body.model = bot.model;
     try {
@@ -136,6 +153,7 @@ export function BotPage({ param }) {
       } else {
         const b = await api("PUT", `/api/v1/admin/bots/${encodeURIComponent(param)}`, body);
         setBot({ ...b, display_name: b.display_name ?? "", avatar_url: b.avatar_url ?? "" });
+        setPolicy(policyDraft(b));
         setMsg({ ok: "Saved." });
       }
     } catch (err) {
@@ -175,7 +193,9 @@ export function BotPage({ param }) {
       <${Picker} legend="Skills" idPrefix="skill" items=${skills} picked=${bot.skills} onChange=${(v) => setBot({ ...bot, skills: v })} empty="No skills are synced from integrations." />
       <${Field} id="bot-config" label="integration_config (JSON)" hint="Per-integration settings of this bot, as a JSON object.">
         <textarea id="bot-config" rows="4" class="mono" aria-describedby="bot-config-hint" value=${config} onInput=${(e) => setConfig(e.target.value)}></textarea></${Field}>
-      <p class="hint">Approval policy and runtime are not in the bots API yet, so they cannot be set here.</p>
+      <${ApprovalFields} draft=${policy} tools=${bot.tools} onChange=${setPolicy} />
+      <${RuntimeFields} draft=${policy} onChange=${setPolicy} />
+      <${BudgetFields} draft=${policy} onChange=${setPolicy} />
       <${ErrorLine} error=${msg.error} /><${OkLine} ok=${msg.ok} />
       <p class="copy"><button class="primary" type="submit">${isNew ? "Create bot" : "Save bot"}</button>
       ${!isNew && html`<button type="button" onClick=${remove}>Delete bot</button>`}</p>

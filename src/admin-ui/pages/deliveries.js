@@ -1,7 +1,7 @@
 // Deliveries: the outbox, filtered by status and target type, updated live; a delivery's
 // payload, target and attempts on tabs; replay one or many settled ones.
-// The API keeps no per-attempt record (no request headers, no response bodies): the
-// Attempts tab shows what it keeps — the count, the last HTTP status and the last error.
+// Each attempt (GET /api/v1/deliveries/{id}/attempts): its outcome, request headers (secrets
+// masked by the server) and a response body excerpt, folded on the Attempts tab.
 import { useEffect, useState } from "preact/hooks";
 import { api, scopeAllows, subscribe, when } from "../api.js";
 import { html } from "../html.js";
@@ -98,15 +98,45 @@ export function DeliveriesPage({ me }) {
     }`;
 }
 
+/** Request headers (secret values already masked by the server) as a table. */
+function Headers({ headers, caption }) {
+  return html`<div class="scroll"><table>
+    <caption class="sr-only">${caption}</caption>
+    <thead><tr><th scope="col">Header</th><th scope="col">Value</th></tr></thead>
+    <tbody>${Object.entries(headers).map(([k, v]) => html`<tr><td><code>${k}</code></td><td><code>${v}</code></td></tr>`)}</tbody>
+  </table></div>`;
+}
+
+/** One recorded attempt (GET /api/v1/deliveries/{id}/attempts), folded. */
+function AttemptDetails({ a }) {
+  return html`<details data-attempt=${a.attempt}><summary>Attempt ${a.attempt} — <${Status} value=${a.status} />
+      ${a.http_status != null ? ` HTTP ${a.http_status}` : ""} · ${a.duration_ms} ms · ${when(a.started_at)}</summary>
+    ${a.error && html`<p class="error">${a.error}</p>`}
+    ${
+      a.request
+        ? html`<p>${a.request.method} <code>${a.request.url}</code>${a.requests > 1 ? ` (last of ${a.requests} requests)` : ""}</p>
+          <${Headers} headers=${a.request.headers} caption=${`Request headers of attempt ${a.attempt}`} />
+          <p>Response body${a.response?.truncated ? " (first 2048 characters)" : ""}</p>
+          <pre data-testid="response-excerpt">${a.response?.body_excerpt ?? "—"}</pre>`
+        : html`<p class="hint">No HTTP request went through the server's client in this attempt.</p>`
+    }
+  </details>`;
+}
+
 /** One delivery, with tabs. */
 export function DeliveryPage({ param, me }) {
   const [d, setD] = useState(undefined);
+  const [attempts, setAttempts] = useState(undefined);
   const [tab, setTab] = useState("payload");
   const [msg, setMsg] = useState({});
-  const load = () =>
-    api("GET", `/api/v1/deliveries/${encodeURIComponent(param)}`).then(setD, (e) =>
+  const load = () => {
+    api("GET", `/api/v1/deliveries/${encodeURIComponent(param)}/attempts`).then(setAttempts, () =>
+      setAttempts([]),
+    );
+    return api("GET", `/api/v1/deliveries/${encodeURIComponent(param)}`).then(setD, (e) =>
       setMsg({ error: e.message }),
     );
+  };
   useEffect(() => {
     load();
     return subscribe((type, data) => type === "delivery" && data.id === param && load(), load);
@@ -125,6 +155,7 @@ export function DeliveryPage({ param, me }) {
       setMsg({ error: e.message });
     }
   };
+  const lastRequest = attempts?.findLast((a) => a.request)?.request;
   const tabs = [
     {
       id: "payload",
@@ -134,16 +165,20 @@ export function DeliveryPage({ param, me }) {
     {
       id: "target",
       label: "Request",
-      body: html`<p class="hint">The request headers of each attempt are not kept by the server (only signature
-        headers are computed per attempt). This is where the delivery goes, secrets masked:</p>
+      body: html`${
+        lastRequest
+          ? html`<p>The latest attempt's request: ${lastRequest.method} <code>${lastRequest.url}</code> (secret values masked; each attempt's on the Attempts tab).</p>
+            <${Headers} headers=${lastRequest.headers} caption="Request headers of the latest attempt" />`
+          : html`<p class="hint">No request recorded yet.</p>`
+      }
+        <p>Where the delivery goes, secrets masked:</p>
         <dl><dt>Target type</dt><dd>${d.target_type}</dd><dt>Destination</dt><dd>${d.destination ?? "—"}</dd><dt>Webhook id header</dt><dd><code>${d.id}</code></dd></dl>
         <${Json} value=${d.target} />`,
     },
     {
       id: "attempts",
       label: "Attempts",
-      body: html`<p class="hint">The server keeps the last attempt's outcome only, not each attempt's response.</p>
-        <dl>
+      body: html`<dl>
           <dt>Status</dt><dd data-testid="detail-status"><${Status} value=${d.status} /></dd>
           <dt>Attempts</dt><dd>${d.attempts}</dd>
           <dt>Last HTTP status</dt><dd>${d.last_status ?? "—"}</dd>
@@ -151,12 +186,17 @@ export function DeliveryPage({ param, me }) {
           <dt>Next attempt</dt><dd>${when(d.next_attempt_at)}</dd>
           <dt>Delivered</dt><dd>${when(d.delivered_at)}</dd>
           <dt>Created</dt><dd>${when(d.created_at)}</dd>
-        </dl>`,
+        </dl>
+        ${
+          attempts?.length
+            ? attempts.map((a) => html`<${AttemptDetails} a=${a} />`)
+            : html`<p class="hint">No attempt recorded (attempts before the server kept them have none).</p>`
+        }`,
     },
   ];
   return html`<h1>Delivery <code>${d.id.slice(0, 13)}…</code></h1>
     <p><a href="/admin/deliveries">All deliveries</a> · <${Status} value=${d.status} /> · ${d.target_type}
-      ${d.task_id && html` · task <code>${d.task_id}</code>`}</p>
+      ${d.task_id && html` · task <a href=${`/admin/tasks/${encodeURIComponent(d.task_id)}`}><code>${d.task_id}</code></a>`}</p>
     ${replayable(d) && html`<p><button type="button" disabled=${!scopeAllows(me.scopes, "webhooks:write")} onClick=${replay}>Replay</button></p>`}
     <${ErrorLine} error=${msg.error} /><${OkLine} ok=${msg.ok} />
     <${Tabs} label="Delivery details" tabs=${tabs} current=${tab} onSelect=${setTab} />`;

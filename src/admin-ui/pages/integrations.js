@@ -1,5 +1,6 @@
 // Integrations: every discovered folder with its status and load errors; one integration's
-// page with its settings form, webhook URL, process and adapter status, dashboard modules.
+// page with its settings form, webhook URL, process (status, recent output, start, stop,
+// restart) and adapter status, dashboard modules.
 import { useEffect, useState } from "preact/hooks";
 import { api, subscribe } from "../api.js";
 import { html } from "../html.js";
@@ -55,11 +56,40 @@ function Copy({ text, label }) {
   return html`<span class="copy"><code>${text}</code><button type="button" onClick=${copy} aria-label=${`Copy ${label}`}>Copy</button>${done && html`<span role="status">Copied</span>`}</span>`;
 }
 
+/**
+ * The process's recent output on this instance (GET …/process/output), re-read with the
+ * Refresh button and after each start, stop or restart (`version`).
+ */
+function ProcessOutput({ folder, version }) {
+  const [lines, setLines] = useState(undefined);
+  const load = () =>
+    api("GET", `/api/v1/admin/integrations/${encodeURIComponent(folder)}/process/output`).then(
+      setLines,
+      () => setLines([]),
+    );
+  useEffect(() => {
+    load();
+  }, [folder, version]);
+  return html`<h3 id="proc-out-h">Recent output</h3>
+    <p><button type="button" onClick=${load}>Refresh output</button></p>
+    ${
+      !lines
+        ? html`<p class="hint">Loading…</p>`
+        : lines.length === 0
+          ? html`<p class="hint">No output on this instance yet.</p>`
+          : html`<pre class="output" tabindex="0" aria-labelledby="proc-out-h" data-testid="process-output">${lines
+              .map((l) => `${l.at.slice(11, 19)} ${l.stream === "stderr" ? "!" : " "} ${l.line}`)
+              .join("\n")}</pre>`
+    }
+    <p class="hint">The newest 200 lines this instance saw (times UTC; "!" marks stderr).</p>`;
+}
+
 /** One integration. */
 export function IntegrationPage({ param }) {
   const { list, error, reload } = useIntegrations();
   const [modules, setModules] = useState([]);
   const [procMsg, setProcMsg] = useState("");
+  const [procRuns, setProcRuns] = useState(0);
   useEffect(() => {
     api("GET", "/api/v1/admin/integrations/dashboard-modules").then(
       (all) => setModules(all.filter((m) => m.integration === param)),
@@ -79,6 +109,7 @@ export function IntegrationPage({ param }) {
         `/api/v1/admin/integrations/${encodeURIComponent(i.folder)}/process/${action}`,
       );
       reload();
+      setProcRuns((n) => n + 1);
     } catch (e) {
       setProcMsg(e.message);
     }
@@ -95,7 +126,8 @@ export function IntegrationPage({ param }) {
       i.process
         ? html`<p><${Status} value=${i.process.state} /> ${i.process.pid ? `pid ${i.process.pid}` : ""}</p>
           <p class="copy">${["start", "stop", "restart"].map((a) => html`<button type="button" onClick=${() => proc(a)}>${a[0].toUpperCase() + a.slice(1)}</button>`)}</p>
-          ${procMsg && html`<p class="error" role="alert">${procMsg}</p>`}`
+          ${procMsg && html`<p class="error" role="alert">${procMsg}</p>`}
+          <${ProcessOutput} folder=${i.folder} version=${procRuns} />`
         : html`<p>No process.</p>`
     }
     <h2>Settings</h2>

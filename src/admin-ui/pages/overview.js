@@ -1,5 +1,6 @@
-// Overview: health, queue depth, failed tasks, dead deliveries, integrations — each a link —
-// and the model endpoints with whether they answered at the server's start-up check.
+// Overview: health, instances, queue depth, turns per minute, failed tasks, dead deliveries,
+// pending approvals, integrations — each a link — the live instances, and the model
+// endpoints with whether they answered at the server's start-up check.
 import { useEffect, useState } from "preact/hooks";
 import { api, scopeAllows, when } from "../api.js";
 import { html } from "../html.js";
@@ -39,6 +40,30 @@ function Models({ result, why }) {
   </section>`;
 }
 
+/** The servers sharing this database (GET /api/v1/admin/instances). */
+function Instances({ list, why }) {
+  return html`<section aria-labelledby="instances-h"><h2 id="instances-h">Instances</h2>
+    ${why && html`<p class="hint">${why}</p>`}
+    ${
+      list &&
+      html`<div class="scroll"><table>
+        <caption class="sr-only">Live instances</caption>
+        <thead><tr><th scope="col">Instance</th><th scope="col">Host</th><th scope="col">Version</th><th scope="col">Started</th><th scope="col">Last heartbeat</th><th scope="col">Running tasks</th><th scope="col">Leases held</th></tr></thead>
+        <tbody>${list.map(
+          (
+            i,
+          ) => html`<tr data-instance=${i.id}><td><code>${i.id}</code></td><td>${i.hostname}</td><td>${i.version}</td>
+            <td>${when(i.started_at)}</td><td>${when(i.last_heartbeat_at)}</td><td>${i.tasks_running}</td>
+            <td>${i.holds.length ? i.holds.map((h) => html`<code>${h}</code> `) : "—"}</td></tr>`,
+        )}</tbody></table></div>
+        ${list.length === 0 && html`<p class="hint">No instance has sent a heartbeat lately.</p>`}`
+    }
+  </section>`;
+}
+
+/** The window "turns per minute" counts over, ms. */
+const TURN_WINDOW_MS = 60_000;
+
 /** The overview page. */
 export function OverviewPage({ me }) {
   const [s, setS] = useState({});
@@ -52,12 +77,21 @@ export function OverviewPage({ me }) {
       count("/api/v1/tasks?status=pending&limit=200").then(put("pending"), () => {});
       count("/api/v1/tasks?status=running&limit=200").then(put("running"), () => {});
       count("/api/v1/tasks?status=failed&limit=200").then(put("failed"), () => {});
+      const since = new Date(Date.now() - TURN_WINDOW_MS).toISOString();
+      count(`/api/v1/tasks?since=${encodeURIComponent(since)}&limit=200`).then(
+        put("turns"),
+        () => {},
+      );
+    }
+    if (scopeAllows(me.scopes, "approvals:read")) {
+      count("/api/v1/approvals?status=pending&limit=200").then(put("approvals"), () => {});
     }
     if (scopeAllows(me.scopes, "webhooks:read")) {
       count("/api/v1/deliveries?status=dead&limit=200").then(put("dead"), () => {});
     }
     if (scopeAllows(me.scopes, "admin")) {
       api("GET", "/api/v1/admin/models").then(put("models"), () => {});
+      api("GET", "/api/v1/admin/instances").then(put("instances"), () => {});
       api("GET", "/api/v1/admin/integrations").then(
         (list) =>
           put("integrations")(
@@ -71,11 +105,15 @@ export function OverviewPage({ me }) {
   return html`<h1>Overview</h1>
     <div class="cards">
       <${Card} title="Health" value=${s.health} href="/readyz" />
+      <${Card} title="Instances" value=${s.instances?.length} href="#instances-h" why=${need("admin")} />
       <${Card} title="Queue depth (pending)" value=${s.pending} href="/admin/tasks?status=pending" why=${need("tasks:read")} />
       <${Card} title="Running tasks" value=${s.running} href="/admin/tasks?status=running" why=${need("tasks:read")} />
+      <${Card} title="Turns per minute" value=${s.turns} href="/admin/tasks" why=${need("tasks:read") ?? "Tasks created in the last minute."} />
       <${Card} title="Failed tasks" value=${s.failed} href="/admin/tasks?status=failed" why=${need("tasks:read")} />
       <${Card} title="Dead deliveries" value=${s.dead} href="/admin/deliveries?status=dead" why=${need("webhooks:read")} />
+      <${Card} title="Pending approvals" value=${s.approvals} href="/admin/approvals" why=${need("approvals:read")} />
       <${Card} title="Integrations" value=${s.integrations} href="/admin/integrations" why=${need("admin")} />
     </div>
+    <${Instances} list=${s.instances} why=${need("admin")} />
     <${Models} result=${s.models} why=${need("admin")} />`;
 }

@@ -1,6 +1,6 @@
 // Sessions: the list (search by client_id prefix, open/ended) and one session's transcript
-// with tool calls folded, each task's status inline, and a form to send a message; new
-// messages and task changes arrive over the live stream.
+// with tool calls folded, attachments, each task's status inline, and a form to send a
+// message (with files); new messages and task changes arrive over the live stream.
 import { useEffect, useState } from "preact/hooks";
 import { api, scopeAllows, subscribe, when } from "../api.js";
 import { html } from "../html.js";
@@ -52,7 +52,8 @@ export function SessionsPage() {
     }`;
 }
 
-function ToolCalls({ taskId }) {
+/** A task's tool calls, folded; read on first open. */
+export function ToolCalls({ taskId }) {
   const [calls, setCalls] = useState(undefined);
   const open = (e) => {
     if (e.target.open && !calls)
@@ -76,12 +77,53 @@ function ToolCalls({ taskId }) {
     }</details>`;
 }
 
+/** Bytes for people: "512 bytes", "1.5 KiB", "2.0 MiB". */
+export function bytes(n) {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * A message's files (`metadata.attachments`: [{id, name, media_type, size}]), each a download
+ * link through the scope-checked route GET /api/v1/attachments/{id}?session_id=.
+ */
+function Attachments({ list, sessionId }) {
+  if (!Array.isArray(list) || list.length === 0) return "";
+  return html`<ul class="attachments" aria-label="Attachments">${list.map(
+    (a) => html`<li data-attachment=${a.id}>
+      <a href=${`/api/v1/attachments/${encodeURIComponent(a.id)}?session_id=${encodeURIComponent(sessionId)}`} download=${a.name}>${a.name}</a>
+      <span class="hint"> — ${a.media_type}, ${bytes(a.size)}</span></li>`,
+  )}</ul>`;
+}
+
+/**
+ * Uploads one file to the session (POST /api/v1/sessions/{id}/attachments, the raw bytes).
+ * @returns the attachment's id
+ * @throws Error with the server's detail (e.g. 413 over SWITCHYARD_ATTACHMENT_MAX_BYTES)
+ */
+async function upload(sessionId, file) {
+  const res = await fetch(
+    `/api/v1/sessions/${encodeURIComponent(sessionId)}/attachments?name=${encodeURIComponent(file.name)}`,
+    {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "content-type": file.type || "application/octet-stream" },
+      body: file,
+    },
+  );
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${file.name}: ${data.detail ?? `HTTP ${res.status}`}`);
+  return data.id;
+}
+
 /** One session: transcript, tasks inline, send a message. */
 export function SessionPage({ me, param }) {
   const [session, setSession] = useState(undefined);
   const [messages, setMessages] = useState([]);
   const [tasks, setTasks] = useState({});
   const [text, setText] = useState("");
+  const [files, setFiles] = useState([]);
   const [error, setError] = useState("");
   const canWrite = scopeAllows(me.scopes, "sessions:write");
   const canTasks = scopeAllows(me.scopes, "tasks:read");
@@ -98,6 +140,9 @@ export function SessionPage({ me, param }) {
       }
     };
     load();
+    // The stream's message events carry no metadata (attachments): the list is re-read.
+    const reread = () =>
+      api("GET", `/api/v1/sessions/${id}/messages?limit=200`).then(setMessages, () => {});
     return subscribe((type, data) => {
       if (data.session_id !== param) return;
       if (type === "message") {
@@ -106,6 +151,7 @@ export function SessionPage({ me, param }) {
             ? list
             : [...list, { ...data, metadata: { task_id: data.task_id } }],
         );
+        reread();
       } else if (type === "task") {
         setTasks((all) => ({ ...all, [data.id]: { ...all[data.id], ...data } }));
       }
@@ -115,11 +161,16 @@ export function SessionPage({ me, param }) {
     e.preventDefault();
     setError("");
     try {
+      const attachments = [];
+      for (const f of files) attachments.push(await upload(param, f));
       const r = await api("POST", `/api/v1/sessions/${encodeURIComponent(param)}/messages`, {
         content: text,
         run_agent: true,
+        ...(attachments.length ? { attachments } : {}),
       });
       setText("");
+      setFiles([]);
+      e.target.reset();
       if (r.task_id)
         setTasks((all) => ({ [r.task_id]: { id: r.task_id, status: "pending" }, ...all }));
     } catch (err) {
@@ -139,6 +190,7 @@ export function SessionPage({ me, param }) {
           return html`<li class="msg" data-role=${m.role}>
             <div class="meta">${m.role} · ${when(m.created_at)}${t ? html` · task <span class=${`status status-${t.status}`} data-testid="task-status">${t.status}</span>` : ""}</div>
             <pre>${m.content}</pre>
+            <${Attachments} list=${m.metadata?.attachments} sessionId=${param} />
             ${t && m.role === "assistant" && canTasks && html`<${ToolCalls} taskId=${t.id} />`}
           </li>`;
         })}
@@ -151,6 +203,8 @@ export function SessionPage({ me, param }) {
           ? html`<form onSubmit=${send}>
               <div class="field"><label for="msg-text">Message</label>
                 <textarea id="msg-text" rows="3" required value=${text} onInput=${(e) => setText(e.target.value)}></textarea></div>
+              <div class="field"><label for="msg-files">Files (optional)</label>
+                <input id="msg-files" type="file" multiple onChange=${(e) => setFiles([...e.target.files])} /></div>
               <button class="primary" type="submit">Send and run the agent</button>
             </form>`
           : html`<p class="hint">Sending needs the sessions:write scope.</p>`

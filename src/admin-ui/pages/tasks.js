@@ -1,4 +1,5 @@
-// Tasks: filter by status, bot and session; cancel a pending or running one. Updates live.
+// Tasks: filter by status, bot and session; cancel a pending or running one; each links to
+// its page with the timeline (./task.js). Updates live.
 import { useEffect, useState } from "preact/hooks";
 import { api, scopeAllows, subscribe, when } from "../api.js";
 import { html } from "../html.js";
@@ -69,7 +70,7 @@ export function TasksPage({ me }) {
         <thead><tr><th scope="col">Task</th><th scope="col">Status</th><th scope="col">Bot</th><th scope="col">Session</th><th scope="col">Created</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
         <tbody>${list.map(
           (t) => html`<tr>
-            <td><code>${t.id}</code>${t.error ? html`<br /><span class="error">${t.error}</span>` : ""}</td>
+            <td><a href=${`/admin/tasks/${encodeURIComponent(t.id)}`}><code>${t.id}</code></a>${t.error ? html`<br /><span class="error">${t.error}</span>` : ""}</td>
             <td><span class=${`status status-${t.status}`}>${t.status}</span></td>
             <td>${t.bot_id}</td>
             <td><a href=${`/admin/sessions/${encodeURIComponent(t.session_id)}`}>session</a></td>
