@@ -5,7 +5,7 @@
  * for an event delivery's own death, which could otherwise loop, and a hook webhook's
  * (best-effort forwarding of lifecycle events; its death is logged by the worker).
  */
-import type { AttemptOutcome } from "../outbox/worker.ts";
+import type { AttemptOutcome } from "../outbox/outcomes.ts";
 import type { Delivery } from "../store/deliveries.ts";
 import { EVENT_TARGET_TYPE, type EventService } from "./events.ts";
 import { HOOK_WEBHOOK_TARGET_TYPE } from "./hook-webhooks.ts";

@@ -16,8 +16,9 @@
 import type { Logger } from "pino";
 import { redactUrl } from "../lib/redact.ts";
 import type { OutboundHttpClient } from "../outbox/http-client.ts";
+import type { DeliverySender } from "../outbox/outcomes.ts";
 import { assertUrlAllowed, type Resolver, UrlNotAllowedError } from "../outbox/ssrf.ts";
-import type { DeliverySender, DeliveryWorker } from "../outbox/worker.ts";
+import type { DeliveryWorker } from "../outbox/worker.ts";
 import { DeliveryError } from "../sdk/errors.ts";
 import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";

@@ -15,63 +15,19 @@ import { withDefaults } from "../lib/defaults.ts";
 import { destinationOf } from "../lib/destination.ts";
 import { WakeLoop } from "../lib/wake-loop.ts";
 import type { Dispatcher, DispatchTask } from "../sdk/dispatch.ts";
-import type { DeliveryErrorInfo } from "../sdk/errors.ts";
 import type { ClaimedDelivery, Delivery, NewDelivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { attemptDeadline } from "./attempt-deadline.ts";
 import { collectExchanges } from "./attempt-exchanges.ts";
 import { type DestinationBreaker, DestinationBreakers } from "./breaker.ts";
 import { OutcomeWriter } from "./outcome-writer.ts";
+import type { AttemptOutcome, DeliverySender, PendingOutcome } from "./outcomes.ts";
 import { DEFAULT_RETRY_SCHEDULE_MS, decideRetry } from "./retry-policy.ts";
 
 /** Default delivery lease: the outbound client's default per-try timeout plus a margin. */
 export const DEFAULT_DELIVERY_LEASE_MS = 20_000;
 
 export { DEFAULT_RETRY_SCHEDULE_MS } from "./retry-policy.ts";
-
-/**
- * Sends one delivery of a core target type (`event`, `notification`…). Resolves when the
- * receiver took it; throws otherwise, steering retries like a dispatcher's error
- * ({@link DeliveryErrorInfo}: `retryable: false` = dead at once, `status`, `retryAfterMs`).
- * It may return the receiver's HTTP status, which is recorded.
- */
-export type DeliverySender = (
-  delivery: Delivery,
-  /**
-   * Aborts shortly before the delivery's lease runs out: a sender must stop then (pass it
-   * to the HTTP client), or the worker could claim the delivery again and send it twice.
-   */
-  signal: AbortSignal,
-) => Promise<SenderResult>;
-
-/** What a sender may resolve to: nothing, or the receiver's HTTP status. */
-// biome-ignore lint/suspicious/noConfusingVoidType: a sender that returns nothing is fine
-type SenderResult = void | { httpStatus?: number };
-
-/**
- * What an inline send came to when it was not (yet) attempted to the end: the destination
- * is parked or at its cap (the row waits for the worker), or the caller stopped waiting
- * (the attempt goes on and is recorded). `error` says which.
- */
-export interface PendingOutcome {
-  status: "pending";
-  httpStatus: null;
-  error: string;
-  durationMs: number;
-}
-
-/** The result of one attempt, as recorded. */
-export interface AttemptOutcome {
-  status: "delivered" | "failed" | "dead";
-  /** HTTP status of the last response, when the sender reported one. */
-  httpStatus: number | null;
-  /** Secret-free reason, absent when delivered. */
-  error?: string;
-  /** When the next attempt is due (ms since epoch), for `failed`. */
-  nextAttemptAt?: number;
-  /** Wall time of the attempt in ms. */
-  durationMs: number;
-}
 
 /** Settings of a {@link DeliveryWorker}. Times in ms. */
 export interface DeliveryWorkerOptions {
