@@ -7,9 +7,10 @@
  * - duplicate model calls: fake LLM requests per turn (its marker is the last user text)
  *   beyond 1; explained when the task's `attempts` (a lease lost to a kill) cover them;
  * - duplicate deliveries: one delivery id (`webhook-id`, Slack metadata `delivery_id`)
- *   received more than once; explained when its outbox row counts as many attempts (an
- *   attempt cut by a kill: outcome unknown, so sent again). Two delivery ids for one turn
- *   are never explained;
+ *   received more than once; a webhook's is explained when its outbox row counts as many
+ *   attempts (an earlier attempt cut by a kill or past its lease: outcome unknown, so sent again). A Slack post
+ *   twice is never explained (the adapter finds its own post by the metadata before
+ *   posting again: exactly once), nor are two delivery ids for one turn;
  * - order violations: per session, user messages listed by the API out of injection order
  *   or listed twice, and model calls (first per turn) out of injection order.
  */
@@ -65,7 +66,11 @@ export async function explainDuplicate(
   const d = await cluster.api("GET", `/api/v1/deliveries/${id}`);
   const note = `${what} ${id} received ${times}×, ${d.attempts} attempts`;
   if (d.attempts >= times)
-    add(explained, `${note} (an attempt cut by a kill: outcome unknown)`, times - 1);
+    add(
+      explained,
+      `${note} (an earlier attempt's outcome unknown: cut by a kill or past its lease)`,
+      times - 1,
+    );
   else add(unexplained, note, times - 1);
 }
 
@@ -125,6 +130,12 @@ export async function checkTurns(src: TurnSources): Promise<TurnFigures> {
       add(f.lost, `${t.marker}: never accepted (${t.status} after ${t.tries} tries)`);
       continue;
     }
+    if (t.redelivered && t.redelivered.taskId !== t.taskId) {
+      add(
+        f.dupDeliveriesUnexplained,
+        `${t.marker} sent again: ${t.redelivered.status}, task ${t.redelivered.taskId} (first ${t.taskId})`,
+      );
+    }
     const ids =
       t.via === "rest"
         ? (restReplies.get(t.taskId!) ?? []).map((r) => String(r.headers["webhook-id"]))
@@ -142,7 +153,12 @@ export async function checkTurns(src: TurnSources): Promise<TurnFigures> {
       }
       if (n > 1) {
         const note = `${t.marker}: ${n} model calls, task attempts ${task.attempts}`;
-        if (n <= task.attempts) add(f.extraCallsExplained, `${note} (lease lost to a kill)`, n - 1);
+        if (n <= task.attempts)
+          add(
+            f.extraCallsExplained,
+            `${note} (its lease was lost: a kill, or a renewal too late)`,
+            n - 1,
+          );
         else {
           add(f.extraCallsExplained, note, task.attempts - 1);
           add(f.extraCallsUnexplained, note, n - task.attempts);
@@ -159,7 +175,11 @@ export async function checkTurns(src: TurnSources): Promise<TurnFigures> {
     }
     for (const id of distinct) {
       const times = ids.filter((x) => x === id).length;
-      if (times > 1) {
+      if (times > 1 && t.via === "slack") {
+        // The chat adapter looks for its own post (metadata delivery_id) before posting
+        // again, so a Slack reply is posted once even after an attempt cut by a kill.
+        add(f.dupDeliveriesUnexplained, `slack reply ${id} posted ${times}×`, times - 1);
+      } else if (times > 1) {
         await explainDuplicate(
           cluster,
           id,

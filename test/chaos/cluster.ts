@@ -55,6 +55,9 @@ export class Instance {
   }
 }
 
+/** How long one try of a request may take before it counts as cut, ms. */
+const TRY_TIMEOUT_MS = 30_000;
+
 /** How a request ended when no instance answered it. */
 export type Unanswered = "refused" | "cut";
 
@@ -75,7 +78,7 @@ export interface RequestOptions {
    * (nothing reached a server) or a 503 is always tried again on the other instance.
    */
   retryCut: boolean;
-  /** Give up after this long, ms (default 60000). */
+  /** Give up after this long, ms (default 300000: a client that keeps trying). */
   deadlineMs?: number;
   /** Called before each try with its number (0-based): a signed request re-signs here. */
   prepare?: (attempt: number) => { headers?: Record<string, string>; raw?: string };
@@ -106,11 +109,11 @@ export class Cluster {
   /**
    * Sends one request to an instance that is up, with the API key. A refused connection or
    * a 503 is sent again to an instance that is up; a connection cut after the request was
-   * sent is sent again only with `retryCut`. Each try has a 15 s timeout.
+   * sent (or not answered within 30 s) is sent again only with `retryCut`.
    * @returns the final HTTP answer (any status), or how it went unanswered
    */
   async request(method: string, path: string, o: RequestOptions): Promise<ClusterAnswer> {
-    const until = Date.now() + (o.deadlineMs ?? 60_000);
+    const until = Date.now() + (o.deadlineMs ?? 300_000);
     let cut = 0;
     for (let attempt = 0; ; attempt++) {
       const url = await this.liveUrl();
@@ -128,7 +131,7 @@ export class Cluster {
           method,
           headers,
           body: raw,
-          signal: AbortSignal.timeout(15_000),
+          signal: AbortSignal.timeout(TRY_TIMEOUT_MS),
         });
         const text = await res.text();
         if (res.status !== 503) {

@@ -89,6 +89,8 @@ export interface ChaosReport {
   /** What it ran against: Node, PostgreSQL server version, CPUs. */
   env: { node: string; postgres: string; cpus: number };
   kills: Record<string, number>;
+  /** Mean time from a SIGKILL until that instance listened again, ms (NaN without kills). */
+  restartMs: number;
   /** Load phase and drain, ms. */
   loadMs: number;
   drainMs: number;
@@ -106,8 +108,8 @@ function serverEnv(db: TestDatabase, llm: FakeLlm, slack: FakeSlack, dataDir: st
     SWITCHYARD_LOG_LEVEL: "warn",
     SWITCHYARD_RUNTIME: "none",
     // Short leases and retry delays so crashed work comes back within the run.
-    SWITCHYARD_TASK_LEASE_SECONDS: "4",
-    SWITCHYARD_DELIVERY_LEASE_SECONDS: "3",
+    SWITCHYARD_TASK_LEASE_SECONDS: "8",
+    SWITCHYARD_DELIVERY_LEASE_SECONDS: "10",
     SWITCHYARD_DELIVERY_SCHEDULE_SECONDS: "0.5,1,1,2,2,5,5",
     SLACK_SIGNING_SECRET,
     SLACK_BOT_TOKEN,
@@ -224,6 +226,7 @@ export async function runChaos(
       size,
       env,
       kills: Object.fromEntries(instances.map((i) => [i.name, i.kills])),
+      restartMs: mean(instances.flatMap((i) => i.downtime.map(([from, to]) => to - from))),
       loadMs,
       drainMs,
       drained,
@@ -283,3 +286,5 @@ async function drain(
   }
   return false;
 }
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -6,7 +6,8 @@
  *
  * Retries: a REST message carries an `Idempotency-Key` and a Slack event its `event_id`
  * (re-signed, with `X-Slack-Retry-Num`, as Slack retries), so a request whose connection
- * was cut is sent again to the other instance. `POST /events` has no idempotency key: a
+ * was cut is sent again to the other instance; and every 5th turn is sent once more after
+ * it was accepted (a retrying client, a Slack redelivery), to whichever instance is next. `POST /events` has no idempotency key: a
  * cut emission is not sent again and is counted as of unknown outcome.
  */
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,7 +33,16 @@ export interface Turn {
   cut: number;
   taskId?: string;
   sessionId?: string;
+  /**
+   * The answer to the same request sent once more after it was accepted (every
+   * {@link REDELIVER_EVERY}th turn: a client retrying, Slack redelivering), which must
+   * name the same task.
+   */
+  redelivered?: { status: number | "refused" | "cut"; taskId?: string };
 }
+
+/** Every this-many-th turn of a session is sent twice (same idempotency key / event id). */
+export const REDELIVER_EVERY = 5;
 
 /** One emitted event. */
 export interface EmittedEvent {
@@ -96,16 +106,20 @@ async function restSender(
     await pace(plan, i, plan.turnsPerSession);
     const marker = `chaos ${plan.runId} rest ${s} #${i}`;
     const sentAt = Date.now();
-    const r = await cluster.request("POST", `/api/v1/sessions/${sessionId}/messages`, {
-      headers: { "idempotency-key": marker.replaceAll(" ", "_") },
-      body: {
-        content: marker,
-        run_agent: true,
-        dispatch_config: { type: "webhook", url: plan.replyUrl },
-      },
-      retryCut: true,
-    });
+    const send = () =>
+      cluster.request("POST", `/api/v1/sessions/${sessionId}/messages`, {
+        headers: { "idempotency-key": marker.replaceAll(" ", "_") },
+        body: {
+          content: marker,
+          run_agent: true,
+          dispatch_config: { type: "webhook", url: plan.replyUrl },
+        },
+        retryCut: true,
+      });
+    const r = await send();
+    const again = i % REDELIVER_EVERY === REDELIVER_EVERY - 1 ? await send() : undefined;
     out.push({
+      redelivered: again && { status: again.status, taskId: again.body?.task_id },
       via: "rest",
       session: s,
       index: i,
@@ -147,23 +161,29 @@ async function slackSender(cluster: Cluster, plan: LoadPlan, s: number, out: Tur
     );
     const raw = JSON.stringify(ev);
     const sentAt = Date.now();
-    const r = await cluster.request("POST", "/integrations/slack/events", {
-      raw,
-      retryCut: true,
-      prepare: (attempt) => {
-        const now = Math.floor(Date.now() / 1000);
-        return {
-          headers: {
-            "x-slack-request-timestamp": String(now),
-            "x-slack-signature": slackSignature(now, raw),
-            ...(attempt > 0
-              ? { "x-slack-retry-num": String(attempt), "x-slack-retry-reason": "http_error" }
-              : {}),
-          },
-        };
-      },
-    });
+    let retries = 0;
+    const send = () =>
+      cluster.request("POST", "/integrations/slack/events", {
+        raw,
+        retryCut: true,
+        prepare: () => {
+          const now = Math.floor(Date.now() / 1000);
+          const retry = retries++;
+          return {
+            headers: {
+              "x-slack-request-timestamp": String(now),
+              "x-slack-signature": slackSignature(now, raw),
+              ...(retry > 0
+                ? { "x-slack-retry-num": String(retry), "x-slack-retry-reason": "http_error" }
+                : {}),
+            },
+          };
+        },
+      });
+    const r = await send();
+    const again = i % REDELIVER_EVERY === REDELIVER_EVERY - 1 ? await send() : undefined;
     out.push({
+      redelivered: again && { status: again.status, taskId: again.body?.task_id },
       via: "slack",
       session: plan.restSessions + s,
       index: i,

@@ -83,7 +83,8 @@ export function formatReport(r: ChaosReport): string {
     `  load ${(r.loadMs / 1000).toFixed(1)} s, SIGKILL + restart every ~${s.killEveryMs / 1000} s: ` +
       Object.entries(r.kills)
         .map(([n, k]) => `${n} ${k}×`)
-        .join(", "),
+        .join(", ") +
+      ` (back after ${(r.restartMs / 1000).toFixed(1)} s on average)`,
     "",
   ];
   const all = rows(r);
