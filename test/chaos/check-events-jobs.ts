@@ -106,6 +106,8 @@ export interface JobFigures {
   never: Counted;
   /** Slots made up by a catch-up run (`covers` > 1) after no instance fired them in time. */
   caughtUp: number;
+  /** …of which fell while every instance was down (the rest: an instance was up but late). */
+  caughtUpAllDown: number;
   /** Runs whose task did not complete (or that have none and are not skipped). */
   unfinished: Counted;
 }
@@ -115,6 +117,7 @@ export interface JobFigures {
  * @param firstSlot its first `next_run_at`, epoch ms
  * @param periodMs its `every_seconds` in ms
  * @param disabledAt when it was disabled, epoch ms: slots up to one period before count
+ * @param downtime per instance, its `[from, to]` periods down (epoch ms)
  */
 export async function checkJob(
   cluster: Cluster,
@@ -122,6 +125,7 @@ export async function checkJob(
   firstSlot: number,
   periodMs: number,
   disabledAt: number,
+  downtime: Array<Array<[number, number]>>,
 ): Promise<JobFigures> {
   const runs = (
     (await cluster.api("GET", `/api/v1/jobs/${jobId}/runs?limit=1000`)).items as any[]
@@ -134,6 +138,7 @@ export async function checkJob(
     twice: counted(),
     never: counted(),
     caughtUp: 0,
+    caughtUpAllDown: 0,
     unfinished: counted(),
   };
   const covered = new Map<number, number>();
@@ -142,7 +147,12 @@ export async function checkJob(
     if (!Number.isInteger(k))
       add(f.twice, `run ${r.id} at ${r.scheduled_for}: not a slot of the schedule`);
     for (let c = 0; c < (r.covers ?? 1); c++) covered.set(k - c, (covered.get(k - c) ?? 0) + 1);
-    if (r.covers > 1) f.caughtUp += r.covers - 1;
+    for (let c = 1; c < (r.covers ?? 1); c++) {
+      f.caughtUp++;
+      const at = firstSlot + (k - c) * periodMs;
+      if (downtime.every((d) => d.some(([from, to]) => from <= at && at <= to)))
+        f.caughtUpAllDown++;
+    }
     if (r.status !== "complete" && r.status !== "skipped") {
       add(
         f.unfinished,

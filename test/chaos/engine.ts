@@ -221,7 +221,14 @@ export async function runChaos(
       load.events,
       subs.map((s, i) => ({ id: subIds[i]!, requests: s.requests })),
     );
-    const jobFigures = await checkJob(cluster, job.id, firstSlot, JOB_EVERY_S * 1000, disabledAt);
+    const jobFigures = await checkJob(
+      cluster,
+      job.id,
+      firstSlot,
+      JOB_EVERY_S * 1000,
+      disabledAt,
+      instances.map((i) => i.downtime),
+    );
     return {
       size,
       env,

@@ -45,7 +45,10 @@ function rows(r: ChaosReport): Row[] {
     { name: "job slots (every 1 s)", value: `${j.slots} (${j.runs} runs)` },
     zero("job slots fired twice", j.twice),
     zero("job slots never fired", j.never),
-    { name: "job slots made up by a catch-up run (missed: run_once)", value: String(j.caughtUp) },
+    {
+      name: "job slots made up by a catch-up run (missed: run_once) / all instances down",
+      value: `${j.caughtUp} / ${j.caughtUpAllDown}`,
+    },
     zero("job runs not finished", j.unfinished),
     { name: "events emitted / accepted", value: `${e.emitted} / ${e.accepted}` },
     {
