@@ -155,7 +155,11 @@ export class Cluster {
     }
   }
 
-  /** {@link request} for an idempotent API call that must succeed with `expect` (default 2xx). */
+  /**
+   * {@link request} for an idempotent API call (a cut one is sent again) that must succeed.
+   * @returns the parsed body
+   * @throws Error naming the call when the answer is not 2xx or no instance answered
+   */
   async api(method: string, path: string, body?: unknown): Promise<any> {
     const r = await this.request(method, path, { body, retryCut: true });
     if (typeof r.status !== "number" || r.status >= 300) {
