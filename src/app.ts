@@ -15,6 +15,7 @@ import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
 import { mountApi } from "./api/index.ts";
+import { apiDeps } from "./api/wiring.ts";
 import type { ApprovalService } from "./approvals/service.ts";
 import { createApprovalService } from "./approvals/wire.ts";
 import { inboundSaver } from "./attachments/inbound.ts";
@@ -50,22 +51,24 @@ import { Metrics } from "./http/metrics.ts";
 import { buildServer, closeServer, listen } from "./http/server.ts";
 import { uuidv7 } from "./ids.ts";
 import { InstanceHeartbeat } from "./instances/heartbeat.ts";
-import { createIntegrationContext } from "./integrations/context.ts";
 import { integrationSources } from "./integrations/discovery.ts";
-import { IntegrationManager } from "./integrations/manager.ts";
+import type { IntegrationManager } from "./integrations/manager.ts";
 import { ProcessSupervisor } from "./integrations/processes.ts";
+import { createIntegrations } from "./integrations/wiring.ts";
 import { LeaseService } from "./leases/exclusive.ts";
 import { createLogger } from "./lib/logger.ts";
 import { mountMcpHttp } from "./mcp/http.ts";
 import type { McpServices } from "./mcp/server.ts";
 import { OutboundHttpClient } from "./outbox/http-client.ts";
-import { DeliveryWorker } from "./outbox/worker.ts";
+import { createDeliveryWorker } from "./outbox/wiring.ts";
+import type { DeliveryWorker } from "./outbox/worker.ts";
 import type { RuntimeService } from "./runtime/service.ts";
 import { createRuntime } from "./runtime/wire.ts";
-import { SchedulerLoop } from "./scheduler/loop.ts";
-import { JobRunner } from "./scheduler/runner.ts";
-import { JobService } from "./scheduler/service.ts";
+import type { SchedulerLoop } from "./scheduler/loop.ts";
+import type { JobRunner } from "./scheduler/runner.ts";
+import type { JobService } from "./scheduler/service.ts";
 import { jobSources, syncJobs } from "./scheduler/sync.ts";
+import { createScheduler } from "./scheduler/wiring.ts";
 import { SessionService } from "./sessions/service.ts";
 import { Store } from "./store/index.ts";
 import type { SkillRepository } from "./store/skills.ts";
@@ -74,13 +77,12 @@ import { createTaskFinishedHook } from "./tasks/finished-hook.ts";
 import { createTurnRunner } from "./tasks/run-turn.ts";
 import { TaskWorker } from "./tasks/worker.ts";
 import type { AppTuning } from "./tuning.ts";
+import { VERSION } from "./version.ts";
 import type { WakeupBus } from "./wakeups/bus.ts";
 import { createWakeups, wakeWorkers } from "./wakeups/wiring.ts";
 
-/** Package version, shown in the banner and the OpenAPI document. */
-export const VERSION = "0.1.0";
-
 export type { AppTuning } from "./tuning.ts";
+export { VERSION } from "./version.ts";
 
 /** A built server. */
 export class App {
@@ -193,28 +195,13 @@ export class App {
       defaultTimeoutMs: tuning.httpTimeoutMs,
     });
 
-    this.deliveryWorker = new DeliveryWorker({
+    this.deliveryWorker = createDeliveryWorker({
+      config,
+      tuning,
       store,
       dispatchers: this.dispatchers,
       log,
       owner: this.owner,
-      leaseMs:
-        tuning.deliveryLeaseMs ??
-        (config.SWITCHYARD_DELIVERY_LEASE_SECONDS
-          ? config.SWITCHYARD_DELIVERY_LEASE_SECONDS * 1000
-          : (tuning.httpTimeoutMs ?? 15_000) + 5_000),
-      perDestination: config.SWITCHYARD_DELIVERY_PER_DESTINATION,
-      breakerFailures: config.SWITCHYARD_DELIVERY_BREAKER_FAILURES,
-      breakerCoolOffMs:
-        tuning.deliveryBreakerCoolOffMs ??
-        config.SWITCHYARD_DELIVERY_BREAKER_COOLOFF_SECONDS * 1000,
-      scheduleMs:
-        tuning.deliveryScheduleMs ??
-        config.SWITCHYARD_DELIVERY_SCHEDULE_SECONDS?.map((s) => Math.round(s * 1000)),
-      minBackoffAfterThrottleMs: tuning.minBackoffAfterThrottleMs,
-      now: tuning.deliveryNow,
-      random: tuning.deliveryRandom,
-      pollMs: tuning.pollMs,
       onOutcome: deliveryOutcomeReporter({ metrics: this.metrics, events: () => this.events }),
       onPoke: () => this.wakeups.tell("delivery"),
     });
@@ -298,21 +285,16 @@ export class App {
       },
     });
 
-    const schedulerNow = tuning.schedulerNow ?? Date.now;
-    this.jobRunner = new JobRunner({ store, sessions: this.sessions, log, now: schedulerNow });
-    this.scheduler = new SchedulerLoop(this.jobRunner, {
-      log,
-      now: schedulerNow,
-      pollMs: tuning.schedulerPollMs ?? tuning.pollMs ?? 1000,
-    });
-    this.jobs = new JobService({
+    const scheduler = createScheduler({
       store,
-      now: schedulerNow,
-      onChange: () => {
-        this.scheduler.poke();
-        this.wakeups.tell("job");
-      },
+      sessions: this.sessions,
+      log,
+      tuning,
+      onJobsChanged: () => this.wakeups.tell("job"),
     });
+    this.jobs = scheduler.jobs;
+    this.jobRunner = scheduler.runner;
+    this.scheduler = scheduler.loop;
     wakeWorkers(this.wakeups, () => ({
       tasks: this.taskWorker,
       deliveries: this.deliveryWorker,
@@ -376,81 +358,9 @@ export class App {
       saveFiles: inboundSaver({ attachments: this.attachments, http: this.http, log }),
       replyFiles: replyFiles(store, this.attachments),
     });
-    this.integrations = new IntegrationManager({
-      tools: this.tools,
-      dispatchers: this.dispatchers,
-      notifiers: this.notifiers,
-      runtimes: this.runtime.registry,
-      hooks: this.hooks,
-      log,
-      env: config.env,
-      settingsStore: store.integrationSettings,
-      processes: tuning.startProcesses === false ? undefined : this.processes,
-      adapters: this.adapters,
-      makeContext: (name, settings) =>
-        createIntegrationContext(
-          {
-            log,
-            http: this.http,
-            sessions: this.sessions,
-            documents: this.documents,
-            auth: this.auth,
-            state: store.integrationKv,
-            leases: this.leases,
-          },
-          name,
-          settings,
-        ),
-    });
+    this.integrations = createIntegrations(this, tuning);
     // The REST API (one Fastify plugin per resource) and MCP over HTTP.
-    mountApi(this.server, {
-      auth: this.auth,
-      system: { store: this.store, metrics: this.metrics, version: VERSION },
-      sessions: { store: this.store, sessions: this.sessions },
-      tasks: { store: this.store, abortLocal: (id) => this.taskWorker.abortLocal(id) },
-      jobs: { store: this.store, jobs: this.jobs, runner: this.jobRunner },
-      webhooks: { services: () => this.outbound },
-      deliveries: {
-        store: this.store,
-        poke: () => this.deliveryWorker.poke(),
-        breakers: () => this.deliveryWorker.destinations(),
-      },
-      notifications: {
-        notifications: () => this.notifications,
-        channels: () => this.notifiers.channels(),
-        git: () => this.gitAutoCommit,
-      },
-      state: { state: () => this.outbound.state() },
-      documents: { documents: this.documents },
-      skills: { skills: this.skills },
-      adminBots: {
-        store: this.store,
-        defaultModel: config.SWITCHYARD_MODEL,
-        runtimeProviders: () => this.runtime.providerNames(),
-      },
-      adminIntegrations: {
-        integrations: () => this.integrations,
-        processes: () => this.processes,
-        adapterStatus: (name) => this.adapters.statusOf(name),
-        baseUrl: () => this.#url ?? `http://${config.HOST}:${config.PORT}`,
-      },
-      home: { store, version: VERSION, apiKey },
-      adminKeys: { store: this.store, keys: this.auth },
-      adminChannels: { store: this.store },
-      sessionStream: { store: this.store },
-      authSession: { sessionMs: config.SWITCHYARD_UI_SESSION_HOURS * 3_600_000 },
-      liveStream: {
-        store: this.store,
-        integrations: () => this.integrations,
-        processes: () => this.processes,
-        adapterStatus: (name) => this.adapters.statusOf(name),
-        pollMs: tuning.streamPollMs,
-      },
-      adminModels: { modelCheck: this.modelCheck },
-      adminTools: { tools: this.tools },
-      adminInstances: { store: this.store, heartbeatMs: this.heartbeat.intervalMs },
-      approvals: { store: this.store, approvals: this.approvals },
-    });
+    mountApi(this.server, apiDeps(this, { tuning, url: () => this.#url }));
     mountAttachmentsApi(this.server, { auth: this.auth, store, attachments: this.attachments });
     mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
   }
