@@ -63,11 +63,11 @@ for (const backend of ALL_BACKENDS) {
       const waiting = (await t.api("GET", `/api/v1/tasks/${taskId}/timeline`)).body;
       assert.deepEqual(
         waiting.events.map((e: any) => e.kind),
-        ["created", "started", "approval_requested"],
+        ["created", "started", "model_call", "approval_requested"],
       );
       const [a] = (await t.api("GET", `/api/v1/approvals?task_id=${taskId}`)).body;
-      assert.equal(waiting.events[2].approval_id, a.id);
-      assert.equal(waiting.events[2].tool, "deploy");
+      assert.equal(waiting.events[3].approval_id, a.id);
+      assert.equal(waiting.events[3].tool, "deploy");
 
       await t.api("POST", `/api/v1/approvals/${a.id}`, { decision: "approve", reason: "ok" });
       await t.waitForTask(taskId);
@@ -82,12 +82,14 @@ for (const backend of ALL_BACKENDS) {
         tl.events.map((e: any) => e.kind),
         [
           "created",
+          "model_call",
           "approval_requested",
           "approval_decided",
           // The approval parked the task and the decision put it back: `started` is the
           // latest claim (the first one was shown above, before the approval).
           "started",
           "tool_call",
+          "model_call",
           "finished",
           "delivery_queued",
           "delivered",
@@ -104,6 +106,18 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(byKind.approval_decided.status, "approved");
       assert.equal(byKind.approval_decided.decided_by, "SWITCHYARD_API_KEY");
       assert.equal(byKind.approval_decided.reason, "ok");
+      // One model call per step: the one that asked for the tool, and the answer after it.
+      const models = tl.events.filter((e: any) => e.kind === "model_call");
+      assert.deepEqual(
+        models.map((m: any) => m.finish_reason),
+        ["tool-calls", "stop"],
+      );
+      for (const m of models) {
+        assert.equal(typeof m.model, "string");
+        assert.ok(m.model.length > 0);
+        assert.equal(typeof m.duration_ms, "number");
+        assert.ok(m.input_tokens > 0, JSON.stringify(m));
+      }
       assert.equal(byKind.tool_call.tool, "deploy");
       assert.equal(byKind.tool_call.status, "ok");
       assert.equal(typeof byKind.tool_call.duration_ms, "number");
@@ -129,10 +143,10 @@ for (const backend of ALL_BACKENDS) {
       const tl = (await t.api("GET", `/api/v1/tasks/${taskId}/timeline`)).body;
       assert.deepEqual(
         tl.events.map((e: any) => e.kind),
-        ["created", "started", "finished"],
+        ["created", "started", "model_call", "finished"],
       );
-      assert.equal(tl.events[2].status, "complete");
-      assert.equal(tl.events[2].error, null);
+      assert.equal(tl.events[3].status, "complete");
+      assert.equal(tl.events[3].error, null);
 
       const missing = await t.api("GET", "/api/v1/tasks/no-such-task/timeline");
       assert.equal(missing.status, 404);

@@ -50,6 +50,19 @@ export interface AgentDeps {
   ) => Promise<UserContent>;
   /** Most runs of one tool with the same arguments in one turn (`agent/guards.ts`; default 3). */
   maxRepeatedToolCalls?: number;
+  /**
+   * Records one model call (an agent-loop step) of a task, for its timeline; optional.
+   * Times in ms.
+   */
+  recordModelCall?(call: {
+    taskId: string;
+    model: string;
+    startedAt: number;
+    durationMs: number;
+    inputTokens: number | null;
+    outputTokens: number | null;
+    finishReason: string | null;
+  }): Promise<void>;
   /** Adds one model call's reported token usage to the task and the day (`agent/budget.ts`). */
   recordUsage?(
     owner: { taskId: string; botId: string; sessionId: string },
@@ -206,6 +219,19 @@ export async function runAgentTurn(
           await deps
             .recordUsage?.(usageOwner, step.usage)
             .catch((err) => deps.log.error({ err, task_id: task.id }, "could not record usage"));
+          await deps
+            .recordModelCall?.({
+              taskId: task.id,
+              model: spec,
+              startedAt: stepStarted,
+              durationMs: Date.now() - stepStarted,
+              inputTokens: step.usage?.inputTokens ?? null,
+              outputTokens: step.usage?.outputTokens ?? null,
+              finishReason: step.finishReason ?? null,
+            })
+            .catch((err) =>
+              deps.log.error({ err, task_id: task.id }, "could not record a model call"),
+            );
           fire("after_llm_call", {
             model: spec,
             duration_ms: Date.now() - stepStarted,

@@ -1,11 +1,8 @@
 /**
  * `GET /api/v1/tasks/{id}/timeline` (tasks:read): what happened to one task, in time order,
  * assembled from the rows the server already keeps — the task's own timestamps, its
- * `tool_calls`, its `approvals` and its outbox `deliveries` — plus the tokens the model
- * reported for it. Read-only; nothing here is recorded for the timeline's sake.
- *
- * The server keeps no row per model call, so model use appears as the task's token totals
- * (`tokens`), not as events.
+ * `model_calls`, `tool_calls`, its `approvals` and its outbox `deliveries` — plus the
+ * tokens the model reported for it. Read-only.
  */
 import { z } from "zod";
 import { notFound } from "../http/errors.ts";
@@ -24,6 +21,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * - `created` `{status: "pending"}`; `started` `{attempts}`: the latest claim only (a task
  *   keeps one start time; `attempts` counts every claim, e.g. 2 after an approval put it
  *   back); `finished` `{status, error}`;
+ * - `model_call` `{model, duration_ms, input_tokens, output_tokens, finish_reason}` (`at`
+ *   is when it began; one per agent-loop step);
  * - `tool_call` `{tool_call_id, tool, status: "ok"|"error", duration_ms}` (`at` is when it
  *   began: the row's time less its duration);
  * - `approval_requested` `{approval_id, tool, expires_at}`, `approval_decided`
@@ -49,10 +48,13 @@ const RANK: Record<string, number> = {
   started: 1,
   approval_requested: 2,
   approval_decided: 3,
+  // A tool runs after the model call that asked for it began, and the next model call
+  // begins after the tool: at one millisecond, the tool comes first.
   tool_call: 4,
-  finished: 5,
-  delivery_queued: 6,
-  delivered: 7,
+  model_call: 5,
+  finished: 6,
+  delivery_queued: 7,
+  delivered: 8,
 };
 
 /**
@@ -60,13 +62,14 @@ const RANK: Record<string, number> = {
  * @param store the store (tasks, tool calls, approvals, deliveries are read)
  */
 export async function taskTimeline(
-  store: Pick<Store, "tasks" | "toolCalls" | "approvals" | "deliveries">,
+  store: Pick<Store, "tasks" | "toolCalls" | "modelCalls" | "approvals" | "deliveries">,
   id: string,
 ): Promise<TaskTimeline | undefined> {
   const t = await store.tasks.get(id);
   if (!t) return undefined;
-  const [calls, approvals, deliveries] = await Promise.all([
+  const [calls, modelCalls, approvals, deliveries] = await Promise.all([
     store.toolCalls.list(t.id),
+    store.modelCalls.list(t.id, TIMELINE_ROWS),
     store.approvals.list({ taskId: t.id, limit: TIMELINE_ROWS }),
     store.deliveries.list({ taskId: t.id, limit: TIMELINE_ROWS }),
   ]);
@@ -75,6 +78,15 @@ export async function taskTimeline(
     events.push({ ms, at: iso(ms), kind, ...fields });
   add(t.createdAt, "created", { status: "pending" });
   if (t.startedAt != null) add(t.startedAt, "started", { attempts: t.attempts });
+  for (const m of modelCalls) {
+    add(m.startedAt, "model_call", {
+      model: m.model,
+      duration_ms: m.durationMs,
+      input_tokens: m.inputTokens,
+      output_tokens: m.outputTokens,
+      finish_reason: m.finishReason,
+    });
+  }
   for (const c of calls.slice(-TIMELINE_ROWS)) {
     add(c.createdAt - c.durationMs, "tool_call", {
       tool_call_id: c.id,
@@ -128,7 +140,7 @@ export async function taskTimeline(
 
 /** What taskTimelineApi needs. */
 export interface TaskTimelineApiOptions {
-  store: Pick<Store, "tasks" | "toolCalls" | "approvals" | "deliveries">;
+  store: Pick<Store, "tasks" | "toolCalls" | "modelCalls" | "approvals" | "deliveries">;
 }
 
 /** Registers `GET /api/v1/tasks/{id}/timeline`. */
@@ -137,7 +149,7 @@ export const taskTimelineApi = apiPlugin<TaskTimelineApiOptions>((routes, { stor
     method: "GET",
     url: "/api/v1/tasks/:id/timeline",
     summary:
-      "A task's timeline, oldest first: created, started, tool calls, approvals requested and decided, finished, deliveries queued and delivered; with its token totals",
+      "A task's timeline, oldest first: created, started, model calls, tool calls, approvals requested and decided, finished, deliveries queued and delivered; with its token totals",
     scope: "tasks:read",
     params: idParams,
     async handler({ params }) {

@@ -34,6 +34,7 @@ import { JobRunRepository } from "./job-runs.ts";
 import { JobRepository } from "./jobs.ts";
 import { LeaseRepository } from "./leases.ts";
 import { MessageRepository } from "./messages.ts";
+import { ModelCallRepository } from "./model-calls.ts";
 import { NotificationRepository } from "./notifications.ts";
 import type { Database } from "./schema.ts";
 import { SessionRepository } from "./sessions.ts";
@@ -98,6 +99,7 @@ export class Repositories {
   #approvals: ApprovalRepository | undefined;
   #attachments: AttachmentRepository | undefined;
   #tokenUsage: TokenUsageRepository | undefined;
+  #modelCalls: ModelCallRepository | undefined;
   #queryHandle: QueryHandle | undefined;
 
   protected constructor(db: Kysely<Database>, shared: Shared) {
@@ -270,6 +272,12 @@ export class Repositories {
   get attachments(): AttachmentRepository {
     this.#attachments ??= new AttachmentRepository(this.#db);
     return this.#attachments;
+  }
+
+  /** Model calls of tasks, one per agent-loop step (`model-calls.ts`). */
+  get modelCalls(): ModelCallRepository {
+    this.#modelCalls ??= new ModelCallRepository(this.#db);
+    return this.#modelCalls;
   }
 
   /** Tokens used per task and per (UTC day, bot, session) (`token-usage.ts`). */

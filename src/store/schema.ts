@@ -117,6 +117,19 @@ export interface TasksTable {
   parent_task_id?: string | null;
 }
 
+/** `model_calls`: one model call (agent-loop step) of a task (migration 0025). */
+export interface ModelCallsTable {
+  id: string;
+  task_id: string;
+  model: string;
+  /** ms since the epoch. */
+  started_at: number;
+  duration_ms: number;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  finish_reason: string | null;
+}
+
 export interface ToolCallsTable {
   id: string;
   task_id: string;
@@ -454,6 +467,7 @@ export interface Database {
   messages: MessagesTable;
   tasks: TasksTable;
   tool_calls: ToolCallsTable;
+  model_calls: ModelCallsTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
   api_keys: ApiKeysTable;

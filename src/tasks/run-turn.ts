@@ -72,6 +72,7 @@ export function createTurnRunner(deps: TurnRunnerDeps): TurnRunner {
     ...(deps.userContent ? { userContent: deps.userContent } : {}),
     maxRepeatedToolCalls: deps.maxRepeatedToolCalls,
     recordUsage: usageRecorder(store.tokenUsage),
+    recordModelCall: (c) => store.modelCalls.insert(c),
   };
   return async (task, signal) => {
     const bot = await store.bots.get(task.botId);

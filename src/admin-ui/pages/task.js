@@ -1,5 +1,5 @@
 // One task (/admin/tasks/<id>): its fields, its timeline (GET /api/v1/tasks/{id}/timeline:
-// created, started, tool calls, approvals, finished, deliveries), its tool calls folded
+// created, started, model calls, tool calls, approvals, finished, deliveries), its tool calls folded
 // and Cancel. Re-read on every `task` event of the live stream for this task.
 import { useEffect, useState } from "preact/hooks";
 import { api, scopeAllows, subscribe, when } from "../api.js";
@@ -16,6 +16,8 @@ function describe(e) {
       return "Created (queued)";
     case "started":
       return `Claimed by a worker (attempt ${e.attempts})`;
+    case "model_call":
+      return html`Model call <code>${e.model}</code> (${e.duration_ms} ms${e.input_tokens != null ? `, ${e.input_tokens} in / ${e.output_tokens ?? "?"} out tokens` : ""}${e.finish_reason ? `, ${e.finish_reason}` : ""})`;
     case "tool_call":
       return html`Tool call <code>${e.tool}</code> — <${Status} value=${e.status} /> (${e.duration_ms} ms)`;
     case "approval_requested":

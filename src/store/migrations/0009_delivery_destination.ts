@@ -2,7 +2,7 @@
  * Migration `0009_delivery_destination`.
  * Never edit it once released; add a new one.
  */
-import { type Kysely, type Migration, sql } from "kysely";
+import { type Migration, sql } from "kysely";
 
 export const migration: Migration = {
   async up(db) {

@@ -26,6 +26,7 @@ import { migration as m0020 } from "./0020_usage_budgets.ts";
 import { migration as m0021 } from "./0021_delegation.ts";
 import { migration as m0022 } from "./0022_message_sequence.ts";
 import { migration as m0024 } from "./0024_delivery_attempts.ts";
+import { migration as m0025 } from "./0025_model_calls.ts";
 
 /** The migrations Kysely's Migrator runs, keyed by name (run in name order). */
 export const migrations: Record<string, Migration> = {
@@ -52,4 +53,5 @@ export const migrations: Record<string, Migration> = {
   "0021_delegation": m0021,
   "0022_message_sequence": m0022,
   "0024_delivery_attempts": m0024,
+  "0025_model_calls": m0025,
 };
