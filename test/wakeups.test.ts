@@ -7,7 +7,9 @@
  * - a delivery written on A (its delivery worker stopped) is sent by B;
  * - a job created on A (its scheduler stopped) fires on B;
  * - B's listening connection is killed: a task injected while B is not listening is
- *   started when B listens again (it looks for work once), and wake-ups work after it.
+ *   started when B listens again (it looks for work once), and wake-ups work after it;
+ * - work A takes at once itself (a free slot) wakes nobody else; a claim of A's that
+ *   fills its last free slot does (more may be waiting).
  * And on both backends, one app with a 10 s poll starts injected work at once (the
  * in-process signal, all SQLite needs). The bus alone (a fake channel): a burst of tells
  * sends one NOTIFY and one more after it, and an instance ignores its own.
@@ -71,11 +73,20 @@ interface Pair {
 }
 
 /** Two apps on one PostgreSQL database; B listening before this resolves. */
-async function pair(tuningB: AppTuning = {}): Promise<Pair> {
+async function pair(
+  tuningB: AppTuning = {},
+  a0: { env?: Record<string, string>; onEvent?: (e: WakeupEvent) => void } = {},
+): Promise<Pair> {
   const db = await createTestDatabase("postgres");
   const llm = await startFakeLlm();
   const bEvents = busEvents();
-  const a = await startTestApp({ backend: "postgres", keepDb: db, llm, tuning: LONG_POLL });
+  const a = await startTestApp({
+    backend: "postgres",
+    keepDb: db,
+    llm,
+    env: a0.env,
+    tuning: { ...LONG_POLL, onWakeupEvent: a0.onEvent },
+  });
   const b = await startTestApp({
     backend: "postgres",
     keepDb: db,
@@ -164,6 +175,58 @@ describe("wake-ups across instances (postgres)", runsOn("postgres"), () => {
         if (runs.length === 0) await new Promise((res) => setTimeout(res, 20));
       }
       assert.ok(p.bEvents.seen.some((e) => e.type === "received" && e.kind === "job"));
+    } finally {
+      await p.close();
+    }
+  });
+
+  test("work an instance takes at once itself is not told to the others", async () => {
+    // Telling would only make every other instance run a claim that finds nothing (and
+    // delay its own work).
+    const aEvents = busEvents();
+    const p = await pair({}, { onEvent: aEvents.onEvent });
+    const hook = await startCaptureServer();
+    try {
+      const sid = await p.a.session("wake:own");
+      const since = p.bEvents.seen.length;
+      const taskId = await inject(p.a, sid, "A has room for this", {
+        dispatch_config: { type: "webhook", url: `${hook.url}/hook` },
+      });
+      const done = await p.a.waitForTask(taskId, ["complete"], DEADLINE_MS);
+      assert.equal(done.status, "complete");
+      const [req] = await hook.waitFor(1, DEADLINE_MS);
+      assert.equal(req!.json.task_id, taskId, "A ran and delivered it");
+      // A NOTIFY would have been sent right after the inject's commit; give it time anyway.
+      await new Promise((r) => setTimeout(r, 300));
+      const told = p.bEvents.seen.slice(since).filter((e) => e.type === "received");
+      assert.deepEqual(told, [], "B was not woken");
+      assert.deepEqual(
+        aEvents.seen.filter((e) => e.type === "sent"),
+        [],
+        "A sent no wake-up",
+      );
+    } finally {
+      await p.close();
+      await hook.close();
+    }
+  });
+
+  test("a claim that fills every free slot tells the others (more may be waiting)", async () => {
+    const p = await pair({}, { env: { SWITCHYARD_WORKER_CONCURRENCY: "1" } });
+    try {
+      // Two runnable tasks while neither instance claims; B is told of both, but its worker
+      // is stopped, so nothing happens yet.
+      await p.a.app.taskWorker.stop();
+      await p.b.app.taskWorker.stop();
+      await inject(p.a, await p.a.session("wake:full-1"), "one");
+      await inject(p.a, await p.a.session("wake:full-2"), "two");
+      await new Promise((r) => setTimeout(r, 300));
+      const since = p.bEvents.seen.length;
+      // A starts with one slot: its first claim takes one task and fills it, so it tells.
+      p.a.app.taskWorker.start();
+      await p.bEvents.next("received", since, DEADLINE_MS);
+      const told = p.bEvents.seen.slice(since);
+      assert.ok(told.some((e) => e.type === "received" && e.kind === "task"));
     } finally {
       await p.close();
     }

@@ -7,7 +7,8 @@
  *   (`SWITCHYARD_WORKER_CONCURRENCY=0`), started on B (woken by LISTEN/NOTIFY; without it,
  *   by B's next poll, 1 s by default).
  * Each task is delivered to the receiver before the next is injected. `started_at` has
- * millisecond resolution (the server's `Date.now()`, the same clock as this process's).
+ * millisecond resolution (the server's `Date.now()`; the inject is stamped with this
+ * process's `Date.now()`, the same clock).
  */
 import type { FakeLlm } from "../../test/support/fake-llm.ts";
 import { apiClient } from "../support/api-client.ts";
@@ -67,7 +68,9 @@ export async function measureStartDelay(
     }
     const hook = `${receiver.url}/hook`;
     const one = async (k: number) => {
-      const sentWall = performance.timeOrigin + performance.now();
+      // Date.now(), the clock the server stamps `started_at` with: `performance.timeOrigin +
+      // performance.now()` drifts from it by milliseconds over a run.
+      const sentWall = Date.now();
       const sent = performance.now();
       const r = await a.post(`/api/v1/sessions/${sessions[k % SESSIONS]}/messages`, {
         content: `start delay ${k}`,

@@ -40,6 +40,11 @@ export class WakeLoop {
     await this.#idle;
   }
 
+  /** Whether the loop takes pokes: started and not stopped. */
+  get active(): boolean {
+    return !this.#stopped;
+  }
+
   /** Runs a pass now, or right after the current one. */
   poke(): void {
     if (this.#stopped) return;

@@ -63,8 +63,12 @@ export interface DeliveryWorkerOptions {
   /** Called after every recorded attempt (metrics); must not throw. */
   onOutcome?: (delivery: Delivery, outcome: AttemptOutcome) => void;
   /**
-   * Called by {@link DeliveryWorker.poke} (rows were committed): tells other instances
-   * (the wake-up bus); must not throw. Not called by {@link DeliveryWorker.wake}.
+   * Tells other instances (the wake-up bus) that due rows are committed that this worker
+   * will not take at once: called by {@link DeliveryWorker.poke} when it has no free slot,
+   * is stopped or holds a destination parked or probing (another instance's breaker may be
+   * closed), and after a claim that filled every free slot. Rows this worker claims itself
+   * are not told: every other instance would only run a claim that finds nothing. Must not
+   * throw. Not called by {@link DeliveryWorker.wake}.
    */
   onPoke?: () => void;
   /**
@@ -246,10 +250,20 @@ export class DeliveryWorker {
     this.#loop.start();
   }
 
-  /** Looks for due deliveries now and tells other instances (call after writing one). */
+  /**
+   * Looks for due deliveries now (call after writing one); tells other instances when this
+   * worker may not take them all (see {@link DeliveryWorkerOptions.onPoke}).
+   */
   poke(): void {
     this.#loop.poke();
-    this.#o.onPoke?.();
+    if (!this.#hasRoom()) this.#o.onPoke?.();
+  }
+
+  /** Whether this worker is claiming, has a free slot and no destination held back. */
+  #hasRoom(): boolean {
+    if (!this.#loop.active || this.#inFlight.size >= this.#o.concurrency) return false;
+    const now = Date.now();
+    return this.#breakers.parked(now).length === 0 && this.#breakers.probing(now).length === 0;
   }
 
   /** Looks for due deliveries now, on this instance only (another instance told of them). */
@@ -301,7 +315,11 @@ export class DeliveryWorker {
       });
       this.#inFlight.add(p);
     }
-    if (saturated) return undefined;
+    if (saturated) {
+      // More may be due than this worker has room for: let the other instances look.
+      this.#o.onPoke?.();
+      return undefined;
+    }
     // Wake for the earliest retry this worker scheduled; rows of other instances (and
     // anything else) are found by the fallback poll.
     // A parked destination is looked at again when its cool-off ends.

@@ -302,14 +302,22 @@ export class TaskRepository {
    * caller (which also writes their delivery).
    */
   async requeueExpired(): Promise<Task[]> {
+    return (await this.reapExpired()).exhausted;
+  }
+
+  /**
+   * {@link requeueExpired}, also saying how many tasks went back to `pending` (so a worker
+   * knows whether to look for work again at once).
+   */
+  async reapExpired(): Promise<{ requeued: number; exhausted: Task[] }> {
     const now = Date.now();
-    await this.#db
+    const r = await this.#db
       .updateTable("tasks")
       .set({ status: "pending", lease_owner: null, lease_expires_at: null })
       .where("status", "=", "running")
       .where("lease_expires_at", "<", now)
       .whereRef("attempts", "<", "max_attempts")
-      .execute();
+      .executeTakeFirst();
     const rows = await this.#db
       .selectFrom("tasks")
       .selectAll()
@@ -317,7 +325,7 @@ export class TaskRepository {
       .where("lease_expires_at", "<", now)
       .whereRef("attempts", ">=", "max_attempts")
       .execute();
-    return rows.map(toTask);
+    return { requeued: Number(r.numUpdatedRows), exhausted: rows.map(toTask) };
   }
 
   /**

@@ -37,9 +37,12 @@ export interface TaskWorkerOptions {
   /** Runs one task; rejects to fail it. Must stop when `signal` aborts. */
   execute(task: Task, signal: AbortSignal): Promise<TaskOutput>;
   /**
-   * Called by {@link TaskWorker.poke} and {@link TaskWorker.taskCreated} (a runnable task
-   * was committed: new, resumed after an approval, given back): tells other instances (the
-   * wake-up bus); must not throw. Not called by {@link TaskWorker.wake}.
+   * Tells other instances (the wake-up bus) that runnable work is committed that this
+   * worker will not take at once: called by {@link TaskWorker.poke} and
+   * {@link TaskWorker.taskCreated} when it has no free slot (or is stopped, or runs none:
+   * concurrency 0), and after a claim that filled every free slot (more may be waiting).
+   * Work this worker claims itself is not told: every other instance would only run a
+   * claim that finds nothing. Must not throw. Not called by {@link TaskWorker.wake}.
    */
   onPoke?: () => void;
 }
@@ -93,10 +96,13 @@ export class TaskWorker {
     this.#renewTimer.unref();
   }
 
-  /** Looks for work now and tells other instances (call after a task became runnable). */
+  /**
+   * Looks for work now (call after a task became runnable); tells other instances when
+   * this worker has no room for it (see {@link TaskWorkerOptions.onPoke}).
+   */
   poke(): void {
     this.#loop.poke();
-    this.#o.onPoke?.();
+    if (!this.#hasRoom()) this.#o.onPoke?.();
   }
 
   /** Looks for work now, on this instance only (another instance told of it). */
@@ -105,15 +111,23 @@ export class TaskWorker {
   }
 
   /**
-   * Says a task of `sessionId` was created. Looks for work at once unless it cannot run
-   * yet anyway (this worker runs that session's current task, or every slot is busy); it
-   * is then claimed when that task ends. Saves a claim query per message of a burst.
+   * Says a task of `sessionId` was created (committed). Looks for work at once unless it
+   * cannot run yet anyway (this worker runs that session's current task: it looks again
+   * when that task ends). With no free slot here, other instances are told instead. Saves
+   * a claim query per message of a burst, and a wasted one on every other instance.
    */
   taskCreated(sessionId: string): void {
-    this.#o.onPoke?.();
-    if (this.#running.size >= this.#o.concurrency) return;
+    if (!this.#hasRoom()) {
+      this.#o.onPoke?.();
+      return;
+    }
     for (const r of this.#running.values()) if (r.sessionId === sessionId) return;
     this.#loop.poke();
+  }
+
+  /** Whether this worker is claiming and has a free slot. */
+  #hasRoom(): boolean {
+    return this.#loop.active && !this.#stopping && this.#running.size < this.#o.concurrency;
   }
 
   /** How many tasks this worker is running. */
@@ -175,22 +189,36 @@ export class TaskWorker {
   async #pass(): Promise<boolean | undefined> {
     if (this.#stopping) return undefined;
     const { store, finisher, log } = this.#o;
+    let again = false;
+    // The claim first: a wake-up's task is started before any housekeeping below.
+    const free = this.#o.concurrency - this.#running.size;
+    if (free > 0) {
+      const token = `${this.#o.owner}#${++this.#claims}`;
+      const tasks = await store.tasks.claim(token, free, this.#o.leaseMs);
+      for (const t of tasks) this.#start(t, token);
+      // A full batch means there may be more runnable work than this worker has room for:
+      // look again, and let other instances look too.
+      if (tasks.length === free) {
+        again = true;
+        this.#o.onPoke?.();
+      }
+    }
     // Leases expire on a scale of seconds: look for them on the poll's rhythm, not on every poke.
     const now = Date.now();
     if (now - this.#lastReap >= Math.min(this.#o.pollMs, this.#o.leaseMs / 2)) {
       this.#lastReap = now;
-      for (const t of await store.tasks.requeueExpired()) {
+      const reaped = await store.tasks.reapExpired();
+      for (const t of reaped.exhausted) {
         const msg = `Task failed after ${t.attempts} attempts: its worker stopped renewing the lease (crash or restart)`;
         if (await finisher.fail(t, msg, { from: ["running"] })) log.warn({ task_id: t.id }, msg);
       }
+      // Tasks back to pending: claim them now, or tell the instances that can.
+      if (reaped.requeued > 0) {
+        if (this.#running.size < this.#o.concurrency) again = true;
+        else this.#o.onPoke?.();
+      }
     }
-    const free = this.#o.concurrency - this.#running.size;
-    if (free <= 0) return undefined;
-    const token = `${this.#o.owner}#${++this.#claims}`;
-    const tasks = await store.tasks.claim(token, free, this.#o.leaseMs);
-    for (const t of tasks) this.#start(t, token);
-    // A full batch means there may be more runnable work.
-    return tasks.length === free && tasks.length > 0 ? true : undefined;
+    return again || undefined;
   }
 
   #start(task: Task, token: string): void {
