@@ -8,6 +8,7 @@ import type { ExecutionConfig } from "../sdk/execution.ts";
 import type { Repositories } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
+import { currentTraceparent } from "../telemetry/spans.ts";
 import { DedupeKeyReusedError } from "./errors.ts";
 
 /** What is written for one injection, decided before the transaction. */
@@ -26,6 +27,11 @@ export interface InjectPlan {
   maxRunSeconds: number | null;
   /** The dedupe receipt: scope, key and fingerprint, when the sender gave a key. */
   receipt?: { scope: string; key: string; fingerprint: string | undefined };
+  /**
+   * The caller's W3C `traceparent` (the inbound request's span), taken when planning: the
+   * write itself may run in a shared transaction, in another caller's context.
+   */
+  traceparent?: string | null;
 }
 
 /** The fields of `InjectOptions` a plan is made from (see ./service.ts for each). */
@@ -44,6 +50,8 @@ export interface PlanInput {
   dedupeKey?: string;
   dedupeScope?: string;
   dedupeFingerprint?: string;
+  /** The trace to store with the task; default the active span's (see {@link InjectPlan}). */
+  traceparent?: string | null;
 }
 
 /**
@@ -72,6 +80,7 @@ export function planInjection(session: Session, opts: PlanInput): InjectPlan {
     executionConfig: opts.executionConfig ?? null,
     callbackConfig: opts.callbackConfig ?? null,
     maxRunSeconds: opts.maxRunSeconds ?? null,
+    traceparent: opts.traceparent !== undefined ? opts.traceparent : currentTraceparent(),
     ...(opts.dedupeKey !== undefined
       ? {
           receipt: {
@@ -138,6 +147,7 @@ export async function writeInjection(
       executionConfig: plan.executionConfig,
       callbackConfig: plan.callbackConfig,
       maxRunSeconds: plan.maxRunSeconds,
+      traceparent: plan.traceparent,
     });
     taskId = task.id;
     if (taskCreated)

@@ -25,6 +25,7 @@ import { migration as m0019 } from "./0019_attachments.ts";
 import { migration as m0020 } from "./0020_usage_budgets.ts";
 import { migration as m0021 } from "./0021_delegation.ts";
 import { migration as m0022 } from "./0022_message_sequence.ts";
+import { migration as m0023 } from "./0023_trace_context.ts";
 
 /** The migrations Kysely's Migrator runs, keyed by name (run in name order). */
 export const migrations: Record<string, Migration> = {
@@ -50,4 +51,5 @@ export const migrations: Record<string, Migration> = {
   "0020_usage_budgets": m0020,
   "0021_delegation": m0021,
   "0022_message_sequence": m0022,
+  "0023_trace_context": m0023,
 };
