@@ -59,7 +59,8 @@ export class Telemetry {
   /**
    * Imports and registers the SDK when enabled; does nothing otherwise, or when started.
    * If another tracer provider is registered in this process already (a second server in
-   * one process), spans go to that one and a warning is logged.
+   * one process), that one stays in charge (spans go there), this one does nothing more
+   * (its stop neither flushes nor unregisters the other) and a warning is logged.
    */
   async start(): Promise<void> {
     if (!this.url || this.#provider) return;
@@ -86,15 +87,15 @@ export class Telemetry {
         }),
       ],
     });
-    const contextManager = new hooks.AsyncLocalStorageContextManager().enable();
-    const registered = [
-      api.context.setGlobalContextManager(contextManager),
-      api.propagation.setGlobalPropagator(new core.W3CTraceContextPropagator()),
-      api.trace.setGlobalTracerProvider(provider),
-    ];
-    if (registered.includes(false)) {
+    // One SDK per process: a second server in the same process (tests) leaves the first's
+    // in charge, and its spans go there.
+    if (!api.trace.setGlobalTracerProvider(provider)) {
       log.warn("an OpenTelemetry SDK is registered in this process already; spans go there");
+      await provider.shutdown();
+      return;
     }
+    api.context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
+    api.propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
     // Export failures are reported, once per kind, as warnings in the server's log.
     api.diag.setLogger(
       {

@@ -30,6 +30,9 @@ export const TRACER_NAME = "switchyard";
 
 let enabled = false;
 
+/** The span handed to `fn` while tracing is off: records nothing. */
+const NOOP_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 /** Says whether `./setup.ts` registered a tracer (so helpers record spans). */
 export function tracingEnabled(): boolean {
   return enabled;
@@ -64,7 +67,7 @@ export async function inSpan<T>(
   opts: SpanOptions,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
-  if (!enabled) return fn(trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
+  if (!enabled) return fn(NOOP_SPAN);
   const parent =
     opts.parent === undefined
       ? context.active()
