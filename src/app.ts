@@ -76,6 +76,8 @@ import { TaskFinisher } from "./tasks/finish.ts";
 import { createTaskFinishedHook } from "./tasks/finished-hook.ts";
 import { createTurnRunner } from "./tasks/run-turn.ts";
 import { TaskWorker } from "./tasks/worker.ts";
+import type { Telemetry } from "./telemetry/setup.ts";
+import { wireTelemetry } from "./telemetry/wiring.ts";
 import type { AppTuning } from "./tuning.ts";
 import { VERSION } from "./version.ts";
 import type { WakeupBus } from "./wakeups/bus.ts";
@@ -141,6 +143,8 @@ export class App {
   readonly metrics: Metrics;
   /** Wake-ups between instances (LISTEN/NOTIFY on PostgreSQL): committed work starts at once. */
   readonly wakeups: WakeupBus;
+  /** OpenTelemetry traces (when an OTLP endpoint is set) and job/instance metrics. */
+  readonly telemetry: Telemetry;
   readonly owner = `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
   readonly #tuning: AppTuning;
   #url: string | undefined;
@@ -363,6 +367,18 @@ export class App {
     mountApi(this.server, apiDeps(this, { tuning, url: () => this.#url }));
     mountAttachmentsApi(this.server, { auth: this.auth, store, attachments: this.attachments });
     mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
+    this.telemetry = wireTelemetry({
+      env: config.env,
+      log,
+      owner: this.owner,
+      version: VERSION,
+      server: this.server,
+      metrics: this.metrics,
+      store,
+      jobRunner: this.jobRunner,
+      taskWorker: this.taskWorker,
+      heartbeatMs: this.heartbeat.intervalMs,
+    });
   }
 
   /** Where integrations are discovered, in order: repo, INTEGRATION_DIRS, workspace. */
@@ -433,6 +449,7 @@ export class App {
 
   /** Listens on HOST:PORT (PORT 0 picks a free port) and starts the workers. */
   async start(): Promise<string> {
+    await this.telemetry.start();
     this.#url = await listen(this.server, this.config.HOST, this.config.PORT);
     await this.heartbeat.start();
     this.deliveryWorker.start();
@@ -479,6 +496,7 @@ export class App {
       await this.heartbeat.stop();
       await this.attachments.close();
       await this.store.close();
+      await this.telemetry.stop(); // exports the spans still buffered
     })();
     return this.#stopping;
   }

@@ -21,6 +21,7 @@ import { DeliveryError } from "../sdk/errors.ts";
 import type { SessionService } from "../sessions/service.ts";
 import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
+import { currentTraceparent } from "../telemetry/spans.ts";
 import { settingsPrefix } from "./conversation.ts";
 import { AdapterNotRunningError, createAdapterHandler } from "./inbound.ts";
 import { type AdapterSenderDeps, sendAdapterDelivery, type UserAttribution } from "./outbound.ts";
@@ -212,6 +213,7 @@ export class AdapterHost {
         targetType: name,
         target: { conversation, ...(replyTo ? { reply_to: replyTo } : {}) },
         payload,
+        traceparent: currentTraceparent(), // a progress note of a turn joins its trace
       })
       .then(
         () => this.#o.deliveryWorker.poke(),

@@ -18,6 +18,7 @@ import type { Session } from "../store/sessions.ts";
 import type { SkillRepository } from "../store/skills.ts";
 import type { Task } from "../store/tasks.ts";
 import type { ToolCallRecord } from "../store/tool-calls.ts";
+import { tracedModel, tracedToolSet } from "../telemetry/genai.ts";
 import type { ReportedUsage } from "./budget.ts";
 import { guardToolSet, RepeatedCallGuard } from "./guards.ts";
 import type { ModelRegistry } from "./models.ts";
@@ -159,10 +160,12 @@ export async function runAgentTurn(
   let toolsRan = false;
   const guard = new RepeatedCallGuard(deps.maxRepeatedToolCalls ?? 3);
   const toolSet = guardToolSet(
-    buildToolSet(ai, deps, input, found, (event, extra) => {
-      if (event === "before_tool_execution") toolsRan = true;
-      fire(event, extra);
-    }),
+    tracedToolSet(
+      buildToolSet(ai, deps, input, found, (event, extra) => {
+        if (event === "before_tool_execution") toolsRan = true;
+        fire(event, extra);
+      }),
+    ),
     guard,
     (name, args, message) =>
       deps
@@ -189,7 +192,8 @@ export async function runAgentTurn(
     const spec = candidates[i]!;
     signal.throwIfAborted();
     try {
-      const model = await deps.models.get(spec);
+      // A `chat` span per LLM call when tracing is on (telemetry/genai.ts).
+      const model = tracedModel(ai, await deps.models.get(spec), spec);
       let stepStarted = Date.now();
       let iteration = 0;
       let toolCalls = 0;

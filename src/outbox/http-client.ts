@@ -20,9 +20,11 @@
  * This module is the retry policy and the result; one attempt on the wire (timeout, bounded
  * body read, failure classification, `Retry-After`) is `./http-attempt.ts`.
  */
+
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Agent } from "undici";
 import type { OutboundResult, PostOptions } from "../sdk/http.ts";
+import { injectTraceHeaders } from "../telemetry/spans.ts";
 import { deadlineOf } from "./attempt-deadline.ts";
 import { noteExchange } from "./attempt-exchanges.ts";
 import {
@@ -196,6 +198,7 @@ export class OutboundHttpClient {
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) return abortedResult(attempts, lastStatus);
       const headers = { ...baseHeaders, ...opts.headers, ...opts.headersForAttempt?.(attempt) };
+      injectTraceHeaders(headers); // W3C traceparent of the active span (delivery), when tracing
       attempts++;
       const out = await sendOnce(await this.#getAgent(), {
         method,

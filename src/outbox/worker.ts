@@ -17,6 +17,7 @@ import { WakeLoop } from "../lib/wake-loop.ts";
 import type { Dispatcher, DispatchTask } from "../sdk/dispatch.ts";
 import type { ClaimedDelivery, Delivery, NewDelivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
+import { inDeliverySpan } from "../telemetry/work.ts";
 import { attemptDeadline } from "./attempt-deadline.ts";
 import { collectExchanges } from "./attempt-exchanges.ts";
 import { type DestinationBreaker, DestinationBreakers } from "./breaker.ts";
@@ -212,7 +213,9 @@ export class DeliveryWorker {
           const skipped = inline[i];
           if (skipped != null) return { delivery, outcome: pending(skipped) };
           const sent = this.#track(delivery, async () => {
-            const { outcome, recorded } = await this.#attempt(delivery);
+            const { outcome, recorded } = await inDeliverySpan(delivery, () =>
+              this.#attempt(delivery),
+            );
             if (opts.awaitOutcomes !== false) await recorded;
             return outcome;
           });
@@ -333,7 +336,7 @@ export class DeliveryWorker {
 
   async #send(d: ClaimedDelivery): Promise<void> {
     // A claimed slot stays taken until its outcome is written.
-    await this.#track(d, async () => (await this.#attempt(d)).recorded);
+    await this.#track(d, async () => (await inDeliverySpan(d, () => this.#attempt(d))).recorded);
   }
 
   /**

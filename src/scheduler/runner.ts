@@ -34,11 +34,32 @@ export interface JobRunnerOptions {
   now: () => number;
 }
 
+/**
+ * Told of each run this instance records (`queued` or `skipped` with its reason) and of
+ * each it settles when injecting (`skipped` or `failed`); must not throw.
+ */
+export type JobRunObserver = (
+  jobId: string,
+  status: "queued" | "skipped" | "failed",
+  reason: string | null,
+) => void;
+
 /** Claims due slots, records runs and injects their prompts. */
 export class JobRunner {
   readonly #o: JobRunnerOptions;
+  #observe: JobRunObserver = () => {};
   constructor(opts: JobRunnerOptions) {
     this.#o = opts;
+  }
+
+  /** Sets the one observer of recorded and settled runs (metrics). */
+  observe(fn: JobRunObserver): void {
+    this.#observe = fn;
+  }
+
+  #settle(run: JobRun, status: "skipped" | "failed", reason: string): Promise<void> {
+    this.#observe(run.jobId, status, status === "skipped" ? reason : null);
+    return this.#o.store.jobRuns.settle(run.id, status, reason);
   }
 
   /**
@@ -84,6 +105,7 @@ export class JobRunner {
         createdAt: now,
       });
     });
+    if (run) this.#observe(job.id, run.status === "skipped" ? "skipped" : "queued", run.reason);
     if (run?.status === "queued") await this.#inject(job, run);
     return run && (await this.#o.store.jobRuns.get(run.id));
   }
@@ -107,6 +129,7 @@ export class JobRunner {
       });
     });
     if (!run) return (await this.#o.store.jobRuns.ofSlot(job.id, now))!;
+    this.#observe(job.id, run.status === "skipped" ? "skipped" : "queued", run.reason);
     if (run.status === "queued") await this.#inject(job, run);
     return (await this.#o.store.jobRuns.get(run.id))!;
   }
@@ -116,7 +139,7 @@ export class JobRunner {
     const store = this.#o.store;
     for (const run of await store.jobRuns.unfinished(now - RECOVER_AFTER_MS, BATCH)) {
       const job = await store.jobs.get(run.jobId);
-      if (!job) await store.jobRuns.settle(run.id, "failed", "job deleted");
+      if (!job) await this.#settle(run, "failed", "job deleted");
       else await this.#inject(job, run);
     }
   }
@@ -145,7 +168,7 @@ export class JobRunner {
       else {
         const got = await sessions.getOrCreate(job.target.bot_id, job.target.client_id);
         if (got.session.endedAt !== null) {
-          await store.jobRuns.settle(run.id, "skipped", "target_ended");
+          await this.#settle(run, "skipped", "target_ended");
           return;
         }
         sessionId = got.session.id;
@@ -167,13 +190,13 @@ export class JobRunner {
       await store.jobRuns.setTask(run.id, sessionId, r.taskId);
     } catch (err) {
       if (err instanceof SessionNotFoundError) {
-        await store.jobRuns.settle(run.id, "skipped", "target_deleted");
+        await this.#settle(run, "skipped", "target_deleted");
       } else if (
         err instanceof UnknownBotError ||
         err instanceof InvalidInputError ||
         err instanceof InvalidDispatchConfigError
       ) {
-        await store.jobRuns.settle(run.id, "failed", err.message);
+        await this.#settle(run, "failed", err.message);
       } else throw err;
     }
   }

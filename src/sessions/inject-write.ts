@@ -8,6 +8,7 @@ import type { ExecutionConfig } from "../sdk/execution.ts";
 import type { Repositories } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
+import { currentTraceparent } from "../telemetry/spans.ts";
 import { DedupeKeyReusedError } from "./errors.ts";
 import type { InjectOptions } from "./service.ts";
 
@@ -27,10 +28,18 @@ export interface InjectPlan {
   maxRunSeconds: number | null;
   /** The dedupe receipt: scope, key and fingerprint, when the sender gave a key. */
   receipt?: { scope: string; key: string; fingerprint: string | undefined };
+  /**
+   * The caller's W3C `traceparent` (the inbound request's span), taken when planning: the
+   * write itself may run in a shared transaction, in another caller's context.
+   */
+  traceparent?: string | null;
 }
 
 /** The fields of `InjectOptions` a plan is made from (attachments are described before). */
-export type PlanInput = Omit<InjectOptions, "attachments">;
+export type PlanInput = Omit<InjectOptions, "attachments"> & {
+  /** The trace to store with the task; default the active span's (see {@link InjectPlan}). */
+  traceparent?: string | null;
+};
 
 /**
  * The plan of injecting `opts` into `session`: the dispatch is the given one, else the
@@ -58,6 +67,7 @@ export function planInjection(session: Session, opts: PlanInput): InjectPlan {
     executionConfig: opts.executionConfig ?? null,
     callbackConfig: opts.callbackConfig ?? null,
     maxRunSeconds: opts.maxRunSeconds ?? null,
+    traceparent: opts.traceparent !== undefined ? opts.traceparent : currentTraceparent(),
     ...(opts.dedupeKey !== undefined
       ? {
           receipt: {
@@ -124,6 +134,7 @@ export async function writeInjection(
       executionConfig: plan.executionConfig,
       callbackConfig: plan.callbackConfig,
       maxRunSeconds: plan.maxRunSeconds,
+      traceparent: plan.traceparent,
     });
     taskId = task.id;
     if (taskCreated)

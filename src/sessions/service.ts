@@ -10,6 +10,7 @@ import type { ExecutionConfig } from "../sdk/execution.ts";
 import type { Repositories, Store } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
+import { currentTraceparent } from "../telemetry/spans.ts";
 import {
   InvalidDispatchConfigError,
   InvalidInputError,
@@ -267,6 +268,8 @@ export class SessionService {
     await this.#checkDispatch(dispatch.type, dispatch.config);
     const rows = this.#o.rows;
     await rows?.prepare();
+    // Taken here: the shared transaction may run in another caller's context.
+    const traceparent = currentTraceparent();
     const out = await this.#store.groupTransaction(async (tx) => {
       const d = await route(tx);
       if ("skip" in d) return d;
@@ -276,6 +279,7 @@ export class SessionService {
         ...d.message,
         dispatchType: dispatch.type,
         dispatchConfig: dispatch.config,
+        traceparent,
       });
       const written = await writeInjection(tx, plan, rows?.taskCreated);
       if (!written.duplicate) await d.afterWrite?.(tx);

@@ -33,6 +33,8 @@ export interface Delivery {
   subscriptionId: string | null;
   /** The receiver it goes to (`lib/destination.ts`), e.g. `https://x.example#3fa9c2d1`. */
   destination: string;
+  /** W3C `traceparent` of the work that queued it: its send's span is a child of it; or null. */
+  traceparent?: string | null;
 }
 
 /** A delivery just claimed by {@link DeliveryRepository.claimDue}. */
@@ -56,6 +58,7 @@ export function toDelivery(r: DeliveriesTable): Delivery {
     deliveredAt: r.delivered_at == null ? null : Number(r.delivered_at),
     subscriptionId: r.subscription_id ?? null,
     destination: r.destination ?? r.target_type,
+    traceparent: r.traceparent ?? null,
   };
 }
 
@@ -69,6 +72,8 @@ export interface NewDelivery {
   subscriptionId?: string | null;
   /** The receiver; default derived from `target.url` (see `lib/destination.ts`). */
   destination?: string;
+  /** W3C `traceparent` of the work that queues it (`telemetry/spans.ts`); default none. */
+  traceparent?: string | null;
   /**
    * Insert it already claimed by `owner` for `ms` (attempt 1 counted), for a caller that
    * sends it at once; if that caller dies, the lease expires and the worker sends it.
@@ -364,5 +369,6 @@ function newRow(d: NewDelivery): DeliveriesTable {
     delivered_at: null,
     subscription_id: d.subscriptionId ?? null,
     destination: d.destination ?? destinationOf(d.targetType, d.target),
+    traceparent: d.traceparent ?? null,
   };
 }

@@ -152,6 +152,37 @@ export class JobRunRepository {
     return r !== undefined;
   }
 
+  /** How many runs each job has in each status (as {@link runStatus} reads it). */
+  async countByJobAndStatus(): Promise<
+    Array<{ jobId: string; status: JobRunStatus; count: number }>
+  > {
+    const rows = await this.#db
+      .selectFrom("job_runs as r")
+      .leftJoin("tasks as t", "t.id", "r.task_id")
+      .select((eb) => ["r.job_id", "r.status", "t.status as task_status", eb.fn.countAll().as("n")])
+      .groupBy(["r.job_id", "r.status", "t.status"])
+      .execute();
+    const sums = new Map<string, { jobId: string; status: JobRunStatus; count: number }>();
+    for (const r of rows) {
+      const status = runStatus(r.status, r.task_status);
+      const key = `${r.job_id}\0${status}`;
+      const e = sums.get(key) ?? { jobId: r.job_id, status, count: 0 };
+      e.count += Number(r.n);
+      sums.set(key, e);
+    }
+    return [...sums.values()];
+  }
+
+  /** The newest run's creation time (ms, scheduler clock) of every job that has runs. */
+  async lastRunByJob(): Promise<Array<{ jobId: string; lastRunAt: number }>> {
+    const rows = await this.#db
+      .selectFrom("job_runs")
+      .select((eb) => ["job_id", eb.fn.max("created_at").as("last")])
+      .groupBy("job_id")
+      .execute();
+    return rows.map((r) => ({ jobId: r.job_id, lastRunAt: Number(r.last) }));
+  }
+
   /** Records the session and task a run injected. */
   async setTask(id: string, sessionId: string, taskId: string | null): Promise<void> {
     await this.#db

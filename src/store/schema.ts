@@ -115,6 +115,8 @@ export interface TasksTable {
   total_tokens?: number | null;
   /** The task whose `delegate` call made this one (`callback_config.parent_task_id`), else null. */
   parent_task_id?: string | null;
+  /** W3C `traceparent` of the work that created it (migration 0023), or null. */
+  traceparent?: string | null;
 }
 
 /** `model_calls`: one model call (agent-loop step) of a task (migration 0025). */
@@ -168,6 +170,8 @@ export interface DeliveriesTable {
   subscription_id: string | null;
   /** The receiver it goes to (`lib/destination.ts`): the unit of fairness and caps. */
   destination: string;
+  /** W3C `traceparent` of the work that queued it (migration 0023), or null. */
+  traceparent?: string | null;
 }
 
 /** One outbox attempt of a delivery (migration 0024). Times in ms since the epoch. */

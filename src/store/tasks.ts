@@ -40,6 +40,8 @@ export interface Task {
   inputTokens: number | null;
   outputTokens: number | null;
   totalTokens: number | null;
+  /** W3C `traceparent` of the work that created it (the inbound request's span), or null. */
+  traceparent?: string | null;
 }
 
 /** What {@link TaskRepository.insert} needs. */
@@ -56,6 +58,8 @@ export interface NewTask {
   maxAttempts?: number;
   /** Earliest start (ms since epoch); default now. */
   runAt?: number;
+  /** W3C `traceparent` of the work that creates it (`telemetry/spans.ts`); default none. */
+  traceparent?: string | null;
 }
 
 /** Converts a row (as returned by selectAll or RETURNING *) to a {@link Task}. */
@@ -86,6 +90,7 @@ function toTask(r: TasksTable): Task {
     inputTokens: r.input_tokens == null ? null : Number(r.input_tokens),
     outputTokens: r.output_tokens == null ? null : Number(r.output_tokens),
     totalTokens: r.total_tokens == null ? null : Number(r.total_tokens),
+    traceparent: r.traceparent ?? null,
   };
 }
 
@@ -147,6 +152,7 @@ export class TaskRepository {
       completed_at: null,
       warnings: null,
       parent_task_id: parentTaskIdOf(t.callbackConfig),
+      traceparent: t.traceparent ?? null,
     };
     await this.#db.insertInto("tasks").values(row).execute();
     return toTask(row);

@@ -7,6 +7,7 @@ import type { DispatchTask } from "../sdk/dispatch.ts";
 import type { Repositories, Store } from "../store/index.ts";
 import type { TaskStatus } from "../store/schema.ts";
 import type { Task } from "../store/tasks.ts";
+import { currentTraceparent } from "../telemetry/spans.ts";
 
 /**
  * More outbox rows to write in the finishing transaction (event deliveries), so they
@@ -115,6 +116,8 @@ export class TaskFinisher {
     const result = outcome.status === "complete" ? outcome.result : `[Error: ${outcome.error}]`;
     await tx.deliveries.insert({
       taskId: task.id,
+      // The task run's span (finishing runs inside it), else the trace the task came with.
+      traceparent: currentTraceparent() ?? task.traceparent,
       targetType: task.dispatchType,
       target: task.dispatchConfig ?? {},
       payload: {

@@ -9,6 +9,7 @@ import { withDefaults } from "../lib/defaults.ts";
 import { WakeLoop } from "../lib/wake-loop.ts";
 import type { Store } from "../store/index.ts";
 import type { Task } from "../store/tasks.ts";
+import { inTaskSpan } from "../telemetry/work.ts";
 import type { TaskFinisher } from "./finish.ts";
 
 /** What running a task produced. */
@@ -236,7 +237,8 @@ export class TaskWorker {
       sessionId: task.sessionId,
       token,
     };
-    entry.done = this.#run(task, controller, token).finally(() => {
+    // The run and its finishing transaction in the task's span (a child of its creator's).
+    entry.done = inTaskSpan(task, () => this.#run(task, controller, token)).finally(() => {
       clearTimeout(timer);
       if (this.#running.get(task.id) === entry) this.#running.delete(task.id);
       this.#loop.poke();

@@ -25,6 +25,7 @@ import { migration as m0019 } from "./0019_attachments.ts";
 import { migration as m0020 } from "./0020_usage_budgets.ts";
 import { migration as m0021 } from "./0021_delegation.ts";
 import { migration as m0022 } from "./0022_message_sequence.ts";
+import { migration as m0023 } from "./0023_trace_context.ts";
 import { migration as m0024 } from "./0024_delivery_attempts.ts";
 import { migration as m0025 } from "./0025_model_calls.ts";
 
@@ -52,6 +53,7 @@ export const migrations: Record<string, Migration> = {
   "0020_usage_budgets": m0020,
   "0021_delegation": m0021,
   "0022_message_sequence": m0022,
+  "0023_trace_context": m0023,
   "0024_delivery_attempts": m0024,
   "0025_model_calls": m0025,
 };
