@@ -338,7 +338,7 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(runs.length, 1);
     });
 
-    test("a cancelled task's request can no longer be approved: it expires and nothing runs", async () => {
+    test("cancelling a waiting task expires its request at once; a late approval is refused and nothing runs", async () => {
       runs.length = 0;
       t.llm.reset();
       t.llm.enqueue({ toolCalls: [{ name: "deploy", args: { service: "gone" } }] });
@@ -348,10 +348,16 @@ for (const backend of ALL_BACKENDS) {
       const c = await t.api("POST", `/api/v1/tasks/${taskId}/cancel`);
       assert.equal(c.status, 200, JSON.stringify(c.body));
       assert.equal(c.body.status, "cancelled");
+      // Settled by the cancel itself: not left pending until the TTL.
+      const settled = (await t.api("GET", `/api/v1/approvals/${a.id}`)).body;
+      assert.equal(settled.status, "expired");
+      assert.match(settled.reason, /no longer waiting \(cancelled\)/);
+      assert.equal(settled.decided_by, "cancel:SWITCHYARD_API_KEY");
+      const still = await t.api("GET", `/api/v1/approvals?status=pending&task_id=${taskId}`);
+      assert.deepEqual(still.body, []);
       const d = await t.api("POST", `/api/v1/approvals/${a.id}`, { decision: "approve" });
-      assert.equal(d.status, 200);
-      assert.equal(d.body.status, "expired");
-      assert.match(d.body.reason, /no longer waiting \(cancelled\)/);
+      assert.equal(d.status, 409);
+      assert.match(d.body.detail, /already decided: expired by cancel:SWITCHYARD_API_KEY/);
       assert.equal((await t.api("GET", `/api/v1/tasks/${taskId}`)).body.status, "cancelled");
       // The session is free again for its next message.
       t.llm.enqueue({ text: "next one" });

@@ -90,10 +90,15 @@ export async function readTask(store: Store, id: string) {
 export interface TasksApiOptions {
   store: Store;
   abortLocal: (id: string) => void;
+  /**
+   * Told after a task was cancelled (its pending approvals are settled); `by` names the
+   * key that cancelled it. Must not throw.
+   */
+  onCancelled?: (taskId: string, by: string) => Promise<void>;
 }
 
 /** Registers the task routes. `abortLocal` stops a cancelled task this process runs. */
-export const tasksApi = apiPlugin<TasksApiOptions>((routes, { store, abortLocal }) => {
+export const tasksApi = apiPlugin<TasksApiOptions>((routes, { store, abortLocal, onCancelled }) => {
   routes.add({
     method: "GET",
     url: "/api/v1/tasks",
@@ -156,7 +161,7 @@ export const tasksApi = apiPlugin<TasksApiOptions>((routes, { store, abortLocal 
     summary: "Cancel a pending or running task (409 when it already finished)",
     scope: "tasks:write",
     params: idParams,
-    async handler({ params }) {
+    async handler({ params, apiKey }) {
       const t = await store.tasks.get(params.id);
       if (!t) throw notFound("Task");
       const ok = await store.tasks.finish(
@@ -169,6 +174,7 @@ export const tasksApi = apiPlugin<TasksApiOptions>((routes, { store, abortLocal 
         throw new HttpError(409, `Task is already ${now?.status ?? t.status}`);
       }
       abortLocal(t.id); // no-op unless this process is running it
+      await onCancelled?.(t.id, `cancel:${apiKey?.name ?? "api"}`);
       return taskJson((await store.tasks.get(t.id))!);
     },
   });

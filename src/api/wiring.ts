@@ -22,7 +22,11 @@ export function apiDeps(
     auth: app.auth,
     system: { store: app.store, metrics: app.metrics, version: VERSION },
     sessions: { store: app.store, sessions: app.sessions },
-    tasks: { store: app.store, abortLocal: (id) => app.taskWorker.abortLocal(id) },
+    tasks: {
+      store: app.store,
+      abortLocal: (id) => app.taskWorker.abortLocal(id),
+      onCancelled: (id, by) => app.approvals.settleForTask(id, by),
+    },
     jobs: { store: app.store, jobs: app.jobs, runner: app.jobRunner },
     webhooks: { services: () => app.outbound },
     deliveries: {

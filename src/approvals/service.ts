@@ -234,6 +234,28 @@ export class ApprovalService {
     return this.#sweeping;
   }
 
+  /**
+   * Settles the pending requests of a task that stopped waiting (cancelled): each expires
+   * with the reason, with its `approval.decided` event and, in a chat, its request message
+   * edited, so nothing is left pending until the TTL. Never throws (the expiry sweep and a
+   * late decision settle whatever this misses).
+   * @param by recorded as the decider, e.g. `cancel:<api key name>`
+   */
+  async settleForTask(taskId: string, by: string): Promise<void> {
+    try {
+      const rows = await this.#o.store.approvals.listForTask(taskId);
+      for (const a of rows) {
+        if (a.status !== "pending") continue;
+        await this.#resolve(a.id, "expired", { decision: "deny", decidedBy: by });
+      }
+    } catch (err) {
+      this.#o.log.warn(
+        { err: (err as Error)?.message, task_id: taskId },
+        "approvals of a cancelled task not settled",
+      );
+    }
+  }
+
   /** Starts the expiry sweep (every instance runs one; the compare-and-set keeps it single). */
   start(): void {
     const every = this.#o.sweepMs ?? Math.min(5000, this.#o.ttlMs);
