@@ -106,6 +106,8 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(done.status, "complete", JSON.stringify(done));
       assert.equal(done.result, "Deployed api.");
       assert.deepEqual(runs, [{ service: "api", api_token: "s3cr3t" }], "ran once, as asked");
+      // A finished task keeps no parked turn.
+      assert.equal(await t.app.store.approvals.checkpoint(taskId), undefined);
       // The model saw the tool's result in the resumed turn.
       const second = t.llm.requests[1]!;
       const toolMsg = second.messages.find((m: any) => m.role === "tool");

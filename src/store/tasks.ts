@@ -338,6 +338,7 @@ export class TaskRepository {
    * Moves a task to a final status, only if it is still in one of `from` (and, when `owner`
    * is given, still leased by it). Returns false when someone else got there first (a
    * cancel, or an expired lease taken over), in which case the caller must not deliver.
+   * A task that finished drops its parked turn (`turn_checkpoints`): nothing resumes it.
    */
   async finish(
     id: string,
@@ -358,7 +359,9 @@ export class TaskRepository {
       .where("status", "in", guard.from);
     if (guard.owner) q = q.where("lease_owner", "=", guard.owner);
     const r = await q.executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    if (Number(r.numUpdatedRows) === 0) return false;
+    await this.#db.deleteFrom("turn_checkpoints").where("task_id", "=", id).execute();
+    return true;
   }
 
   /** Records what a run could not honour on its task (replaces the earlier list). */
