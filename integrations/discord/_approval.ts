@@ -13,24 +13,11 @@ import { escapeMarkdown } from "./_text.ts";
 /** `approval:<approve|deny>:<approval id>`: the buttons' `custom_id`. */
 export const CUSTOM_ID_RE = /^approval:(approve|deny):([A-Za-z0-9-]{1,80})$/;
 
-/** Longest argument JSON shown, characters (a message holds 2,000). */
-const MAX_ARGS_CHARS = 1200;
-
-function argsText(args: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(args ?? {}) ?? "null";
-  } catch {
-    s = String(args);
-  }
-  return s.length > MAX_ARGS_CHARS ? `${s.slice(0, MAX_ARGS_CHARS - 1)}…` : s;
-}
-
 /** The request's words, escaped so they show as written. */
 export function requestText(a: ApprovalView): string {
   return [
     `**Approval needed**: the bot wants to run ${escapeMarkdown(a.tool)}`,
-    `Arguments: ${escapeMarkdown(argsText(a.args))}`,
+    `Arguments: ${escapeMarkdown(a.argsText)}`,
     `Expires <t:${Math.floor(a.expiresAt / 1000)}:R>.`,
   ].join("\n");
 }

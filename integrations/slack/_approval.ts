@@ -10,22 +10,8 @@
 import type { ApprovalView } from "switchyard";
 import { escapeMrkdwn } from "./_text.ts";
 
-/** Longest argument JSON shown, characters (a section's text is at most 3,000). */
-const MAX_ARGS_CHARS = 1500;
-
 /** `approval:<approve|deny>:<approval id>`: the buttons' `action_id`. */
 export const ACTION_RE = /^approval:(approve|deny):([A-Za-z0-9-]{1,128})$/;
-
-/** The arguments as one line of JSON, cut at {@link MAX_ARGS_CHARS}. */
-export function argsText(args: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(args ?? {}) ?? "null";
-  } catch {
-    s = String(args);
-  }
-  return s.length > MAX_ARGS_CHARS ? `${s.slice(0, MAX_ARGS_CHARS - 1)}…` : s;
-}
 
 /** Inline code text: backticks would end the span, so they become `'`. */
 const code = (s: string) => `\`${escapeMrkdwn(s.replace(/`/g, "'"))}\``;
@@ -34,7 +20,7 @@ const code = (s: string) => `\`${escapeMrkdwn(s.replace(/`/g, "'"))}\``;
 export function requestText(a: ApprovalView): string {
   return [
     `Approval needed: the bot wants to run ${code(a.tool)}`,
-    `Arguments: ${code(argsText(a.args))}`,
+    `Arguments: ${code(a.argsText)}`,
     `Expires ${new Date(a.expiresAt).toISOString()}.`,
   ].join("\n");
 }

@@ -11,9 +11,6 @@ import type { ApprovalDecisionResult, ApprovalView } from "switchyard";
 /** Longest `callback_data`, bytes (https://core.telegram.org/bots/api#inlinekeyboardbutton). */
 export const MAX_CALLBACK_DATA_BYTES = 64;
 
-/** Longest argument JSON shown, characters. */
-const MAX_ARGS_CHARS = 1500;
-
 /** `approval:<approve|deny>:<approval id>`. */
 export const CALLBACK_RE = /^approval:(approve|deny):([A-Za-z0-9-]{1,64})$/;
 
@@ -21,21 +18,11 @@ export const CALLBACK_RE = /^approval:(approve|deny):([A-Za-z0-9-]{1,64})$/;
 export const callbackData = (decision: "approve" | "deny", id: string) =>
   `approval:${decision}:${id}`;
 
-function argsText(args: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(args ?? {}) ?? "null";
-  } catch {
-    s = String(args);
-  }
-  return s.length > MAX_ARGS_CHARS ? `${s.slice(0, MAX_ARGS_CHARS - 1)}…` : s;
-}
-
 /** The request's words (plain text: no parse_mode, nothing to escape). */
 export function requestText(a: ApprovalView): string {
   return [
     `Approval needed: the bot wants to run ${a.tool}`,
-    `Arguments: ${argsText(a.args)}`,
+    `Arguments: ${a.argsText}`,
     `Expires ${new Date(a.expiresAt).toISOString()}.`,
   ].join("\n");
 }

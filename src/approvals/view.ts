@@ -43,13 +43,29 @@ export function approvalJson(a: Approval) {
   };
 }
 
+/** Longest `argsText` of an {@link ApprovalView}, characters (a Discord message holds 2,000). */
+export const ARGS_TEXT_CHARS = 1200;
+
+/** `args` as one line of JSON, cut at {@link ARGS_TEXT_CHARS}. */
+function argsText(args: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(args ?? {}) ?? "null";
+  } catch {
+    s = String(args);
+  }
+  return s.length > ARGS_TEXT_CHARS ? `${s.slice(0, ARGS_TEXT_CHARS - 1)}…` : s;
+}
+
 /** What an adapter is given to show (see the SDK's {@link ApprovalView}). */
 export function approvalView(a: Approval): ApprovalView {
+  const args = redactArgs(a.args);
   return {
     id: a.id,
     taskId: a.taskId,
     tool: a.tool,
-    args: redactArgs(a.args),
+    args,
+    argsText: argsText(args),
     status: a.status,
     expiresAt: a.expiresAt,
     ...(a.decidedBy ? { decidedBy: a.decidedBy } : {}),

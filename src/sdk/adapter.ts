@@ -208,6 +208,11 @@ export interface ApprovalView {
   tool: string;
   /** The call's arguments as JSON, secrets redacted. */
   args: unknown;
+  /**
+   * `args` as one line of JSON, cut at 1,200 characters (ending in `…` when cut): what a
+   * chat message shows. Not escaped for any platform.
+   */
+  argsText: string;
   status: "pending" | "approved" | "denied" | "expired";
   /** When an undecided request expires (and counts as denied), ms since the epoch. */
   expiresAt: number;

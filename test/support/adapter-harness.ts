@@ -52,11 +52,14 @@ export interface AdapterHarness {
 
 /** An approval as core would show it; `over` replaces fields. */
 export function approvalView(over: Partial<ApprovalView> = {}): ApprovalView {
+  const args = "args" in over ? over.args : { repo: "acme/site", branch: "old-<feature>" };
   return {
     id: "0190f1d2-7c3b-7a10-9e55-3f0c2b6d9a01",
     taskId: "0190f1d2-7c3b-7a10-9e55-3f0c2b6d9a00",
     tool: "delete_branch",
-    args: { repo: "acme/site", branch: "old-<feature>" },
+    args,
+    // As core makes it (src/approvals/view.ts), uncut: tests pass a cut one when they need it.
+    argsText: JSON.stringify(args ?? {}) ?? "null",
     status: "pending",
     expiresAt: Date.parse("2026-12-04T12:00:00Z"),
     ...over,
