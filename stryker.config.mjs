@@ -75,11 +75,12 @@ export const modules = {
     // The policy (who waits), the service (park, decide as compare-and-set, expiry sweep)
     // and how an approval is shown (arguments with secrets masked).
     mutate: ["src/approvals/policy.ts", "src/approvals/service.ts", "src/approvals/view.ts"],
+    // The fast file first: a mutant stops at the first file that fails. The two-instance
+    // suite is left out: what it adds (the compare-and-set) lives in src/store/approvals.ts.
     tests: [
-      "test/approvals.test.ts",
-      "test/approvals-instances.test.ts",
-      "test/approvals-webhook-adapter.test.ts",
       "test/approvals-mutants.test.ts",
+      "test/approvals.test.ts",
+      "test/approvals-webhook-adapter.test.ts",
     ],
   },
   scheduler: {
@@ -90,7 +91,9 @@ export const modules = {
       "src/scheduler/loop.ts",
       "src/scheduler/sync.ts",
     ],
-    tests: ["test/jobs*.test.ts", "test/scheduler-mutants.test.ts"],
+    // The fast file first (a mutant stops at the first file that fails); not the admin UI's
+    // browser suite (admin-ui-jobs), which reaches the scheduler only through REST.
+    tests: ["test/scheduler-mutants.test.ts", "test/jobs.test.ts"],
   },
   "adapter-dedupe": {
     mutate: [
@@ -100,10 +103,10 @@ export const modules = {
       "src/sessions/inject-write.ts",
     ],
     tests: [
+      "test/adapter-dedupe-mutants.test.ts",
       "test/adapter-host.test.ts",
       "test/inbound-dedupe*.test.ts",
       "test/webhook-adapter.test.ts",
-      "test/adapter-dedupe-mutants.test.ts",
     ],
   },
   "inbound-dedupe": {
