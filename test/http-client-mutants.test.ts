@@ -118,6 +118,18 @@ describe("OutboundHttpClient: options and retries", () => {
     assert.equal(srv.seen[0]!.headers["user-agent"], "switchyard");
   });
 
+  test("durationMs is the time the request took, retries included", async () => {
+    const srv = await server((_q, res) => {
+      setTimeout(() => res.end(), 200);
+    });
+    const started = performance.now();
+    const r = await client().postJson(srv.url, {});
+    const took = performance.now() - started;
+    assert.equal(r.ok, true);
+    assert.ok(r.durationMs >= 190, `durationMs ${r.durationMs} covers the 200 ms answer`);
+    assert.ok(r.durationMs <= took + 1, `durationMs ${r.durationMs} ≤ the ${took} ms measured`);
+  });
+
   test("a given user agent is sent", async () => {
     const srv = await server((_q, res) => res.end());
     await client({ userAgent: "probe/1" }).postJson(srv.url, {});
