@@ -38,6 +38,7 @@ describe("checkSchedule", () => {
     checkSchedule({ cron: "*/5 * * * *" });
     checkSchedule({ cron: " 0 9 * * 1-5 ", tz: "Europe/Paris" });
     checkSchedule({ cron: "30 0 9 * * *" });
+    checkSchedule({ cron: "0  9  *  *  *" }); // runs of spaces separate fields too
     checkSchedule({ every_seconds: 1 });
     checkSchedule({ at: "2025-06-01T12:00:00+02:00" });
   });
@@ -48,7 +49,7 @@ describe("checkSchedule", () => {
   });
 
   test("croner's refusal is passed on without its prefix", () => {
-    refused({ cron: "61 * * * *" }, "schedule.cron", /^(?!CronPattern: ).+/);
+    refused({ cron: "61 * * * *" }, "schedule.cron", "Invalid value for minute: 61");
   });
 
   test("a cron that can never fire is refused", () => {
@@ -83,6 +84,17 @@ describe("firstSlot", () => {
       Date.parse("2025-01-01T14:00:00Z"),
     );
     assert.equal(firstSlot({ cron: "0 9 * * *" }, T), Date.parse("2025-01-01T09:00:00Z"));
+  });
+
+  test("a cron without a time zone is UTC, whatever the server's local zone", () => {
+    const before = process.env.TZ;
+    process.env.TZ = "America/New_York";
+    try {
+      assert.equal(firstSlot({ cron: "0 9 * * *" }, T), Date.parse("2025-01-01T09:00:00Z"));
+    } finally {
+      if (before === undefined) delete process.env.TZ;
+      else process.env.TZ = before;
+    }
   });
 
   test("interval: now + every_seconds", () => {
@@ -144,6 +156,12 @@ describe("advance", () => {
     const s = { cron: "* * * * *" };
     const now = T + 2000 * MIN + 30_000;
     assert.deepEqual(advance(s, T, now), {
+      count: MAX_COUNTED_SLOTS,
+      last: T + 2000 * MIN,
+      next: T + 2001 * MIN,
+    });
+    // Past the cap with now exactly on a slot: that slot is the last one.
+    assert.deepEqual(advance(s, T, T + 2000 * MIN), {
       count: MAX_COUNTED_SLOTS,
       last: T + 2000 * MIN,
       next: T + 2001 * MIN,
