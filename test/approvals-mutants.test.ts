@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { toolNeedsApproval, toPolicy } from "../src/approvals/policy.ts";
-import { approvalView, redactArgs } from "../src/approvals/view.ts";
+import { approvalPolicySchema, toolNeedsApproval, toPolicy } from "../src/approvals/policy.ts";
+import { approvalJson, approvalView, redactArgs } from "../src/approvals/view.ts";
 
 describe("who waits: a bot's policy tightened by the run's", () => {
   const policy = { default: "never" as const, tools: { deploy: "always" as const } };
@@ -36,6 +36,22 @@ describe("who waits: a bot's policy tightened by the run's", () => {
       assert.equal(toolNeedsApproval(...args), want);
     });
   }
+
+  test("tool names in a policy are 1–64 letters, digits, _ or -, checked end to end", () => {
+    const ok = (name: string) =>
+      approvalPolicySchema.safeParse({ default: "never", tools: { [name]: "always" } });
+    assert.equal(ok("deploy_v2-x").success, true);
+    assert.equal(ok("a".repeat(64)).success, true);
+    for (const bad of ["!deploy", "deploy!", "a".repeat(65), ""]) {
+      const r = ok(bad);
+      assert.equal(r.success, false, bad);
+      assert.match(
+        JSON.stringify(r.error?.issues),
+        /tool names are 1–64 letters, digits, _ or -/,
+        bad,
+      );
+    }
+  });
 
   test("a stored policy has its tools filled in and is a copy", () => {
     const tools = { deploy: "always" as const };
@@ -73,6 +89,33 @@ describe("how an approval's arguments are shown", () => {
     assert.deepEqual(redactArgs(["a", 1, true]), ["a", 1, true]);
     assert.equal(redactArgs("plain"), "plain");
     assert.equal(redactArgs(null), null);
+  });
+
+  test("the wire shape has ISO 8601 times, and null for a time not reached", () => {
+    const a = {
+      id: "a1",
+      taskId: "t1",
+      sessionId: "s1",
+      botId: "b",
+      tool: "deploy",
+      toolCallId: "c1",
+      sdkApprovalId: "x",
+      args: { password: "p" },
+      status: "pending" as const,
+      requestedAt: Date.parse("2025-01-01T00:00:00Z"),
+      expiresAt: Date.parse("2025-01-02T00:00:00Z"),
+      decidedBy: null,
+      decidedAt: null,
+      reason: null,
+      requestPost: null,
+      executedAt: null,
+    };
+    const j = approvalJson(a);
+    assert.equal(j.requested_at, "2025-01-01T00:00:00.000Z");
+    assert.equal(j.expires_at, "2025-01-02T00:00:00.000Z");
+    assert.equal(j.decided_at, null);
+    assert.deepEqual(j.args, { password: "****" });
+    assert.equal(approvalJson({ ...a, decidedAt: 0 }).decided_at, "1970-01-01T00:00:00.000Z");
   });
 
   test("an adapter's view names the decider and the reason only when there are some", () => {
