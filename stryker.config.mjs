@@ -71,6 +71,44 @@ export const modules = {
       "test/redaction*.test.ts",
     ],
   },
+  approvals: {
+    // The policy (who waits), the service (park, decide as compare-and-set, expiry sweep)
+    // and how an approval is shown (arguments with secrets masked).
+    mutate: ["src/approvals/policy.ts", "src/approvals/service.ts", "src/approvals/view.ts"],
+    // The fast file first: a mutant stops at the first file that fails. The two-instance
+    // suite is left out: what it adds (the compare-and-set) lives in src/store/approvals.ts.
+    tests: [
+      "test/approvals-mutants.test.ts",
+      "test/approvals.test.ts",
+      "test/approvals-webhook-adapter.test.ts",
+    ],
+  },
+  scheduler: {
+    mutate: [
+      "src/scheduler/schedule.ts",
+      "src/scheduler/runner.ts",
+      "src/scheduler/service.ts",
+      "src/scheduler/loop.ts",
+      "src/scheduler/sync.ts",
+    ],
+    // The fast file first (a mutant stops at the first file that fails); not the admin UI's
+    // browser suite (admin-ui-jobs), which reaches the scheduler only through REST.
+    tests: ["test/scheduler-mutants.test.ts", "test/jobs.test.ts"],
+  },
+  "adapter-dedupe": {
+    mutate: [
+      // The adapter handler: one delivery id → one message, a redelivery answers `duplicate`.
+      "src/adapters/inbound.ts",
+      // The receipt at the door of every inject (claim, fingerprint check, stamp).
+      "src/sessions/inject-write.ts",
+    ],
+    tests: [
+      "test/adapter-dedupe-mutants.test.ts",
+      "test/adapter-host.test.ts",
+      "test/inbound-dedupe*.test.ts",
+      "test/webhook-adapter.test.ts",
+    ],
+  },
   "inbound-dedupe": {
     mutate: [
       "src/store/inbound-receipts.ts",
