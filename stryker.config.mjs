@@ -112,10 +112,8 @@ export const modules = {
   "inbound-dedupe": {
     mutate: [
       "src/store/inbound-receipts.ts",
-      // The dedupe part of the session service: retention, claim, stamp, prune.
-      "src/sessions/service.ts:74-75",
-      "src/sessions/service.ts:216-232",
-      "src/sessions/service.ts:257-274",
+      // The dedupe part of an injection: the receipt's claim and stamp (inject-write.ts).
+      "src/sessions/inject-write.ts",
     ],
     tests: [
       "test/inbound-dedupe*.test.ts",

@@ -142,9 +142,18 @@ describe("how an approval's arguments are shown", () => {
       taskId: "t1",
       tool: "deploy",
       args: { token: "****", service: "api" },
+      argsText: '{"token":"****","service":"api"}',
       status: "pending",
       expiresAt: 2000,
     });
+    // The one line an adapter shows is cut at 1,200 characters, the cut marked.
+    const long = approvalView({ ...base, args: { text: "x".repeat(5000) } }).argsText;
+    assert.equal(long.length, 1200);
+    assert.ok(long.endsWith("…"));
+    assert.ok(long.startsWith('{"text":"xxx'));
+    const exact = '{"t":"' + "y".repeat(1200 - 8) + '"}';
+    assert.equal(exact.length, 1200, "exactly at the limit: not cut");
+    assert.equal(approvalView({ ...base, args: JSON.parse(exact) }).argsText, exact);
     assert.deepEqual(
       approvalView({ ...base, status: "denied", decidedBy: "chat:u1", reason: "no" }),
       {
@@ -152,6 +161,7 @@ describe("how an approval's arguments are shown", () => {
         taskId: "t1",
         tool: "deploy",
         args: { token: "****", service: "api" },
+        argsText: '{"token":"****","service":"api"}',
         status: "denied",
         expiresAt: 2000,
         decidedBy: "chat:u1",
