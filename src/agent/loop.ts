@@ -14,6 +14,7 @@ import type { HookRegistry } from "../hooks/lifecycle.ts";
 import type { HookContext } from "../sdk/hooks.ts";
 import type { Bot } from "../store/bots.ts";
 import type { Message } from "../store/messages.ts";
+import type { ModelCallRecord } from "../store/model-calls.ts";
 import type { Session } from "../store/sessions.ts";
 import type { SkillRepository } from "../store/skills.ts";
 import type { Task } from "../store/tasks.ts";
@@ -55,15 +56,7 @@ export interface AgentDeps {
    * Records one model call (an agent-loop step) of a task, for its timeline; optional.
    * Times in ms.
    */
-  recordModelCall?(call: {
-    taskId: string;
-    model: string;
-    startedAt: number;
-    durationMs: number;
-    inputTokens: number | null;
-    outputTokens: number | null;
-    finishReason: string | null;
-  }): Promise<void>;
+  recordModelCall?(call: Omit<ModelCallRecord, "id">): Promise<void>;
   /** Adds one model call's reported token usage to the task and the day (`agent/budget.ts`). */
   recordUsage?(
     owner: { taskId: string; botId: string; sessionId: string },
