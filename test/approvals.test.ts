@@ -11,17 +11,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { ALL_BACKENDS, runsOn } from "./support/db.ts";
-
-/** Polls until `fn` returns a truthy value (10 s). */
-async function until<T>(fn: () => Promise<T | undefined | null | false>, what: string): Promise<T> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from "./support/wait.ts";
 
 for (const backend of ALL_BACKENDS) {
   describe(`approvals on ${backend}`, runsOn(backend), () => {

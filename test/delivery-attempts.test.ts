@@ -11,19 +11,9 @@ import { RESPONSE_EXCERPT_CHARS } from "../src/outbox/attempt-exchanges.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { ALL_BACKENDS, runsOn } from "./support/db.ts";
+import { until } from "./support/wait.ts";
 
 const PASSWORD = "hunter2-attempt-secret";
-
-/** Polls until `fn` returns a truthy value (10 s). */
-async function until<T>(fn: () => Promise<T | undefined | null | false>, what: string): Promise<T> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 for (const backend of ALL_BACKENDS) {
   describe(`delivery attempts on ${backend}`, runsOn(backend), () => {
