@@ -43,7 +43,7 @@ export function approvalJson(a: Approval) {
   };
 }
 
-/** Longest `argsText` of an {@link ApprovalView}, characters (a Discord message holds 2,000). */
+/** Longest `argsText` of an {@link ApprovalView}, characters: it fits a 2,000-character chat message with room for the rest of the request. */
 export const ARGS_TEXT_CHARS = 1200;
 
 /** `args` as one line of JSON, cut at {@link ARGS_TEXT_CHARS}. */
