@@ -144,7 +144,7 @@ export class Repositories {
 
   /** Messages of sessions. */
   get messages(): MessageRepository {
-    this.#messages ??= new MessageRepository(this.#db, this.#shared.dialect, this.#shared.clock);
+    this.#messages ??= new MessageRepository(this.queryHandle(), this.#shared.clock);
     return this.#messages;
   }
 
