@@ -39,6 +39,8 @@ export interface NewMessage {
   role: MessageRole;
   content: string;
   metadata?: Record<string, unknown>;
+  /** The id, when the caller made it first ({@link MessageRepository.newId}); default a new one. */
+  id?: string;
 }
 
 /** The columns of a new row, as {@link MessageRepository.insert} passes them. */
@@ -111,11 +113,16 @@ export class MessageRepository {
     this.#clock = clock;
   }
 
+  /** A new message id (UUIDv7 on this instance's clock), for {@link NewMessage.id}. */
+  newId(): string {
+    return this.#clock ? uuidv7(this.#clock()) : uuidv7();
+  }
+
   /** Inserts a message (in the caller's transaction when given one); returns it with its `seq`. */
   async insert(m: NewMessage): Promise<Message> {
     const at = this.#clock ? this.#clock() : Date.now();
     const row = {
-      id: this.#clock ? uuidv7(at) : uuidv7(),
+      id: m.id ?? (this.#clock ? uuidv7(at) : uuidv7()),
       session_id: m.sessionId,
       role: m.role,
       content: m.content,
