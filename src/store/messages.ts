@@ -146,7 +146,16 @@ export class MessageRepository {
       [inserted] = await insertSqlite.rows(this.#q, args);
     }
     if (!inserted) throw new Error("messages.insert returned no row");
-    return toMessage({ ...row, seq: Number(inserted.seq) });
+    return {
+      id: row.id,
+      sessionId: row.session_id,
+      role: m.role,
+      content: row.content,
+      // The caller's object, not a parse of the JSON just written (same value, no copy).
+      metadata: m.metadata ?? {},
+      createdAt: at,
+      seq: Number(inserted.seq),
+    };
   }
 
   /** The `seq` of message `id`, as a subquery (null when there is no such message). */
