@@ -113,6 +113,9 @@ export async function writeInjection(
   const messageId = tx.messages.newId();
   const stampedAtClaim = !plan.runAgent;
   if (receipt) {
+    // The session's lock first (PostgreSQL): a transaction never holds a receipt while it
+    // waits for the lock, so two batches writing to one session cannot deadlock.
+    await tx.messages.lockSession(sessionId);
     const seen = await tx.receipts.claim(
       receipt.scope,
       receipt.key,
@@ -125,13 +128,10 @@ export async function writeInjection(
       return { messageId, sessionId, taskId, duplicate: true, outboxRows: 0 };
     }
   }
-  const message = await tx.messages.insert({
-    id: messageId,
-    sessionId,
-    role: plan.role,
-    content: plan.content,
-    metadata: plan.metadata,
-  });
+  const message = await tx.messages.insert(
+    { id: messageId, sessionId, role: plan.role, content: plan.content, metadata: plan.metadata },
+    { locked: receipt !== undefined },
+  );
   let taskId: string | null = null;
   let outboxRows = 0;
   if (plan.runAgent) {

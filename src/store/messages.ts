@@ -118,8 +118,20 @@ export class MessageRepository {
     return this.#clock ? uuidv7(this.#clock()) : uuidv7();
   }
 
-  /** Inserts a message (in the caller's transaction when given one); returns it with its `seq`. */
-  async insert(m: NewMessage): Promise<Message> {
+  /**
+   * PostgreSQL: takes the session's transaction-scoped lock that {@link insert} takes
+   * (see the module comment), for a caller that must hold it before other writes; a no-op
+   * on SQLite (one writer at a time).
+   */
+  async lockSession(sessionId: string): Promise<void> {
+    if (this.#q.dialect === "postgres") await lockSession.execute(this.#q, { sessionId });
+  }
+
+  /**
+   * Inserts a message (in the caller's transaction when given one); returns it with its `seq`.
+   * @param opts.locked the caller took {@link lockSession} in this transaction already
+   */
+  async insert(m: NewMessage, opts: { locked?: boolean } = {}): Promise<Message> {
     const at = this.#clock ? this.#clock() : Date.now();
     const row = {
       id: m.id ?? (this.#clock ? uuidv7(at) : uuidv7()),
@@ -140,7 +152,7 @@ export class MessageRepository {
     let inserted: { seq: number | string } | undefined;
     if (this.#q.dialect === "postgres") {
       // Held until commit: the next message of this session takes its seq after this commits.
-      await lockSession.execute(this.#q, { sessionId: m.sessionId });
+      if (!opts.locked) await lockSession.execute(this.#q, { sessionId: m.sessionId });
       [inserted] = await insertPostgres.rows(this.#q, args);
     } else {
       [inserted] = await insertSqlite.rows(this.#q, args);
