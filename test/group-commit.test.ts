@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { GroupCommit, RETRIES_ALONE } from "../src/store/group-commit.ts";
 import type { Repositories, Store } from "../src/store/index.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { ALL_BACKENDS, runsOn } from "./support/db.ts";
@@ -175,3 +176,56 @@ for (const backend of ALL_BACKENDS) {
     });
   });
 }
+
+describe("group commit: a deadlock victim runs again alone", () => {
+  // The PostgreSQL store passes `retryAlone` for SQLSTATE 40P01 (src/store/index.ts); here
+  // the transaction runner is a fake that aborts the first tries as PostgreSQL does.
+  const deadlock = () => Object.assign(new Error("deadlock detected"), { code: "40P01" });
+  const isDeadlock = (e: unknown) => (e as { code?: string }).code === "40P01";
+
+  test("a work aborted by a deadlock is run again and answers; other errors are not retried", async () => {
+    let aborts = 2;
+    const runs: string[] = [];
+    const gc = new GroupCommit(
+      async (fn) => {
+        const out = await fn({} as Repositories);
+        if (aborts > 0) {
+          aborts--;
+          throw deadlock();
+        }
+        return out;
+      },
+      { retryAlone: isDeadlock },
+    );
+    const ok = await gc.run(async () => {
+      runs.push("w");
+      return 42;
+    });
+    assert.equal(ok, 42);
+    assert.equal(runs.length, 3, "run until the transaction committed");
+    assert.equal(gc.stats.retries, 2);
+
+    const plain = new GroupCommit(
+      async () => {
+        throw deadlock();
+      },
+      { retryAlone: isDeadlock },
+    );
+    await assert.rejects(
+      plain.run(async () => 1),
+      /deadlock/,
+    );
+    assert.equal(plain.stats.retries, RETRIES_ALONE, "bounded");
+    const other = new GroupCommit(
+      async () => {
+        throw new Error("no such table");
+      },
+      { retryAlone: isDeadlock },
+    );
+    await assert.rejects(
+      other.run(async () => 1),
+      /no such table/,
+    );
+    assert.equal(other.stats.retries, 0);
+  });
+});

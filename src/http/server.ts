@@ -152,15 +152,6 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     req.log.error({ err, url: req.url.split("?")[0] }, "request failed");
     return reply.code(500).send({ detail: "Internal server error" });
   });
-  if (opts.closing) {
-    const closing = opts.closing;
-    app.addHook("onRequest", async (_req, reply) => {
-      if (closing()) {
-        reply.header("connection", "close");
-        return reply.code(503).send({ detail: "Server is shutting down" });
-      }
-    });
-  }
   // 404 for an unknown path, 405 with Allow for a known path under another method; answered
   // in onRequest, before a body is read or parsed.
   const routeMethods = new RouteMethods();
@@ -173,8 +164,20 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       .header("allow", allow.join(", "))
       .send({ detail: `Method ${req.method} is not allowed here; allowed: ${allow.join(", ")}` });
   };
-  app.addHook("onRequest", async (req, reply) => {
-    if (req.is404) return notFound(req, reply);
+  // One callback-style hook for both checks (every request runs it: an async hook costs a
+  // promise per request). Answering without calling `done` ends the request here.
+  const closing = opts.closing;
+  app.addHook("onRequest", (req, reply, done) => {
+    if (closing?.()) {
+      reply.header("connection", "close");
+      reply.code(503).send({ detail: "Server is shutting down" });
+      return;
+    }
+    if (req.is404) {
+      notFound(req, reply);
+      return;
+    }
+    done();
   });
   app.setNotFoundHandler(notFound);
   return app;

@@ -71,6 +71,18 @@ function canonicalDigest(digest: string, size: number, encoding: "hex" | "base64
   return bytes.length === size && bytes.toString("base64") === digest;
 }
 
+/** Digest sizes (bytes) by algorithm name, learnt once: a hash object per request costs. */
+const digestSizes = new Map<string, number>();
+
+function digestSize(algorithm: string): number {
+  let size = digestSizes.get(algorithm);
+  if (size === undefined) {
+    size = createHash(algorithm).digest().length;
+    digestSizes.set(algorithm, size);
+  }
+  return size;
+}
+
 /** See {@link IntegrationVerify.hmac}. */
 export function verifyHmac(o: HmacVerifyOptions): Verification {
   if (!o.secret || o.secret.length === 0) return { ok: false, reason: "no secret configured" };
@@ -82,7 +94,7 @@ export function verifyHmac(o: HmacVerifyOptions): Verification {
   const algorithm = o.algorithm ?? "sha256";
   let size: number;
   try {
-    size = createHash(algorithm).digest().length;
+    size = digestSize(algorithm);
   } catch {
     return { ok: false, reason: `unsupported algorithm ${String(algorithm).slice(0, 20)}` };
   }

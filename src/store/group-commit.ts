@@ -30,7 +30,20 @@ export interface GroupCommitOptions {
    * serialises writers anyway); PostgreSQL profits from a few.
    */
   maxInFlight?: number;
+  /**
+   * Whether a work that failed alone with `err` may run again (at most
+   * {@link RETRIES_ALONE} more times): on PostgreSQL, a deadlock victim (SQLSTATE 40P01),
+   * which concurrent batches can cause (one holds a session's lock and waits for a receipt
+   * another holds while that one waits for the lock); the database aborted only its
+   * transaction, so running it again is the remedy PostgreSQL documents
+   * (https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-DEADLOCKS).
+   * Default never.
+   */
+  retryAlone?: (err: unknown) => boolean;
 }
+
+/** Most extra runs of a work alone after a retryable failure. */
+export const RETRIES_ALONE = 3;
 
 interface Item {
   work: (tx: Repositories) => Promise<unknown>;
@@ -52,6 +65,8 @@ export interface GroupCommitStats {
   batchedWorks: number;
   /** Batches rolled back and run again one work at a time. */
   fallbacks: number;
+  /** Works run again alone after a retryable failure (see {@link GroupCommitOptions.retryAlone}). */
+  retries: number;
 }
 
 /** Batches concurrent transactions into one (see the module comment). */
@@ -59,15 +74,17 @@ export class GroupCommit {
   readonly #transaction: TransactionRunner;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #retryAlone: ((err: unknown) => boolean) | undefined;
   #queue: Item[] = [];
   #inFlight = 0;
   #scheduled = false;
-  readonly #counts = { batches: 0, batchedWorks: 0, fallbacks: 0 };
+  readonly #counts = { batches: 0, batchedWorks: 0, fallbacks: 0, retries: 0 };
 
   constructor(transaction: TransactionRunner, opts: GroupCommitOptions = {}) {
     this.#transaction = transaction;
     this.#maxBatch = Math.max(1, opts.maxBatch ?? 64);
     this.#maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
+    this.#retryAlone = opts.retryAlone;
   }
 
   /** The counts so far and the queue now. */
@@ -135,10 +152,18 @@ export class GroupCommit {
   }
 
   async #runAlone(item: Item): Promise<void> {
-    try {
-      item.resolve(await this.#transaction((tx) => item.work(tx)));
-    } catch (err) {
-      item.reject(err);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        item.resolve(await this.#transaction((tx) => item.work(tx)));
+        return;
+      } catch (err) {
+        if (attempt < RETRIES_ALONE && this.#retryAlone?.(err)) {
+          this.#counts.retries++;
+          continue;
+        }
+        item.reject(err);
+        return;
+      }
     }
   }
 }

@@ -20,7 +20,14 @@ export interface SeenReceipt extends ReceiptIds {
 
 // The hot path of every inbound message, compiled once (./compiled.ts).
 const insertReceipt = compiledQuery<
-  { source: string; key: string; fingerprint: string | null; createdAt: number },
+  {
+    source: string;
+    key: string;
+    fingerprint: string | null;
+    messageId: string | null;
+    taskId: string | null;
+    createdAt: number;
+  },
   { key: string }
 >((db, p) =>
   db
@@ -28,8 +35,8 @@ const insertReceipt = compiledQuery<
     .values({
       source: p.source,
       key: p.key,
-      message_id: null,
-      task_id: null,
+      message_id: p.messageId,
+      task_id: p.taskId,
       fingerprint: p.fingerprint,
       created_at: p.createdAt,
     })
@@ -77,16 +84,22 @@ export class ReceiptRepository {
    * transaction that stores the message. Under concurrency the unique key decides:
    * PostgreSQL makes a racing insert wait for the first transaction and then do nothing;
    * SQLite serialises writers.
+   * @param ids the ids the caller will create when it owns the key, stamped at once (one
+   *   statement fewer than {@link stamp}); the caller must create them in the same
+   *   transaction. Default none: stamp them later.
    */
   async claim(
     source: string,
     key: string,
     fingerprint: string | null = null,
+    ids?: ReceiptIds,
   ): Promise<SeenReceipt | undefined> {
     const inserted = await insertReceipt.rows(this.#q, {
       source,
       key,
       fingerprint,
+      messageId: ids?.messageId ?? null,
+      taskId: ids?.taskId ?? null,
       createdAt: Date.now(),
     });
     if (inserted.length > 0) return undefined;

@@ -144,7 +144,7 @@ export class Repositories {
 
   /** Messages of sessions. */
   get messages(): MessageRepository {
-    this.#messages ??= new MessageRepository(this.#db, this.#shared.dialect, this.#shared.clock);
+    this.#messages ??= new MessageRepository(this.queryHandle(), this.#shared.clock);
     return this.#messages;
   }
 
@@ -339,6 +339,7 @@ export class Store extends Repositories {
     this.#shared = shared;
     this.#group = new GroupCommit((fn) => this.transaction(fn), {
       maxInFlight: db.dialect === "postgres" ? GROUP_COMMIT_PG_IN_FLIGHT : 1,
+      ...(db.dialect === "postgres" ? { retryAlone: isDeadlock } : {}),
     });
   }
 
@@ -401,6 +402,11 @@ export class Store extends Repositories {
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/** PostgreSQL's "deadlock detected" (SQLSTATE 40P01): only that transaction was aborted. */
+function isDeadlock(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "40P01";
 }
 
 /** The repositories of one transaction. */

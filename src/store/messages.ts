@@ -9,7 +9,7 @@
 import type { Kysely, Selectable } from "kysely";
 import { sql } from "kysely";
 import { uuidv7 } from "../ids.ts";
-import type { Dialect } from "./db.ts";
+import { compiledQuery, type QueryHandle } from "./compiled.ts";
 import { fromJson } from "./json.ts";
 import type { Database, MessagesTable } from "./schema.ts";
 
@@ -39,7 +39,51 @@ export interface NewMessage {
   role: MessageRole;
   content: string;
   metadata?: Record<string, unknown>;
+  /** The id, when the caller made it first ({@link MessageRepository.newId}); default a new one. */
+  id?: string;
 }
+
+/** The columns of a new row, as {@link MessageRepository.insert} passes them. */
+type InsertArgs = {
+  id: string;
+  sessionId: string;
+  role: string;
+  content: string;
+  metadata: string;
+  createdAt: number;
+};
+
+// Every inbound message is inserted: compiled once per dialect (./compiled.ts).
+const rowOf = (p: InsertArgs) => ({
+  id: p.id,
+  session_id: p.sessionId,
+  role: p.role,
+  content: p.content,
+  metadata: p.metadata,
+  created_at: p.createdAt,
+});
+
+/** PostgreSQL: `seq` is the column's sequence default (taken after the session lock). */
+const insertPostgres = compiledQuery<InsertArgs, { seq: number | string }>((db, p) =>
+  db.insertInto("messages").values(rowOf(p)).returning("seq"),
+);
+
+/** SQLite: one writer at a time, so the next `seq` is the table's highest plus one. */
+const insertSqlite = compiledQuery<InsertArgs, { seq: number | string }>((db, p) =>
+  db
+    .insertInto("messages")
+    .values({ ...rowOf(p), seq: sql<number>`(select coalesce(max(seq), 0) + 1 from messages)` })
+    .returning("seq"),
+);
+
+/** PostgreSQL: the transaction-scoped advisory lock of one session (see the module comment). */
+const lockSession = compiledQuery<{ sessionId: string }>((db, p) =>
+  db.selectNoFrom(
+    sql<unknown>`pg_advisory_xact_lock(${sql.lit(SESSION_LOCK_CLASS)}, hashtext(${p.sessionId}))`.as(
+      "locked",
+    ),
+  ),
+);
 
 function toMessage(r: Selectable<MessagesTable>): Message {
   return {
@@ -56,46 +100,74 @@ function toMessage(r: Selectable<MessagesTable>): Message {
 /** Messages of sessions. */
 export class MessageRepository {
   readonly #db: Kysely<Database>;
-  readonly #dialect: Dialect;
+  readonly #q: QueryHandle;
   readonly #clock: (() => number) | undefined;
 
-  /** @param clock this instance's clock for `created_at` and ids (tests skew it); default the real one */
-  constructor(db: Kysely<Database>, dialect: Dialect, clock?: () => number) {
-    this.#db = db;
-    this.#dialect = dialect;
+  /**
+   * @param q the handle (database or transaction) its compiled queries run on
+   * @param clock this instance's clock for `created_at` and ids (tests skew it); default the real one
+   */
+  constructor(q: QueryHandle, clock?: () => number) {
+    this.#db = q.kysely;
+    this.#q = q;
     this.#clock = clock;
   }
 
-  /** Inserts a message (in the caller's transaction when given one); returns it with its `seq`. */
-  async insert(m: NewMessage): Promise<Message> {
+  /** A new message id (UUIDv7 on this instance's clock), for {@link NewMessage.id}. */
+  newId(): string {
+    return this.#clock ? uuidv7(this.#clock()) : uuidv7();
+  }
+
+  /**
+   * PostgreSQL: takes the session's transaction-scoped lock that {@link insert} takes
+   * (see the module comment), for a caller that must hold it before other writes; a no-op
+   * on SQLite (one writer at a time).
+   */
+  async lockSession(sessionId: string): Promise<void> {
+    if (this.#q.dialect === "postgres") await lockSession.execute(this.#q, { sessionId });
+  }
+
+  /**
+   * Inserts a message (in the caller's transaction when given one); returns it with its `seq`.
+   * @param opts.locked the caller took {@link lockSession} in this transaction already
+   */
+  async insert(m: NewMessage, opts: { locked?: boolean } = {}): Promise<Message> {
     const at = this.#clock ? this.#clock() : Date.now();
     const row = {
-      id: this.#clock ? uuidv7(at) : uuidv7(),
+      id: m.id ?? (this.#clock ? uuidv7(at) : uuidv7()),
       session_id: m.sessionId,
       role: m.role,
       content: m.content,
       metadata: JSON.stringify(m.metadata ?? {}),
       created_at: at,
     };
-    let inserted: { seq: number | string };
-    if (this.#dialect === "postgres") {
+    const args: InsertArgs = {
+      id: row.id,
+      sessionId: row.session_id,
+      role: row.role,
+      content: row.content,
+      metadata: row.metadata,
+      createdAt: at,
+    };
+    let inserted: { seq: number | string } | undefined;
+    if (this.#q.dialect === "postgres") {
       // Held until commit: the next message of this session takes its seq after this commits.
-      await sql`select pg_advisory_xact_lock(${SESSION_LOCK_CLASS}, hashtext(${m.sessionId}))`.execute(
-        this.#db,
-      );
-      inserted = await this.#db
-        .insertInto("messages")
-        .values(row)
-        .returning("seq")
-        .executeTakeFirstOrThrow();
+      if (!opts.locked) await lockSession.execute(this.#q, { sessionId: m.sessionId });
+      [inserted] = await insertPostgres.rows(this.#q, args);
     } else {
-      inserted = await this.#db
-        .insertInto("messages")
-        .values({ ...row, seq: sql<number>`(select coalesce(max(seq), 0) + 1 from messages)` })
-        .returning("seq")
-        .executeTakeFirstOrThrow();
+      [inserted] = await insertSqlite.rows(this.#q, args);
     }
-    return toMessage({ ...row, seq: Number(inserted.seq) });
+    if (!inserted) throw new Error("messages.insert returned no row");
+    return {
+      id: row.id,
+      sessionId: row.session_id,
+      role: m.role,
+      content: row.content,
+      // The caller's object, not a parse of the JSON just written (same value, no copy).
+      metadata: m.metadata ?? {},
+      createdAt: at,
+      seq: Number(inserted.seq),
+    };
   }
 
   /** The `seq` of message `id`, as a subquery (null when there is no such message). */
