@@ -5,41 +5,13 @@
  * POSTed to the server and the reply follows.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
-import { tempDir } from "./support/db.ts";
+import { startTestApp, type TestApp } from "./support/app.ts";
+import { runClient } from "./support/cli-client.ts";
 
-const ROOT = join(import.meta.dirname, "..");
-
-/** Runs `switchyard chat …` with `input` on stdin; resolves at exit. */
+/** Runs `switchyard chat --url <server> …` with `input` on stdin; resolves at exit. */
 function runChat(t: TestApp, input: string, args: string[]) {
-  const dir = tempDir();
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const p = spawn(join(ROOT, "bin/switchyard"), ["chat", "--url", t.url, ...args], {
-      cwd: dir.path,
-      env: {
-        PATH: process.env.PATH ?? "",
-        SWITCHYARD_API_KEY: TEST_API_KEY,
-        SWITCHYARD_DATA_DIR: dir.path,
-        SWITCHYARD_MODEL: "openai-compatible:fake-model",
-      },
-    });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => {
-      out += d;
-    });
-    p.stderr.on("data", (d) => {
-      err += d;
-    });
-    p.on("exit", (code) => {
-      dir.remove();
-      resolve({ code, out, err });
-    });
-    p.stdin.end(input);
-  });
+  return runClient(["chat", "--url", t.url, ...args], input);
 }
 
 describe("switchyard chat with approvals", () => {

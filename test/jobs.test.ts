@@ -6,17 +6,16 @@
  * one database firing each slot once, the jobs.ts sync, and the CLI.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { startTestApp, TEST_API_KEY, type TestApp } from "./support/app.ts";
+import { runClient } from "./support/cli-client.ts";
 import { ALL_BACKENDS, type Backend, createTestDatabase, runsOn, tempDir } from "./support/db.ts";
 import { startFakeLlm } from "./support/fake-llm.ts";
 
-const ROOT = join(import.meta.dirname, "..");
 const MIN = 60_000;
 const DAY = 86_400_000;
 /** Saturday 2025-03-08 10:00 in New York (EST, UTC-5); DST starts Sunday 2025-03-09 02:00. */
@@ -532,32 +531,9 @@ for (const backend of ALL_BACKENDS) {
   });
 }
 
-/** Runs `switchyard jobs …` against `url`; resolves at exit. */
+/** Runs `switchyard jobs <args> --url <url>`; resolves at exit. */
 function cli(url: string, args: string[]) {
-  const dir = tempDir();
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const p = spawn(join(ROOT, "bin/switchyard"), ["jobs", ...args, "--url", url], {
-      cwd: dir.path,
-      env: {
-        PATH: process.env.PATH ?? "",
-        SWITCHYARD_API_KEY: TEST_API_KEY,
-        SWITCHYARD_DATA_DIR: dir.path,
-        SWITCHYARD_MODEL: "openai-compatible:fake-model",
-      },
-    });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => {
-      out += d;
-    });
-    p.stderr.on("data", (d) => {
-      err += d;
-    });
-    p.on("exit", (code) => {
-      dir.remove();
-      resolve({ code, out, err });
-    });
-  });
+  return runClient(["jobs", ...args, "--url", url]);
 }
 
 describe("switchyard jobs (CLI)", () => {

@@ -8,12 +8,16 @@ export interface RunResult {
   err: string;
 }
 
-/** Spawns `cmd args` in `cwd`; resolves when it exits. No NODE_TEST_CONTEXT or other stray variables leak in. */
+/**
+ * Spawns `cmd args` in `cwd`; resolves when it exits. No NODE_TEST_CONTEXT or other stray
+ * variables leak in. `input`, when given, is written to its stdin, which is then closed.
+ */
 export function runCommand(
   cmd: string,
   args: string[],
   cwd: string,
   env: Record<string, string> = {},
+  input?: string,
 ): Promise<RunResult> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { cwd, env: { PATH: process.env.PATH ?? "", ...env } });
@@ -26,5 +30,6 @@ export function runCommand(
       err += d;
     });
     p.on("exit", (code) => resolve({ code, out, err }));
+    if (input !== undefined) p.stdin.end(input);
   });
 }
