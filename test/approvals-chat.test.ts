@@ -11,12 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import {
-  APPLICATION_ID,
-  BOT_TOKEN as DISCORD_BOT_TOKEN,
-  guildCommand,
-  makeKeyPair,
-} from "./fixtures/discord.ts";
+import { guildCommand, makeKeyPair } from "./fixtures/discord.ts";
 import { buttonPress, postInteraction } from "./fixtures/discord-component.ts";
 import {
   appMentionEvent,
@@ -24,50 +19,35 @@ import {
   envelope,
   freshTs,
   postSlackEvent,
-  SLACK_BOT_TOKEN,
-  SLACK_SIGNING_SECRET,
-  TEAM_ID,
   USER_ID,
 } from "./fixtures/slack.ts";
 import { blockActions, sendInteraction } from "./fixtures/slack-interactions.ts";
-import {
-  alice,
-  BOT_USERNAME,
-  privateText,
-  TELEGRAM_TOKEN,
-  WEBHOOK_SECRET,
-} from "./fixtures/telegram.ts";
+import { alice, BOT_USERNAME, privateText, WEBHOOK_SECRET } from "./fixtures/telegram.ts";
 import { callbackQuery } from "./fixtures/telegram-callback.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { CHAT_TUNING, type ChatFakes, startChatFakes } from "./support/chat-fakes.ts";
 import { ALL_BACKENDS, runsOn } from "./support/db.ts";
-import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
+import type { FakeDiscord } from "./support/fake-discord.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
-import { type FakeSlack, startFakeSlack } from "./support/fake-slack.ts";
-import { type FakeTelegram, startFakeTelegram } from "./support/fake-telegram.ts";
+import type { FakeSlack } from "./support/fake-slack.ts";
+import type { FakeTelegram } from "./support/fake-telegram.ts";
+import { until as untilTruthy } from "./support/wait.ts";
 
-const TUNING = { deliveryScheduleMs: [50, 50, 50], minBackoffAfterThrottleMs: 50, pollMs: 50 };
 const keys = makeKeyPair();
 const MASON = "53908232506183680";
 
 /** Polls until `fn` returns a truthy value (15 s). */
-async function until<T>(
+const until = <T>(
   fn: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   what: string,
-): Promise<T> {
-  const end = Date.now() + 15_000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+) => untilTruthy(fn, what, 15_000);
 
 let updateSeq = Math.floor(Date.now() / 1000) % 1_000_000;
 
 for (const backend of ALL_BACKENDS) {
   describe(`approvals through chat adapters (${backend})`, runsOn(backend), () => {
     let llm: FakeLlm;
+    let fakes: ChatFakes;
     let slack: FakeSlack;
     let telegram: FakeTelegram;
     let discord: FakeDiscord;
@@ -76,30 +56,13 @@ for (const backend of ALL_BACKENDS) {
 
     before(async () => {
       llm = await startFakeLlm();
-      slack = await startFakeSlack({
-        token: SLACK_BOT_TOKEN,
-        botUserId: BOT_USER_ID,
-        teamId: TEAM_ID,
-      });
-      telegram = await startFakeTelegram({ token: TELEGRAM_TOKEN, username: BOT_USERNAME });
-      discord = await startFakeDiscord({ botToken: DISCORD_BOT_TOKEN });
+      fakes = await startChatFakes({ discordKeys: keys, telegramUsername: BOT_USERNAME });
+      ({ slack, telegram, discord } = fakes);
       t = await startTestApp({
         backend,
         llm,
-        tuning: TUNING,
-        env: {
-          SLACK_SIGNING_SECRET,
-          SLACK_BOT_TOKEN,
-          SLACK_API_URL: slack.apiUrl,
-          TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN,
-          TELEGRAM_API_URL: telegram.url,
-          TELEGRAM_WEBHOOK_URL: "https://bot.example.test/integrations/telegram/webhook",
-          TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
-          DISCORD_PUBLIC_KEY: keys.publicKeyHex,
-          DISCORD_BOT_TOKEN,
-          DISCORD_APPLICATION_ID: APPLICATION_ID,
-          DISCORD_API_URL: discord.url,
-        },
+        tuning: CHAT_TUNING,
+        env: fakes.env,
       });
       t.app.tools.register({
         name: "deploy",
@@ -130,7 +93,7 @@ for (const backend of ALL_BACKENDS) {
     });
     after(async () => {
       await t?.close();
-      await Promise.all([slack?.close(), telegram?.close(), discord?.close(), llm?.close()]);
+      await Promise.all([fakes?.close(), llm?.close()]);
     });
 
     /** Scripts one turn: a deploy call, then `text` once the decision is in. */

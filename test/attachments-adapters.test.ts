@@ -12,33 +12,24 @@ import assert from "node:assert/strict";
 import { randomInt } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { PNG_1X1 } from "./attachments-model.test.ts";
-import {
-  APPLICATION_ID,
-  BOT_TOKEN as DISCORD_TOKEN,
-  guildCommand,
-  makeKeyPair,
-  signInteraction,
-} from "./fixtures/discord.ts";
+import { guildCommand, makeKeyPair, signInteraction } from "./fixtures/discord.ts";
 import {
   appMentionEvent,
-  BOT_USER_ID,
   envelope,
   freshTs,
   postSlackEvent,
   SLACK_BOT_TOKEN,
-  SLACK_SIGNING_SECRET,
-  TEAM_ID,
 } from "./fixtures/slack.ts";
-import { alice, TELEGRAM_TOKEN, WEBHOOK_SECRET } from "./fixtures/telegram.ts";
+import { alice, WEBHOOK_SECRET } from "./fixtures/telegram.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { CHAT_TUNING, type ChatFakes, startChatFakes } from "./support/chat-fakes.ts";
 import { ALL_BACKENDS, runsOn } from "./support/db.ts";
-import { type FakeDiscord, startFakeDiscord } from "./support/fake-discord.ts";
+import type { FakeDiscord } from "./support/fake-discord.ts";
 import { type FakeLlm, type FakeLlmRequest, startFakeLlm } from "./support/fake-llm.ts";
 import { imagesOf, userTextOf } from "./support/fake-llm-wire.ts";
-import { type FakeSlack, startFakeSlack } from "./support/fake-slack.ts";
-import { type FakeTelegram, startFakeTelegram } from "./support/fake-telegram.ts";
+import type { FakeSlack } from "./support/fake-slack.ts";
+import type { FakeTelegram } from "./support/fake-telegram.ts";
 
-const TUNING = { deliveryScheduleMs: [50, 50, 50], minBackoffAfterThrottleMs: 50, pollMs: 50 };
 const keys = makeKeyPair();
 
 /**
@@ -67,6 +58,7 @@ async function imageRequest(llm: FakeLlm): Promise<FakeLlmRequest> {
 for (const backend of ALL_BACKENDS) {
   describe(`files through the chat adapters (${backend})`, runsOn(backend), () => {
     let llm: FakeLlm;
+    let fakes: ChatFakes;
     let slack: FakeSlack;
     let telegram: FakeTelegram;
     let discord: FakeDiscord;
@@ -74,37 +66,20 @@ for (const backend of ALL_BACKENDS) {
 
     before(async () => {
       llm = await startFakeLlm();
-      slack = await startFakeSlack({
-        token: SLACK_BOT_TOKEN,
-        botUserId: BOT_USER_ID,
-        teamId: TEAM_ID,
-      });
-      telegram = await startFakeTelegram({ token: TELEGRAM_TOKEN });
-      discord = await startFakeDiscord({ botToken: DISCORD_TOKEN });
+      fakes = await startChatFakes({ discordKeys: keys });
+      ({ slack, telegram, discord } = fakes);
       t = await startTestApp({
         backend,
         llm,
-        tuning: TUNING,
-        env: {
-          SLACK_SIGNING_SECRET,
-          SLACK_BOT_TOKEN,
-          SLACK_API_URL: slack.apiUrl,
-          TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN,
-          TELEGRAM_API_URL: telegram.url,
-          TELEGRAM_WEBHOOK_URL: "https://bot.example.test/integrations/telegram/webhook",
-          TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
-          DISCORD_PUBLIC_KEY: keys.publicKeyHex,
-          DISCORD_BOT_TOKEN: DISCORD_TOKEN,
-          DISCORD_APPLICATION_ID: APPLICATION_ID,
-          DISCORD_API_URL: discord.url,
-        },
+        tuning: CHAT_TUNING,
+        env: fakes.env,
       });
       const r = await t.api("PUT", "/api/v1/admin/bots/default", { tools: ["attach_file"] });
       assert.equal(r.status, 200, JSON.stringify(r.body));
     });
     after(async () => {
       await t?.close();
-      await Promise.all([slack?.close(), telegram?.close(), discord?.close(), llm?.close()]);
+      await Promise.all([fakes?.close(), llm?.close()]);
     });
 
     const fresh = () => {

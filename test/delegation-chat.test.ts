@@ -23,16 +23,11 @@ import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
 import { lastUserText } from "./support/fake-llm-script.ts";
 import { type FakeSlack, startFakeSlack } from "./support/fake-slack.ts";
+import { waitFor } from "./support/wait.ts";
 
-async function until<T>(fn: () => Promise<T | undefined> | T | undefined, what: string) {
-  const end = Date.now() + 15_000;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Polls until `fn` returns something other than undefined (15 s). */
+const until = <T>(fn: () => Promise<T | undefined> | T | undefined, what: string) =>
+  waitFor(fn, what, 15_000, 20);
 
 for (const backend of ALL_BACKENDS) {
   describe(`delegation from a Slack thread (${backend})`, runsOn(backend), () => {
