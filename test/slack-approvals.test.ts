@@ -49,6 +49,20 @@ describe("Slack approval controls", () => {
   const conversation = { team: TEAM_ID, channel: CHANNEL, thread: THREAD };
 
   /** Posts a request; returns its post and the post id send returned. */
+  /** A signed press of an approval's `decision` button on the request post `messageTs` in the thread. */
+  function press(decision: "approve" | "deny", id: string, messageTs: string, user?: string) {
+    return sendInteraction(
+      h.url,
+      blockActions({
+        actionId: `approval:${decision}:${id}`,
+        channel: CHANNEL,
+        messageTs,
+        threadTs: THREAD,
+        ...(user ? { user } : {}),
+      }),
+    );
+  }
+
   async function request(id: string) {
     const before = slack.posts.length;
     const r = await h.send(
@@ -83,15 +97,7 @@ describe("Slack approval controls", () => {
     const id = "0190f1d2-0000-7000-8000-000000000002";
     const { post, postId } = await request(id);
     const n = h.decisions.length;
-    const res = await sendInteraction(
-      h.url,
-      blockActions({
-        actionId: `approval:approve:${id}`,
-        channel: CHANNEL,
-        messageTs: post.ts,
-        threadTs: THREAD,
-      }),
-    );
+    const res = await press("approve", id, post.ts);
     assert.equal(res.status, 200, res.text);
     const [d] = (await h.waitForDecisions(n + 1)).slice(n);
     assert.deepEqual(d, {
@@ -120,15 +126,7 @@ describe("Slack approval controls", () => {
     const id = "0190f1d2-0000-7000-8000-000000000003";
     const { post, postId } = await request(id);
     const n = h.decisions.length;
-    const res = await sendInteraction(
-      h.url,
-      blockActions({
-        actionId: `approval:deny:${id}`,
-        channel: CHANNEL,
-        messageTs: post.ts,
-        threadTs: THREAD,
-      }),
-    );
+    const res = await press("deny", id, post.ts);
     assert.equal(res.status, 200);
     const [d] = (await h.waitForDecisions(n + 1)).slice(n);
     assert.equal(d!.decision, "deny");
@@ -168,16 +166,7 @@ describe("Slack approval controls", () => {
     for (const c of cases) {
       h.answer = () => c.result;
       const before = slack.ephemerals.length;
-      const res = await sendInteraction(
-        h.url,
-        blockActions({
-          actionId: `approval:deny:${id}`,
-          channel: CHANNEL,
-          messageTs: post.ts,
-          threadTs: THREAD,
-          user: "U0SECOND",
-        }),
-      );
+      const res = await press("deny", id, post.ts, "U0SECOND");
       assert.equal(res.status, 200);
       await slack.waitFor(() => slack.ephemerals.length > before, 10_000, "an ephemeral answer");
       const e = slack.ephemerals.at(-1)!;
@@ -212,15 +201,7 @@ describe("Slack approval controls", () => {
     try {
       const n = h.decisions.length;
       const started = performance.now();
-      const res = await sendInteraction(
-        h.url,
-        blockActions({
-          actionId: `approval:approve:${id}`,
-          channel: CHANNEL,
-          messageTs: "1712.000010",
-          threadTs: THREAD,
-        }),
-      );
+      const res = await press("approve", id, "1712.000010");
       const ackMs = performance.now() - started;
       assert.equal(res.status, 200);
       assert.equal(decided, false, "answered while the decision was still open");
