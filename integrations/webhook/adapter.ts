@@ -109,6 +109,16 @@ function parseDecision(text: string): Decision | undefined {
   return v as Decision;
 }
 
+/** Where a message or decision came from, as the adapter host names a conversation. */
+const conversationOf = (b: { conversation: string; thread?: string | undefined }) => ({
+  channel: b.conversation,
+  ...(b.thread ? { thread: b.thread } : {}),
+});
+
+/** Answers 503: the adapter has not started (or has stopped). */
+const notRunning = (reply: FastifyReply) =>
+  reply.code(503).send({ detail: "The webhook adapter is not running" });
+
 /** An approval as the callback shows it (snake_case, ISO 8601). */
 function approvalJson(a: ApprovalView) {
   return {
@@ -220,16 +230,13 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
               'Body must be {approval_id, decision: "approve" | "deny", reason?, conversation, thread?, user: {id, name?}}',
           });
         }
-        if (!decide) return reply.code(503).send({ detail: "The webhook adapter is not running" });
+        if (!decide) return notRunning(reply);
         try {
           const r = await decide({
             approvalId: body.approval_id,
             decision: body.decision,
             ...(body.reason ? { reason: body.reason } : {}),
-            conversation: {
-              channel: body.conversation,
-              ...(body.thread ? { thread: body.thread } : {}),
-            },
+            conversation: conversationOf(body),
             actor: { id: body.user.id, displayName: body.user.name, isBot: false },
           });
           const status = { decided: 200, already_decided: 409, not_found: 404, forbidden: 403 }[
@@ -242,9 +249,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
               : {}),
           });
         } catch (err) {
-          if ((err as Error)?.name === "AdapterNotRunningError") {
-            return reply.code(503).send({ detail: "The webhook adapter is not running" });
-          }
+          if ((err as Error)?.name === "AdapterNotRunningError") return notRunning(reply);
           throw err;
         }
       });
@@ -259,13 +264,10 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
               "Body must be {conversation, user: {id, name?, is_bot?}, text, thread?, group?, mentioned?}",
           });
         }
-        if (!handler) return reply.code(503).send({ detail: "The webhook adapter is not running" });
+        if (!handler) return notRunning(reply);
         try {
           const r = await handler({
-            conversation: {
-              channel: body.conversation,
-              ...(body.thread ? { thread: body.thread } : {}),
-            },
+            conversation: conversationOf(body),
             author: {
               id: body.user.id,
               displayName: body.user.name,
@@ -279,9 +281,7 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
           return { status: r.outcome, session_id: r.sessionId, task_id: r.taskId };
         } catch (err) {
           const name = (err as Error)?.name;
-          if (name === "AdapterNotRunningError") {
-            return reply.code(503).send({ detail: "The webhook adapter is not running" });
-          }
+          if (name === "AdapterNotRunningError") return notRunning(reply);
           if (name === "InvalidInputError") {
             return reply.code(400).send({ detail: (err as Error).message });
           }
