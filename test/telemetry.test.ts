@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { standardSignature, WEBHOOK_ADAPTER_SECRET } from "./fixtures/webhook-adapter.ts";
+import { postWebhookMessage, WEBHOOK_ADAPTER_SECRET } from "./fixtures/webhook-adapter.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 import { ALL_BACKENDS, runsOn } from "./support/db.ts";
@@ -24,22 +24,7 @@ const CLIENT = 3;
 const PRODUCER = 4;
 
 /** POSTs a signed message to the webhook adapter. */
-async function sendIn(t: TestApp, payload: unknown) {
-  const body = JSON.stringify(payload);
-  const id = `msg_${randomUUID()}`;
-  const ts = Math.floor(Date.now() / 1000);
-  const res = await fetch(`${t.url}/integrations/webhook/in`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "webhook-id": id,
-      "webhook-timestamp": String(ts),
-      "webhook-signature": standardSignature(id, ts, body),
-    },
-    body,
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const sendIn = (t: TestApp, payload: unknown) => postWebhookMessage(t.url, payload);
 
 /** The callback posts for `conversation`, once there is at least one. */
 async function repliesTo(cb: CaptureServer, conversation: string): Promise<any[]> {

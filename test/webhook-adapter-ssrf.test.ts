@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { buildConnector } from "undici";
 import type { Connector } from "../src/outbox/connector.ts";
 import type { Resolver } from "../src/outbox/ssrf.ts";
-import { standardSignature, WEBHOOK_ADAPTER_SECRET } from "./fixtures/webhook-adapter.ts";
+import { postWebhookMessage, WEBHOOK_ADAPTER_SECRET } from "./fixtures/webhook-adapter.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type CaptureServer, startCaptureServer } from "./support/capture-server.ts";
 
@@ -62,20 +62,11 @@ describe("webhook adapter callback behind the SSRF guard", () => {
 
   /** Sends a direct message; returns its task's reply delivery once settled. */
   async function converse(text: string): Promise<any> {
-    const body = JSON.stringify({ conversation: `c-${randomUUID()}`, user: { id: "u1" }, text });
-    const id = `msg_${randomUUID()}`;
-    const ts = Math.floor(Date.now() / 1000);
-    const res = await fetch(`${t.url}/integrations/webhook/in`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "webhook-id": id,
-        "webhook-timestamp": String(ts),
-        "webhook-signature": standardSignature(id, ts, body),
-      },
-      body,
+    const { body: r } = await postWebhookMessage(t.url, {
+      conversation: `c-${randomUUID()}`,
+      user: { id: "u1" },
+      text,
     });
-    const r = (await res.json()) as any;
     assert.equal(r.status, "run", JSON.stringify(r));
     await t.waitForTask(r.task_id);
     const until = Date.now() + 10_000;

@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import {
   directMessage,
   groupMessage,
+  postWebhookMessage,
   standardSignature,
   WEBHOOK_ADAPTER_SECRET,
 } from "./fixtures/webhook-adapter.ts";
@@ -21,23 +22,8 @@ import { type FakeLlm, startFakeLlm } from "./support/fake-llm.ts";
 const TUNING = { deliveryScheduleMs: [50, 50, 50], minBackoffAfterThrottleMs: 50, pollMs: 50 };
 
 /** POSTs a message to the adapter, signed unless told otherwise. */
-async function sendIn(
-  t: TestApp,
-  payload: unknown,
-  o: { id?: string; ts?: number; signature?: string | null; secret?: string } = {},
-) {
-  const body = JSON.stringify(payload);
-  const id = o.id ?? `msg_${randomUUID()}`;
-  const ts = o.ts ?? Math.floor(Date.now() / 1000);
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (o.signature !== null) {
-    headers["webhook-id"] = id;
-    headers["webhook-timestamp"] = String(ts);
-    headers["webhook-signature"] = o.signature ?? standardSignature(id, ts, body, o.secret);
-  }
-  const res = await fetch(`${t.url}/integrations/webhook/in`, { method: "POST", headers, body });
-  return { status: res.status, body: (await res.json()) as any, id };
-}
+const sendIn = (t: TestApp, payload: unknown, o?: Parameters<typeof postWebhookMessage>[2]) =>
+  postWebhookMessage(t.url, payload, o);
 
 /** Waits until the task's reply delivery is delivered (or dead), returns it. */
 async function replyDelivered(t: TestApp, taskId: string): Promise<any> {
