@@ -31,7 +31,14 @@ describe("redactConfig", () => {
   });
 
   test("names that only look alike are kept", () => {
-    const kept = { apiXkey: "v1", keyring: "v3", author: "v4", secre: "v5", monkey: "v6" };
+    const kept = {
+      apiXkey: "v1",
+      keyring: "v3",
+      author: "v4",
+      secre: "v5",
+      monkey: "v6",
+      hotKeys: "v7",
+    };
     assert.deepEqual(redactConfig(kept), kept);
   });
 

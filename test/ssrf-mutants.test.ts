@@ -86,5 +86,8 @@ describe("SSRF guard edges", () => {
     assert.ok(answers.length > 0);
     assert.ok(answers.some((a) => a.address === "127.0.0.1"));
     for (const a of answers) assert.equal(a.family, isIP(a.address), a.address);
+    // An IPv6 literal is answered without any lookup, as itself with family 6 (this
+    // machine's localhost may have no IPv6 address).
+    assert.deepEqual(await systemResolver("::1"), [{ address: "::1", family: 6 }]);
   });
 });
