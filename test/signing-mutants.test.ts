@@ -4,8 +4,11 @@
  * end of the timestamp window, junk after a well-formed signature or key, a digest with
  * one non-hex digit, sha512's doubly padded base64, an unsupported algorithm, an empty
  * secret on the signing side, and `ctx.sign` (Standard Webhooks headers only, verifiable by
- * the standardwebhooks library). Signatures are made independently with node:crypto and
- * the standardwebhooks library.
+ * the standardwebhooks library); and, from a later run, a missing body, an empty secret given
+ * as bytes, a shortened base64 digest, a long unsupported algorithm name, timestamps that are
+ * not plain digits (or are a fractional number), a leading byte order mark and Ed25519
+ * without a timestamp. Signatures are made independently with node:crypto and the
+ * standardwebhooks library. Reasons are asserted exactly: integrations log them.
  */
 import assert from "node:assert/strict";
 import { createHmac, generateKeyPairSync, sign } from "node:crypto";
@@ -92,6 +95,81 @@ describe("signature checks at their edges", () => {
     refused(check({ signature: `00${sig}` }), /^malformed signature$/);
     refused(check({ publicKey: `${key}zz` }), /is not 32 hex bytes/);
     refused(check({ publicKey: `zz${key}` }), /is not 32 hex bytes/);
+  });
+});
+
+describe("signature checks: the rest of the edges", () => {
+  const hex = (key: string | Uint8Array, text: string) =>
+    createHmac("sha256", key).update(text).digest("hex");
+
+  test("hmac: no body is an empty body; an empty secret given as bytes is no secret", () => {
+    refused(
+      ctx.verify.hmac({ secret: SECRET, body: undefined, signature: hex(SECRET, "") }),
+      /^empty body$/,
+    );
+    // Signed with the empty key, so only the secret check can refuse it.
+    refused(
+      ctx.verify.hmac({ secret: new Uint8Array(0), body: BODY, signature: hex("", BODY) }),
+      /^no secret configured$/,
+    );
+  });
+
+  test("hmac: a canonical base64 digest one byte short is malformed; a long algorithm name is cut", () => {
+    const short = createHmac("sha256", SECRET).update(BODY).digest().subarray(0, 31);
+    const b64 = short.toString("base64");
+    assert.equal(Buffer.from(b64, "base64").toString("base64"), b64, "canonical base64");
+    refused(
+      ctx.verify.hmac({ secret: SECRET, body: BODY, signature: b64, encoding: "base64" }),
+      /^malformed signature$/,
+    );
+    const long = "x".repeat(40);
+    const v = ctx.verify.hmac({
+      secret: SECRET,
+      body: BODY,
+      signature: "00",
+      algorithm: long as any,
+    });
+    assert.deepEqual(v, { ok: false, reason: `unsupported algorithm ${"x".repeat(20)}` });
+  });
+
+  test("hmac: a timestamp is Unix seconds: a fractional number passes; a sign, a space or a fraction in the text does not", () => {
+    mock.timers.enable({ apis: ["Date"], now: 1_700_000_000_000 });
+    try {
+      const check = (ts: string | number) =>
+        ctx.verify.hmac({
+          secret: SECRET,
+          body: BODY,
+          signature: hex(SECRET, `v0:${ts}:${BODY}`),
+          signedPrefix: `v0:${ts}:`,
+          timestamp: ts,
+        });
+      assert.deepEqual(check(1_700_000_000.5), { ok: true, text: BODY });
+      assert.deepEqual(check("1700000000"), { ok: true, text: BODY });
+      for (const ts of ["+1700000000", " 1700000000", "1700000000 ", "1700000000.5"]) {
+        refused(check(ts), /^timestamp missing or outside the accepted window$/);
+      }
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  test("hmac: a leading byte order mark stays in the verified text", () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(BODY)]);
+    const signature = createHmac("sha256", SECRET).update(bytes).digest("hex");
+    assert.deepEqual(ctx.verify.hmac({ secret: SECRET, body: bytes, signature }), {
+      ok: true,
+      text: `\uFEFF${BODY}`,
+    });
+  });
+
+  test("ed25519 without a timestamp: the signature is over the body alone", () => {
+    const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+    const key = publicKey.export({ format: "der", type: "spki" }).subarray(-32).toString("hex");
+    const signature = sign(null, Buffer.from(BODY), privateKey).toString("hex");
+    assert.deepEqual(ctx.verify.ed25519({ publicKey: key, body: BODY, signature }), {
+      ok: true,
+      text: BODY,
+    });
   });
 });
 
