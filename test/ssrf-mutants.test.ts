@@ -1,10 +1,10 @@
 /**
  * The SSRF guard's edges (src/outbox/ssrf.ts) that the classification table leaves open:
  * every metadata address, the reason names of rarer ranges (and the fallback for ranges
- * without one), malformed bracketed hosts, surrounding whitespace, the exact Teredo-server
- * reason, an empty DNS answer, the error's fields and the system resolver on `localhost`
- * (answered from the hosts file; nothing is sent). Written for mutation testing
- * (`npm run mutate -- ssrf`).
+ * without one), malformed bracketed hosts, a zone id only Node accepts, surrounding
+ * whitespace, the exact Teredo-server reason, an empty DNS answer, the error's fields and
+ * the system resolver on `localhost` (answered from the hosts file; nothing is sent).
+ * Written for mutation testing (`npm run mutate -- ssrf`).
  */
 import assert from "node:assert/strict";
 import { isIP } from "node:net";
@@ -37,6 +37,8 @@ describe("SSRF guard edges", () => {
     ["[8.8.8.8x", "invalid address"],
     ["[::1", "invalid address"],
     ["::1]", "invalid address"],
+    // A zone id Node's isIP accepts but ipaddr.js cannot parse: still a reason, no throw.
+    ["fe80::1%:", "invalid address"],
   ];
   for (const [ip, want] of table) {
     test(`${JSON.stringify(ip)} → ${want ?? "allowed"}`, () => {
