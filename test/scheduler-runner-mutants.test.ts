@@ -131,6 +131,8 @@ describe("the runner", () => {
     assert.equal(m?.metadata.job_id, job.id);
     assert.equal(m?.metadata.job_run_id, run.id);
     assert.equal(m?.metadata.scheduled_for, "2025-01-01T00:01:00.000Z");
+    assert.equal(m?.metadata.source, "scheduler");
+    assert.equal(await w.store.receipts.has("job-run", run.id), true, "deduped by the run's id");
     assert.equal((await w.store.jobs.get(job.id))?.nextRunAt, T + 2 * MIN);
     assert.deepEqual(w.observed, [[job.id, "queued", null]]);
   });
@@ -370,6 +372,22 @@ describe("the runner", () => {
     assert.equal((await w.messages()).length, 1);
   });
 
+  test("recovery of a run injected but not recorded (a stop in between) adds no second message", async () => {
+    const job = await w.job();
+    w.clock.t = T + MIN;
+    const run = await w.runner.fire(job, w.clock.t);
+    await w.store.db.kysely
+      .updateTable("job_runs")
+      .set({ task_id: null, session_id: null })
+      .where("id", "=", run!.id)
+      .execute();
+    await w.runner.recover(T + MIN + RECOVER_AFTER_MS + 1);
+    const back = await w.store.jobRuns.get(run!.id);
+    assert.equal(back?.taskId, run!.taskId, "the first injection's task");
+    assert.equal(back?.sessionId, w.session.id);
+    assert.equal((await w.messages()).length, 1);
+  });
+
   test("recovery of a run whose job was deleted fails it; whose session was deleted skips it", async () => {
     const a = await w.job({ name: "a" });
     const b = await w.job({ name: "b", overlap: "queue" });
@@ -599,6 +617,24 @@ describe("the job service", () => {
     assert.equal(both.nextRunAt, null, "disabling wins over a new schedule");
   });
 
+  test("a new schedule is stored and its first slot counted from now", async () => {
+    const job = await w.job();
+    w.clock.t = T + 30 * SEC;
+    const cron = await w.jobs.update(job.id, { schedule: { cron: "0 * * * *" } });
+    assert.deepEqual(cron.schedule, { cron: "0 * * * *" });
+    assert.equal(cron.nextRunAt, T + 60 * MIN);
+    const every = await w.jobs.update(job.id, { schedule: { every_seconds: 10 } });
+    assert.deepEqual(every.schedule, { every_seconds: 10 });
+    assert.equal(every.nextRunAt, T + 40 * SEC);
+  });
+
+  test("a past one-shot that never ran fires at once when re-enabled", async () => {
+    const job = await w.job({ schedule: { at: "2025-01-01T00:05:00Z" }, enabled: false });
+    assert.equal(job.nextRunAt, null);
+    w.clock.t = T + 10 * MIN;
+    assert.equal((await w.jobs.update(job.id, { enabled: true })).nextRunAt, T + 5 * MIN);
+  });
+
   test("a past one-shot that already fired does not fire again when re-enabled; a manual run does not count", async () => {
     const at = "2025-01-01T00:05:00Z";
     const job = await w.job({ schedule: { at } });
@@ -676,7 +712,7 @@ describe("the jobs.ts sync", () => {
   });
 
   test("created once, then unchanged (whatever the key order); its hash is of its sorted JSON", async () => {
-    const d = def(w, { execution_config: { tools: ["a", "b"] } });
+    const d = def(w, { execution_config: { tools: ["a", "b"] }, dispatch_config: null });
     const r1 = await sync([{ integration: "int", jobs: [d], failed: false }]);
     assert.deepEqual(r1, {
       created: ["int/daily"],
@@ -688,7 +724,7 @@ describe("the jobs.ts sync", () => {
     const [job] = await w.store.jobs.declared();
     assert.equal(job?.integration, "int");
     assert.equal(job?.nextRunAt, T + MIN);
-    const canonical = `{"execution_config":{"tools":["a","b"]},"name":"daily","prompt":"p","schedule":{"every_seconds":60},"target":${JSON.stringify(w.session.id)}}`;
+    const canonical = `{"dispatch_config":null,"execution_config":{"tools":["a","b"]},"name":"daily","prompt":"p","schedule":{"every_seconds":60},"target":${JSON.stringify(w.session.id)}}`;
     assert.equal(job?.definitionHash, createHash("sha256").update(canonical).digest("hex"));
     assert.equal(synced().length, 1);
     assert.deepEqual(synced()[0]?.created, ["int/daily"]);
@@ -697,6 +733,7 @@ describe("the jobs.ts sync", () => {
       prompt: "p",
       schedule: { every_seconds: 60 },
       execution_config: { tools: ["a", "b"] },
+      dispatch_config: null,
       name: "daily",
       enabled: undefined,
     } as JobDefinition;
@@ -793,6 +830,33 @@ describe("the jobs.ts sync", () => {
     assert.equal(byInt.get("int")?.enabled, true);
     assert.equal(byInt.get("other")?.enabled, false);
     assert.equal((await w.store.jobs.get(api.id))?.enabled, true);
+  });
+
+  test("the sync is logged whenever it created, updated or disabled anything", async () => {
+    await sync([{ integration: "int", jobs: [def(w, { name: "a" })], failed: false }]);
+    assert.equal(synced().length, 1);
+    // one created, one updated
+    await sync([
+      {
+        integration: "int",
+        jobs: [def(w, { name: "a", prompt: "q" }), def(w, { name: "b" })],
+        failed: false,
+      },
+    ]);
+    assert.equal(synced().length, 2);
+    assert.deepEqual(synced()[1]?.created, ["int/b"]);
+    assert.deepEqual(synced()[1]?.updated, ["int/a"]);
+    // one created, one disabled
+    await sync([
+      {
+        integration: "int",
+        jobs: [def(w, { name: "a", prompt: "q" }), def(w, { name: "c" })],
+        failed: false,
+      },
+    ]);
+    assert.equal(synced().length, 3);
+    assert.deepEqual(synced()[2]?.created, ["int/c"]);
+    assert.deepEqual(synced()[2]?.disabled, ["int/b"]);
   });
 
   test("two instances syncing at once: one creates, the other finds it made", async () => {
