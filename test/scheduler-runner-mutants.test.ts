@@ -147,6 +147,18 @@ describe("the runner", () => {
     assert.equal(w.observed.length, 1);
   });
 
+  test("a stale read loses the claim: a slot another instance fired later, a job disabled meanwhile", async () => {
+    const job = await w.job({ overlap: "queue" });
+    // Another instance fired slots 1 and 2 at once (its clock was later).
+    assert.equal((await w.runner.fire(job, T + 2 * MIN))?.scheduledFor, T + 2 * MIN);
+    assert.equal(await w.runner.fire(job, T + MIN), undefined, "slot 1 is past");
+    const other = await w.job({ name: "other" });
+    await w.jobs.update(other.id, { enabled: false });
+    assert.equal(await w.runner.fire(other, T + MIN), undefined, "disabled since it was read");
+    assert.deepEqual(await w.store.jobRuns.list(other.id, 10), []);
+    assert.equal((await w.messages()).length, 1);
+  });
+
   test("a job that will not fire again (next_run_at null) fires nothing", async () => {
     const job = await w.job();
     assert.equal(await w.runner.fire({ ...job, nextRunAt: null }, T + 10 * MIN), undefined);
@@ -683,6 +695,8 @@ describe("the jobs.ts sync", () => {
       "/x/i/jobs.js",
       "/x/i/jobs.mts",
       "/x/i/jobs.cjs",
+      "/x/i/jobs.mjs",
+      "/x/i/jobs.cts",
       "C:\\i\\jobs.ts",
     ]) {
       assert.equal(failed(f), true, f);
@@ -692,6 +706,12 @@ describe("the jobs.ts sync", () => {
       "/x/i/myjobs.ts",
       "/x/i/jobs.ts.bak",
       "/x/i/jobs.json",
+      "/x/i/jobs_ts",
+      "/x/i/jobs.xts",
+      "/x/i/jobs.cms",
+      "/x/i/jobs.ms",
+      "/x/i/jobs.s",
+      "/x/i/jobs.",
       "jobs.ts",
     ]) {
       assert.equal(failed(f), false, f);
