@@ -340,6 +340,20 @@ describe("adapter handler: who is addressed", () => {
     ["require_mention null, direct", { requireMention: null }, false, true, "run"],
     ["passive memory, not mentioned", { passiveMemory: true }, false, undefined, "stored"],
     ["passive memory, mentioned", { passiveMemory: true }, true, undefined, "run"],
+    [
+      "passive memory, require_mention null, group",
+      { passiveMemory: true, requireMention: null },
+      false,
+      undefined,
+      "stored",
+    ],
+    [
+      "passive memory, require_mention false",
+      { passiveMemory: true, requireMention: false },
+      false,
+      undefined,
+      "run",
+    ],
   ];
   for (const [what, row, mentioned, direct, want] of cases) {
     for (const open of [false, true]) {
@@ -385,6 +399,15 @@ describe("adapter handler: who is addressed", () => {
     assert.equal(a.sessionId, b.sessionId);
     assert.equal((await store.sessions.get(a.sessionId!))?.botId, "other");
     assert.equal((await store.tasks.get(b.taskId!))?.botId, "other");
+    // A channel row made (with another bot) after its conversation began with the default
+    // bot: the next message goes to the channel's bot, in a session of its own.
+    const later = freshChannel();
+    const before = await handle(msg(later));
+    assert.equal((await store.sessions.get(before.sessionId!))?.botId, "default");
+    await makeChannel(later, { botId: "other", requireMention: false });
+    const after = await handle(msg(later));
+    assert.notEqual(after.sessionId, before.sessionId);
+    assert.equal((await store.sessions.get(after.sessionId!))?.botId, "other");
   });
 
   test("the channel row follows its conversation's current session", async () => {
