@@ -846,4 +846,10 @@ describe("injection: what is written", () => {
     assert.notEqual(a.messageId, b.messageId);
     assert.notEqual(a.taskId, b.taskId);
   });
+
+  test("a service without event rows still stores the task", async () => {
+    const plain = new SessionService({ store, onTaskCreated: () => {} });
+    const r = await plain.injectMessage(bare, { content: "no rows", runAgent: true });
+    assert.equal((await store.tasks.get(r.taskId!))?.prompt, "no rows");
+  });
 });
