@@ -396,6 +396,7 @@ describe("the approval service: park, decide, expire, settle", () => {
   test("park: a task that is no longer this run's is left alone", async () => {
     const noOwner = { ...(await runningTask()), leaseOwner: null };
     const e0 = events.length;
+    const l0 = logs.length;
     assert.equal(await svc.park(noOwner, turn([request(1)])), false);
     const taken = await runningTask({ owner: "w2" });
     const w0 = outboxWakes;
@@ -406,6 +407,11 @@ describe("the approval service: park, decide, expire, settle", () => {
     assert.equal(await store.approvals.checkpoint(taken.id), undefined);
     assert.equal(events.length, e0);
     assert.equal(outboxWakes, w0);
+    assert.equal(
+      logs.slice(l0).some((l) => l.msg === "task waiting for approval"),
+      false,
+      "nothing is said about a park that did not happen",
+    );
   });
 
   test("decide: approve and deny; the last one puts the task back in the queue", async () => {
@@ -415,6 +421,7 @@ describe("the approval service: park, decide, expire, settle", () => {
     const e0 = events.length;
     const r0 = runnable.length;
     const l0 = logs.length;
+    const w0 = outboxWakes;
     const first = await svc.decide(a1.id, { decision: "approve", decidedBy: "key:ops" });
     assert.equal(first.outcome, "decided");
     assert.ok(first.outcome === "decided");
@@ -437,6 +444,7 @@ describe("the approval service: park, decide, expire, settle", () => {
       { approval_id: a1.id, task_id: task.id, status: "approved", decided_by: "key:ops" },
     );
     now = T0 + 6000;
+    assert.equal(outboxWakes, w0 + 1, "the decided event and output woke the outbox");
     const second = await svc.decide(a2.id, {
       decision: "deny",
       decidedBy: "key:ops",
@@ -465,6 +473,13 @@ describe("the approval service: park, decide, expire, settle", () => {
         ),
       ),
     );
+    // Nothing to send (no adapter, no event rows): the outbox is not woken.
+    eventRows = 0;
+    const quiet = await parked(1, { plain: true });
+    const w1 = outboxWakes;
+    const q = await svc.decide(quiet.rows[0]!.id, { decision: "approve", decidedBy: "x" });
+    assert.equal(q.outcome, "decided");
+    assert.equal(outboxWakes, w1);
   });
 
   test("decide: the first decision stands; unknown ids are not found", async () => {
@@ -600,7 +615,11 @@ describe("the approval service: park, decide, expire, settle", () => {
   });
 
   test("a decision in a conversation: a task without a conversation is nobody's", async () => {
-    for (const config of [{ type: "chat" }, { type: "chat", conversation: { thread: "x" } }]) {
+    for (const config of [
+      null,
+      { type: "chat" },
+      { type: "chat", conversation: { thread: "x" } },
+    ]) {
       const { rows } = await parked(1, { config });
       const r = await svc.decideFromConversation("chat", {
         approvalId: rows[0]!.id,
@@ -610,6 +629,17 @@ describe("the approval service: park, decide, expire, settle", () => {
       } as never);
       assert.equal(r.outcome, "forbidden", JSON.stringify(config));
     }
+    // A task that is gone is nobody's either.
+    const gone = await parked(1);
+    await store.db.kysely.deleteFrom("deliveries").where("task_id", "=", gone.task.id).execute();
+    await store.db.kysely.deleteFrom("tasks").where("id", "=", gone.task.id).execute();
+    const g = await svc.decideFromConversation("chat", {
+      approvalId: gone.rows[0]!.id,
+      decision: "approve",
+      actor: { id: "U1" },
+      conversation: conv,
+    } as never);
+    assert.equal(g.outcome, "forbidden");
     // A request without a thread is decided from any thread of its channel.
     const { rows } = await parked(1, {
       config: { type: "chat", conversation: { team: "T", channel: "C1" } },
@@ -669,6 +699,12 @@ describe("the approval service: park, decide, expire, settle", () => {
     const warned = logs.slice(l0).filter((l) => l.msg === "approval expiry sweep failed");
     assert.equal(warned.length, 2);
     assert.equal(warned[0]!.err, "db down");
+    // Even what is thrown is not an Error.
+    const odd = service({
+      store: { approvals: { expiredIds: () => Promise.reject(undefined) } } as never,
+    });
+    await odd.sweep();
+    assert.equal(logs.at(-1)?.msg, "approval expiry sweep failed");
   });
 
   test("start sweeps now and every sweepMs (default min(5 s, TTL)); stop ends it", async () => {
@@ -706,6 +742,56 @@ describe("the approval service: park, decide, expire, settle", () => {
     }
   });
 
+  test("stop waits for a sweep in progress and ends the ticking", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let calls = 0;
+    const slow = service({
+      sweepMs: 5,
+      store: {
+        approvals: {
+          expiredIds: async () => {
+            calls++;
+            if (calls === 1) await gate;
+            return [];
+          },
+        },
+      } as never,
+    });
+    slow.start();
+    let stopped = false;
+    const stopping = slow.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(stopped, false, "the sweep in progress is still running");
+    release();
+    await stopping;
+    const after = calls;
+    // A sentinel ticking at the same pace: once it ticked 5 times the stopped one would have too.
+    let ticks = 0;
+    const sentinel = service({
+      sweepMs: 5,
+      store: {
+        approvals: {
+          expiredIds: async () => {
+            ticks++;
+            return [];
+          },
+        },
+      } as never,
+    });
+    sentinel.start();
+    try {
+      await until(() => ticks >= 5, "the sentinel to tick", 5000);
+    } finally {
+      await sentinel.stop();
+    }
+    assert.equal(calls, after, "no sweep after stop");
+  });
+
   test("settleForTask: a cancelled task's pending requests expire with the reason; decided ones stay", async () => {
     const { task, rows } = await parked(2);
     await svc.decide(rows[0]!.id, { decision: "approve", decidedBy: "key:a" });
@@ -735,6 +821,11 @@ describe("the approval service: park, decide, expire, settle", () => {
     const w = logs.slice(l0).find((l) => l.msg === "approvals of a cancelled task not settled");
     assert.equal(w?.err, "gone");
     assert.equal(w?.task_id, "t-x");
+    const odd = service({
+      store: { approvals: { listForTask: () => Promise.reject(undefined) } } as never,
+    });
+    await odd.settleForTask("t-y", "cancel:ops");
+    assert.equal(logs.at(-1)?.task_id, "t-y");
   });
 
   test("forRun: a fresh task follows the policy and resumes nothing", async () => {
