@@ -1,9 +1,11 @@
 /**
  * Approvals' edges that the approval suites leave open (written for mutation testing,
  * `npm run mutate -- approvals`): every combination of a bot's policy and a run's
- * tightening, and how an approval is shown to an adapter with its arguments masked. Pure
- * functions (no store): the parking and deciding are covered over HTTP by the approval
- * suites.
+ * tightening, how an approval is shown to an adapter with its arguments masked (pure
+ * functions), and the service (src/approvals/service.ts) driven directly on one SQLite
+ * store with an injected clock and recording hooks: park, decide as compare-and-set,
+ * decisions from a conversation, the expiry sweep, settleForTask and what a run resumes
+ * with. The same over HTTP with a real model is covered by the approval suites.
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
