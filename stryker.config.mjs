@@ -93,7 +93,11 @@ export const modules = {
     ],
     // The fast file first (a mutant stops at the first file that fails); not the admin UI's
     // browser suite (admin-ui-jobs), which reaches the scheduler only through REST.
-    tests: ["test/scheduler-mutants.test.ts", "test/jobs.test.ts"],
+    tests: [
+      "test/scheduler-mutants.test.ts",
+      "test/scheduler-runner-mutants.test.ts",
+      "test/jobs.test.ts",
+    ],
   },
   "adapter-dedupe": {
     mutate: [
