@@ -119,7 +119,10 @@ export const modules = {
       // The dedupe part of an injection: the receipt's claim and stamp (inject-write.ts).
       "src/sessions/inject-write.ts",
     ],
+    // The adapter-dedupe fast file first: it drives the claim, fingerprint check and stamp
+    // of inject-write.ts and reads receipts back (a mutant stops at the first failing file).
     tests: [
+      "test/adapter-dedupe-mutants.test.ts",
       "test/inbound-dedupe*.test.ts",
       "test/idempotency-key.test.ts",
       "test/github.test.ts",
