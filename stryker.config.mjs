@@ -25,7 +25,7 @@ export const modules = {
     ],
   },
   outbox: {
-    mutate: ["src/outbox/worker.ts", "src/store/deliveries.ts"],
+    mutate: ["src/outbox/worker.ts", "src/outbox/destination-slots.ts", "src/store/deliveries.ts"],
     tests: [
       "test/store.test.ts",
       "test/webhooks.test.ts",
