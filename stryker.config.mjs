@@ -26,14 +26,15 @@ export const modules = {
   },
   outbox: {
     mutate: ["src/outbox/worker.ts", "src/outbox/destination-slots.ts", "src/store/deliveries.ts"],
+    // The fast file first: a mutant stops at the first file that fails.
     tests: [
+      "test/outbox-mutants.test.ts",
       "test/store.test.ts",
       "test/webhooks.test.ts",
       "test/hook-webhooks.test.ts",
       "test/webhooks-events.test.ts",
       "test/dispatch-contract.test.ts",
       "test/outbox-schedule*.test.ts",
-      "test/outbox-mutants.test.ts",
     ],
   },
   "http-client": {
