@@ -1094,3 +1094,289 @@ describe("delivery worker: circuit breaker inputs and per-destination slots", ()
     await w.stop();
   });
 });
+
+/** `s` with its claims counted (how many passes ran a claim) and, optionally, failing. */
+function watched(s: Store, opts: { fail?: boolean } = {}): { store: Store; claims: () => number } {
+  let claims = 0;
+  const bind = (t: object, k: string | symbol) => {
+    const v = Reflect.get(t, k);
+    return typeof v === "function" ? v.bind(t) : v;
+  };
+  const deliveries = new Proxy(s.deliveries, {
+    get(t, k) {
+      if (k !== "claimDue") return bind(t, k);
+      return (...a: Parameters<typeof t.claimDue>) => {
+        claims++;
+        if (opts.fail) return Promise.reject(new Error("database unreachable"));
+        return t.claimDue(...a);
+      };
+    },
+  });
+  const store = new Proxy(s, { get: (t, k) => (k === "deliveries" ? deliveries : bind(t, k)) });
+  return { store, claims: () => claims };
+}
+
+describe("delivery worker: claims and the loop", () => {
+  test("start claims due rows; a row whose lease ran out is resumed and logged with its previous owner", async () => {
+    const s = await freshStore();
+    const [ghost, plain] = await s.deliveries.insertRows([
+      {
+        targetType: "probe",
+        target: {},
+        payload: {},
+        destination: "g",
+        lease: { owner: "ghost", ms: -1 },
+      },
+      { targetType: "probe", target: {}, payload: {}, destination: "p" },
+    ]);
+    const w = worker({ store: s });
+    w.registerSender("probe", async () => {});
+    w.start();
+    const g = await rowWhen(ghost!.id, ["delivered"], s);
+    await rowWhen(plain!.id, ["delivered"], s);
+    assert.equal(g.attempts, 2);
+    const lines = w.lines.filter(
+      (l) => l.msg === "delivery resumed: its previous owner's lease expired without an outcome",
+    );
+    assert.equal(lines.length, 1);
+    assert.deepEqual(
+      [
+        lines[0]!.delivery_id,
+        lines[0]!.previous_owner,
+        lines[0]!.attempts,
+        lines[0]!.target_type,
+        lines[0]!.level,
+      ],
+      [ghost!.id, "ghost", 2, "probe", 40],
+    );
+    await w.stop();
+  });
+
+  test("concurrency caps the sends in flight; a full claim tells other instances; each send that ends claims more", async () => {
+    const s = await freshStore();
+    let pokes = 0;
+    const w = worker({ store: s, concurrency: 2, onPoke: () => pokes++ });
+    let inFlight = 0;
+    let most = 0;
+    const started: string[] = [];
+    const release = gate();
+    w.registerSender("probe", async (d) => {
+      started.push(d.id);
+      most = Math.max(most, ++inFlight);
+      await release.wait;
+      inFlight--;
+    });
+    const rows = await s.deliveries.insertRows(
+      Array.from({ length: 5 }, (_, i) => ({
+        targetType: "probe",
+        target: {},
+        payload: {},
+        destination: `c${i}`,
+      })),
+    );
+    w.start();
+    await until(() => started.length === 2, "two sends started");
+    assert.equal(pokes, 1, "the claim filled every slot: others are told");
+    w.poke();
+    assert.equal(pokes, 2, "no free slot: a poke tells others");
+    // A pass now finds no free slot; stop waits for it and for the sends in flight.
+    w.wake();
+    const stopping = w.stop();
+    release.open();
+    await stopping;
+    assert.equal(most, 2, "never more than `concurrency` in flight");
+    assert.equal(started.length, 2);
+    assert.equal(pokes, 2, "passes that found no free slot told nobody");
+    // Started again: the rest, two at a time, each end making room for the next.
+    w.start();
+    for (const r of rows) await rowWhen(r.id, ["delivered"], s);
+    assert.equal(most, 2);
+    assert.equal(started.length, 5);
+    await w.stop();
+  });
+
+  test("a destination gets at most perDestination leases; a parked one none", async () => {
+    const s = await freshStore();
+    const w = worker({
+      store: s,
+      perDestination: 1,
+      breakerFailures: 1,
+      breakerCoolOffMs: 600_000,
+      scheduleMs: [1, 1],
+    });
+    const perDest = new Map<string, number>();
+    const most = new Map<string, number>();
+    const calls: string[] = [];
+    const release = gate();
+    w.registerSender("probe", async (d) => {
+      calls.push(d.destination);
+      if (d.payload.fail) throw refused();
+      const n = (perDest.get(d.destination) ?? 0) + 1;
+      perDest.set(d.destination, n);
+      most.set(d.destination, Math.max(most.get(d.destination) ?? 0, n));
+      await release.wait;
+      perDest.set(d.destination, perDest.get(d.destination)! - 1);
+    });
+    // Z fails inline: parked, its row due again at once.
+    const z = await w.sendNow({
+      targetType: "probe",
+      target: {},
+      payload: { fail: true },
+      destination: "Z",
+    });
+    assert.equal(z.outcome.status, "failed");
+    await s.deliveries.insertRows([
+      ...Array.from({ length: 3 }, () => ({
+        targetType: "probe",
+        target: {},
+        payload: {},
+        destination: "X",
+      })),
+      { targetType: "probe", target: {}, payload: {}, destination: "Y" },
+    ]);
+    w.start();
+    await until(() => perDest.get("X") === 1 && perDest.get("Y") === 1, "X and Y started");
+    const stopping = w.stop();
+    release.open();
+    await stopping;
+    assert.equal(most.get("X"), 1, "one lease at a time for X");
+    assert.deepEqual(
+      calls.filter((c) => c === "Z"),
+      ["Z"],
+      "the parked destination's due row is not claimed",
+    );
+    assert.equal((await s.deliveries.get(z.delivery.id))!.status, "failed");
+  });
+
+  test("retries wake the loop at their time (the earliest first), a parked destination at its cool-off's end; idle passes stay few", async () => {
+    const s = watched(await freshStore());
+    const w = worker({
+      store: s.store,
+      scheduleMs: [150, 8_000],
+      jitter: 0,
+      breakerFailures: 1,
+      breakerCoolOffMs: 300,
+    });
+    w.registerSender("probe", async (d) => {
+      const plan = d.payload.plan as string[];
+      const step = plan[d.attempts - 1];
+      if (step === "refuse") throw refused();
+      if (step === "503") throw http503();
+      if (step === "503-later")
+        throw new DeliveryError("HTTP 503", { status: 503, retryAfterMs: 8_000 });
+      if (step === "final") throw final();
+    });
+    w.start();
+    await until(() => s.claims() >= 1, "the first pass");
+    const t0 = Date.now();
+    const send = (plan: string[], destination: string) =>
+      w.sendNow({ targetType: "probe", target: {}, payload: { plan }, destination });
+    const later = await send(["503-later", "ok"], "L");
+    assert.equal(
+      (later.outcome as AttemptOutcome).nextAttemptAt! - later.delivery.createdAt >= 8_000,
+      true,
+    );
+    const dead = await send(["final"], "D");
+    assert.equal(dead.outcome.status, "dead");
+    const soon = await send(["503", "ok"], "S");
+    const parked = await send(["refuse", "ok"], "P");
+    assert.equal(w.destinations().find((b) => b.destination === "P")?.state, "open");
+    const rs = await rowWhen(soon.delivery.id, ["delivered"], s.store);
+    const rp = await rowWhen(parked.delivery.id, ["delivered"], s.store);
+    const took = Date.now() - t0;
+    assert.ok(took < 5_000, `retried at their times, not at the 60 s poll (${took} ms)`);
+    assert.equal(rs.attempts, 2);
+    assert.equal(rp.attempts, 2);
+    assert.ok(rp.deliveredAt! - parked.delivery.createdAt >= 300, "not before the cool-off ended");
+    assert.equal((await s.store.deliveries.get(later.delivery.id))!.status, "failed");
+    // A few passes per retry and per send, not a busy loop.
+    assert.ok(s.claims() <= 25, `claims: ${s.claims()}`);
+    await w.stop();
+  });
+
+  test("poke and wake: a row written later is claimed at once; others are told only when this worker holds back", async () => {
+    const s = await freshStore();
+    let pokes = 0;
+    const w = worker({
+      store: s,
+      onPoke: () => pokes++,
+      breakerFailures: 1,
+      breakerCoolOffMs: 150,
+      scheduleMs: [60_000],
+    });
+    w.registerSender("probe", async (d) => {
+      if (d.payload.fail) throw refused();
+    });
+    w.poke();
+    assert.equal(pokes, 1, "not started: others are told");
+    w.wake();
+    assert.equal(pokes, 1, "wake never tells others");
+    w.start();
+    w.poke();
+    assert.equal(pokes, 1, "room and no destination held back: nobody told");
+    const a = await s.deliveries.insertRow({
+      targetType: "probe",
+      target: {},
+      payload: {},
+      destination: "a",
+    });
+    w.wake();
+    await rowWhen(a.id, ["delivered"], s);
+    const b = await s.deliveries.insertRow({
+      targetType: "probe",
+      target: {},
+      payload: {},
+      destination: "b",
+    });
+    w.poke();
+    await rowWhen(b.id, ["delivered"], s);
+    await w.sendNow({ targetType: "probe", target: {}, payload: { fail: true }, destination: "z" });
+    const n = pokes;
+    w.poke();
+    assert.equal(pokes, n + 1, "a parked destination: others are told");
+    await until(() => w.destinations()[0]?.state === "half_open", "half-open");
+    w.poke();
+    assert.equal(pokes, n + 2, "a destination being probed: others are told");
+    await w.stop();
+    // Without onPoke, a poke with no room is fine.
+    const quiet = worker({ store: s });
+    quiet.poke();
+    await quiet.stop();
+  });
+
+  test("stop waits for the claimed sends and their outcomes", async () => {
+    const s = await freshStore();
+    const w = worker({ store: s });
+    const release = gate();
+    let started = false;
+    w.registerSender("probe", async () => {
+      started = true;
+      await release.wait;
+    });
+    const r = await s.deliveries.insertRow({
+      targetType: "probe",
+      target: {},
+      payload: {},
+      destination: "s",
+    });
+    w.start();
+    await until(() => started, "the send started");
+    const stopping = w.stop();
+    release.open();
+    await stopping;
+    assert.equal((await s.deliveries.get(r.id))!.status, "delivered");
+  });
+
+  test("a pass that fails is logged under the loop's name", async () => {
+    const s = watched(await freshStore(), { fail: true });
+    const w = worker({ store: s.store });
+    w.start();
+    const line = await until(
+      () => w.lines.find((l) => l.msg === "work loop pass failed"),
+      "the error logged",
+    );
+    assert.equal(line.loop, "deliveries");
+    assert.equal(line.level, 50);
+    await w.stop();
+  });
+});
