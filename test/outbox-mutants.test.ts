@@ -867,6 +867,8 @@ describe("delivery worker: inline sends", () => {
     );
     g.open();
     await rowWhen(slow!.delivery.id, ["delivered"]);
+    const timers = () => process.getActiveResourcesInfo().filter((x) => x === "Timeout").length;
+    const timersBefore = timers();
     const [quick] = await w.sendNowMany(
       [{ targetType: "quick", target: {}, payload: {}, destination: uniq("d") }],
       {
@@ -874,6 +876,7 @@ describe("delivery worker: inline sends", () => {
       },
     );
     assert.equal(quick!.outcome.status, "delivered");
+    assert.equal(timers(), timersBefore, "the waitMs timer is cleared once the attempts end");
     const plain = await w.sendNow({
       targetType: "quick",
       target: {},
@@ -887,6 +890,12 @@ describe("delivery worker: inline sends", () => {
   test("the attempt's signal fires a little before the lease ends (lease − min(2 s, lease/10), at least 500 ms)", async () => {
     const w1 = worker({ leaseMs: 1_000 });
     const w2 = worker({ leaseMs: 200 });
+    // A quick attempt's signal: its timer is ended with the attempt, so it never fires.
+    const w3 = worker({ leaseMs: 200 });
+    let quickSignal: AbortSignal | undefined;
+    w3.registerSender("probe", async (_d, signal) => {
+      quickSignal = signal;
+    });
     const aborted: number[] = [];
     const sender: DeliverySender = async (_d, signal) => {
       const t = performance.now();
@@ -897,7 +906,8 @@ describe("delivery worker: inline sends", () => {
     w1.registerSender("probe", sender);
     w2.registerSender("probe", sender);
     const d = () => ({ targetType: "probe", target: {}, payload: {}, destination: uniq("d") });
-    const [a, b] = await Promise.all([w1.sendNow(d()), w2.sendNow(d())]);
+    const [a, b, c] = await Promise.all([w1.sendNow(d()), w2.sendNow(d()), w3.sendNow(d())]);
+    assert.equal(c.outcome.status, "delivered");
     assert.equal(a.outcome.status, "failed");
     assert.equal(b.outcome.status, "failed");
     const [t1000, t200] =
@@ -907,7 +917,12 @@ describe("delivery worker: inline sends", () => {
       `lease 1000 ms: aborted after ${t1000} ms, want 900`,
     );
     assert.ok(t200! >= 480 && t200! < 880, `lease 200 ms: aborted after ${t200} ms, want 500`);
-    await Promise.all([w1.stop(), w2.stop()]);
+    assert.equal(
+      quickSignal?.aborted,
+      false,
+      "500 ms later, the finished attempt's signal is quiet",
+    );
+    await Promise.all([w1.stop(), w2.stop(), w3.stop()]);
   });
 });
 
@@ -1110,6 +1125,33 @@ describe("delivery worker: circuit breaker inputs and per-destination slots", ()
     assert.equal(sent!.outcome.status, "delivered");
     assert.equal(sent!.delivery.attempts, 1);
     assert.equal(pokes, 1);
+    await w.stop();
+  });
+
+  test("a healthy destination takes several inline sends at once", async () => {
+    const w = worker();
+    const release = gate();
+    let started = 0;
+    w.registerSender("probe", async (d) => {
+      started++;
+      if (d.payload.wait) await release.wait;
+    });
+    const dest = uniq("dest");
+    const d = (payload: Record<string, unknown>) => ({
+      targetType: "probe",
+      target: {},
+      payload,
+      destination: dest,
+    });
+    const first = w.sendNow(d({ wait: true }));
+    await until(() => started === 1, "the first send in flight");
+    const [x, y] = await w.sendNowMany([d({}), d({})]);
+    assert.deepEqual(
+      [x!.outcome.status, y!.outcome.status, x!.delivery.attempts, y!.delivery.attempts],
+      ["delivered", "delivered", 1, 1],
+    );
+    release.open();
+    assert.equal((await first).outcome.status, "delivered");
     await w.stop();
   });
 
@@ -1346,14 +1388,15 @@ describe("delivery worker: claims and the loop", () => {
   });
 
   test("poke and wake: a row written later is claimed at once; others are told only when this worker holds back", async () => {
-    const s = await freshStore();
+    const ws = watched(await freshStore());
+    const s = ws.store;
     let pokes = 0;
     const w = worker({
       store: s,
       onPoke: () => pokes++,
       breakerFailures: 1,
       breakerCoolOffMs: 150,
-      scheduleMs: [60_000],
+      scheduleMs: [250],
     });
     w.registerSender("probe", async (d) => {
       if (d.payload.fail) throw refused();
@@ -1389,13 +1432,34 @@ describe("delivery worker: claims and the loop", () => {
     const b = await dueSoon("b");
     w.poke();
     await rowWhen(b.id, ["delivered"], s);
-    await w.sendNow({ targetType: "probe", target: {}, payload: { fail: true }, destination: "z" });
+    // z fails: parked for 150 ms, retried after 250 ms (half-open by then), dead at attempt 2.
+    const z = await w.sendNow({
+      targetType: "probe",
+      target: {},
+      payload: { fail: true },
+      destination: "z",
+    });
     const n = pokes;
     w.poke();
     assert.equal(pokes, n + 1, "a parked destination: others are told");
     await until(() => w.destinations()[0]?.state === "half_open", "half-open");
     w.poke();
     assert.equal(pokes, n + 2, "a destination being probed: others are told");
+    // Half-open with nothing of it due (the probe died without an answer, which leaves the
+    // breaker as it was): the loop sleeps, it does not spin.
+    await rowWhen(z.delivery.id, ["dead"], s);
+    assert.equal(w.destinations()[0]?.state, "half_open");
+    const c0 = ws.claims();
+    for (let i = 0; i < 3; i++) {
+      const other = await w.sendNow({
+        targetType: "probe",
+        target: {},
+        payload: {},
+        destination: "y",
+      });
+      assert.equal(other.outcome.status, "delivered");
+    }
+    assert.ok(ws.claims() - c0 <= 3, `claims while half-open and idle: ${ws.claims() - c0}`);
     await w.stop();
     // Without onPoke, a poke with no room is fine.
     const quiet = worker({ store: s });
