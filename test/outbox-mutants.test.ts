@@ -1411,20 +1411,23 @@ describe("delivery worker: claims and the loop", () => {
     assert.equal(pokes, 1, "room and no destination held back: nobody told");
     // Rows that come due while the loop sleeps (nothing planned, the poll 60 s away): claimed
     // once the loop is woken, by wake() or by poke().
+    // (Written held by another owner's 150 ms lease, so no pass in progress takes it early.)
     const dueSoon = async (destination: string) => {
       const r = await s.deliveries.insertRow({
         targetType: "probe",
         target: {},
         payload: {},
         destination,
+        lease: { owner: "sleeper", ms: 150 },
       });
-      const due = Date.now() + 150;
-      await s.db.kysely
-        .updateTable("deliveries")
-        .set({ next_attempt_at: due })
-        .where("id", "=", r.id)
-        .execute();
-      await until(() => Date.now() > due + 5, "the row due");
+      const free = (
+        await s.db.kysely
+          .selectFrom("deliveries")
+          .select("lease_expires_at")
+          .where("id", "=", r.id)
+          .executeTakeFirstOrThrow()
+      ).lease_expires_at!;
+      await until(() => Date.now() > Number(free) + 5, "the row's lease to run out");
       return r;
     };
     const a = await dueSoon("a");
