@@ -14,7 +14,7 @@
  */
 export const modules = {
   "task-queue": {
-    mutate: ["src/tasks/worker.ts", "src/store/tasks.ts"],
+    mutate: ["src/tasks/worker.ts", "src/store/tasks.ts", "src/store/task-leases.ts"],
     tests: [
       "test/store.test.ts",
       "test/flow.test.ts",
