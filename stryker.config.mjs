@@ -16,12 +16,12 @@ export const modules = {
   "task-queue": {
     mutate: ["src/tasks/worker.ts", "src/store/tasks.ts", "src/store/task-leases.ts"],
     tests: [
+      "test/task-queue-mutants.test.ts",
       "test/store.test.ts",
       "test/flow.test.ts",
       "test/listing.test.ts",
       "test/task-lease*.test.ts",
       "test/cancel*.test.ts",
-      "test/task-queue-mutants.test.ts",
     ],
   },
   outbox: {
