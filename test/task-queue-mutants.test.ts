@@ -260,12 +260,13 @@ describe("store: tasks with a fixed clock", () => {
         rawRow("b-started", "s", T0 - 90, { started_at: T0 }),
         rawRow("c-done", "s", T0 - 80, { started_at: T0 - 80, completed_at: T0 }),
         rawRow("d-new", "s", T0),
+        rawRow("d0-new", "s", T0),
         rawRow("e-new", "s", T0 + 1),
         rawRow("f-started-before", "s", T0 - 70, { started_at: T0 - 1, completed_at: T0 - 1 }),
       ])
       .execute();
     const got = (await store.tasks.listChangedSince(T0, 10)).map((t) => t.id);
-    assert.deepEqual(got, ["b-started", "c-done", "d-new", "e-new"]);
+    assert.deepEqual(got, ["b-started", "c-done", "d-new", "d0-new", "e-new"]);
     assert.deepEqual(
       (await store.tasks.listChangedSince(T0, 2)).map((t) => t.id),
       ["b-started", "c-done"],
@@ -483,7 +484,9 @@ describe("store: task leases with a fixed clock", () => {
     const exhausted = await addTask("B");
     const atNow = await addTask("C");
     const notRunning = await addTask("D");
-    await store.taskLeases.claim("w#1", 4, 1000);
+    const atNowLeft = await addTask("E");
+    await store.taskLeases.claim("w#1", 5, 1000);
+    await setRow(atNowLeft.id, { lease_expires_at: T0, attempts: 1, max_attempts: 3 });
     await setRow(left.id, { lease_expires_at: T0 - 1, attempts: 2, max_attempts: 3 });
     await setRow(exhausted.id, { lease_expires_at: T0 - 1, attempts: 3, max_attempts: 3 });
     await setRow(atNow.id, { lease_expires_at: T0, attempts: 3, max_attempts: 3 });
@@ -506,6 +509,7 @@ describe("store: task leases with a fixed clock", () => {
     );
     assert.equal((await mustGet(atNow.id)).status, "running");
     assert.equal((await mustGet(atNow.id)).leaseOwner, "w#1");
+    assert.equal((await mustGet(atNowLeft.id)).status, "running", "a lease ending now is live");
     assert.equal((await mustGet(notRunning.id)).status, "waiting_approval");
     assert.deepEqual(
       (await store.taskLeases.requeueExpired()).map((t) => t.id),
@@ -513,7 +517,8 @@ describe("store: task leases with a fixed clock", () => {
     );
     mock.timers.tick(1);
     const later = await store.taskLeases.reapExpired();
-    assert.equal(later.requeued, 0);
+    assert.equal(later.requeued, 1);
+    assert.equal((await mustGet(atNowLeft.id)).status, "pending");
     assert.deepEqual(later.exhausted.map((t) => t.id).sort(), [exhausted.id, atNow.id].sort());
   });
 });
