@@ -14,26 +14,27 @@
  */
 export const modules = {
   "task-queue": {
-    mutate: ["src/tasks/worker.ts", "src/store/tasks.ts"],
+    mutate: ["src/tasks/worker.ts", "src/store/tasks.ts", "src/store/task-leases.ts"],
     tests: [
+      "test/task-queue-mutants.test.ts",
       "test/store.test.ts",
       "test/flow.test.ts",
       "test/listing.test.ts",
       "test/task-lease*.test.ts",
       "test/cancel*.test.ts",
-      "test/task-queue-mutants.test.ts",
     ],
   },
   outbox: {
-    mutate: ["src/outbox/worker.ts", "src/store/deliveries.ts"],
+    mutate: ["src/outbox/worker.ts", "src/outbox/destination-slots.ts", "src/store/deliveries.ts"],
+    // The fast file first: a mutant stops at the first file that fails.
     tests: [
+      "test/outbox-mutants.test.ts",
       "test/store.test.ts",
       "test/webhooks.test.ts",
       "test/hook-webhooks.test.ts",
       "test/webhooks-events.test.ts",
       "test/dispatch-contract.test.ts",
       "test/outbox-schedule*.test.ts",
-      "test/outbox-mutants.test.ts",
     ],
   },
   "http-client": {

@@ -34,7 +34,7 @@ for (const backend of ALL_BACKENDS) {
 
     /** Claims with the store's own dialect. */
     const claim = (owner: string, limit = 10, leaseMs = 60_000): Promise<Task[]> =>
-      store.tasks.claim(owner, limit, leaseMs);
+      store.taskLeases.claim(owner, limit, leaseMs);
 
     /** Inserts a pending task of `sessionId` (bot "b", dispatch "none"). */
     const addTask = (sessionId: string, extra: Partial<NewTask> = {}): Promise<Task> =>
@@ -270,7 +270,7 @@ for (const backend of ALL_BACKENDS) {
     });
 
     describe("tasks", () => {
-      // tasks.claim looks at the whole table, so each test starts from an empty one.
+      // taskLeases.claim looks at the whole table, so each test starts from an empty one.
       beforeEach(async () => {
         await store.db.kysely.deleteFrom("tasks").execute();
       });
@@ -393,20 +393,20 @@ for (const backend of ALL_BACKENDS) {
         assert.equal(t.attempts, 0);
         assert.equal((await claim("w1"))[0]?.attempts, 1);
 
-        assert.equal(await store.tasks.release(t.id, "w2"), false, "not w2's task");
+        assert.equal(await store.taskLeases.release(t.id, "w2"), false, "not w2's task");
         assert.equal((await mustGetTask(t.id)).status, "running");
 
-        assert.equal(await store.tasks.release(t.id, "w1"), true);
+        assert.equal(await store.taskLeases.release(t.id, "w1"), true);
         const released = await mustGetTask(t.id);
         assert.equal(released.status, "pending");
         assert.equal(released.leaseOwner, null);
         assert.equal(released.leaseExpiresAt, null);
         assert.equal(released.attempts, 0, "a release does not count the attempt");
-        assert.equal(await store.tasks.release(t.id, "w1"), false, "no longer running");
+        assert.equal(await store.taskLeases.release(t.id, "w1"), false, "no longer running");
 
         assert.equal((await claim("w2", 10, 1))[0]?.attempts, 1);
         await sleep(5);
-        assert.deepEqual(await store.tasks.requeueExpired(), []);
+        assert.deepEqual(await store.taskLeases.requeueExpired(), []);
         assert.equal((await mustGetTask(t.id)).attempts, 1);
         const again = await claim("w3");
         assert.equal(again.length, 1);
@@ -469,7 +469,7 @@ for (const backend of ALL_BACKENDS) {
         );
       });
 
-      test("tasks.renewLeases renews running tasks held under the named lease tokens", async () => {
+      test("taskLeases.renewLeases renews running tasks held under the named lease tokens", async () => {
         const t1 = await addTask("R1");
         const t2 = await addTask("R2");
         const t4 = await addTask("R4");
@@ -480,7 +480,7 @@ for (const backend of ALL_BACKENDS) {
 
         const before3 = await mustGetTask(t3.id);
         const start = Date.now();
-        const renewed = await store.tasks.renewLeases(["w1", "missing"], 60_000);
+        const renewed = await store.taskLeases.renewLeases(["w1", "missing"], 60_000);
         assert.deepEqual(renewed.sort(), [t1.id, t2.id].sort(), "w1's running tasks, by id");
         for (const id of [t1.id, t2.id]) {
           const t = await mustGetTask(id);
@@ -489,13 +489,13 @@ for (const backend of ALL_BACKENDS) {
         }
         assert.deepEqual(await mustGetTask(t3.id), before3, "t3 is w2's: unchanged");
         assert.equal((await mustGetTask(t4.id)).leaseExpiresAt, null, "finished: not renewed");
-        assert.deepEqual(await store.tasks.renewLeases([], 60_000), []);
+        assert.deepEqual(await store.taskLeases.renewLeases([], 60_000), []);
         // A task of the same claim cancelled meanwhile is absent although its token is renewed.
         assert.ok(await store.tasks.finish(t1.id, { status: "cancelled" }, { from: ["running"] }));
-        assert.deepEqual(await store.tasks.renewLeases(["w1"], 60_000), [t2.id]);
+        assert.deepEqual(await store.taskLeases.renewLeases(["w1"], 60_000), [t2.id]);
       });
 
-      test("tasks.requeueExpired: attempts left → pending; none left → returned", async () => {
+      test("taskLeases.requeueExpired: attempts left → pending; none left → returned", async () => {
         const x = await addTask("E1", { maxAttempts: 3 });
         const y = await addTask("E2", { maxAttempts: 1 });
         assert.equal((await claim("w1", 10, 1)).length, 2);
@@ -506,7 +506,7 @@ for (const backend of ALL_BACKENDS) {
         );
         await sleep(5);
 
-        const exhausted = await store.tasks.requeueExpired();
+        const exhausted = await store.taskLeases.requeueExpired();
         assert.deepEqual(
           exhausted.map((t) => t.id),
           [y.id],
@@ -528,7 +528,7 @@ for (const backend of ALL_BACKENDS) {
 
         // Still reported until the caller fails it.
         assert.deepEqual(
-          (await store.tasks.requeueExpired()).map((t) => t.id),
+          (await store.taskLeases.requeueExpired()).map((t) => t.id),
           [y.id],
         );
         assert.ok(
@@ -540,7 +540,7 @@ for (const backend of ALL_BACKENDS) {
             },
           ),
         );
-        assert.deepEqual(await store.tasks.requeueExpired(), []);
+        assert.deepEqual(await store.taskLeases.requeueExpired(), []);
 
         const reclaimed = await claim("w3");
         assert.deepEqual(
@@ -588,7 +588,7 @@ for (const backend of ALL_BACKENDS) {
           const owner = `claimer-${i}`;
           while (done < total) {
             if (Date.now() > deadline) throw new Error(`timed out with ${done}/${total} done`);
-            const got = await s.tasks.claim(owner, 3, 30_000);
+            const got = await s.taskLeases.claim(owner, 3, 30_000);
             if (got.length === 0) {
               await sleep(1);
               continue;

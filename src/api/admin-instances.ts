@@ -8,7 +8,7 @@ import type { Store } from "../store/index.ts";
 
 /** What adminInstancesApi needs. */
 export interface AdminInstancesApiOptions {
-  store: Pick<Store, "instances" | "leases" | "tasks">;
+  store: Pick<Store, "instances" | "leases" | "taskLeases">;
   /** The heartbeat interval, ms (an instance is live within 3 of them). */
   heartbeatMs: number;
 }

@@ -28,14 +28,14 @@ function ownerOf(token: string, sep: string): string {
 
 /** The live instances at `now` (ms) for heartbeats every `intervalMs`, oldest start first. */
 export async function listInstances(
-  store: Pick<Store, "instances" | "leases" | "tasks">,
+  store: Pick<Store, "instances" | "leases" | "taskLeases">,
   intervalMs: number,
   now = Date.now(),
 ): Promise<InstanceView[]> {
   const [rows, leases, tokens] = await Promise.all([
     store.instances.live(liveSince(now, intervalMs)),
     store.leases.live(now),
-    store.tasks.runningLeaseOwners(),
+    store.taskLeases.runningLeaseOwners(),
   ]);
   const holds = new Map<string, string[]>();
   for (const l of leases) {

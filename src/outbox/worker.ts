@@ -21,6 +21,7 @@ import { inDeliverySpan } from "../telemetry/work.ts";
 import { attemptDeadline } from "./attempt-deadline.ts";
 import { collectExchanges } from "./attempt-exchanges.ts";
 import { type DestinationBreaker, DestinationBreakers } from "./breaker.ts";
+import { DestinationSlots } from "./destination-slots.ts";
 import { OutcomeWriter } from "./outcome-writer.ts";
 import type { AttemptOutcome, DeliverySender, PendingOutcome } from "./outcomes.ts";
 import { DEFAULT_RETRY_SCHEDULE_MS, decideRetry } from "./retry-policy.ts";
@@ -92,7 +93,7 @@ export class DeliveryWorker {
   readonly #loop: WakeLoop;
   readonly #inFlight = new Set<Promise<void>>();
   /** Sends in flight per destination in this process (claimed and inline). */
-  readonly #perDestination = new Map<string, number>();
+  readonly #slots = new DestinationSlots();
   readonly #breakers: DestinationBreakers;
   /** Times (ms) of retries this worker scheduled and has not yet reached. */
   readonly #retryAt = new Set<number>();
@@ -183,7 +184,7 @@ export class DeliveryWorker {
       const state = this.#breakers.state(destination, now);
       if (state === "closed") return null;
       if (state === "open") return "destination parked (circuit breaker open); queued";
-      if ((this.#perDestination.get(destination) ?? 0) > 0 || planned.has(destination)) {
+      if (this.#slots.inFlight(destination) > 0 || planned.has(destination)) {
         return "destination being probed after its cool-off; queued";
       }
       planned.add(destination);
@@ -212,7 +213,7 @@ export class DeliveryWorker {
         rows.map(async (delivery, i) => {
           const skipped = inline[i];
           if (skipped != null) return { delivery, outcome: pending(skipped) };
-          const sent = this.#track(delivery, async () => {
+          const sent = this.#slots.track(delivery.destination, async () => {
             const { outcome, recorded } = await inDeliverySpan(delivery, () =>
               this.#attempt(delivery),
             );
@@ -233,19 +234,6 @@ export class DeliveryWorker {
   /** This process's circuit breakers: the destinations with failures on record. */
   destinations(): DestinationBreaker[] {
     return this.#breakers.list();
-  }
-
-  /** Counts `run` as a send in flight to `d`'s destination until it settles. */
-  async #track<T>(d: Delivery, run: () => Promise<T>): Promise<T> {
-    const dest = d.destination;
-    this.#perDestination.set(dest, (this.#perDestination.get(dest) ?? 0) + 1);
-    try {
-      return await run();
-    } finally {
-      const n = (this.#perDestination.get(dest) ?? 1) - 1;
-      if (n > 0) this.#perDestination.set(dest, n);
-      else this.#perDestination.delete(dest);
-    }
   }
 
   /** Starts sending. */
@@ -336,7 +324,10 @@ export class DeliveryWorker {
 
   async #send(d: ClaimedDelivery): Promise<void> {
     // A claimed slot stays taken until its outcome is written.
-    await this.#track(d, async () => (await inDeliverySpan(d, () => this.#attempt(d))).recorded);
+    await this.#slots.track(
+      d.destination,
+      async () => (await inDeliverySpan(d, () => this.#attempt(d))).recorded,
+    );
   }
 
   /**

@@ -40,6 +40,7 @@ import type { Database } from "./schema.ts";
 import { SessionRepository } from "./sessions.ts";
 import { SkillRepository } from "./skills.ts";
 import type { SqliteDirect } from "./sqlite-driver.ts";
+import { TaskLeaseRepository } from "./task-leases.ts";
 import { TaskRepository } from "./tasks.ts";
 import { TokenUsageRepository } from "./token-usage.ts";
 import { ToolCallRepository } from "./tool-calls.ts";
@@ -77,6 +78,7 @@ export class Repositories {
   #apiKeys: ApiKeyRepository | undefined;
   #messages: MessageRepository | undefined;
   #tasks: TaskRepository | undefined;
+  #taskLeases: TaskLeaseRepository | undefined;
   #uiSessions: UiSessionRepository | undefined;
   #toolCalls: ToolCallRepository | undefined;
   #deliveries: DeliveryRepository | undefined;
@@ -148,10 +150,16 @@ export class Repositories {
     return this.#messages;
   }
 
-  /** Tasks: the queue (claims, leases, final states). */
+  /** Tasks: the queue (inserts, listings, final states). */
   get tasks(): TaskRepository {
-    this.#tasks ??= new TaskRepository(this.#db, this.#shared.dialect);
+    this.#tasks ??= new TaskRepository(this.#db);
     return this.#tasks;
+  }
+
+  /** Leases on tasks: claims, renewal, release, expiry (`task-leases.ts`). */
+  get taskLeases(): TaskLeaseRepository {
+    this.#taskLeases ??= new TaskLeaseRepository(this.#db, this.#shared.dialect);
+    return this.#taskLeases;
   }
 
   /** Tool calls made inside tasks. */

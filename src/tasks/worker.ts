@@ -173,7 +173,7 @@ export class TaskWorker {
     const entries = [...this.#running.entries()];
     if (entries.length === 0) return;
     const renewed = new Set(
-      await this.#o.store.tasks.renewLeases(
+      await this.#o.store.taskLeases.renewLeases(
         entries.map(([, r]) => r.token),
         this.#o.leaseMs,
       ),
@@ -195,7 +195,7 @@ export class TaskWorker {
     const free = this.#o.concurrency - this.#running.size;
     if (free > 0) {
       const token = `${this.#o.owner}#${++this.#claims}`;
-      const tasks = await store.tasks.claim(token, free, this.#o.leaseMs);
+      const tasks = await store.taskLeases.claim(token, free, this.#o.leaseMs);
       for (const t of tasks) this.#start(t, token);
       // A full batch means there may be more runnable work than this worker has room for:
       // look again, and let other instances look too.
@@ -208,7 +208,7 @@ export class TaskWorker {
     const now = Date.now();
     if (now - this.#lastReap >= Math.min(this.#o.pollMs, this.#o.leaseMs / 2)) {
       this.#lastReap = now;
-      const reaped = await store.tasks.reapExpired();
+      const reaped = await store.taskLeases.reapExpired();
       for (const t of reaped.exhausted) {
         const msg = `Task failed after ${t.attempts} attempts: its worker stopped renewing the lease (crash or restart)`;
         if (await finisher.fail(t, msg, { from: ["running"] })) log.warn({ task_id: t.id }, msg);
@@ -259,7 +259,7 @@ export class TaskWorker {
         const reason = signal.aborted ? signal.reason : undefined;
         if (reason instanceof CancelReason || reason instanceof LeaseLostReason) return;
         if (reason instanceof ShutdownReason) {
-          await store.tasks.release(task.id, token);
+          await store.taskLeases.release(task.id, token);
           return;
         }
         const message = reason instanceof TimeoutReason ? reason.message : errorText(err);
