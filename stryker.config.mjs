@@ -25,7 +25,13 @@ export const modules = {
     ],
   },
   outbox: {
-    mutate: ["src/outbox/worker.ts", "src/outbox/destination-slots.ts", "src/store/deliveries.ts"],
+    mutate: [
+      "src/outbox/worker.ts",
+      "src/outbox/destination-slots.ts",
+      "src/store/deliveries.ts",
+      // The retry schedule: each delay ±20 %, the floor after a 429 or timeout, Retry-After.
+      "src/outbox/retry-policy.ts",
+    ],
     // The fast file first: a mutant stops at the first file that fails.
     tests: [
       "test/outbox-mutants.test.ts",
