@@ -17,7 +17,7 @@ import type { NewTask, Task } from "../src/store/tasks.ts";
 import { TaskFinisher } from "../src/tasks/finish.ts";
 import { type TaskOutput, TaskWorker, type TaskWorkerOptions } from "../src/tasks/worker.ts";
 import { createTestDatabase, type TestDatabase } from "./support/db.ts";
-import { until } from "./support/wait.ts";
+import { until as untilRaw } from "./support/wait.ts";
 
 let tdb: TestDatabase;
 let store: Store;
@@ -103,6 +103,28 @@ function rawRow(id: string, sessionId: string, at: number, extra: Partial<TasksT
 }
 
 const T0 = 1_800_000_000_000;
+
+/** A worker's failed pass, as logged by its loop (a pass must never fail). */
+let passFailure: Record<string, unknown> | undefined;
+beforeEach(() => {
+  passFailure = undefined;
+});
+
+/** {@link untilRaw}, failing at once when a worker pass failed instead of waiting it out. */
+function until<T>(
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  what: string,
+  timeoutMs?: number,
+): Promise<T> {
+  return untilRaw(
+    () => {
+      if (passFailure) throw new Error(`a worker pass failed: ${JSON.stringify(passFailure.err)}`);
+      return fn();
+    },
+    what,
+    timeoutMs,
+  );
+}
 
 describe("store: tasks with a fixed clock", () => {
   beforeEach(() => {
@@ -531,7 +553,12 @@ function capturedLog(): { log: pino.Logger; lines: Array<Record<string, unknown>
   const lines: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
-      for (const l of String(chunk).split("\n")) if (l) lines.push(JSON.parse(l));
+      for (const l of String(chunk).split("\n")) {
+        if (!l) continue;
+        const line = JSON.parse(l) as Record<string, unknown>;
+        if (line.msg === "work loop pass failed") passFailure = line;
+        lines.push(line);
+      }
       cb();
     },
   });
@@ -556,8 +583,11 @@ interface Harness {
 }
 
 const workers: TaskWorker[] = [];
+/** Every hand-finished run, ended after each test so none keeps its timers alive. */
+const openRuns: Run[] = [];
 afterEach(async () => {
   for (const w of workers.splice(0)) await w.stop(0);
+  for (const r of openRuns.splice(0)) r.reject(new Error("test over"));
 });
 
 function harness(
@@ -591,6 +621,7 @@ function harness(
       if (auto) return auto(task, signal);
       return new Promise<TaskOutput>((resolve, reject) => {
         runs.push({ task, signal, resolve, reject });
+        openRuns.push({ task, signal, resolve, reject });
       });
     },
     ...rest,
@@ -810,9 +841,16 @@ describe("worker", () => {
 
   test("a parked run is not finished", async () => {
     const t = await addTask("A");
-    const h = harness({ concurrency: 1, auto: async () => ({ text: "", parked: true }) });
+    let ran = false;
+    const h = harness({
+      concurrency: 1,
+      auto: async () => {
+        ran = true;
+        return { text: "", parked: true };
+      },
+    });
     h.worker.start();
-    await until(() => h.worker.activeCount === 0, "the run to end");
+    await until(() => ran && h.worker.activeCount === 0, "the run to end");
     const g = await mustGet(t.id);
     assert.equal(g.status, "running");
     assert.equal(g.result, null);
@@ -947,6 +985,9 @@ describe("worker", () => {
     );
     assert.equal((r1.signal.reason as Error)?.message, "lease lost");
     assert.equal(r2.signal.aborted, false);
+    // The old run has ended (its abort settles in microtasks); the new one is still tracked.
+    await new Promise((r) => setImmediate(r));
+    assert.equal(h.worker.activeCount, 1);
     r1.resolve({ text: "old" });
     r2.resolve({ text: "new" });
     assert.equal((await statusOf(a.id, "complete")).result, "new");
@@ -978,11 +1019,178 @@ describe("worker", () => {
     });
     try {
       h.worker.start();
-      await until(
+      const line = await until(
         () => h.lines.find((l) => l.msg === "lease renewal failed"),
         "the log line",
         3000,
       );
+      assert.equal((line.err as { message?: string } | undefined)?.message, "db down");
+    } finally {
+      spy.mock.restore();
+    }
+  });
+
+  test("abortLocal alone (status untouched): the run stops and writes no outcome", async () => {
+    const a = await addTask("A");
+    const h = harness({ concurrency: 1 });
+    h.worker.start();
+    const ra = await h.runOf(a.id);
+    assert.equal(h.worker.abortLocal(a.id), true);
+    await until(() => h.worker.activeCount === 0, "the run to end");
+    const g = await mustGet(a.id);
+    assert.deepEqual([g.status, g.error, g.result], ["running", null, null]);
+    assert.ok(ra.signal.aborted);
+  });
+
+  test("an abort right after execute resolved still decides the outcome", async () => {
+    const a = await addTask("A");
+    let ran = false;
+    const h = harness({
+      concurrency: 1,
+      auto: (t) => {
+        ran = true;
+        // Fires after execute returned, before the worker looks at its result.
+        queueMicrotask(() => h.worker.abortLocal(t.id));
+        return Promise.resolve({ text: "ignored" });
+      },
+    });
+    h.worker.start();
+    await until(() => ran && h.worker.activeCount === 0, "the run to end");
+    const g = await mustGet(a.id);
+    assert.deepEqual([g.status, g.result], ["running", null]);
+  });
+
+  test("a run that fails after its lease went to another holder writes nothing", async () => {
+    const a = await addTask("A");
+    const h = harness({ concurrency: 1 });
+    h.worker.start();
+    const ra = await h.runOf(a.id);
+    await setRow(a.id, { lease_owner: "other#1" });
+    ra.reject(new Error("late failure"));
+    await until(() => h.worker.activeCount === 0, "the run to end");
+    const g = await mustGet(a.id);
+    assert.deepEqual([g.status, g.error, g.leaseOwner], ["running", null, "other#1"]);
+  });
+
+  test("without onPoke nothing throws: poke, taskCreated, a full batch, a requeue with no room", async () => {
+    const { log, lines } = capturedLog();
+    const a = await addTask("A");
+    const b = await addTask("B");
+    const runs: Run[] = [];
+    const w = new TaskWorker({
+      store,
+      finisher: new TaskFinisher(store, () => {}),
+      log,
+      owner: "np",
+      concurrency: 1,
+      pollMs: 30,
+      defaultMaxRunSeconds: 600,
+      execute: (task, signal) =>
+        new Promise<TaskOutput>((resolve, reject) => runs.push({ task, signal, resolve, reject })),
+    });
+    workers.push(w);
+    w.poke();
+    w.taskCreated("A");
+    w.start();
+    const ra = await until(() => runs.find((r) => r.task.id === a.id), "A's run");
+    w.poke();
+    w.taskCreated("Z");
+    // B is another's, its lease ran out: requeued with no free slot here.
+    await store.taskLeases.claim("gone#1", 1, 1000);
+    await setRow(b.id, { lease_expires_at: Date.now() - 10 });
+    await statusOf(b.id, "pending");
+    ra.resolve({ text: "ok" });
+    const rb = await until(() => runs.find((r) => r.task.id === b.id), "B's run");
+    rb.resolve({ text: "ok" });
+    await statusOf(b.id, "complete");
+    assert.deepEqual(
+      lines.filter((l) => l.level === 50).map((l) => l.msg),
+      [],
+      "no error logged",
+    );
+  });
+
+  test("stop returns once the aborted runs have released their tasks", async () => {
+    const a = await addTask("A");
+    const h = harness({ concurrency: 1 });
+    h.worker.start();
+    await h.runOf(a.id);
+    const orig = store.taskLeases.release.bind(store.taskLeases);
+    const spy = mock.method(store.taskLeases, "release", async (id: string, owner: string) => {
+      await new Promise((r) => setTimeout(r, 50));
+      return orig(id, owner);
+    });
+    try {
+      await h.worker.stop(0);
+      assert.equal((await mustGet(a.id)).status, "pending");
+    } finally {
+      spy.mock.restore();
+    }
+  });
+});
+
+describe("worker with a fixed clock", () => {
+  afterEach(async () => {
+    for (const w of workers.splice(0)) await w.stop(0);
+    mock.timers.reset();
+  });
+
+  test("reaping runs on the poll's rhythm (at most every leaseMs / 2), not on every pass", async () => {
+    mock.timers.enable({ apis: ["Date"], now: T0 });
+    const h = harness({ concurrency: 1, pollMs: 60_000, leaseMs: 30_000 });
+    // A first pass at T0 reaps (nothing) and sets the rhythm.
+    h.worker.start();
+    await h.worker.stop(0);
+    const x = await addTask("X");
+    await store.taskLeases.claim("gone#1", 1, 1000);
+    await setRow(x.id, { lease_expires_at: T0 - 1 });
+    const pass = async (at: number) => {
+      mock.timers.setTime(at);
+      h.worker.start();
+      await h.worker.stop(0); // waits for the pass in progress
+      return (await mustGet(x.id)).status;
+    };
+    assert.equal(await pass(T0 + 14_999), "running", "15 s not over: no reap");
+    assert.equal(await pass(T0 + 15_000), "pending", "15 s over: reaped");
+  });
+
+  test("taskCreated with no free slot only tells the others: no pass", async () => {
+    mock.timers.enable({ apis: ["Date"], now: T0 });
+    const a = await addTask("A");
+    const h = harness({ concurrency: 1, pollMs: 60_000, leaseMs: 30_000 });
+    h.worker.start();
+    const ra = await h.runOf(a.id);
+    const x = await addTask("X");
+    await store.taskLeases.claim("gone#1", 1, 1000);
+    await setRow(x.id, { lease_expires_at: T0 - 1 });
+    mock.timers.setTime(T0 + 20_000); // a pass now would reap X
+    const pokes = h.pokes;
+    h.worker.taskCreated("Y");
+    assert.equal(h.pokes, pokes + 1);
+    ra.signal.addEventListener("abort", () => ra.resolve({ text: "ok" }));
+    await h.worker.stop(0); // would wait for a pass started by taskCreated
+    assert.equal((await mustGet(x.id)).status, "running", "no pass ran");
+  });
+
+  test("leases are renewed every third of leaseMs", async () => {
+    const a = await addTask("A");
+    const h = harness({ concurrency: 1, leaseMs: 300 });
+    let renewals = 0;
+    const orig = store.taskLeases.renewLeases.bind(store.taskLeases);
+    const spy = mock.method(store.taskLeases, "renewLeases", (...args: Parameters<typeof orig>) => {
+      renewals++;
+      return orig(...args);
+    });
+    try {
+      mock.timers.enable({ apis: ["setInterval"] });
+      h.worker.start();
+      await h.runOf(a.id);
+      mock.timers.tick(99);
+      assert.equal(renewals, 0);
+      mock.timers.tick(1);
+      assert.equal(renewals, 1);
+      mock.timers.tick(100);
+      assert.equal(renewals, 2);
     } finally {
       spy.mock.restore();
     }
