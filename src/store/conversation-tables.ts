@@ -6,6 +6,7 @@
  */
 import type { Generated } from "kysely";
 
+/** `bots`: an agent configuration (prompt, model and fallbacks, tools, skills, policies). */
 export interface BotsTable {
   id: string;
   name: string;
@@ -33,6 +34,7 @@ export interface BotsTable {
   updated_at: number;
 }
 
+/** `sessions`: one conversation of a client (`client_id`) with a bot. */
 export interface SessionsTable {
   id: string;
   bot_id: string;
@@ -45,6 +47,7 @@ export interface SessionsTable {
   ended_at?: number | null;
 }
 
+/** `channels`: an outside conversation (an adapter's channel) bound to a bot. */
 export interface ChannelsTable {
   id: string;
   /** `<integration>:<team>:<channel>` (see adapters/conversation.ts); unique. */
@@ -64,6 +67,7 @@ export interface ChannelsTable {
   updated_at: number;
 }
 
+/** `messages`: one message of a session, in `seq` order. */
 export interface MessagesTable {
   id: string;
   session_id: string;
@@ -85,6 +89,7 @@ export type TaskStatus =
   | "failed"
   | "cancelled";
 
+/** `tasks`: the queue: one agent turn of a session, its lease, result and dispatch. */
 export interface TasksTable {
   id: string;
   session_id: string;
@@ -133,6 +138,7 @@ export interface ModelCallsTable {
   finish_reason: string | null;
 }
 
+/** `tool_calls`: one tool call made inside a task. */
 export interface ToolCallsTable {
   id: string;
   task_id: string;

@@ -5,6 +5,7 @@
  * parsed by the repositories. Re-exported by ./schema.ts.
  */
 
+/** `integration_settings`: one setting of an integration set through the admin API. */
 export interface IntegrationSettingsTable {
   integration: string;
   key: string;

@@ -5,8 +5,13 @@
  * parsed by the repositories. Re-exported by ./schema.ts.
  */
 
+/**
+ * Where an outbox row is: `pending` and `failed` (its last attempt failed) are due at
+ * `next_attempt_at`; `delivered` and `dead` (given up) are final.
+ */
 export type DeliveryStatus = "pending" | "delivered" | "failed" | "dead";
 
+/** `deliveries`: the outbox, one row per outbound send. */
 export interface DeliveriesTable {
   /** Stable delivery id; the receiver's idempotency key (`webhook-id`). */
   id: string;

@@ -5,6 +5,7 @@
  * parsed by the repositories. Re-exported by ./schema.ts.
  */
 
+/** `api_keys`: an API key's hash, name and scopes. */
 export interface ApiKeysTable {
   id: string;
   name: string;
