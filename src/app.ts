@@ -1,40 +1,28 @@
 /**
  * The composition root: builds the store, registries, workers and HTTP server from a
- * {@link Config}; `start()` listens and starts the workers, `stop()` undoes it in order.
+ * {@link Config}, each area's own construction in its `wiring.ts`; `start()` and `stop()`
+ * run ./lifecycle.ts's order.
  */
-import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { AdapterHost } from "./adapters/host.ts";
-import { envDefaultBot } from "./agent/bot-models.ts";
-import { budgetErrorEvent } from "./agent/budget.ts";
+import type { AdapterHost } from "./adapters/host.ts";
+import { createAdapterHost } from "./adapters/wiring.ts";
 import { ModelCheckResult } from "./agent/model-check-result.ts";
 import { ModelRegistry } from "./agent/models.ts";
 import { type SkillSyncReport, syncSkills } from "./agent/skills-sync.ts";
 import { ToolRegistry } from "./agent/tools.ts";
-import { mountApi } from "./api/index.ts";
-import { apiDeps } from "./api/wiring.ts";
+import { mountRoutes } from "./api/wiring.ts";
 import type { ApprovalService } from "./approvals/service.ts";
 import { createApprovalService } from "./approvals/wiring.ts";
-import { inboundSaver } from "./attachments/inbound.ts";
-import { replyFiles } from "./attachments/reply-files.ts";
 import type { AttachmentService } from "./attachments/service.ts";
-import { attachmentServiceFromEnv } from "./attachments/settings.ts";
-import {
-  attachmentDescriber,
-  attachmentTools,
-  modelContent,
-  mountAttachmentsApi,
-} from "./attachments/wiring.ts";
+import { attachmentDescriber, createAttachments } from "./attachments/wiring.ts";
 import type { Config } from "./config.ts";
 import { combineFinishRows, delegationFinishRows, setUpDelegation } from "./delegation/index.ts";
-import { createInternalDispatcher } from "./dispatch/internal.ts";
 import { DispatcherRegistry } from "./dispatch/registry.ts";
-import { createWebhookDispatcher } from "./dispatch/webhook.ts";
-import { DocumentService } from "./documents/service.ts";
-import { searchDocumentsTool } from "./documents/tool.ts";
+import { registerCoreDispatchers } from "./dispatch/wiring.ts";
+import type { DocumentService } from "./documents/service.ts";
+import { createDocuments } from "./documents/wiring.ts";
 import { deliveryOutcomeReporter } from "./events/delivery-outcomes.ts";
 import type { EventService } from "./events/events.ts";
 import type { GitAutoCommit } from "./events/git-auto-commit.ts";
@@ -45,37 +33,36 @@ import { createOutbound } from "./events/outbound.ts";
 import type { OutboundServices } from "./events/outbound-types.ts";
 import type { WebhookSubscriptionService } from "./events/webhook-subscriptions.ts";
 import { HookRegistry } from "./hooks/lifecycle.ts";
-import { type ApiKeyInfo, ensureApiKey } from "./http/api-key-setup.ts";
+import type { ApiKeyInfo } from "./http/api-key-setup.ts";
 import { ApiKeyAuth } from "./http/auth.ts";
 import { Metrics } from "./http/metrics.ts";
-import { buildServer, closeServer, listen } from "./http/server.ts";
+import { createHttpServer } from "./http/wiring.ts";
 import { uuidv7 } from "./ids.ts";
-import { InstanceHeartbeat } from "./instances/heartbeat.ts";
+import type { InstanceHeartbeat } from "./instances/heartbeat.ts";
+import { createHeartbeat } from "./instances/wiring.ts";
 import { integrationSources } from "./integrations/discovery.ts";
 import type { IntegrationManager } from "./integrations/manager.ts";
 import { ProcessSupervisor } from "./integrations/processes.ts";
 import { createIntegrations } from "./integrations/wiring.ts";
 import { LeaseService } from "./leases/exclusive.ts";
 import { createLogger } from "./lib/logger.ts";
-import { mountMcpHttp } from "./mcp/http.ts";
+import { loadApp, openStore, startApp, stopApp } from "./lifecycle.ts";
 import type { McpServices } from "./mcp/server.ts";
-import { OutboundHttpClient } from "./outbox/http-client.ts";
-import { createDeliveryWorker } from "./outbox/wiring.ts";
+import { mcpServices } from "./mcp/wiring.ts";
+import type { OutboundHttpClient } from "./outbox/http-client.ts";
+import { createDeliveryWorker, createHttpClient } from "./outbox/wiring.ts";
 import type { DeliveryWorker } from "./outbox/worker.ts";
 import type { RuntimeService } from "./runtime/service.ts";
 import { createRuntime } from "./runtime/wiring.ts";
 import type { SchedulerLoop } from "./scheduler/loop.ts";
 import type { JobRunner } from "./scheduler/runner.ts";
 import type { JobService } from "./scheduler/service.ts";
-import { jobSources, syncJobs } from "./scheduler/sync.ts";
 import { createScheduler } from "./scheduler/wiring.ts";
 import { SessionService } from "./sessions/service.ts";
-import { Store } from "./store/index.ts";
+import type { Store } from "./store/index.ts";
 import type { SkillRepository } from "./store/skills.ts";
-import { TaskFinisher } from "./tasks/finish.ts";
-import { createTaskFinishedHook } from "./tasks/finished-hook.ts";
-import { createTurnRunner } from "./tasks/run-turn.ts";
-import { TaskWorker } from "./tasks/worker.ts";
+import { createTaskWorker } from "./tasks/wiring.ts";
+import type { TaskWorker } from "./tasks/worker.ts";
 import type { Telemetry } from "./telemetry/setup.ts";
 import { wireTelemetry } from "./telemetry/wiring.ts";
 import type { AppTuning } from "./tuning.ts";
@@ -170,34 +157,25 @@ export class App {
       onEvent: tuning.onWakeupEvent,
       reconnectMs: tuning.wakeupReconnectMs,
     });
-    this.documents = new DocumentService({
+    this.documents = createDocuments({
+      config,
+      tuning,
       store,
       models: this.models,
-      embeddingModel: config.SWITCHYARD_EMBEDDING_MODEL,
       log,
-      maxRetries: tuning.llmMaxRetries,
+      tools: this.tools,
     });
-    this.tools.register(searchDocumentsTool(this.documents));
     this.runtime = createRuntime({ config, store, tools: this.tools });
-    this.attachments = attachmentServiceFromEnv(config.env, config.dataDir, store);
-    for (const tool of attachmentTools({
+    this.attachments = createAttachments({
+      config,
       store,
-      attachments: this.attachments,
       runtime: this.runtime,
-      workspaceDir: config.workspaceDir,
-    })) {
-      this.tools.register(tool);
-    }
+      tools: this.tools,
+    });
     this.skills = store.skills;
     this.hooks = new HookRegistry(log);
     this.dispatchers = new DispatcherRegistry(log);
-    this.http = new OutboundHttpClient({
-      allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
-      resolver: tuning.resolver,
-      connector: tuning.connector,
-      baseRetryDelayMs: tuning.httpRetryDelayMs,
-      defaultTimeoutMs: tuning.httpTimeoutMs,
-    });
+    this.http = createHttpClient(config, tuning);
 
     this.deliveryWorker = createDeliveryWorker({
       config,
@@ -238,36 +216,22 @@ export class App {
       onRunnable: (sessionId) => this.taskWorker.taskCreated(sessionId),
       onOutbox: () => this.deliveryWorker.poke(),
     });
-    const finisher = new TaskFinisher(
+    this.taskWorker = createTaskWorker({
+      config,
+      tuning,
       store,
-      () => this.deliveryWorker.poke(),
-      createTaskFinishedHook({ store, hooks: this.hooks, log }),
-      combineFinishRows(outbound.finishRows, delegationFinishRows),
-    );
-    this.taskWorker = new TaskWorker({
-      store,
-      finisher,
       log,
       owner: this.owner,
-      concurrency: config.SWITCHYARD_WORKER_CONCURRENCY,
-      leaseMs: tuning.taskLeaseMs ?? config.SWITCHYARD_TASK_LEASE_SECONDS * 1000,
-      pollMs: tuning.pollMs,
-      defaultMaxRunSeconds: config.TASK_MAX_RUN_SECONDS,
+      models: this.models,
+      tools: this.tools,
+      skills: this.skills,
+      hooks: this.hooks,
+      events: this.events,
+      approvals: this.approvals,
+      attachments: this.attachments,
+      finishRows: combineFinishRows(outbound.finishRows, delegationFinishRows),
+      onOutbox: () => this.deliveryWorker.poke(),
       onPoke: () => this.wakeups.tell("task"),
-      execute: createTurnRunner({
-        store,
-        models: this.models,
-        tools: this.tools,
-        skills: this.skills,
-        hooks: this.hooks,
-        log,
-        onToolCall: (call) => this.events.toolCalled(call),
-        maxRetries: tuning.llmMaxRetries,
-        approvals: this.approvals,
-        userContent: modelContent(this.attachments),
-        maxRepeatedToolCalls: config.SWITCHYARD_MAX_REPEATED_TOOL_CALLS,
-        onBudgetExceeded: (task, err) => this.events.emit("error", budgetErrorEvent(task, err)),
-      }),
     });
     this.sessions = new SessionService({
       store,
@@ -305,25 +269,14 @@ export class App {
       scheduler: this.scheduler,
     }));
 
-    this.dispatchers.register(
-      "webhook",
-      createWebhookDispatcher(this.http, {
-        allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
-        resolver: tuning.resolver,
-      }),
-    );
-    this.dispatchers.register("internal", createInternalDispatcher(this.sessions));
-
-    this.server = buildServer({
-      log,
-      bodyLimit: config.SWITCHYARD_MAX_BODY_BYTES,
-      closing: () => this.#stopping !== undefined,
-      timeouts: {
-        requestMs: config.SWITCHYARD_REQUEST_TIMEOUT_SECONDS * 1000,
-        headersMs: config.SWITCHYARD_HEADERS_TIMEOUT_SECONDS * 1000,
-        keepAliveMs: config.SWITCHYARD_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
-      },
+    registerCoreDispatchers(this.dispatchers, {
+      config,
+      tuning,
+      http: this.http,
+      sessions: this.sessions,
     });
+
+    this.server = createHttpServer({ config, log, closing: () => this.#stopping !== undefined });
     this.auth = new ApiKeyAuth(store, config.SWITCHYARD_API_KEY, tuning.authCacheMs);
     this.hookWebhooks = new HookWebhooks({
       urls: config.HOOK_WEBHOOK_URLS,
@@ -342,31 +295,21 @@ export class App {
       onEvent: tuning.onLeaseEvent,
     });
     this.processes = new ProcessSupervisor({ log, leases: this.leases });
-    this.heartbeat = new InstanceHeartbeat({
-      instances: store.instances,
-      id: this.owner,
-      version: VERSION,
-      hostname: hostname(),
-      intervalMs: tuning.instanceHeartbeatMs,
-      log,
-    });
-    this.adapters = new AdapterHost({
+    this.heartbeat = createHeartbeat({ store, owner: this.owner, tuning, log });
+    this.adapters = createAdapterHost({
+      config,
+      tuning,
       store,
       sessions: this.sessions,
       dispatchers: this.dispatchers,
       deliveryWorker: this.deliveryWorker,
       log,
-      env: config.env,
-      retryBaseMs: tuning.adapterRetryMs,
-      decide: (adapter, input) => this.approvals.decideFromConversation(adapter, input),
-      saveFiles: inboundSaver({ attachments: this.attachments, http: this.http, log }),
-      replyFiles: replyFiles(store, this.attachments),
+      approvals: this.approvals,
+      attachments: this.attachments,
+      http: this.http,
     });
     this.integrations = createIntegrations(this, tuning);
-    // The REST API (one Fastify plugin per resource) and MCP over HTTP.
-    mountApi(this.server, apiDeps(this, { tuning, url: () => this.#url }));
-    mountAttachmentsApi(this.server, { auth: this.auth, store, attachments: this.attachments });
-    mountMcpHttp(this.server, this.auth, () => this.mcpServices, VERSION);
+    mountRoutes(this, { tuning, url: () => this.#url });
     this.telemetry = wireTelemetry({
       env: config.env,
       log,
@@ -388,8 +331,9 @@ export class App {
 
   /**
    * Opens the store (running migrations), creates or updates the env-owned `default` bot,
-   * creates the API key on first start, and wires everything. Nothing listens until {@link start}.
-   * @throws Error when the database cannot be opened
+   * creates the API key on first start, wires everything and loads the integrations, skills
+   * and jobs (./lifecycle.ts). Nothing listens until {@link start}.
+   * @throws Error when the database cannot be opened, or loading fails (the store is closed)
    */
   static async create(
     config: Config,
@@ -398,23 +342,10 @@ export class App {
     const log =
       opts.log ??
       createLogger({ level: config.SWITCHYARD_LOG_LEVEL, format: config.SWITCHYARD_LOG_FORMAT });
-    mkdirSync(config.dataDir, { recursive: true });
-    const store = await Store.open(config.databaseUrl, {
-      secretKey: config.SWITCHYARD_SECRET_KEY,
-      onPoolError: (err) =>
-        log.warn({ err: err.message }, "database connection lost; the pool replaces it"),
-    });
+    const { store, apiKey } = await openStore(config, log);
     try {
-      // Follows SWITCHYARD_MODEL at every start until it is edited through the admin API.
-      await store.bots.syncFromEnv(envDefaultBot(config.SWITCHYARD_MODEL));
-      const apiKey = await ensureApiKey(store, config);
       const app = new App(config, log, store, apiKey, opts.tuning ?? {});
-      await app.documents.init();
-      mkdirSync(join(config.workspaceDir, "integrations"), { recursive: true });
-      await app.integrations.loadAll(app.integrationSources(), app.server);
-      await app.integrations.loadToolDirs(config.toolDirs);
-      await app.syncSkills();
-      await syncJobs(app.jobs, store, jobSources(app.integrations.list()), log);
+      await loadApp(app);
       return app;
     } catch (err) {
       await store.close();
@@ -433,12 +364,7 @@ export class App {
 
   /** What the MCP tools call (over HTTP and stdio): the same services as REST. */
   get mcpServices(): McpServices {
-    return {
-      outbound: this.outbound,
-      core: { sessions: this.sessions, documents: this.documents, store: this.store },
-      jobs: { jobs: this.jobs, runner: this.jobRunner, store: this.store },
-      approvals: { store: this.store, approvals: this.approvals },
-    };
+    return mcpServices(this);
   }
 
   /** The base URL once listening, e.g. `http://127.0.0.1:8080`. */
@@ -447,57 +373,23 @@ export class App {
     return this.#url;
   }
 
-  /** Listens on HOST:PORT (PORT 0 picks a free port) and starts the workers. */
-  async start(): Promise<string> {
-    await this.telemetry.start();
-    this.#url = await listen(this.server, this.config.HOST, this.config.PORT);
-    await this.heartbeat.start();
-    this.deliveryWorker.start();
-    this.taskWorker.start();
-    this.approvals.start();
-    this.scheduler.start();
-    this.wakeups.start();
-    await this.adapters.startAll();
-    return this.#url;
+  /** Listens on HOST:PORT (PORT 0 picks a free port) and starts the workers (./lifecycle.ts). */
+  start(): Promise<string> {
+    return startApp(this, (url) => {
+      this.#url = url;
+    });
   }
 
   /**
-   * Stops cleanly: no new requests or claims; requests in flight and running tasks get the
-   * grace period (then connections are cut, tasks aborted and their leases given back),
-   * sends in flight finish, the database closes. Leases (`ctx.exclusive` runs, singleton
-   * processes) are given back early, right after the adapters stop, so another instance
-   * takes that work over at once rather than after the leases expire. Idempotent.
+   * Stops cleanly, in the order of ./lifecycle.ts: requests in flight and running tasks get
+   * the grace period, leases are given back early, sends in flight finish, the database
+   * closes. Idempotent.
    */
   stop(): Promise<void> {
-    this.#stopping ??= (async () => {
-      const graceMs =
-        this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000;
-      await this.scheduler.stop();
-      await this.adapters.stopAll();
-      // Aborts every remaining exclusive run (a singleton process's child is stopped by its
-      // own) and releases the leases, alongside the grace period rather than before it.
-      const leasesGiven = this.leases.stop();
-      const tasksStopped = this.taskWorker.stop(graceMs);
-      await closeServer(this.server, graceMs);
-      await this.processes.stopAll();
-      await leasesGiven;
-      await tasksStopped;
-      await this.approvals.stop();
-      await this.runtime.stop();
-      // Tasks given back at shutdown: another instance starts them now, not on its next poll.
-      this.wakeups.tell("task");
-      // Commits first: a failed one emits an `error` event, which the drain then sends.
-      await this.gitAutoCommit.idle();
-      await this.events.drain();
-      await this.hookWebhooks.drain();
-      await this.deliveryWorker.stop();
-      await this.wakeups.stop();
-      await this.http.close();
-      await this.heartbeat.stop();
-      await this.attachments.close();
-      await this.store.close();
-      await this.telemetry.stop(); // exports the spans still buffered
-    })();
+    this.#stopping ??= stopApp(
+      this,
+      this.#tuning.shutdownGraceMs ?? this.config.SWITCHYARD_SHUTDOWN_GRACE_SECONDS * 1000,
+    );
     return this.#stopping;
   }
 }

@@ -1,12 +1,21 @@
 /**
  * `callback_query` updates (https://core.telegram.org/bots/api#callbackquery): an approval
- * button pressed. Read into a decision for core, and remembered by `update_id` so that a
+ * button pressed. Read into a decision for core, decided through the adapter's `decide`,
+ * always answered (`answerCallbackQuery`), and remembered by `update_id` so that a
  * redelivered update (a webhook answer lost, a poll replayed after a crash) is answered
  * with the first outcome and never decided twice.
  */
+import type { Bot } from "grammy";
 import type { Update } from "grammy/types";
-import type { ApprovalDecisionInput, IntegrationState } from "switchyard";
-import { CALLBACK_RE } from "./_approval.ts";
+import type {
+  ApprovalDecider,
+  ApprovalDecisionInput,
+  ApprovalDecisionResult,
+  IntegrationLogger,
+  IntegrationState,
+} from "switchyard";
+import { answerText, CALLBACK_RE } from "./_approval.ts";
+import { describeError } from "./_errors.ts";
 
 /** The `ctx.state` key of the recently handled callback updates. */
 export const SEEN_KEY = "callbacks_seen";
@@ -76,4 +85,62 @@ export async function rememberAnswer(
   const list = (await seenList(state)).filter(([id]) => id !== updateId);
   list.push([updateId, text]);
   await state.set(SEEN_KEY, list.slice(-SEEN_MAX));
+}
+
+/** What {@link handlePress} needs: the adapter's current parts, read when they are used. */
+export interface PressDeps {
+  state: IntegrationState;
+  log: IntegrationLogger;
+  /** The adapter's `decide` while it runs; undefined once stopped. */
+  decide: () => ApprovalDecider | undefined;
+  /** The adapter's bot while it runs (answers the query); undefined before start. */
+  bot: () => Bot | undefined;
+  /** The bot token, kept out of what is logged. */
+  token: () => string;
+}
+
+/**
+ * Decides one approval button press (once per update id) and always answers the
+ * callback query, so the person's client stops its spinner. Resolves with the outcome:
+ * `ignored` (not an approval button), `duplicate` (update handled before: its first answer
+ * is given again), core's outcome, or `error` when `decide` failed (nothing remembered, so
+ * a redelivery decides again).
+ * @throws AdapterNotRunningError (from `decide`, or when the adapter has none): the update
+ *   comes again
+ */
+export async function handlePress(
+  deps: PressDeps,
+  updateId: number,
+  press: Press,
+): Promise<string> {
+  let text: string | undefined;
+  let status: string = press.kind === "other" ? "ignored" : "duplicate";
+  if (press.kind === "decision") {
+    text = await seenAnswer(deps.state, updateId);
+    if (text === undefined) {
+      const decideFn = deps.decide();
+      if (!decideFn) {
+        const err = new Error("The Telegram adapter is not running");
+        err.name = "AdapterNotRunningError";
+        throw err;
+      }
+      let r: ApprovalDecisionResult | undefined;
+      try {
+        r = await decideFn(press.input);
+      } catch (err) {
+        if ((err as Error)?.name === "AdapterNotRunningError") throw err;
+        deps.log.warn({ err: (err as Error)?.message }, "telegram approval decision failed");
+      }
+      text = answerText(r, press.input.decision);
+      status = r?.outcome ?? "error";
+      if (r) await rememberAnswer(deps.state, updateId, text);
+    }
+  }
+  try {
+    await deps.bot()?.api.answerCallbackQuery(press.queryId, text ? { text } : {});
+  } catch (err) {
+    // Too old (answered before, or after 15 s): the decision stands all the same.
+    deps.log.debug({ err: describeError(err, deps.token()) }, "answerCallbackQuery failed");
+  }
+  return status;
 }

@@ -42,13 +42,12 @@ import type {
   AdapterSendResult,
   AdapterTarget,
   ApprovalDecider,
-  ApprovalDecisionResult,
   ApprovalView,
   IntegrationContext,
   OutboundFile,
 } from "switchyard";
-import { answerText, decisionText, requestKeyboard, requestText } from "./_approval.ts";
-import { type Press, pressOf, rememberAnswer, seenAnswer } from "./_callback.ts";
+import { decisionText, requestKeyboard, requestText } from "./_approval.ts";
+import { handlePress, pressOf } from "./_callback.ts";
 import { apiErrorCode, describeError, redactToken, toDeliveryError } from "./_errors.ts";
 import { ALLOWED_UPDATES, pollUpdates } from "./_poller.ts";
 import { secretTokenMatches } from "./_secret.ts";
@@ -92,11 +91,12 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
     }
     const press = pressOf(update);
     if (press) {
-      return {
-        status: await handlePress(update.update_id, press),
-        session_id: null,
-        task_id: null,
-      };
+      const status = await handlePress(
+        { state: ctx.state, log: ctx.log, decide: () => decide, bot: () => bot, token },
+        update.update_id,
+        press,
+      );
+      return { status, session_id: null, task_id: null };
     }
     const r = toInput(update, me);
     if ("skip" in r) return { status: "ignored", session_id: null, task_id: null };
@@ -114,44 +114,6 @@ const adapter: AdapterDefinition = (ctx: IntegrationContext): Adapter => {
       }
       throw err;
     }
-  }
-
-  /**
-   * Decides one approval button press (once per update id) and always answers the
-   * callback query, so the person's client stops its spinner. Resolves with the outcome.
-   * @throws AdapterNotRunningError (from `decide`): the update comes again
-   */
-  async function handlePress(updateId: number, press: Press): Promise<string> {
-    let text: string | undefined;
-    let status: string = press.kind === "other" ? "ignored" : "duplicate";
-    if (press.kind === "decision") {
-      text = await seenAnswer(ctx.state, updateId);
-      if (text === undefined) {
-        const decideFn = decide;
-        if (!decideFn) {
-          const err = new Error("The Telegram adapter is not running");
-          err.name = "AdapterNotRunningError";
-          throw err;
-        }
-        let r: ApprovalDecisionResult | undefined;
-        try {
-          r = await decideFn(press.input);
-        } catch (err) {
-          if ((err as Error)?.name === "AdapterNotRunningError") throw err;
-          ctx.log.warn({ err: (err as Error)?.message }, "telegram approval decision failed");
-        }
-        text = answerText(r, press.input.decision);
-        status = r?.outcome ?? "error";
-        if (r) await rememberAnswer(ctx.state, updateId, text);
-      }
-    }
-    try {
-      await bot?.api.answerCallbackQuery(press.queryId, text ? { text } : {});
-    } catch (err) {
-      // Too old (answered before, or after 15 s): the decision stands all the same.
-      ctx.log.debug({ err: describeError(err, token()) }, "answerCallbackQuery failed");
-    }
-    return status;
   }
 
   /**

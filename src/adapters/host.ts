@@ -3,12 +3,12 @@
  * outbox sender of its dispatch type, starts every configured adapter at start-up with its
  * handler (./inbound.ts), and stops them on shutdown. An adapter whose `start` throws is
  * reported (state `failed`, its error, the next try) and started again with backoff
- * (1 s doubling to 5 min by default); the server keeps serving meanwhile.
+ * (1 s doubling to 5 min by default); the server keeps serving meanwhile. The dispatcher
+ * face each adapter gets (`deliver`, `postMessage`) is ./dispatcher.ts.
  */
 import type { Logger } from "pino";
 import type { InboundSaver } from "../attachments/inbound.ts";
 import type { DispatcherRegistry } from "../dispatch/registry.ts";
-import { uuidv7 } from "../ids.ts";
 import type { DeliveryWorker } from "../outbox/worker.ts";
 import type {
   Adapter,
@@ -16,13 +16,13 @@ import type {
   ApprovalDecisionResult,
   Conversation,
 } from "../sdk/adapter.ts";
-import type { Dispatcher } from "../sdk/dispatch.ts";
 import { DeliveryError } from "../sdk/errors.ts";
 import type { SessionService } from "../sessions/service.ts";
 import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import { currentTraceparent } from "../telemetry/spans.ts";
 import { settingsPrefix } from "./conversation.ts";
+import { type AdapterSend, adapterDispatcher } from "./dispatcher.ts";
 import { AdapterNotRunningError, createAdapterHandler } from "./inbound.ts";
 import { type AdapterSenderDeps, sendAdapterDelivery, type UserAttribution } from "./outbound.ts";
 
@@ -151,10 +151,9 @@ export class AdapterHost {
       },
     };
     this.#entries.set(integration, entry);
-    this.#o.dispatchers.register(adapter.name, this.#dispatcher(entry), source);
-    this.#o.deliveryWorker.registerSender(adapter.name, (d, signal) =>
-      this.#send(adapter.name, d, signal),
-    );
+    const send: AdapterSend = (d, signal) => this.#send(adapter.name, d, signal);
+    this.#o.dispatchers.register(adapter.name, adapterDispatcher(adapter.name, send), source);
+    this.#o.deliveryWorker.registerSender(adapter.name, send);
     if (this.#started) void this.#start(entry);
   }
 
@@ -366,70 +365,4 @@ export class AdapterHost {
       signal,
     );
   }
-
-  /** The dispatcher of the adapter's dispatch type: a config check, and `deliver` for callers outside the outbox's sender. */
-  #dispatcher(entry: Entry): Dispatcher {
-    return {
-      checkConfig(config) {
-        const c = config.conversation as { channel?: unknown } | undefined;
-        return c && typeof c === "object" && typeof c.channel === "string" && c.channel
-          ? null
-          : "dispatch_config.conversation.channel is missing";
-      },
-      deliver: async (task, result, opts) => {
-        await this.#send(
-          entry.adapter.name,
-          inMemoryDelivery(entry.adapter.name, {
-            id: opts.deliveryId,
-            taskId: task.id,
-            target: task.dispatch_config,
-            payload: { task_id: task.id, status: task.status, result, task },
-          }),
-          opts.signal,
-        );
-      },
-      // A standalone post (a delegated task's result): the reply path, attributed to the
-      // bot of `opts.taskId`, deduped by `opts.deliveryId` where the adapter can check.
-      postMessage: async (config, text, opts = {}) => {
-        await this.#send(
-          entry.adapter.name,
-          inMemoryDelivery(entry.adapter.name, {
-            id: opts.deliveryId ?? uuidv7(),
-            taskId: opts.taskId ?? null,
-            target: config,
-            payload: { task_id: opts.taskId ?? null, status: "complete", result: text },
-          }),
-          opts.signal ?? AbortSignal.timeout(30_000),
-        );
-        return true;
-      },
-    };
-  }
-}
-
-/**
- * A delivery row that is never stored: what the dispatcher face of an adapter (`deliver`,
- * `postMessage`, called from inside another delivery's send) hands to the adapter's send
- * path. `attempts: 2` makes that path ask `findOwnPost` first, since the outer delivery
- * may be a retry whose earlier post went through.
- */
-function inMemoryDelivery(
-  adapter: string,
-  d: Pick<Delivery, "id" | "taskId" | "target" | "payload">,
-): Delivery {
-  const now = Date.now();
-  return {
-    ...d,
-    targetType: adapter,
-    status: "pending",
-    attempts: 2,
-    nextAttemptAt: now,
-    lastStatus: null,
-    lastError: null,
-    createdAt: now,
-    updatedAt: now,
-    deliveredAt: null,
-    subscriptionId: null,
-    destination: adapter,
-  };
 }

@@ -1,11 +1,32 @@
 /**
  * What each REST resource of `mountApi` (./index.ts) is given, taken from a built {@link App}:
- * the services, the store and the workers it reads or pokes. app.ts calls this.
+ * the services, the store and the workers it reads or pokes; and the mounting of every
+ * route (REST, attachments, MCP over HTTP) on the server. app.ts calls this.
  */
 import type { App } from "../app.ts";
+import { mountAttachmentsApi } from "../attachments/wiring.ts";
+import { mountMcpHttp } from "../mcp/http.ts";
 import type { AppTuning } from "../tuning.ts";
 import { VERSION } from "../version.ts";
-import type { ApiDeps } from "./index.ts";
+import { type ApiDeps, mountApi } from "./index.ts";
+
+/**
+ * Mounts the REST API (one Fastify plugin per resource), the attachment routes and MCP over
+ * HTTP (`/mcp`, which reads {@link App.mcpServices} per request) on `app.server`.
+ * @param o as for {@link apiDeps}
+ */
+export function mountRoutes(
+  app: App,
+  o: { tuning: Pick<AppTuning, "streamPollMs">; url: () => string | undefined },
+): void {
+  mountApi(app.server, apiDeps(app, o));
+  mountAttachmentsApi(app.server, {
+    auth: app.auth,
+    store: app.store,
+    attachments: app.attachments,
+  });
+  mountMcpHttp(app.server, app.auth, () => app.mcpServices, VERSION);
+}
 
 /**
  * The REST API's dependencies.

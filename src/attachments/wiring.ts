@@ -1,9 +1,11 @@
 /**
  * How the attachment store joins the server (called from app.ts with a few lines): the
- * session service's check of the attachment ids a message carries, and the REST routes.
+ * service the settings describe with its tools, the session service's check of the
+ * attachment ids a message carries, what the model sees of them, and the REST routes.
  */
 import type { FastifyInstance } from "fastify";
-import type { AgentTool } from "../agent/tools.ts";
+import type { AgentTool, ToolRegistry } from "../agent/tools.ts";
+import type { Config } from "../config.ts";
 import type { ApiKeyAuth } from "../http/auth.ts";
 import { InvalidInputError } from "../sessions/errors.ts";
 import type { Store } from "../store/index.ts";
@@ -11,6 +13,7 @@ import type { Session } from "../store/sessions.ts";
 import { attachmentsApi } from "./api.ts";
 import { userContentOf } from "./model-content.ts";
 import type { AttachmentService } from "./service.ts";
+import { attachmentServiceFromEnv } from "./settings.ts";
 import { attachFileTool, copyAttachmentTool, type WorkspaceAttachmentDeps } from "./workspace.ts";
 
 /** One attachment as a message's `metadata.attachments` lists it. */
@@ -65,4 +68,28 @@ export function modelContent(attachments: AttachmentService) {
 /** The core attachment tools: `attach_file` and `copy_attachment_to_workspace`. */
 export function attachmentTools(deps: WorkspaceAttachmentDeps): AgentTool[] {
   return [attachFileTool(deps), copyAttachmentTool(deps)];
+}
+
+/**
+ * The server's attachment service, as `env` describes it (local folder under `dataDir`, or
+ * an S3-compatible bucket), with the core attachment tools registered on `tools`.
+ * @throws Error naming the setting when an attachment setting is invalid
+ */
+export function createAttachments(w: {
+  config: Pick<Config, "env" | "dataDir" | "workspaceDir">;
+  store: Store;
+  runtime: WorkspaceAttachmentDeps["runtime"];
+  tools: ToolRegistry;
+}): AttachmentService {
+  const { config, store } = w;
+  const attachments = attachmentServiceFromEnv(config.env, config.dataDir, store);
+  for (const tool of attachmentTools({
+    store,
+    attachments,
+    runtime: w.runtime,
+    workspaceDir: config.workspaceDir,
+  })) {
+    w.tools.register(tool);
+  }
+  return attachments;
 }

@@ -6,6 +6,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { NotificationContent } from "../sdk/notifier.ts";
 
+/** SMTP settings: `SMTP_URL` (may hold a password — never echoed), `SMTP_FROM`, `SMTP_TO`. */
+export interface SmtpSettings {
+  url?: string;
+  /** Sender address; default `switchyard@localhost`. */
+  from?: string;
+  /** Recipient when a notification names none. */
+  to?: string;
+}
+
 /** A plain-text mail. */
 export interface MailContent {
   subject: string;

@@ -12,6 +12,7 @@
  *
  * Email recipient: `webhook_url` as `mailto:addr` or a plain address, else `SMTP_TO`.
  * Without `SMTP_URL` an email is kept in the history with `delivered: false` and the reason.
+ * What a request may be (fields, bounds, the check) is ./notification-input.ts.
  */
 import type { Logger } from "pino";
 import { redactUrl } from "../lib/redact.ts";
@@ -23,49 +24,26 @@ import { DeliveryError } from "../sdk/errors.ts";
 import type { Delivery } from "../store/deliveries.ts";
 import type { Store } from "../store/index.ts";
 import type { Notification } from "../store/notifications.ts";
-import { type MailContent, mailContent, sendMail } from "./notification-mail.ts";
-import { EMAIL_CHANNEL, type NotifierRegistry } from "./notifier-registry.ts";
 import {
-  NOTIFICATION_PRIORITIES,
-  type NotificationChannel,
-  type NotificationPriority,
-  type NotificationRecord,
-  type NotificationResult,
-  type NotifyInput,
-  OutboundInputError,
-} from "./outbound-types.ts";
+  checkNotification,
+  DEFAULT_NOTIFY_RETRIES,
+  DEFAULT_NOTIFY_TIMEOUT_MS,
+  invalidNotification,
+} from "./notification-input.ts";
+import { type MailContent, mailContent, type SmtpSettings, sendMail } from "./notification-mail.ts";
+import { EMAIL_CHANNEL, type NotifierRegistry } from "./notifier-registry.ts";
+import type { NotificationRecord, NotificationResult, NotifyInput } from "./outbound-types.ts";
+
+export {
+  DEFAULT_NOTIFY_RETRIES,
+  DEFAULT_NOTIFY_TIMEOUT_MS,
+  NOTIFY_LIMITS,
+  unknownChannel,
+} from "./notification-input.ts";
+export type { SmtpSettings } from "./notification-mail.ts";
 
 /** The outbox target type of notifications. */
 export const NOTIFICATION_TARGET = "notification";
-/** Default per-attempt timeout, ms. */
-export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
-/** Default inline retries after the first attempt. */
-export const DEFAULT_NOTIFY_RETRIES = 2;
-/**
- * Bounds of a notification request: `timeoutMs` per attempt (ms), `retries` after the
- * first attempt, `messageChars` (chat incoming webhooks truncate text beyond 40 000),
- * `attachments` (count). REST states them in its schema; {@link check} enforces them.
- */
-export const NOTIFY_LIMITS = {
-  timeoutMs: 120_000,
-  retries: 10,
-  messageChars: 40_000,
-  attachments: 100,
-} as const;
-const MAX_TIMEOUT_MS = NOTIFY_LIMITS.timeoutMs;
-const MAX_RETRIES = NOTIFY_LIMITS.retries;
-const MAX_MESSAGE_CHARS = NOTIFY_LIMITS.messageChars;
-const MAX_ATTACHMENTS = NOTIFY_LIMITS.attachments;
-
-/** SMTP settings: `SMTP_URL` (may hold a password — never echoed), `SMTP_FROM`, `SMTP_TO`. */
-export interface SmtpSettings {
-  url?: string;
-  /** Sender address; default `switchyard@localhost`. */
-  from?: string;
-  /** Recipient when a notification names none. */
-  to?: string;
-}
-
 /** Options of {@link NotificationService}. */
 export interface NotificationServiceOptions {
   store: Store;
@@ -83,115 +61,6 @@ export interface NotificationServiceOptions {
   metrics?: { notification(channel: string, delivered: boolean): void };
   /** First inline retry delay for SMTP, ms, doubled per retry (default 100). */
   smtpRetryDelayMs?: number;
-}
-
-/** A validated {@link NotifyInput}. */
-interface Checked {
-  channel: NotificationChannel;
-  message: string;
-  priority: NotificationPriority;
-  attachments: unknown[];
-  timeoutMs: number;
-  retries: number;
-  /** The HTTP channels: the URL. */
-  url?: string;
-  /** email: the recipient, when there is one. */
-  to?: string;
-}
-
-const bad = (message: string) => new OutboundInputError(422, message);
-
-/** A plain address from `mailto:addr[?…]` or `addr`; null when it is not one address. */
-function parseRecipient(value: string): string | null {
-  let s = value.trim();
-  if (/^mailto:/i.test(s)) {
-    s = s.slice("mailto:".length).split("?", 1)[0]!;
-    try {
-      s = decodeURIComponent(s);
-    } catch {
-      return null;
-    }
-  }
-  return /^[^\s@<>,;:"()[\]\\]+@[^\s@<>,;:"()[\]\\]+$/.test(s) ? s : null;
-}
-
-function intIn(v: unknown, name: string, min: number, max: number, dflt: number): number {
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw bad(`${name} must be an integer from ${min} to ${max}`);
-  }
-  return v;
-}
-
-/**
- * Checks a notification request.
- * @throws OutboundInputError 422 naming the field: unknown channel (naming the channels
- *   there are) or priority, missing or too long message, missing or non-http(s)
- *   `webhook_url` for an HTTP channel, a bad email address, out-of-range timeout_ms
- *   (1…120 000) or retry_count (0…10)
- */
-function check(input: NotifyInput, smtp: SmtpSettings, notifiers: NotifierRegistry): Checked {
-  const i = (input ?? {}) as Partial<Record<keyof NotifyInput, unknown>>;
-  const channel = i.channel as NotificationChannel;
-  if (typeof channel !== "string" || !notifiers.has(channel)) {
-    throw bad(unknownChannel(notifiers));
-  }
-  if (typeof i.message !== "string" || i.message.trim() === "") {
-    throw bad("message is required");
-  }
-  if (i.message.length > MAX_MESSAGE_CHARS) {
-    throw bad(`message is longer than ${MAX_MESSAGE_CHARS} characters`);
-  }
-  const priority = (i.priority ?? "normal") as NotificationPriority;
-  if (!NOTIFICATION_PRIORITIES.includes(priority)) {
-    throw bad(`priority must be one of: ${NOTIFICATION_PRIORITIES.join(", ")}`);
-  }
-  const attachments = i.attachments ?? [];
-  if (!Array.isArray(attachments)) throw bad("attachments must be an array");
-  if (attachments.length > MAX_ATTACHMENTS) throw bad(`at most ${MAX_ATTACHMENTS} attachments`);
-  const out: Checked = {
-    channel,
-    message: i.message,
-    priority,
-    attachments,
-    timeoutMs: intIn(i.timeout_ms, "timeout_ms", 1, MAX_TIMEOUT_MS, DEFAULT_NOTIFY_TIMEOUT_MS),
-    retries: intIn(i.retry_count, "retry_count", 0, MAX_RETRIES, DEFAULT_NOTIFY_RETRIES),
-  };
-  const target = i.webhook_url;
-  if (target !== undefined && target !== null && typeof target !== "string") {
-    throw bad("webhook_url must be a string");
-  }
-  if (channel === EMAIL_CHANNEL) {
-    const given = target?.trim() || smtp.to;
-    if (given) {
-      const to = parseRecipient(given);
-      if (!to && target?.trim()) {
-        throw bad("webhook_url must be an email address or a mailto: URL for email");
-      }
-      if (!to) throw bad("SMTP_TO is not an email address");
-      out.to = to;
-    } else if (smtp.url) {
-      throw bad("email needs a recipient: webhook_url (address or mailto:) or SMTP_TO");
-    }
-    return out;
-  }
-  if (!target) throw bad(`webhook_url is required for channel ${channel}`);
-  let u: URL;
-  try {
-    u = new URL(target);
-  } catch {
-    throw bad("webhook_url is not a valid URL");
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") {
-    throw bad("webhook_url must be an http or https URL");
-  }
-  out.url = u.href;
-  return out;
-}
-
-/** The reason given for a channel that is not registered: it names the ones that are. */
-export function unknownChannel(notifiers: Pick<NotifierRegistry, "channels">): string {
-  return `channel must be one of: ${notifiers.channels().join(", ")}`;
 }
 
 /** The wire shape of a history entry; `meta.delivery` is the outbox row's live state. */
@@ -248,11 +117,11 @@ export class NotificationService {
    */
   async notify(input: NotifyInput): Promise<NotificationResult> {
     const { store, smtp = {} } = this.#o;
-    const c = check(input, smtp, this.#o.notifiers);
+    const c = checkNotification(input, smtp, this.#o.notifiers);
     const content = { message: c.message, priority: c.priority, attachments: c.attachments };
     const notifier = this.#o.notifiers.get(c.channel);
     const refused = notifier?.check?.(content);
-    if (refused) throw bad(`${c.channel}: ${refused}`);
+    if (refused) throw invalidNotification(`${c.channel}: ${refused}`);
     // Built before anything is stored: a notifier that throws leaves no half-written history.
     const payload = notifier ? { body: notifier.body(content) } : { mail: mailContent(content) };
     if (c.url) {
@@ -262,7 +131,9 @@ export class NotificationService {
           resolver: this.#o.resolver,
         });
       } catch (err) {
-        if (err instanceof UrlNotAllowedError) throw bad(`webhook_url: ${err.message}`);
+        if (err instanceof UrlNotAllowedError) {
+          throw invalidNotification(`webhook_url: ${err.message}`);
+        }
         throw err;
       }
     }

@@ -11,6 +11,24 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { pipeLines } from "./process-output.ts";
 
+/**
+ * The only variables of the server's own environment a child process inherits: where
+ * programs are, the home folder, locale, time zone and temp folder. Everything else (API
+ * keys, `SWITCHYARD_SECRET_KEY`, other integrations' settings) stays in the server.
+ */
+export const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"] as const;
+
+/**
+ * A child's environment: the server's {@link BASE_ENV_KEYS} that are set, then the
+ * integration's `settings` with a value (a setting wins over a base variable).
+ */
+export function childEnv(settings: Record<string, string | undefined>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of BASE_ENV_KEYS) if (process.env[k] !== undefined) env[k] = process.env[k];
+  for (const [k, v] of Object.entries(settings)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
 /** How long to wait for the exit event after SIGKILL before giving up on a child, ms. */
 export const KILL_GRACE_MS = 2000;
 

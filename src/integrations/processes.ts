@@ -5,9 +5,10 @@
  * integration's name, is restarted with exponential backoff when it exits on its own,
  * and is stopped with SIGTERM, then SIGKILL after a timeout.
  *
- * This module holds the lifecycle (start, stop, restart, backoff, one operation at a time
- * per integration); spawning and killing one child is `./process-child.ts`, output lines
- * `./process-output.ts`, the entry and its status snapshot `./process-status.ts`.
+ * This module holds the lifecycle (start, stop, restart, one operation at a time per
+ * integration); the restart delays are `./process-restart.ts`, spawning and killing one
+ * child `./process-child.ts`, output lines `./process-output.ts`, the entry and its status
+ * snapshot `./process-status.ts`.
  * Timers are unref'd, so the supervisor never keeps the server alive on its own.
  *
  * A `singleton: true` process runs only while this instance holds the lease
@@ -18,7 +19,14 @@
 import type { Logger } from "pino";
 import type { LeaseService } from "../leases/exclusive.ts";
 import type { ProcessDefinition } from "../sdk/index.ts";
-import { type ChildRun, startRun, terminate } from "./process-child.ts";
+import { type ChildRun, childEnv, startRun, terminate } from "./process-child.ts";
+import {
+  armRestart,
+  cancelRestart,
+  duration,
+  RestartPolicy,
+  type RestartPolicyOptions,
+} from "./process-restart.ts";
 import {
   keepLine,
   newEntry,
@@ -28,21 +36,14 @@ import {
   snapshot,
 } from "./process-status.ts";
 
+export { BASE_ENV_KEYS } from "./process-child.ts";
 export type { OutputLine, ProcessState, ProcessStatus } from "./process-status.ts";
 
-/** Options of {@link ProcessSupervisor}. */
-export interface SupervisorOptions {
+/** Options of {@link ProcessSupervisor}: the restart policy's, and the rest. */
+export interface SupervisorOptions extends RestartPolicyOptions {
   log: Logger;
-  /** Delay before the first automatic restart, ms (default 1000). Doubles per unexpected exit. */
-  initialBackoffMs?: number;
-  /** Cap on the restart delay, ms (default 60000). */
-  maxBackoffMs?: number;
-  /** A run lasting at least this long resets the delay to `initialBackoffMs`, ms (default 30000). */
-  stableAfterMs?: number;
   /** Time between SIGTERM and SIGKILL when stopping, ms (default 10000). */
   stopTimeoutMs?: number;
-  /** Random spread applied to each restart delay, as a fraction (default 0.1 = ±10%; 0 disables). */
-  jitter?: number;
   /**
    * Runs singleton processes under their lease. Without it a `singleton: true` process
    * runs as any other (one server, nothing to share).
@@ -50,21 +51,11 @@ export interface SupervisorOptions {
   leases?: Pick<LeaseService, "run">;
 }
 
-/**
- * The only variables of the server's own environment a child process inherits: where
- * programs are, the home folder, locale, time zone and temp folder. Everything else (API
- * keys, `SWITCHYARD_SECRET_KEY`, other integrations' settings) stays in the server.
- */
-export const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"] as const;
-
 /** Supervises the background processes of integrations, one per integration. */
 export class ProcessSupervisor {
   readonly #log: Logger;
-  readonly #initialBackoffMs: number;
-  readonly #maxBackoffMs: number;
-  readonly #stableAfterMs: number;
+  readonly #restarts: RestartPolicy;
   readonly #stopTimeoutMs: number;
-  readonly #jitter: number;
   readonly #leases: Pick<LeaseService, "run"> | undefined;
   readonly #entries = new Map<string, ProcessEntry>();
   /** Per-integration operation chains (kept across replacement by add). */
@@ -73,14 +64,8 @@ export class ProcessSupervisor {
   /** Throws RangeError when a duration is negative or not finite. */
   constructor(opts: SupervisorOptions) {
     this.#log = opts.log;
-    this.#initialBackoffMs = duration("initialBackoffMs", opts.initialBackoffMs, 1000);
-    this.#maxBackoffMs = Math.max(
-      this.#initialBackoffMs,
-      duration("maxBackoffMs", opts.maxBackoffMs, 60_000),
-    );
-    this.#stableAfterMs = duration("stableAfterMs", opts.stableAfterMs, 30_000);
+    this.#restarts = new RestartPolicy(opts);
     this.#stopTimeoutMs = duration("stopTimeoutMs", opts.stopTimeoutMs, 10_000);
-    this.#jitter = Math.min(1, duration("jitter", opts.jitter, 0.1));
     this.#leases = opts.leases;
   }
 
@@ -106,7 +91,7 @@ export class ProcessSupervisor {
     return this.#serialize(integration, async () => {
       const old = this.#entries.get(integration);
       if (old) await this.#stopEntry(old);
-      const entry = newEntry(integration, def, settings, cwd, this.#initialBackoffMs);
+      const entry = newEntry(integration, def, settings, cwd, this.#restarts.initialMs);
       this.#entries.set(integration, entry);
       if (entry.state === "not_configured") {
         this.#log.info(
@@ -135,7 +120,7 @@ export class ProcessSupervisor {
         );
       }
       if (entry.run === null) {
-        entry.backoffMs = this.#initialBackoffMs;
+        entry.backoffMs = this.#restarts.initialMs;
         await this.#startEntry(entry);
       }
       return snapshot(entry);
@@ -169,7 +154,7 @@ export class ProcessSupervisor {
         );
       }
       await this.#stopEntry(entry);
-      entry.backoffMs = this.#initialBackoffMs;
+      entry.backoffMs = this.#restarts.initialMs;
       await this.#startEntry(entry);
       return snapshot(entry);
     });
@@ -206,7 +191,7 @@ export class ProcessSupervisor {
     // Cancel restarts at once, without waiting for queued operations.
     for (const entry of this.#entries.values()) {
       entry.wanted = false;
-      this.#cancelRestart(entry);
+      cancelRestart(entry);
       if (entry.state === "backoff") entry.state = "stopped";
     }
     await Promise.all(
@@ -244,12 +229,6 @@ export class ProcessSupervisor {
     return next;
   }
 
-  #cancelRestart(entry: ProcessEntry): void {
-    clearTimeout(entry.restartTimer);
-    entry.restartTimer = undefined;
-    entry.nextRestartAt = null;
-  }
-
   /**
    * Spawns the child and waits until it is spawned or has failed to spawn; a singleton
    * instead starts waiting for its lease (state `standby`) and returns at once.
@@ -265,7 +244,7 @@ export class ProcessSupervisor {
   /** Marks the child wanted and spawns it; resolves once spawned or failed to spawn. */
   async #spawnWanted(entry: ProcessEntry): Promise<void> {
     entry.wanted = true;
-    this.#cancelRestart(entry);
+    cancelRestart(entry);
     const run = this.#spawn(entry);
     if (run) await run.spawned;
   }
@@ -280,7 +259,7 @@ export class ProcessSupervisor {
       await lease.done;
     }
     entry.wanted = false;
-    this.#cancelRestart(entry);
+    cancelRestart(entry);
     const run = entry.run;
     if (run) await this.#terminate(entry, run);
     if (
@@ -311,7 +290,7 @@ export class ProcessSupervisor {
         signal.addEventListener("abort", () => resolve(), { once: true });
       });
       entry.wanted = false;
-      this.#cancelRestart(entry);
+      cancelRestart(entry);
       const run = entry.run;
       if (run) await this.#terminate(entry, run);
       if (entry.lease?.ac === ac && entry.state !== "failed") entry.state = "standby";
@@ -352,13 +331,9 @@ export class ProcessSupervisor {
       this.#log.error({ integration }, "integration process has an empty command");
       return null;
     }
-    const env: Record<string, string> = {};
-    for (const k of BASE_ENV_KEYS) if (process.env[k] !== undefined) env[k] = process.env[k];
-    for (const [k, v] of Object.entries(entry.settings)) if (v !== undefined) env[k] = v;
-
     let run: ChildRun;
     try {
-      run = startRun(program, args, entry.cwd, env, {
+      run = startRun(program, args, entry.cwd, childEnv(entry.settings), {
         onSpawn: () => {
           if (entry.run === run && entry.state === "starting") entry.state = "running";
           this.#log.info(
@@ -405,34 +380,20 @@ export class ProcessSupervisor {
       this.#log.info({ integration, code, signal: sig }, "integration process stopped");
       return;
     }
-    if (ranMs >= this.#stableAfterMs) entry.backoffMs = this.#initialBackoffMs;
-    const base = entry.backoffMs;
-    entry.backoffMs = Math.min(base * 2, this.#maxBackoffMs);
-    const spread = this.#jitter > 0 ? base * this.#jitter * (Math.random() * 2 - 1) : 0;
-    const delayMs = Math.max(0, Math.round(base + spread));
+    const { delayMs, backoffMs } = this.#restarts.next(entry.backoffMs, ranMs);
+    entry.backoffMs = backoffMs;
     entry.state = "backoff";
-    entry.nextRestartAt = Date.now() + delayMs;
     this.#log.warn(
       { integration, code, signal: sig, err: error ?? undefined, ranMs, delayMs },
       "integration process exited; restarting after backoff",
     );
-    clearTimeout(entry.restartTimer);
-    entry.restartTimer = setTimeout(() => {
-      entry.restartTimer = undefined;
-      entry.nextRestartAt = null;
+    armRestart(entry, delayMs, () => {
       if (!entry.wanted || entry.state !== "backoff" || this.#entries.get(integration) !== entry) {
         return;
       }
       entry.restarts += 1;
       this.#log.info({ integration, restarts: entry.restarts }, "restarting integration process");
       this.#spawn(entry);
-    }, delayMs);
-    entry.restartTimer.unref();
+    });
   }
-}
-
-function duration(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a finite number >= 0`);
-  return v;
 }

@@ -1,11 +1,13 @@
 /**
- * Builds the server's delivery worker from the settings (`SWITCHYARD_DELIVERY_*`) and the
- * test knobs (`AppTuning`); app.ts calls this.
+ * Builds the server's outbox parts from the settings and the test knobs (`AppTuning`): the
+ * one outbound HTTP client (`SWITCHYARD_ALLOW_PRIVATE_URLS`) and the delivery worker
+ * (`SWITCHYARD_DELIVERY_*`); app.ts calls this.
  */
 import type { Logger } from "pino";
 import type { Config } from "../config.ts";
 import type { Store } from "../store/index.ts";
 import type { AppTuning } from "../tuning.ts";
+import { OutboundHttpClient } from "./http-client.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./worker.ts";
 
 /** What {@link createDeliveryWorker} needs besides the settings. */
@@ -56,5 +58,23 @@ export function createDeliveryWorker(w: DeliveryWorkerWiring): DeliveryWorker {
     pollMs: tuning.pollMs,
     onOutcome: w.onOutcome,
     onPoke: w.onPoke,
+  });
+}
+
+/**
+ * The one outbound HTTP client: private destinations refused unless
+ * `SWITCHYARD_ALLOW_PRIVATE_URLS`; resolver, connector, retry delay and timeout from `tuning`
+ * (tests), else the client's defaults.
+ */
+export function createHttpClient(
+  config: Pick<Config, "SWITCHYARD_ALLOW_PRIVATE_URLS">,
+  tuning: Pick<AppTuning, "resolver" | "connector" | "httpRetryDelayMs" | "httpTimeoutMs">,
+): OutboundHttpClient {
+  return new OutboundHttpClient({
+    allowPrivate: config.SWITCHYARD_ALLOW_PRIVATE_URLS,
+    resolver: tuning.resolver,
+    connector: tuning.connector,
+    baseRetryDelayMs: tuning.httpRetryDelayMs,
+    defaultTimeoutMs: tuning.httpTimeoutMs,
   });
 }

@@ -16,7 +16,7 @@
  * Because the works of a batch run in order in one transaction, a later work sees what an
  * earlier one wrote (a second copy of a dedupe key in the same batch is a duplicate).
  */
-import type { Repositories } from "./index.ts";
+import type { Repositories } from "./repositories.ts";
 
 /** Runs `fn` in one transaction (commit when it resolves, roll back when it throws). */
 export type TransactionRunner = <T>(fn: (tx: Repositories) => Promise<T>) => Promise<T>;
