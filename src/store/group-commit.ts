@@ -33,8 +33,10 @@ export interface GroupCommitOptions {
   /**
    * Whether a work that failed alone with `err` may run again (at most
    * {@link RETRIES_ALONE} more times): on PostgreSQL, a deadlock victim (SQLSTATE 40P01),
-   * which concurrent batches can cause (one holds a session's lock and waits for a receipt
-   * another holds while that one waits for the lock); the database aborted only its
+   * which concurrent batches can still cause when they hold works of the same two sessions
+   * in opposite orders (one locked S1 and waits for S2, the other the reverse; within one
+   * work the session's lock is taken before its receipt, so that pair cannot cross); the
+   * database aborted only its
    * transaction, so running it again is the remedy PostgreSQL documents
    * (https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-DEADLOCKS).
    * Default never.

@@ -42,6 +42,7 @@ import type {
   UiSessionsTable,
 } from "./server-tables.ts";
 
+export type * from "./approval-tables.ts";
 export type * from "./attachment-tables.ts";
 export type * from "./conversation-tables.ts";
 export type * from "./document-tables.ts";

@@ -11,7 +11,7 @@
  *   `traceparent`, with `switchyard.delivery.id`, `.target_type`, `.attempt`,
  *   `switchyard.task.id` (when it has a task) and, once known, `.outcome` (delivered,
  *   failed, dead); the outbound HTTP request carries its
- *   `traceparent` header (outbox/http-attempt.ts).
+ *   `traceparent` header (outbox/http-client.ts).
  */
 import type { Delivery } from "../store/deliveries.ts";
 import type { Task } from "../store/tasks.ts";
