@@ -4,7 +4,7 @@
  * whichever instance makes it; a parked task (`waiting_approval`) holds no lease and
  * nothing about it lives in memory. The rules live in `src/approvals/`.
  */
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { ApprovalStatus, ApprovalsTable, TurnCheckpointsTable } from "./approval-tables.ts";
 import type { Dialect } from "./db.ts";
 import { fromJson } from "./json.ts";
@@ -332,15 +332,5 @@ export class ApprovalRepository {
       .where("executed_at", "is", null)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
-  }
-
-  /** Pending approvals per status count (for metrics and the admin UI). */
-  async countPending(): Promise<number> {
-    const r = await this.#db
-      .selectFrom("approvals")
-      .select(sql<number>`count(*)`.as("n"))
-      .where("status", "=", "pending")
-      .executeTakeFirst();
-    return Number(r?.n ?? 0);
   }
 }

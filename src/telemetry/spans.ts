@@ -121,8 +121,3 @@ export function injectTraceHeaders(headers: Record<string, string>): void {
   if (Object.keys(headers).some((k) => k.toLowerCase() === "traceparent")) return;
   propagation.inject(context.active(), headers);
 }
-
-/** Runs `fn` with `ctx` active (for code that resumes a request's context in a callback). */
-export function withContext<T>(ctx: Context, fn: () => T): T {
-  return context.with(ctx, fn);
-}
