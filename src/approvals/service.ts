@@ -310,7 +310,12 @@ export class ApprovalService {
     });
     if (r.outcome === "decided") {
       this.#o.log.info(
-        { approval_id: id, task_id: r.approval.taskId, status, decided_by: d.decidedBy },
+        {
+          approval_id: id,
+          task_id: r.approval.taskId,
+          status: r.approval.status,
+          decided_by: d.decidedBy,
+        },
         "approval decided",
       );
       if (outputs) this.#o.onOutbox();

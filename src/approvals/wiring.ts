@@ -33,7 +33,7 @@ export function createApprovalService(w: ApprovalWiring): ApprovalService {
     store: w.store,
     log: w.log,
     ttlMs: w.config.SWITCHYARD_APPROVAL_TTL_SECONDS * 1000,
-    sweepMs: w.tuning.approvalSweepMs ?? w.tuning.pollMs,
+    sweepMs: w.tuning.approvalSweepMs,
     events: {
       prepare: () => w.webhooks.cached(),
       queue: (tx, name, data) => w.events.queueInTransaction(tx, name, data),
