@@ -733,7 +733,11 @@ describe("the jobs.ts sync", () => {
 
   test("created once, then unchanged (whatever the key order); its hash is of its sorted JSON", async () => {
     const d = def(w, { execution_config: { tools: ["a", "b"] }, dispatch_config: null });
-    const r1 = await sync([{ integration: "int", jobs: [d], failed: false }]);
+    // An integration without jobs.ts (no `jobs`) declares nothing: no refusal, no job.
+    const r1 = await sync([
+      { integration: "int", jobs: [d], failed: false },
+      { integration: "plain", failed: false },
+    ]);
     assert.deepEqual(r1, {
       created: ["int/daily"],
       updated: [],
