@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import pino, { type Logger } from "pino";
 import { noteExchange } from "../src/outbox/attempt-exchanges.ts";
 import type { AttemptOutcome, DeliverySender } from "../src/outbox/outcomes.ts";
+import { decideRetry, type RetryPolicy } from "../src/outbox/retry-policy.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "../src/outbox/worker.ts";
 import type { Dispatcher } from "../src/sdk/dispatch.ts";
 import { DeliveryError } from "../src/sdk/errors.ts";
@@ -1505,5 +1506,32 @@ describe("delivery worker: claims and the loop", () => {
     assert.equal(line.loop, "deliveries");
     assert.equal(line.level, 50);
     await w.stop();
+  });
+});
+
+describe("decideRetry: the floor after a timeout, Retry-After at the floor", () => {
+  /** Jitter 20 % with random 0.5 (the step itself), the clock at 0, a 60 s floor. */
+  const policy = (scheduleMs: number[]): RetryPolicy => ({
+    scheduleMs,
+    jitter: 0.2,
+    minBackoffAfterThrottleMs: 60_000,
+    now: () => 0,
+    random: () => 0.5,
+  });
+
+  test("every spelling of a timeout gets the floor: timeout, time out, timed out, timedout", () => {
+    for (const message of ["Request timeout", "time out", "timed out after 15000 ms", "TIMEDOUT"]) {
+      const d = decideRetry(1, new Error(message), policy([1_000, 5_000]));
+      assert.equal(d.status, "failed");
+      assert.equal(d.status === "failed" && d.nextAttemptAt, 60_000, message);
+    }
+    const other = decideRetry(1, new Error("connection refused"), policy([1_000, 5_000]));
+    assert.equal(other.status === "failed" && other.nextAttemptAt, 1_000);
+  });
+
+  test("a Retry-After equal to the delay already chosen keeps it (not cut to the schedule's longest step)", () => {
+    const err = new DeliveryError("429 Too Many Requests", { status: 429, retryAfterMs: 60_000 });
+    const d = decideRetry(1, err, policy([1_000, 5_000]));
+    assert.equal(d.status === "failed" && d.nextAttemptAt, 60_000);
   });
 });
