@@ -180,8 +180,8 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
     // an open session, and `/new`, take the slow path below.
     const fast = await sessions.injectRouted<AdapterHandlerResult | typeof SLOW_PATH>(
       dispatch,
-      async (tx) => {
-        const channel = await tx.channels.byClientId(chanKey);
+      async (reads) => {
+        const channel = await reads.channel(chanKey);
         const botId = channel?.botId ?? adapter.defaultBotId();
         const addressed = input.mentioned || !(channel?.requireMention ?? input.direct !== true);
         if (!addressed && !channel?.passiveMemory) {
@@ -191,15 +191,12 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
         if (input.attachments?.length) return { skip: SLOW_PATH };
         if (!text) return { skip: result("ignored", { reason: "empty" }) };
         if (addressed && text.toLowerCase() === NEW_SESSION_COMMAND) return { skip: SLOW_PATH };
-        const session = await tx.sessions.latestOpen(botId, sessionKey);
+        const session = await reads.openSession(botId, sessionKey);
         if (!session) return { skip: SLOW_PATH };
         return {
           session,
           message: message(addressed),
-          afterWrite:
-            channel && channel.activeSessionId !== session.id
-              ? () => tx.channels.setActiveSession(channel.id, session.id)
-              : undefined,
+          ...(channel && channel.activeSessionId !== session.id ? { activateIn: channel.id } : {}),
         };
       },
     );

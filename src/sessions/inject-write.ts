@@ -91,67 +91,102 @@ export interface Written {
   outboxRows: number;
 }
 
-/**
- * Writes `plan` through `tx`: claims the receipt (a repeat writes nothing and returns the
- * first one's ids), inserts the message and, with `runAgent`, the task and its
- * `task.created` rows (`taskCreated`), then stamps the receipt (without a task, the receipt
- * is claimed already stamped with the message id, made first).
- * @throws DedupeKeyReusedError when the receipt was claimed with another fingerprint
- */
-export async function writeInjection(
+/** Writes the `task.created` rows of a task the transaction created; returns how many. */
+export type TaskCreatedRows = (
   tx: Repositories,
-  plan: InjectPlan,
-  taskCreated?: (
-    tx: Repositories,
-    sessionId: string,
-    task: { id: string; botId: string },
-  ) => Promise<number>,
-): Promise<Written> {
-  const { sessionId, receipt } = plan;
-  // Without a task the receipt's ids are known before the writes: it is claimed stamped
-  // (one statement fewer per inbound message); with a task it is stamped after.
-  const messageId = tx.messages.newId();
-  const stampedAtClaim = !plan.runAgent;
-  if (receipt) {
-    // The session's lock first (PostgreSQL): a transaction never holds a receipt while it
-    // waits for the lock, so two batches writing to one session cannot deadlock.
-    await tx.messages.lockSession(sessionId);
-    const seen = await tx.receipts.claim(
-      receipt.scope,
-      receipt.key,
-      receipt.fingerprint ?? null,
-      stampedAtClaim ? { messageId, taskId: null } : undefined,
-    );
-    if (seen) {
-      if ((seen.fingerprint ?? undefined) !== receipt.fingerprint) throw new DedupeKeyReusedError();
-      const { messageId, taskId } = seen;
-      return { messageId, sessionId, taskId, duplicate: true, outboxRows: 0 };
-    }
-  }
-  const message = await tx.messages.insert(
-    { id: messageId, sessionId, role: plan.role, content: plan.content, metadata: plan.metadata },
-    { locked: receipt !== undefined },
+  sessionId: string,
+  task: { id: string; botId: string },
+) => Promise<number>;
+
+/**
+ * Writes `plans` through `tx`, in a few statements for all of them: takes their sessions'
+ * locks (PostgreSQL, in one global order), claims their receipts already stamped with the
+ * ids they will create (a repeat, in the store or earlier in `plans`, writes nothing and
+ * gets the first one's ids), inserts the messages and, for plans with `runAgent`, the tasks
+ * and their `task.created` rows (`taskCreated`).
+ * @returns what was written, one per plan, in order
+ * @throws DedupeKeyReusedError when a receipt was claimed before with another fingerprint
+ */
+export async function writeInjections(
+  tx: Repositories,
+  plans: InjectPlan[],
+  taskCreated?: TaskCreatedRows,
+): Promise<Written[]> {
+  // The ids are made first, so each receipt is claimed stamped (no update after).
+  const ids = plans.map((p) => ({
+    messageId: tx.messages.newId(),
+    taskId: p.runAgent ? tx.tasks.newId() : null,
+  }));
+  // The sessions' locks before any receipt: a transaction never holds a receipt while it
+  // waits for a lock, so two batches writing to one session cannot deadlock.
+  await tx.messages.lockSessions(plans.map((p) => p.sessionId));
+  const claims: Array<{ at: number; receipt: NonNullable<InjectPlan["receipt"]> }> = [];
+  plans.forEach((p, at) => {
+    if (p.receipt) claims.push({ at, receipt: p.receipt });
+  });
+  const seen = await tx.receipts.claimMany(
+    claims.map(({ at, receipt }) => ({
+      source: receipt.scope,
+      key: receipt.key,
+      fingerprint: receipt.fingerprint ?? null,
+      ids: ids[at]!,
+    })),
   );
-  let taskId: string | null = null;
-  let outboxRows = 0;
-  if (plan.runAgent) {
-    const task = await tx.tasks.insert({
-      sessionId,
-      botId: plan.botId,
-      messageId: message.id,
-      prompt: plan.content,
-      dispatchType: plan.dispatchType,
-      dispatchConfig: plan.dispatchConfig,
-      executionConfig: plan.executionConfig,
-      callbackConfig: plan.callbackConfig,
-      maxRunSeconds: plan.maxRunSeconds,
-      traceparent: plan.traceparent,
-    });
-    taskId = task.id;
-    if (taskCreated)
-      outboxRows = await taskCreated(tx, sessionId, { id: task.id, botId: plan.botId });
+  const out: Array<Written | undefined> = new Array(plans.length);
+  claims.forEach(({ at, receipt }, i) => {
+    const s = seen[i];
+    if (!s) return;
+    if ((s.fingerprint ?? undefined) !== receipt.fingerprint) throw new DedupeKeyReusedError();
+    const { messageId, taskId } = s;
+    out[at] = {
+      messageId,
+      sessionId: plans[at]!.sessionId,
+      taskId,
+      duplicate: true,
+      outboxRows: 0,
+    };
+  });
+  const fresh = plans.map((_, at) => at).filter((at) => !out[at]);
+  await tx.messages.insertMany(
+    fresh.map((at) => {
+      const p = plans[at]!;
+      return {
+        id: ids[at]!.messageId,
+        sessionId: p.sessionId,
+        role: p.role,
+        content: p.content,
+        metadata: p.metadata,
+      };
+    }),
+    { locked: true },
+  );
+  const withTask = fresh.filter((at) => plans[at]!.runAgent);
+  await tx.tasks.insertMany(
+    withTask.map((at) => {
+      const p = plans[at]!;
+      return {
+        id: ids[at]!.taskId!,
+        sessionId: p.sessionId,
+        botId: p.botId,
+        messageId: ids[at]!.messageId,
+        prompt: p.content,
+        dispatchType: p.dispatchType,
+        dispatchConfig: p.dispatchConfig,
+        executionConfig: p.executionConfig,
+        callbackConfig: p.callbackConfig,
+        maxRunSeconds: p.maxRunSeconds,
+        traceparent: p.traceparent,
+      };
+    }),
+  );
+  for (const at of fresh) {
+    const p = plans[at]!;
+    const { messageId, taskId } = ids[at]!;
+    const outboxRows =
+      taskId && taskCreated
+        ? await taskCreated(tx, p.sessionId, { id: taskId, botId: p.botId })
+        : 0;
+    out[at] = { messageId, sessionId: p.sessionId, taskId, duplicate: false, outboxRows };
   }
-  if (receipt && !stampedAtClaim)
-    await tx.receipts.stamp(receipt.scope, receipt.key, { messageId: message.id, taskId });
-  return { messageId: message.id, sessionId, taskId, duplicate: false, outboxRows };
+  return out as Written[];
 }

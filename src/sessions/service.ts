@@ -7,6 +7,7 @@
  * can acknowledge once a call returns.
  */
 import type { ExecutionConfig } from "../sdk/execution.ts";
+import type { Channel } from "../store/channels.ts";
 import type { Repositories, Store } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
@@ -17,7 +18,7 @@ import {
   SessionNotFoundError,
   UnknownBotError,
 } from "./errors.ts";
-import { type InjectPlan, planInjection, type Written, writeInjection } from "./inject-write.ts";
+import { type InjectPlan, planInjection, type Written, writeInjections } from "./inject-write.ts";
 import {
   checkClientId,
   checkDispatchConfig,
@@ -77,9 +78,36 @@ export type RouteDecision<S> =
       session: Session;
       /** The message (its dispatch is the routed call's). */
       message: Omit<InjectOptions, "dispatchConfig" | "dispatchType" | "attachments">;
-      /** More writes in the same transaction after a message that was not a duplicate. */
-      afterWrite?: (tx: Repositories) => Promise<void>;
+      /**
+       * The channel (id) whose active session becomes `session`, written in the same
+       * transaction after a message that was not a duplicate.
+       */
+      activateIn?: string;
     };
+
+/**
+ * What a route reads, in the shared transaction. Reads are kept for the rest of the
+ * batch: the routes of one batch asking for the same conversation cost one read, and no
+ * write of the batch changes what they read (activations are written after all routes).
+ */
+export interface RouteReads {
+  /** The channel row of `clientId` (`channels.byClientId`). */
+  channel(clientId: string): Promise<Channel | undefined>;
+  /** The open session of a conversation (`sessions.latestOpen`). */
+  openSession(botId: string, clientId: string): Promise<Session | undefined>;
+}
+
+/** One input of the service's bulk write: a planned message, or one to route first. */
+type InjectJob =
+  | { plan: InjectPlan }
+  | {
+      route: (reads: RouteReads) => Promise<RouteDecision<unknown>>;
+      dispatch: { type: string; config: Record<string, unknown> };
+      traceparent: string | null;
+    };
+
+/** What the bulk write did for one job: skipped (the route's value), or written. */
+type JobOutcome = { skip: unknown } | { plan: InjectPlan; written: Written };
 
 /** What an injection created. */
 export interface InjectResult {
@@ -140,6 +168,11 @@ export class SessionService {
   readonly #o: SessionServiceOptions;
   readonly #store: Store;
   #lastReceiptPrune = 0;
+  /**
+   * The group-commit bulk work of every injection: one call writes the jobs of a batch (its
+   * routes read first, then all messages, tasks and receipts in a few statements).
+   */
+  readonly #writeJobs = (tx: Repositories, jobs: InjectJob[]) => this.#write(tx, jobs);
 
   constructor(opts: SessionServiceOptions) {
     this.#o = opts;
@@ -241,20 +274,20 @@ export class SessionService {
     if (plan.runAgent) await rows?.prepare();
     // Group commit: this transaction may be shared with concurrent injections and run again
     // alone when a neighbour fails, so it only writes through `tx` and returns what it did.
-    const written = await this.#store.groupTransaction((tx) =>
-      writeInjection(tx, plan, rows?.taskCreated),
-    );
-    return this.#afterInject(plan, written);
+    const out = await this.#store.groupBulk(this.#writeJobs, { plan });
+    if ("skip" in out) throw new Error("a planned injection was skipped");
+    return this.#afterInject(plan, out.written);
   }
 
   /**
    * Injects a message whose session (and whether it is stored at all) is decided inside the
-   * transaction by `route`, from rows read there: an adapter's message, whose conversation
-   * names the channel, the bot and the open session. Reading inside the (shared) transaction
-   * costs a fraction of separate reads. `route` returns `{skip}` to write nothing (the
-   * caller gets `skip` back), or the session and the message; `afterWrite` then runs in the
-   * same transaction after a message that was not a duplicate. Like every group-commit
-   * work, `route` writes only through `tx` and may run twice.
+   * transaction by `route`, from rows read there ({@link RouteReads}): an adapter's message,
+   * whose conversation names the channel, the bot and the open session. Reading inside the
+   * (shared) transaction costs a fraction of separate reads, and the routes of one batch
+   * share them. `route` returns `{skip}` to write nothing (the caller gets `skip` back), or
+   * the session and the message, and the channel to make it active in (`activateIn`,
+   * written after a message that was not a duplicate). Like every group-commit work,
+   * `route` only reads and may run twice.
    * @param dispatch where a turn's reply goes: checked (schema and dispatcher) before the
    *   transaction, used for every message `route` stores
    * @throws InvalidInputError, DedupeKeyReusedError as {@link injectMessage}; whatever
@@ -262,31 +295,64 @@ export class SessionService {
    */
   async injectRouted<S>(
     dispatch: { type: string; config: Record<string, unknown> },
-    route: (tx: Repositories) => Promise<RouteDecision<S>>,
+    route: (reads: RouteReads) => Promise<RouteDecision<S>>,
   ): Promise<{ skip: S } | InjectResult> {
     checkDispatchConfig(dispatch.type, dispatch.config);
     await this.#checkDispatch(dispatch.type, dispatch.config);
-    const rows = this.#o.rows;
-    await rows?.prepare();
+    await this.#o.rows?.prepare();
     // Taken here: the shared transaction may run in another caller's context.
     const traceparent = currentTraceparent();
-    const out = await this.#store.groupTransaction(async (tx) => {
-      const d = await route(tx);
-      if ("skip" in d) return d;
+    const out = await this.#store.groupBulk(this.#writeJobs, { route, dispatch, traceparent });
+    if ("skip" in out) return out as { skip: S };
+    return this.#afterInject(out.plan, out.written);
+  }
+
+  /**
+   * Writes one batch of jobs through `tx`: routes first (reads shared across the batch),
+   * then every message in a few statements (`writeInjections`), then the channels'
+   * activations of messages that were not duplicates.
+   * @throws what a route, the checks or the writes throw (the batch then runs job by job)
+   */
+  async #write(tx: Repositories, jobs: InjectJob[]): Promise<JobOutcome[]> {
+    const reads = routeReads(tx);
+    const out: Array<JobOutcome | undefined> = new Array(jobs.length);
+    const planned: Array<{ at: number; plan: InjectPlan; activateIn?: string }> = [];
+    for (let at = 0; at < jobs.length; at++) {
+      const job = jobs[at]!;
+      if ("plan" in job) {
+        planned.push({ at, plan: job.plan });
+        continue;
+      }
+      const d = await job.route(reads);
+      if ("skip" in d) {
+        out[at] = d;
+        continue;
+      }
       checkMessage(d.message);
       checkExecutionConfig(d.message.executionConfig);
       const plan = planInjection(d.session, {
         ...d.message,
-        dispatchType: dispatch.type,
-        dispatchConfig: dispatch.config,
-        traceparent,
+        dispatchType: job.dispatch.type,
+        dispatchConfig: job.dispatch.config,
+        traceparent: job.traceparent,
       });
-      const written = await writeInjection(tx, plan, rows?.taskCreated);
-      if (!written.duplicate) await d.afterWrite?.(tx);
-      return { plan, written };
+      planned.push({ at, plan, ...(d.activateIn ? { activateIn: d.activateIn } : {}) });
+    }
+    const written = await writeInjections(
+      tx,
+      planned.map((p) => p.plan),
+      this.#o.rows?.taskCreated,
+    );
+    const activate = new Map<string, string>();
+    planned.forEach(({ at, plan, activateIn }, i) => {
+      const w = written[i]!;
+      out[at] = { plan, written: w };
+      if (activateIn && !w.duplicate) activate.set(activateIn, plan.sessionId);
     });
-    if ("skip" in out) return out;
-    return this.#afterInject(out.plan, out.written);
+    for (const [channelId, sessionId] of activate) {
+      await tx.channels.setActiveSession(channelId, sessionId);
+    }
+    return out as JobOutcome[];
   }
 
   /** After the commit: wakes the workers, prunes old receipts; returns the caller's result. */
@@ -324,4 +390,29 @@ export class SessionService {
     const reason = await this.#o.checkDispatch?.(type, config);
     if (reason) throw new InvalidDispatchConfigError(reason);
   }
+}
+
+/** The reads of one batch's routes through `tx`, each kept for the batch (see {@link RouteReads}). */
+function routeReads(tx: Repositories): RouteReads {
+  const channels = new Map<string, Promise<Channel | undefined>>();
+  const sessions = new Map<string, Promise<Session | undefined>>();
+  return {
+    channel(clientId) {
+      let got = channels.get(clientId);
+      if (!got) {
+        got = tx.channels.byClientId(clientId);
+        channels.set(clientId, got);
+      }
+      return got;
+    },
+    openSession(botId, clientId) {
+      const key = `${botId}\u0000${clientId}`;
+      let got = sessions.get(key);
+      if (!got) {
+        got = tx.sessions.latestOpen(botId, clientId);
+        sessions.set(key, got);
+      }
+      return got;
+    },
+  };
 }

@@ -68,6 +68,19 @@ const stampReceipt = compiledQuery<{
     .where("key", "=", p.key),
 );
 
+/** One claim of {@link ReceiptRepository.claimMany}. */
+export interface ReceiptClaim {
+  source: string;
+  key: string;
+  /** A digest of the request that carries the key; default none (null). */
+  fingerprint?: string | null;
+  /** The ids to stamp it with at once (see {@link ReceiptRepository.claim}); default none. */
+  ids?: ReceiptIds;
+}
+
+/** A map key of (source, key); NUL cannot occur in either (text columns, checked inputs). */
+const pairKey = (source: string, key: string) => `${source}\u0000${key}`;
+
 /** Inbound receipts (dedupe at the door). */
 export class ReceiptRepository {
   readonly #db: Kysely<Database>;
@@ -109,6 +122,80 @@ export class ReceiptRepository {
       taskId: r?.task_id ?? null,
       fingerprint: r?.fingerprint ?? null,
     };
+  }
+
+  /**
+   * {@link claim} for several keys in two statements at most (an insert of all, then one
+   * read of those already recorded), for a batch of inbound messages. Of several claims of
+   * one (source, key) in `claims`, the first is the claim and the later ones see it (its
+   * ids and fingerprint), as if claimed one after the other.
+   * @returns per claim, in order: undefined when this claim owns the key, else what it saw
+   */
+  async claimMany(claims: ReceiptClaim[]): Promise<Array<SeenReceipt | undefined>> {
+    if (claims.length === 1) {
+      const c = claims[0]!;
+      return [await this.claim(c.source, c.key, c.fingerprint ?? null, c.ids)];
+    }
+    const first = new Map<string, number>();
+    claims.forEach((c, i) => {
+      const k = pairKey(c.source, c.key);
+      if (!first.has(k)) first.set(k, i);
+    });
+    const owners = [...first.values()].map((i) => claims[i]!);
+    if (owners.length === 0) return [];
+    const createdAt = Date.now();
+    const inserted = await this.#db
+      .insertInto("inbound_receipts")
+      .values(
+        owners.map((c) => ({
+          source: c.source,
+          key: c.key,
+          message_id: c.ids?.messageId ?? null,
+          task_id: c.ids?.taskId ?? null,
+          fingerprint: c.fingerprint ?? null,
+          created_at: createdAt,
+        })),
+      )
+      .onConflict((oc) => oc.columns(["source", "key"]).doNothing())
+      .returning(["source", "key"])
+      .execute();
+    const claimed = new Set(inserted.map((r) => pairKey(r.source, r.key)));
+    const taken = owners.filter((c) => !claimed.has(pairKey(c.source, c.key)));
+    const stored = new Map<string, SeenReceipt>();
+    if (taken.length > 0) {
+      const rows = await this.#db
+        .selectFrom("inbound_receipts")
+        .select(["source", "key", "message_id", "task_id", "fingerprint"])
+        .where((eb) =>
+          eb(
+            eb.refTuple("source", "key"),
+            "in",
+            taken.map((c) => eb.tuple(c.source, c.key)),
+          ),
+        )
+        .execute();
+      for (const r of rows) {
+        stored.set(pairKey(r.source, r.key), {
+          messageId: r.message_id ?? "",
+          taskId: r.task_id ?? null,
+          fingerprint: r.fingerprint ?? null,
+        });
+      }
+    }
+    return claims.map((c, i) => {
+      const k = pairKey(c.source, c.key);
+      const owner = first.get(k)!;
+      if (claimed.has(k)) {
+        if (owner === i) return undefined;
+        const o = claims[owner]!;
+        return {
+          messageId: o.ids?.messageId ?? "",
+          taskId: o.ids?.taskId ?? null,
+          fingerprint: o.fingerprint ?? null,
+        };
+      }
+      return stored.get(k) ?? { messageId: "", taskId: null, fingerprint: null };
+    });
   }
 
   /** True when (source, key) was already recorded (a cheap look before costly work). */

@@ -17,7 +17,7 @@ import type { Transaction } from "kysely";
 import { BotCache, type BotReads, type TransactionBotReads } from "./bots.ts";
 import type { QueryHandle } from "./compiled.ts";
 import { type Db, openDatabase } from "./db.ts";
-import { GroupCommit, type GroupCommitStats } from "./group-commit.ts";
+import { type BulkWork, GroupCommit, type GroupCommitStats } from "./group-commit.ts";
 import { Repositories, type RepositoryShared } from "./repositories.ts";
 import type { Database } from "./schema.ts";
 import { openWakeChannel, type WakeChannel, type WakeChannelOptions } from "./wake-channel.ts";
@@ -92,6 +92,15 @@ export class Store extends Repositories {
    */
   groupTransaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
     return this.#group.run(fn);
+  }
+
+  /**
+   * Like {@link groupTransaction}, for one input of a bulk work (./group-commit.ts): the
+   * inputs of `bulk` queued in the same turn are written by one call of it, in the shared
+   * transaction; resolves with this input's result once that committed.
+   */
+  groupBulk<I, O>(bulk: BulkWork<I, O>, input: I): Promise<O> {
+    return this.#group.runBulk(bulk, input);
   }
 
   /** How group commit has batched so far (tests, benchmarks). */

@@ -128,6 +128,74 @@ export class MessageRepository {
   }
 
   /**
+   * PostgreSQL: {@link lockSession} of several sessions in one statement, taken in one
+   * global order (by the lock's key), so two transactions locking overlapping sets cannot
+   * each hold a lock the other waits for; a no-op on SQLite.
+   * @param sessionIds repeats are locked once
+   */
+  async lockSessions(sessionIds: string[]): Promise<void> {
+    if (this.#q.dialect !== "postgres" || sessionIds.length === 0) return;
+    const ids = [...new Set(sessionIds)];
+    if (ids.length === 1) return this.lockSession(ids[0]!);
+    await sql`select pg_advisory_xact_lock(${sql.lit(SESSION_LOCK_CLASS)}, k) from (
+        select distinct hashtext(id) as k from unnest(${ids}::text[]) as t(id) order by k
+      ) as keys`.execute(this.#db);
+  }
+
+  /**
+   * Inserts messages in one statement (after {@link lockSessions} of their sessions on
+   * PostgreSQL, unless `opts.locked`); returns them in the order given, each with its
+   * `seq`, which increases in that order within a session.
+   * @param opts.locked the caller took the sessions' locks in this transaction already
+   */
+  async insertMany(ms: NewMessage[], opts: { locked?: boolean } = {}): Promise<Message[]> {
+    if (ms.length <= 1) return ms.length ? [await this.insert(ms[0]!, opts)] : [];
+    const at = this.#clock ? this.#clock() : Date.now();
+    const rows = ms.map((m) => ({
+      id: m.id ?? (this.#clock ? uuidv7(at) : uuidv7()),
+      session_id: m.sessionId,
+      role: m.role,
+      content: m.content,
+      metadata: JSON.stringify(m.metadata ?? {}),
+      created_at: at,
+    }));
+    const seqs = new Map<string, number>();
+    if (this.#q.dialect === "postgres") {
+      if (!opts.locked) await this.lockSessions(ms.map((m) => m.sessionId));
+      // Sequence defaults are drawn row by row in the order of VALUES.
+      const back = await this.#db
+        .insertInto("messages")
+        .values(rows)
+        .returning(["id", "seq"])
+        .execute();
+      for (const r of back) seqs.set(r.id, Number(r.seq));
+    } else {
+      // One writer at a time: the next numbers follow the table's highest.
+      const top = await this.#db
+        .selectFrom("messages")
+        .select((eb) => eb.fn.coalesce(eb.fn.max("seq"), eb.lit(0)).as("top"))
+        .executeTakeFirstOrThrow();
+      const base = Number(top.top);
+      const numbered = rows.map((r, i) => ({ ...r, seq: base + i + 1 }));
+      await this.#db.insertInto("messages").values(numbered).execute();
+      for (const r of numbered) seqs.set(r.id, r.seq);
+    }
+    return ms.map((m, i) => {
+      const seq = seqs.get(rows[i]!.id);
+      if (seq === undefined) throw new Error("messages.insertMany stored fewer rows than given");
+      return {
+        id: rows[i]!.id,
+        sessionId: m.sessionId,
+        role: m.role,
+        content: m.content,
+        metadata: m.metadata ?? {},
+        createdAt: at,
+        seq,
+      };
+    });
+  }
+
+  /**
    * Inserts a message (in the caller's transaction when given one); returns it with its `seq`.
    * @param opts.locked the caller took {@link lockSession} in this transaction already
    */

@@ -46,6 +46,8 @@ export interface Task {
 
 /** What {@link TaskRepository.insert} needs. */
 export interface NewTask {
+  /** The id, when the caller made it first ({@link TaskRepository.newId}); default a new one. */
+  id?: string;
   sessionId: string;
   botId: string;
   messageId?: string | null;
@@ -100,6 +102,36 @@ function parentTaskIdOf(c: Record<string, unknown> | null | undefined): string |
   return typeof id === "string" && id ? id : null;
 }
 
+/** The row of a new pending task, created at `now` (ms). */
+function newTaskRow(t: NewTask, now: number): TasksTable {
+  return {
+    id: t.id ?? uuidv7(),
+    session_id: t.sessionId,
+    bot_id: t.botId,
+    message_id: t.messageId ?? null,
+    prompt: t.prompt,
+    status: "pending",
+    result: null,
+    error: null,
+    dispatch_type: t.dispatchType,
+    dispatch_config: toJson(t.dispatchConfig),
+    execution_config: toJson(t.executionConfig),
+    callback_config: toJson(t.callbackConfig),
+    max_run_seconds: t.maxRunSeconds ?? null,
+    attempts: 0,
+    max_attempts: t.maxAttempts ?? 3,
+    lease_owner: null,
+    lease_expires_at: null,
+    created_at: now,
+    run_at: t.runAt ?? now,
+    started_at: null,
+    completed_at: null,
+    warnings: null,
+    parent_task_id: parentTaskIdOf(t.callbackConfig),
+    traceparent: t.traceparent ?? null,
+  };
+}
+
 /** Final states a task can be moved to by {@link TaskRepository.finish}. */
 export interface TaskFinal {
   status: "complete" | "failed" | "cancelled";
@@ -123,37 +155,26 @@ export class TaskRepository {
     this.#db = db;
   }
 
+  /** A new task id (UUIDv7), for {@link NewTask.id}: a caller that must name it before the insert. */
+  newId(): string {
+    return uuidv7();
+  }
+
   /** Inserts a pending task. */
   async insert(t: NewTask): Promise<Task> {
+    const [task] = await this.insertMany([t]);
+    return task!;
+  }
+
+  /**
+   * Inserts pending tasks in one statement; returns them in the order given (none for none).
+   */
+  async insertMany(ts: NewTask[]): Promise<Task[]> {
+    if (ts.length === 0) return [];
     const now = Date.now();
-    const row: TasksTable = {
-      id: uuidv7(),
-      session_id: t.sessionId,
-      bot_id: t.botId,
-      message_id: t.messageId ?? null,
-      prompt: t.prompt,
-      status: "pending",
-      result: null,
-      error: null,
-      dispatch_type: t.dispatchType,
-      dispatch_config: toJson(t.dispatchConfig),
-      execution_config: toJson(t.executionConfig),
-      callback_config: toJson(t.callbackConfig),
-      max_run_seconds: t.maxRunSeconds ?? null,
-      attempts: 0,
-      max_attempts: t.maxAttempts ?? 3,
-      lease_owner: null,
-      lease_expires_at: null,
-      created_at: now,
-      run_at: t.runAt ?? now,
-      started_at: null,
-      completed_at: null,
-      warnings: null,
-      parent_task_id: parentTaskIdOf(t.callbackConfig),
-      traceparent: t.traceparent ?? null,
-    };
-    await this.#db.insertInto("tasks").values(row).execute();
-    return toTask(row);
+    const rows = ts.map((t) => newTaskRow(t, now));
+    await this.#db.insertInto("tasks").values(rows).execute();
+    return rows.map(toTask);
   }
 
   /** Tasks matching `f`, newest first by (created_at, id), at most `f.limit`. */
