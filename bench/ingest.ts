@@ -20,8 +20,9 @@
  * answered 200 and store nothing. The run fails if any request is not answered 200 or
  * the stored message count is not the number of distinct events.
  *
- * Figures: requests/s of both (best of the rounds), app/bare, and at `--rate` requests/s
- * for `--seconds` the acknowledgement latency p50/p99 of both.
+ * Figures: requests/s of both (best of the rounds), app/bare, how many events one shared
+ * transaction held on average over the rounds, and at `--rate` requests/s for `--seconds`
+ * the acknowledgement latency p50/p99 of both.
  * Goals: app ≥ 50 % of bare; app p99 < 50 ms at 200 requests/s.
  *
  * Options: --concurrency=32 --requests=4000 (per round) --rounds=3 --warmup=2000 (requests to
