@@ -126,10 +126,12 @@ export const modules = {
       // The dedupe part of an injection: the receipt's claim and stamp (inject-write.ts).
       "src/sessions/inject-write.ts",
     ],
-    // The adapter-dedupe fast file first: it drives the claim, fingerprint check and stamp
-    // of inject-write.ts and reads receipts back (a mutant stops at the first failing file).
+    // The fast files first (a mutant stops at the first failing file): the multi-row claim
+    // and writes, then the adapter handler's, which reads receipts back.
     tests: [
+      "test/bulk-write.test.ts",
       "test/adapter-dedupe-mutants.test.ts",
+      "test/group-commit.test.ts",
       "test/inbound-dedupe*.test.ts",
       "test/idempotency-key.test.ts",
       "test/github.test.ts",

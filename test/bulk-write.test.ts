@@ -2,14 +2,18 @@
  * Set-based writes of a group-commit batch: `GroupCommit.runBulk` hands consecutive inputs
  * of one bulk work to one call (src/store/group-commit.ts), and the store's multi-row
  * writes behind it (`receipts.claimMany`, `messages.insertMany`, `messages.lockSessions`,
- * `tasks.insertMany`) give the same answers as one write after the other would.
+ * `tasks.insertMany`) give the same answers as one write after the other would; a batch
+ * of injections (`SessionService.injectMessage` / `injectRouted`, one bulk work) answers
+ * each caller with its own outcome.
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { sql } from "kysely";
 import { GroupCommit } from "../src/store/group-commit.ts";
 import type { Repositories } from "../src/store/index.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { ALL_BACKENDS, runsOn } from "./support/db.ts";
+import { asOneBatch } from "./support/group-batch.ts";
 
 describe("group commit: bulk works", () => {
   /** A transaction runner that records each transaction's calls (no database). */
@@ -244,6 +248,219 @@ for (const backend of ALL_BACKENDS) {
       await holder;
       await waiter;
       assert.deepEqual(order, ["release", "insert"]);
+    });
+  });
+}
+
+for (const backend of ALL_BACKENDS) {
+  describe(`a batch of injections, written together (${backend})`, runsOn(backend), () => {
+    let t: TestApp | undefined;
+    after(async () => {
+      await t?.close();
+    });
+    const app = async () => {
+      t ??= await startTestApp({ backend, tuning: { pollMs: 60_000 } });
+      return t;
+    };
+    const none = { type: "none", config: { type: "none" } };
+
+    test("a channel's active session follows the batch's last message (threads A, B, A)", async () => {
+      const a = await app();
+      const store = a.app.store;
+      const key = "bulk:T1:C1";
+      const sA = await a.session(`${key}:A`);
+      const sB = await a.session(`${key}:B`);
+      const channel = await store.channels.insert({
+        clientId: key,
+        integration: "bulk",
+        team: "T1",
+        channel: "C1",
+        botId: "default",
+        requireMention: false,
+        passiveMemory: false,
+      });
+      assert.ok(channel);
+      await store.channels.setActiveSession(channel.id, sA);
+      const send = (thread: string, dedupeKey: string) =>
+        a.app.sessions.injectRouted(none, async (reads) => {
+          const ch = await reads.channel(key);
+          const session = await reads.openSession("default", `${key}:${thread}`);
+          if (!session) return { skip: "no session" };
+          return {
+            session,
+            message: { content: dedupeKey, source: "bulk", dedupeKey },
+            ...(ch ? { channel: ch } : {}),
+          };
+        });
+      const before = store.groupCommitStats.batchedWorks;
+      const out = await asOneBatch(store, 3, () =>
+        Promise.all([send("A", "e1"), send("B", "e2"), send("A", "e3")]),
+      );
+      assert.equal(store.groupCommitStats.batchedWorks, before + 3, "one batch");
+      const ids = out.map((o) => ("sessionId" in o ? o.sessionId : o.skip));
+      assert.deepEqual(ids, [sA, sB, sA]);
+      assert.equal((await store.channels.get(channel.id))?.activeSessionId, sA);
+      // A batch whose last message went to B leaves B active; a duplicate changes nothing.
+      await asOneBatch(store, 2, () => Promise.all([send("A", "e4"), send("B", "e5")]));
+      assert.equal((await store.channels.get(channel.id))?.activeSessionId, sB);
+      await send("A", "e1");
+      assert.equal((await store.channels.get(channel.id))?.activeSessionId, sB);
+    });
+
+    test("skipped, routed and planned injections in one batch each get their own outcome", async () => {
+      const a = await app();
+      const store = a.app.store;
+      const sessionId = await a.session("bulk:mixed");
+      const session = await store.sessions.get(sessionId);
+      assert.ok(session);
+      const before = store.groupCommitStats;
+      const [skipped, routed, planned, failed] = await asOneBatch(store, 4, () =>
+        Promise.allSettled([
+          a.app.sessions.injectRouted(none, async () => ({ skip: "not for us" })),
+          a.app.sessions.injectRouted(none, async () => ({
+            session,
+            message: { content: "routed", source: "bulk", dedupeKey: "mixed-r" },
+          })),
+          a.app.sessions.injectMessage(sessionId, {
+            content: "planned",
+            source: "bulk",
+            runAgent: true,
+            notify: false,
+            dedupeKey: "mixed-p",
+          }),
+          a.app.sessions.injectRouted(none, async () => {
+            throw new Error("route failed");
+          }),
+        ]),
+      );
+      assert.deepEqual(skipped, { status: "fulfilled", value: { skip: "not for us" } });
+      assert.equal(failed.status, "rejected");
+      assert.match(String((failed as PromiseRejectedResult).reason), /route failed/);
+      assert.equal(store.groupCommitStats.fallbacks, before.fallbacks + 1);
+      assert.equal(routed.status, "fulfilled");
+      assert.equal(planned.status, "fulfilled");
+      const r = (routed as PromiseFulfilledResult<{ messageId: string; taskId: string | null }>)
+        .value;
+      const p = (planned as PromiseFulfilledResult<{ messageId: string; taskId: string | null }>)
+        .value;
+      assert.equal((await store.messages.get(r.messageId))?.content, "routed");
+      assert.equal(r.taskId, null);
+      assert.equal((await store.messages.get(p.messageId))?.content, "planned");
+      assert.equal((await store.tasks.get(p.taskId!))?.messageId, p.messageId);
+    });
+
+    test("one key twice in a batch with different fingerprints: the first is stored, the second refused", async () => {
+      const a = await app();
+      const sessionId = await a.session("bulk:fingerprints");
+      const inject = (content: string, fp: string) =>
+        a.app.sessions.injectMessage(sessionId, {
+          content,
+          source: "bulk",
+          dedupeKey: "fp-key",
+          dedupeFingerprint: fp,
+        });
+      const [one, two] = await asOneBatch(a.app.store, 2, () =>
+        Promise.allSettled([inject("one", "fp-1"), inject("two", "fp-2")]),
+      );
+      const settled = [one, two];
+      const stored = settled.filter((x) => x.status === "fulfilled");
+      const refused = settled.filter((x) => x.status === "rejected");
+      assert.equal(stored.length, 1);
+      assert.equal(refused.length, 1);
+      assert.equal((refused[0] as PromiseRejectedResult).reason.name, "DedupeKeyReusedError");
+      const contents = (await a.app.store.messages.listRecent(sessionId, 10)).map((m) => m.content);
+      assert.equal(contents.length, 1);
+    });
+
+    test("a stored key twice in a batch: both copies answer the stored ids; task.created only for new tasks", async () => {
+      const a = await app();
+      const store = a.app.store;
+      const hook = await a.api("POST", "/api/v1/webhooks", {
+        url: "http://127.0.0.1:9/bulk-events",
+        events: ["task.created"],
+      });
+      assert.equal(hook.status, 201);
+      const subscriptionId = hook.body.webhook.id as string;
+      try {
+        const sessionId = await a.session("bulk:stored-twice");
+        const inject = (key: string) =>
+          a.app.sessions.injectMessage(sessionId, {
+            content: key,
+            source: "bulk",
+            runAgent: true,
+            notify: false,
+            dedupeKey: key,
+          });
+        const first = await inject("st-1");
+        const out = await asOneBatch(store, 4, () =>
+          Promise.all([inject("st-1"), inject("st-2"), inject("st-1"), inject("st-2")]),
+        );
+        for (const i of [0, 2]) {
+          assert.deepEqual(
+            [out[i]!.duplicate, out[i]!.messageId, out[i]!.taskId],
+            [true, first.messageId, first.taskId],
+          );
+        }
+        assert.equal(out[1]!.duplicate, false);
+        assert.deepEqual(
+          [out[3]!.duplicate, out[3]!.messageId, out[3]!.taskId],
+          [true, out[1]!.messageId, out[1]!.taskId],
+        );
+        const created = (await store.deliveries.list({ subscriptionId, limit: 100 }))
+          .map((d) => (d.payload as { data?: { task_id?: string } }).data?.task_id)
+          .sort();
+        assert.deepEqual(created, [first.taskId, out[1]!.taskId].sort());
+      } finally {
+        await a.api("DELETE", `/api/v1/webhooks/${subscriptionId}`);
+      }
+    });
+
+    test("lockSessions takes its locks in one order whatever the order given (PostgreSQL)", async () => {
+      const a = await app();
+      const store = a.app.store;
+      if (store.dialect !== "postgres") return;
+      const ids = [await a.session("bulk:order-1"), await a.session("bulk:order-2")];
+      // Which of the two sorts first by the lock's key.
+      const keyed = await Promise.all(
+        ids.map(async (id) => ({
+          id,
+          k: Number(
+            (await sql<{ k: number }>`select hashtext(${id}) as k`.execute(store.db.kysely))
+              .rows[0]!.k,
+          ),
+        })),
+      );
+      keyed.sort((x, y) => x.k - y.k);
+      const [low, high] = keyed.map((x) => x.id) as [string, string];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let holding!: () => void;
+      const held = new Promise<void>((r) => {
+        holding = r;
+      });
+      // One transaction holds `low`; another asks for [high, low]: it must wait for `low`
+      // before taking `high`, so `high` stays free meanwhile.
+      const holder = store.transaction(async (tx) => {
+        await tx.messages.lockSessions([low]);
+        holding();
+        await gate;
+      });
+      await held;
+      const asker = store.transaction((tx) => tx.messages.lockSessions([high, low]));
+      await new Promise((r) => setTimeout(r, 200));
+      // A statement of its own (its transaction-scoped lock ends with it).
+      const tried = await sql<{
+        got: boolean;
+      }>`select pg_try_advisory_xact_lock(${sql.lit(0x5357)}, hashtext(${high})) as got`.execute(
+        store.db.kysely,
+      );
+      const free = tried.rows[0]!.got;
+      release();
+      await holder;
+      await asker;
+      assert.equal(free, true, "the later key was not taken while the earlier one was awaited");
     });
   });
 }

@@ -196,7 +196,7 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
         return {
           session,
           message: message(addressed),
-          ...(channel && channel.activeSessionId !== session.id ? { activateIn: channel.id } : {}),
+          ...(channel ? { channel } : {}),
         };
       },
     );

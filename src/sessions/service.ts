@@ -79,16 +79,19 @@ export type RouteDecision<S> =
       /** The message (its dispatch is the routed call's). */
       message: Omit<InjectOptions, "dispatchConfig" | "dispatchType" | "attachments">;
       /**
-       * The channel (id) whose active session becomes `session`, written in the same
-       * transaction after a message that was not a duplicate.
+       * The channel row the conversation is bound to, as the route read it. After the
+       * batch, its active session is the session of the last message (not a duplicate)
+       * stored through it, written in the same transaction when that differs from the
+       * `activeSessionId` read.
        */
-      activateIn?: string;
+      channel?: Pick<Channel, "id" | "activeSessionId">;
     };
 
 /**
  * What a route reads, in the shared transaction. Reads are kept for the rest of the
- * batch: the routes of one batch asking for the same conversation cost one read, and no
- * write of the batch changes what they read (activations are written after all routes).
+ * batch: the routes of one batch asking for the same conversation cost one read. The
+ * batch's writes come after all its routes, so every route of a batch sees the rows as
+ * they were before it (a channel's active session included: see `RouteDecision.channel`).
  */
 export interface RouteReads {
   /** The channel row of `clientId` (`channels.byClientId`). */
@@ -285,8 +288,8 @@ export class SessionService {
    * whose conversation names the channel, the bot and the open session. Reading inside the
    * (shared) transaction costs a fraction of separate reads, and the routes of one batch
    * share them. `route` returns `{skip}` to write nothing (the caller gets `skip` back), or
-   * the session and the message, and the channel to make it active in (`activateIn`,
-   * written after a message that was not a duplicate). Like every group-commit work,
+   * the session and the message, and the channel it came through (whose active session
+   * follows the last message stored through it). Like every group-commit work,
    * `route` only reads and may run twice.
    * @param dispatch where a turn's reply goes: checked (schema and dispatcher) before the
    *   transaction, used for every message `route` stores
@@ -316,7 +319,11 @@ export class SessionService {
   async #write(tx: Repositories, jobs: InjectJob[]): Promise<JobOutcome[]> {
     const reads = routeReads(tx);
     const out: Array<JobOutcome | undefined> = new Array(jobs.length);
-    const planned: Array<{ at: number; plan: InjectPlan; activateIn?: string }> = [];
+    const planned: Array<{
+      at: number;
+      plan: InjectPlan;
+      channel?: Pick<Channel, "id" | "activeSessionId">;
+    }> = [];
     for (let at = 0; at < jobs.length; at++) {
       const job = jobs[at]!;
       if ("plan" in job) {
@@ -336,21 +343,27 @@ export class SessionService {
         dispatchConfig: job.dispatch.config,
         traceparent: job.traceparent,
       });
-      planned.push({ at, plan, ...(d.activateIn ? { activateIn: d.activateIn } : {}) });
+      planned.push({ at, plan, ...(d.channel ? { channel: d.channel } : {}) });
     }
     const written = await writeInjections(
       tx,
       planned.map((p) => p.plan),
       this.#o.rows?.taskCreated,
     );
-    const activate = new Map<string, string>();
-    planned.forEach(({ at, plan, activateIn }, i) => {
+    // Per channel, the session of its last stored message, as one write after another
+    // would leave it; written in channel id order (two batches never wait on each other's
+    // channel rows in opposite orders).
+    const active = new Map<string, { read: string | null; sessionId: string }>();
+    planned.forEach(({ at, plan, channel }, i) => {
       const w = written[i]!;
       out[at] = { plan, written: w };
-      if (activateIn && !w.duplicate) activate.set(activateIn, plan.sessionId);
+      if (channel && !w.duplicate) {
+        active.set(channel.id, { read: channel.activeSessionId, sessionId: plan.sessionId });
+      }
     });
-    for (const [channelId, sessionId] of activate) {
-      await tx.channels.setActiveSession(channelId, sessionId);
+    for (const id of [...active.keys()].sort()) {
+      const { read, sessionId } = active.get(id)!;
+      if (read !== sessionId) await tx.channels.setActiveSession(id, sessionId);
     }
     return out as JobOutcome[];
   }

@@ -37,12 +37,11 @@ export interface GroupCommitOptions {
   maxInFlight?: number;
   /**
    * Whether a work that failed alone with `err` may run again (at most
-   * {@link RETRIES_ALONE} more times): on PostgreSQL, a deadlock victim (SQLSTATE 40P01),
-   * which concurrent batches can still cause when they hold works of the same two sessions
-   * in opposite orders (one locked S1 and waits for S2, the other the reverse; within one
-   * work the session's lock is taken before its receipt, so that pair cannot cross); the
-   * database aborted only its
-   * transaction, so running it again is the remedy PostgreSQL documents
+   * {@link RETRIES_ALONE} more times): on PostgreSQL, a deadlock victim (SQLSTATE 40P01).
+   * An injection batch takes its sessions' locks, then its receipts, then its channel
+   * updates, each in one global order, so two batches should not deadlock each other;
+   * this stays for what that misses (other writers' orders). The database aborted only
+   * the victim's transaction, so running it again is the remedy PostgreSQL documents
    * (https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-DEADLOCKS).
    * Default never.
    */

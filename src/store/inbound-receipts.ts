@@ -1,13 +1,14 @@
 /**
  * Inbound receipts: the (source, key) pairs of provider delivery ids already accepted, so a
  * redelivery creates nothing (dedupe at the door, DESIGN §4). A receipt is claimed in the
- * same transaction that stores the message, then stamped with the ids it created.
+ * same transaction that stores the message, stamped with the ids that transaction creates
+ * (made before the writes).
  */
 import type { Kysely } from "kysely";
 import { compiledQuery, type QueryHandle } from "./compiled.ts";
 import type { Database } from "./schema.ts";
 
-/** The ids a receipt was stamped with (`messageId` is "" when a racer has not stamped yet). */
+/** The ids a receipt was stamped with (`messageId` is "" for a receipt claimed without ids). */
 export interface ReceiptIds {
   messageId: string;
   taskId: string | null;
@@ -55,19 +56,6 @@ const selectReceipt = compiledQuery<
     .where("key", "=", p.key),
 );
 
-const stampReceipt = compiledQuery<{
-  source: string;
-  key: string;
-  messageId: string;
-  taskId: string | null;
-}>((db, p) =>
-  db
-    .updateTable("inbound_receipts")
-    .set({ message_id: p.messageId, task_id: p.taskId })
-    .where("source", "=", p.source)
-    .where("key", "=", p.key),
-);
-
 /** One claim of {@link ReceiptRepository.claimMany}. */
 export interface ReceiptClaim {
   source: string;
@@ -80,6 +68,8 @@ export interface ReceiptClaim {
 
 /** A map key of (source, key); NUL cannot occur in either (text columns, checked inputs). */
 const pairKey = (source: string, key: string) => `${source}\u0000${key}`;
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Inbound receipts (dedupe at the door). */
 export class ReceiptRepository {
@@ -97,9 +87,8 @@ export class ReceiptRepository {
    * transaction that stores the message. Under concurrency the unique key decides:
    * PostgreSQL makes a racing insert wait for the first transaction and then do nothing;
    * SQLite serialises writers.
-   * @param ids the ids the caller will create when it owns the key, stamped at once (one
-   *   statement fewer than {@link stamp}); the caller must create them in the same
-   *   transaction. Default none: stamp them later.
+   * @param ids the ids the caller will create when it owns the key (in the same
+   *   transaction); default none, and a repeat then sees `messageId` "".
    */
   async claim(
     source: string,
@@ -141,7 +130,11 @@ export class ReceiptRepository {
       const k = pairKey(c.source, c.key);
       if (!first.has(k)) first.set(k, i);
     });
-    const owners = [...first.values()].map((i) => claims[i]!);
+    // Inserted in key order: two transactions claiming overlapping keys take their index
+    // entries in the same order, so neither holds one the other waits for.
+    const owners = [...first.values()]
+      .map((i) => claims[i]!)
+      .sort((a, b) => compare(pairKey(a.source, a.key), pairKey(b.source, b.key)));
     if (owners.length === 0) return [];
     const createdAt = Date.now();
     const inserted = await this.#db
@@ -207,16 +200,6 @@ export class ReceiptRepository {
       .where("key", "=", key)
       .executeTakeFirst();
     return r !== undefined;
-  }
-
-  /** Stamps a claimed receipt with the message (and task) it created, in the same transaction. */
-  async stamp(source: string, key: string, ids: ReceiptIds): Promise<void> {
-    await stampReceipt.execute(this.#q, {
-      source,
-      key,
-      messageId: ids.messageId,
-      taskId: ids.taskId,
-    });
   }
 
   /**

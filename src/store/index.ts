@@ -88,7 +88,7 @@ export class Store extends Repositories {
    * Like {@link transaction}, but shared with the other calls queued in the same
    * event-loop turn (group commit, ./group-commit.ts): resolves once that transaction
    * committed; `fn` must write only through `tx` and may run twice (alone, after a
-   * neighbour failed). For small hot writes (inbound messages).
+   * neighbour failed). Inbound messages use {@link groupBulk}.
    */
   groupTransaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
     return this.#group.run(fn);
