@@ -117,7 +117,8 @@ export class ReceiptRepository {
    * {@link claim} for several keys in two statements at most (an insert of all, then one
    * read of those already recorded), for a batch of inbound messages. Of several claims of
    * one (source, key) in `claims`, the first is the claim and the later ones see it (its
-   * ids and fingerprint), as if claimed one after the other.
+   * ids and fingerprint), as if claimed one after the other. At most a few hundred claims
+   * (one statement's parameters are bounded); a group-commit batch holds at most 64.
    * @returns per claim, in order: undefined when this claim owns the key, else what it saw
    */
   async claimMany(claims: ReceiptClaim[]): Promise<Array<SeenReceipt | undefined>> {

@@ -145,7 +145,10 @@ export class MessageRepository {
   /**
    * Inserts messages in one statement (after {@link lockSessions} of their sessions on
    * PostgreSQL, unless `opts.locked`); returns them in the order given, each with its
-   * `seq`, which increases in that order within a session.
+   * `seq`, which increases in that order within a session. On SQLite the next `seq` is read
+   * first, so call it in a transaction (which holds the write lock from its start). One
+   * statement: at most a few hundred rows (its parameters are bounded: 65,535 on
+   * PostgreSQL, 32,766 on SQLite).
    * @param opts.locked the caller took the sessions' locks in this transaction already
    */
   async insertMany(ms: NewMessage[], opts: { locked?: boolean } = {}): Promise<Message[]> {
