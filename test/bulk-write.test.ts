@@ -144,6 +144,81 @@ for (const backend of ALL_BACKENDS) {
       });
     });
 
+    test("claimMany without ids: nothing for nothing; a repeat sees no message id", async () => {
+      const a = await app();
+      const store = a.app.store;
+      assert.deepEqual(await store.transaction((tx) => tx.receipts.claimMany([])), []);
+      const claims = [
+        { source: "bulk", key: "bare-1" },
+        { source: "bulk", key: "bare-2", fingerprint: "f2" },
+        { source: "bulk", key: "bare-1" },
+      ];
+      const none = { messageId: "", taskId: null, fingerprint: null };
+      assert.deepEqual(await store.transaction((tx) => tx.receipts.claimMany(claims)), [
+        undefined,
+        undefined,
+        none,
+      ]);
+      assert.deepEqual(await store.transaction((tx) => tx.receipts.claimMany(claims)), [
+        none,
+        { ...none, fingerprint: "f2" },
+        none,
+      ]);
+    });
+
+    test("claimMany takes its keys in one order whatever the order given (PostgreSQL)", async () => {
+      const a = await app();
+      const store = a.app.store;
+      if (store.dialect !== "postgres") return;
+      // One transaction has claimed "order-a" and not committed; another claims
+      // ["order-b", "order-a"]: it must wait for "order-a" before it inserts "order-b", so a
+      // third claim of "order-b" does not wait.
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let holding!: () => void;
+      const held = new Promise<void>((r) => {
+        holding = r;
+      });
+      const holder = store.transaction(async (tx) => {
+        await tx.receipts.claimMany([
+          { source: "bulk-order", key: "order-a" },
+          { source: "bulk-order", key: "order-0" },
+        ]);
+        holding();
+        await gate;
+      });
+      await held;
+      const asker = store.transaction((tx) =>
+        tx.receipts.claimMany([
+          { source: "bulk-order", key: "order-b" },
+          { source: "bulk-order", key: "order-a" },
+        ]),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      let third: unknown;
+      try {
+        // On one connection, with a bound wait: an insert of "order-b" that had to wait for
+        // the asker would fail with lock_timeout.
+        third = await store.db.kysely.transaction().execute(async (trx) => {
+          await sql`set local lock_timeout = '300ms'`.execute(trx);
+          const r = await sql<{ key: string }>`insert into inbound_receipts
+              (source, key, message_id, task_id, fingerprint, created_at)
+              values ('bulk-order', 'order-b', null, null, null, ${Date.now()})
+              on conflict do nothing returning key`.execute(trx);
+          return r.rows.map((x) => x.key);
+        });
+      } catch (err) {
+        third = String(err);
+      } finally {
+        release();
+        await holder;
+        await asker;
+      }
+      assert.deepEqual(third, ["order-b"], "order-b was free while order-a was awaited");
+    });
+
     test("insertMany: seq increases in the order given, across sessions and after earlier messages", async () => {
       const a = await app();
       const store = a.app.store;
@@ -347,6 +422,12 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(r.taskId, null);
       assert.equal((await store.messages.get(p.messageId))?.content, "planned");
       assert.equal((await store.tasks.get(p.taskId!))?.messageId, p.messageId);
+      const tasks = await store.tasks.list({ sessionId, limit: 10 });
+      assert.deepEqual(
+        tasks.map((x) => x.id),
+        [p.taskId],
+        "only the message that asked for a turn has a task",
+      );
     });
 
     test("one key twice in a batch with different fingerprints: the first is stored, the second refused", async () => {

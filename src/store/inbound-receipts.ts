@@ -69,8 +69,6 @@ export interface ReceiptClaim {
 /** A map key of (source, key); NUL cannot occur in either (text columns, checked inputs). */
 const pairKey = (source: string, key: string) => `${source}\u0000${key}`;
 
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 /** Inbound receipts (dedupe at the door). */
 export class ReceiptRepository {
   readonly #db: Kysely<Database>;
@@ -133,9 +131,9 @@ export class ReceiptRepository {
     });
     // Inserted in key order: two transactions claiming overlapping keys take their index
     // entries in the same order, so neither holds one the other waits for.
-    const owners = [...first.values()]
-      .map((i) => claims[i]!)
-      .sort((a, b) => compare(pairKey(a.source, a.key), pairKey(b.source, b.key)));
+    const owners = [...first.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1)) // the keys are distinct
+      .map(([, i]) => claims[i]!);
     if (owners.length === 0) return [];
     const createdAt = Date.now();
     const inserted = await this.#db
