@@ -20,6 +20,10 @@
  * answered 200 and store nothing. The run fails if any request is not answered 200 or
  * the stored message count is not the number of distinct events.
  *
+ * A third server, the HTTP layer alone (the app's `buildServer` with the Slack route's
+ * signature check and JSON parse, nothing stored), runs the same rounds: the ceiling the
+ * app's rate could reach if deduping and storing cost nothing.
+ *
  * Figures: requests/s of both (best of the rounds), app/bare, how many events one shared
  * transaction held on average over the rounds, and at `--rate` requests/s for `--seconds`
  * the acknowledgement latency p50/p99 of both.
@@ -33,7 +37,12 @@ import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { availableParallelism, cpus } from "node:os";
+import pino from "pino";
 import { Pool } from "undici";
+import { verifySlackRequest } from "../integrations/slack/_verify.ts";
+import { buildServer, closeServer, listen } from "../src/http/server.ts";
+import { verifyHmac } from "../src/http/verify.ts";
+import type { IntegrationContext } from "../src/sdk/context.ts";
 import { startTestApp, type TestApp } from "../test/support/app.ts";
 import { postgresUrl } from "../test/support/db.ts";
 import { startFakeSlack } from "../test/support/fake-slack.ts";
@@ -188,6 +197,38 @@ async function startBare(): Promise<{ url: string; close(): Promise<void> }> {
   };
 }
 
+/**
+ * The HTTP layer alone, as the ceiling of what the app can reach: the app's own server
+ * (`buildServer`: its parsers and hooks) with the Slack route's raw-body parser, its v0
+ * signature check (`verifySlackRequest`) and JSON parse, answering 200 the app's shape:
+ * nothing is deduped or stored.
+ */
+async function startHttpOnly(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = buildServer({ log: pino({ level: "silent" }), bodyLimit: 1 << 20 });
+  const ctx = {
+    settings: { SLACK_SIGNING_SECRET: SECRET },
+    verify: { hmac: verifyHmac },
+  } as unknown as IntegrationContext;
+  await server.register(
+    async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser("*", { parseAs: "buffer" }, (req, body, done) => {
+        req.rawBody = body as Buffer;
+        done(null, undefined);
+      });
+      scope.post("/events", async (req, reply) => {
+        const checked = verifySlackRequest(ctx, req.headers, req.rawBody);
+        if (!checked.ok) return reply.code(401).send({ detail: "Unauthorized" });
+        const env = JSON.parse(checked.text) as { event_id?: string };
+        return { ok: true, status: "stored", session_id: env.event_id ?? null, task_id: null };
+      });
+    },
+    { prefix: "/integrations/slack" },
+  );
+  const url = await listen(server, "127.0.0.1", 0);
+  return { url, close: () => closeServer(server, 1000) };
+}
+
 /** Messages stored in the bench channel's session(s) (read from the store). */
 async function storedMessages(t: TestApp): Promise<number> {
   const sessions = await t.app.store.sessions.list({ clientIdPrefix: "slack:", limit: 1000 });
@@ -200,6 +241,7 @@ async function storedMessages(t: TestApp): Promise<number> {
 
 async function cell(backend: Backend, o: ReturnType<typeof parseArgs>): Promise<void> {
   const bare = await startBare();
+  const httpOnly = await startHttpOnly();
   const slack = await startFakeSlack({
     token: "xoxb-bench-token",
     botUserId: "UBOT",
@@ -217,6 +259,7 @@ async function cell(backend: Backend, o: ReturnType<typeof parseArgs>): Promise<
   });
   const appPool = new Pool(t.url, { connections: o.concurrency, pipelining: 1 });
   const barePool = new Pool(bare.url, { connections: o.concurrency, pipelining: 1 });
+  const httpPool = new Pool(httpOnly.url, { connections: o.concurrency, pipelining: 1 });
   try {
     const bound = await t.api("POST", "/api/v1/admin/channels", {
       integration: "slack",
@@ -232,13 +275,24 @@ async function cell(backend: Backend, o: ReturnType<typeof parseArgs>): Promise<
     // Warm-up of both (JIT, pools, statement caches).
     fresh += (await throughput(appPool, path, "w", o.warmup, o.concurrency, o.dupEvery)).fresh;
     await throughput(barePool, "/", "w", o.warmup, o.concurrency, o.dupEvery);
+    await throughput(httpPool, path, "w", o.warmup, o.concurrency, o.dupEvery);
     const group0 = t.app.store.groupCommitStats;
 
     let appBest = 0;
     let bareBest = 0;
+    let httpBest = 0;
     for (let round = 0; round < o.rounds; round++) {
       const b = await throughput(barePool, "/", `b${round}`, o.requests, o.concurrency, o.dupEvery);
       bareBest = Math.max(bareBest, b.perSecond);
+      const h = await throughput(
+        httpPool,
+        path,
+        `h${round}`,
+        o.requests,
+        o.concurrency,
+        o.dupEvery,
+      );
+      httpBest = Math.max(httpBest, h.perSecond);
       const a = await throughput(appPool, path, `r${round}`, o.requests, o.concurrency, o.dupEvery);
       appBest = Math.max(appBest, a.perSecond);
       fresh += a.fresh;
@@ -263,12 +317,18 @@ async function cell(backend: Backend, o: ReturnType<typeof parseArgs>): Promise<
         `app/bare ${(appBest / bareBest).toFixed(2)} (goal ≥ 0.50); ${perBatch.toFixed(1)} events per shared transaction`,
     );
     console.log(
+      `  ${backend.padEnd(8)} HTTP layer alone (same server, Slack check and parse, nothing stored): ` +
+        `${httpBest.toFixed(0)}/s, http-only/bare ${(httpBest / bareBest).toFixed(2)}, app/http-only ${(appBest / httpBest).toFixed(2)}`,
+    );
+    console.log(
       `  ${backend.padEnd(8)} ack latency at ${o.rate}/s for ${o.seconds} s: app ${fmt(appLat.sorted)} | ` +
         `bare ${fmt(bareLat.sorted)} (goal: app p99 < 50 ms); ${stored} messages stored = distinct events`,
     );
   } finally {
     await appPool.close();
     await barePool.close();
+    await httpPool.close();
+    await httpOnly.close();
     await t.close();
     await bare.close();
     await slack.close();
