@@ -85,6 +85,22 @@ const lockSession = compiledQuery<{ sessionId: string }>((db, p) =>
   ),
 );
 
+/**
+ * The message `m` as stored with `args` and `seq`; its metadata is the caller's object, not
+ * a parse of the JSON just written (same value, no copy).
+ */
+function storedMessage(m: NewMessage, args: InsertArgs, seq: number): Message {
+  return {
+    id: args.id,
+    sessionId: m.sessionId,
+    role: m.role,
+    content: m.content,
+    metadata: m.metadata ?? {},
+    createdAt: args.createdAt,
+    seq,
+  };
+}
+
 function toMessage(r: Selectable<MessagesTable>): Message {
   return {
     id: r.id,
@@ -154,21 +170,14 @@ export class MessageRepository {
   async insertMany(ms: NewMessage[], opts: { locked?: boolean } = {}): Promise<Message[]> {
     if (ms.length <= 1) return ms.length ? [await this.insert(ms[0]!, opts)] : [];
     const at = this.#clock ? this.#clock() : Date.now();
-    const rows = ms.map((m) => ({
-      id: m.id ?? (this.#clock ? uuidv7(at) : uuidv7()),
-      session_id: m.sessionId,
-      role: m.role,
-      content: m.content,
-      metadata: JSON.stringify(m.metadata ?? {}),
-      created_at: at,
-    }));
+    const args = ms.map((m) => this.#argsOf(m, at));
     const seqs = new Map<string, number>();
     if (this.#q.dialect === "postgres") {
       if (!opts.locked) await this.lockSessions(ms.map((m) => m.sessionId));
       // Sequence defaults are drawn row by row in the order of VALUES.
       const back = await this.#db
         .insertInto("messages")
-        .values(rows)
+        .values(args.map(rowOf))
         .returning(["id", "seq"])
         .execute();
       for (const r of back) seqs.set(r.id, Number(r.seq));
@@ -179,22 +188,14 @@ export class MessageRepository {
         .select((eb) => eb.fn.coalesce(eb.fn.max("seq"), eb.lit(0)).as("top"))
         .executeTakeFirstOrThrow();
       const base = Number(top.top);
-      const numbered = rows.map((r, i) => ({ ...r, seq: base + i + 1 }));
-      await this.#db.insertInto("messages").values(numbered).execute();
-      for (const r of numbered) seqs.set(r.id, r.seq);
+      const rows = args.map((a, i) => ({ ...rowOf(a), seq: base + i + 1 }));
+      await this.#db.insertInto("messages").values(rows).execute();
+      for (const r of rows) seqs.set(r.id, r.seq);
     }
     return ms.map((m, i) => {
-      const seq = seqs.get(rows[i]!.id);
+      const seq = seqs.get(args[i]!.id);
       if (seq === undefined) throw new Error("messages.insertMany stored fewer rows than given");
-      return {
-        id: rows[i]!.id,
-        sessionId: m.sessionId,
-        role: m.role,
-        content: m.content,
-        metadata: m.metadata ?? {},
-        createdAt: at,
-        seq,
-      };
+      return storedMessage(m, args[i]!, seq);
     });
   }
 
@@ -203,23 +204,7 @@ export class MessageRepository {
    * @param opts.locked the caller took {@link lockSession} in this transaction already
    */
   async insert(m: NewMessage, opts: { locked?: boolean } = {}): Promise<Message> {
-    const at = this.#clock ? this.#clock() : Date.now();
-    const row = {
-      id: m.id ?? (this.#clock ? uuidv7(at) : uuidv7()),
-      session_id: m.sessionId,
-      role: m.role,
-      content: m.content,
-      metadata: JSON.stringify(m.metadata ?? {}),
-      created_at: at,
-    };
-    const args: InsertArgs = {
-      id: row.id,
-      sessionId: row.session_id,
-      role: row.role,
-      content: row.content,
-      metadata: row.metadata,
-      createdAt: at,
-    };
+    const args = this.#argsOf(m, this.#clock ? this.#clock() : Date.now());
     let inserted: { seq: number | string } | undefined;
     if (this.#q.dialect === "postgres") {
       // Held until commit: the next message of this session takes its seq after this commits.
@@ -229,15 +214,18 @@ export class MessageRepository {
       [inserted] = await insertSqlite.rows(this.#q, args);
     }
     if (!inserted) throw new Error("messages.insert returned no row");
+    return storedMessage(m, args, Number(inserted.seq));
+  }
+
+  /** The columns of `m` made at `at` (ms): its id (a new one unless given), its metadata as JSON. */
+  #argsOf(m: NewMessage, at: number): InsertArgs {
     return {
-      id: row.id,
-      sessionId: row.session_id,
+      id: m.id ?? (this.#clock ? uuidv7(at) : uuidv7()),
+      sessionId: m.sessionId,
       role: m.role,
-      content: row.content,
-      // The caller's object, not a parse of the JSON just written (same value, no copy).
-      metadata: m.metadata ?? {},
+      content: m.content,
+      metadata: JSON.stringify(m.metadata ?? {}),
       createdAt: at,
-      seq: Number(inserted.seq),
     };
   }
 
