@@ -18,6 +18,7 @@ import type {
 } from "../sdk/adapter.ts";
 import { InvalidInputError } from "../sessions/errors.ts";
 import type { InjectResult, SessionService } from "../sessions/service.ts";
+import type { Channel } from "../store/channels.ts";
 import type { Store } from "../store/index.ts";
 import type { Session } from "../store/sessions.ts";
 import { channelKey, conversationKey } from "./conversation.ts";
@@ -172,6 +173,15 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
       dedupeScope,
       ...(files?.length ? { attachments: files } : {}),
     });
+    /**
+     * The bot (the channel's, else the adapter's default) and whether the message is
+     * addressed to it: a mention, or a conversation that needs none (the channel's
+     * `require_mention`; without a channel, direct messages only).
+     */
+    const routeOf = (channel: Channel | undefined) => ({
+      botId: channel?.botId ?? adapter.defaultBotId(),
+      addressed: input.mentioned || !(channel?.requireMention ?? input.direct !== true),
+    });
     const chanKey = channelKey(name, conv);
     const sessionKey = conversationKey(name, conv);
 
@@ -182,8 +192,7 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
       dispatch,
       async (reads) => {
         const channel = await reads.channel(chanKey);
-        const botId = channel?.botId ?? adapter.defaultBotId();
-        const addressed = input.mentioned || !(channel?.requireMention ?? input.direct !== true);
+        const { botId, addressed } = routeOf(channel);
         if (!addressed && !channel?.passiveMemory) {
           return { skip: result("ignored", { reason: "no_mention" }) };
         }
@@ -205,8 +214,7 @@ export function createAdapterHandler(deps: InboundDeps, adapter: InboundAdapter)
 
     // Slow path: no open session yet (it is created, with its session.start event), or `/new`.
     const channel = await store.channels.byClientId(chanKey);
-    const botId = channel?.botId ?? adapter.defaultBotId();
-    const addressed = input.mentioned || !(channel?.requireMention ?? input.direct !== true);
+    const { botId, addressed } = routeOf(channel);
     if (!addressed && !channel?.passiveMemory) return result("ignored", { reason: "no_mention" });
     if (!text && !input.attachments?.length) return result("ignored", { reason: "empty" });
     const session = await activeSession(botId, conv);
