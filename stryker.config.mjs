@@ -110,11 +110,12 @@ export const modules = {
     mutate: [
       // The adapter handler: one delivery id → one message, a redelivery answers `duplicate`.
       "src/adapters/inbound.ts",
-      // The receipt at the door of every inject (claim, fingerprint check, stamp).
+      // The receipt at the door of every inject (the batch's claims, fingerprint check, writes).
       "src/sessions/inject-write.ts",
     ],
     tests: [
       "test/adapter-dedupe-mutants.test.ts",
+      "test/bulk-write.test.ts",
       "test/adapter-host.test.ts",
       "test/inbound-dedupe*.test.ts",
       "test/webhook-adapter.test.ts",
