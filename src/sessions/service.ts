@@ -7,7 +7,6 @@
  * can acknowledge once a call returns.
  */
 import type { ExecutionConfig } from "../sdk/execution.ts";
-import type { Channel } from "../store/channels.ts";
 import type { Repositories, Store } from "../store/index.ts";
 import type { MessageRole } from "../store/messages.ts";
 import type { Session } from "../store/sessions.ts";
@@ -18,7 +17,8 @@ import {
   SessionNotFoundError,
   UnknownBotError,
 } from "./errors.ts";
-import { type InjectPlan, planInjection, type Written, writeInjections } from "./inject-write.ts";
+import { type InjectJob, type RouteDecision, type RouteReads, writeJobs } from "./inject-batch.ts";
+import { type InjectPlan, planInjection, type TaskCreatedRows, type Written } from "./inject-write.ts";
 import {
   checkClientId,
   checkDispatchConfig,
@@ -71,46 +71,7 @@ export interface InjectOptions {
   dedupeFingerprint?: string;
 }
 
-/** What the route of {@link SessionService.injectRouted} decided inside the transaction. */
-export type RouteDecision<S> =
-  | { skip: S }
-  | {
-      session: Session;
-      /** The message (its dispatch is the routed call's). */
-      message: Omit<InjectOptions, "dispatchConfig" | "dispatchType" | "attachments">;
-      /**
-       * The channel row the conversation is bound to, as the route read it. After the
-       * batch, its active session is the session of the last message (not a duplicate)
-       * stored through it, written in the same transaction when that differs from the
-       * `activeSessionId` read.
-       */
-      channel?: Pick<Channel, "id" | "activeSessionId">;
-    };
-
-/**
- * What a route reads, in the shared transaction. Reads are kept for the rest of the
- * batch: the routes of one batch asking for the same conversation cost one read. The
- * batch's writes come after all its routes, so every route of a batch sees the rows as
- * they were before it (a channel's active session included: see `RouteDecision.channel`).
- */
-export interface RouteReads {
-  /** The channel row of `clientId` (`channels.byClientId`). */
-  channel(clientId: string): Promise<Channel | undefined>;
-  /** The open session of a conversation (`sessions.latestOpen`). */
-  openSession(botId: string, clientId: string): Promise<Session | undefined>;
-}
-
-/** One input of the service's bulk write: a planned message, or one to route first. */
-type InjectJob =
-  | { plan: InjectPlan }
-  | {
-      route: (reads: RouteReads) => Promise<RouteDecision<unknown>>;
-      dispatch: { type: string; config: Record<string, unknown> };
-      traceparent: string | null;
-    };
-
-/** What the bulk write did for one job: skipped (the route's value), or written. */
-type JobOutcome = { skip: unknown } | { plan: InjectPlan; written: Written };
+export type { RouteDecision, RouteReads } from "./inject-batch.ts";
 
 /** What an injection created. */
 export interface InjectResult {
@@ -137,11 +98,7 @@ export interface SessionOutboxRows {
   /** `session.end` of a session this transaction ended (`endedAt` is set). */
   sessionEnded(tx: Repositories, session: Session): Promise<number>;
   /** `task.created` of a task this transaction created. */
-  taskCreated(
-    tx: Repositories,
-    sessionId: string,
-    task: { id: string; botId: string },
-  ): Promise<number>;
+  taskCreated: TaskCreatedRows;
 }
 
 /** What a {@link SessionService} is built from. */
@@ -175,7 +132,8 @@ export class SessionService {
    * The group-commit bulk work of every injection: one call writes the jobs of a batch (its
    * routes read first, then all messages, tasks and receipts in a few statements).
    */
-  readonly #writeJobs = (tx: Repositories, jobs: InjectJob[]) => this.#write(tx, jobs);
+  readonly #writeJobs = (tx: Repositories, jobs: InjectJob[]) =>
+    writeJobs(tx, jobs, this.#o.rows?.taskCreated);
 
   constructor(opts: SessionServiceOptions) {
     this.#o = opts;
@@ -310,64 +268,6 @@ export class SessionService {
     return this.#afterInject(out.plan, out.written);
   }
 
-  /**
-   * Writes one batch of jobs through `tx`: routes first (reads shared across the batch),
-   * then every message in a few statements (`writeInjections`), then the channels'
-   * activations of messages that were not duplicates.
-   * @throws what a route, the checks or the writes throw (the batch then runs job by job)
-   */
-  async #write(tx: Repositories, jobs: InjectJob[]): Promise<JobOutcome[]> {
-    const reads = routeReads(tx);
-    const out: Array<JobOutcome | undefined> = new Array(jobs.length);
-    const planned: Array<{
-      at: number;
-      plan: InjectPlan;
-      channel?: Pick<Channel, "id" | "activeSessionId">;
-    }> = [];
-    for (let at = 0; at < jobs.length; at++) {
-      const job = jobs[at]!;
-      if ("plan" in job) {
-        planned.push({ at, plan: job.plan });
-        continue;
-      }
-      const d = await job.route(reads);
-      if ("skip" in d) {
-        out[at] = d;
-        continue;
-      }
-      checkMessage(d.message);
-      checkExecutionConfig(d.message.executionConfig);
-      const plan = planInjection(d.session, {
-        ...d.message,
-        dispatchType: job.dispatch.type,
-        dispatchConfig: job.dispatch.config,
-        traceparent: job.traceparent,
-      });
-      planned.push({ at, plan, ...(d.channel ? { channel: d.channel } : {}) });
-    }
-    const written = await writeInjections(
-      tx,
-      planned.map((p) => p.plan),
-      this.#o.rows?.taskCreated,
-    );
-    // Per channel, the session of its last stored message, as one write after another
-    // would leave it; written in channel id order (two batches never wait on each other's
-    // channel rows in opposite orders).
-    const active = new Map<string, { read: string | null; sessionId: string }>();
-    planned.forEach(({ at, plan, channel }, i) => {
-      const w = written[i]!;
-      out[at] = { plan, written: w };
-      if (channel && !w.duplicate) {
-        active.set(channel.id, { read: channel.activeSessionId, sessionId: plan.sessionId });
-      }
-    });
-    for (const id of [...active.keys()].sort()) {
-      const { read, sessionId } = active.get(id)!;
-      if (read !== sessionId) await tx.channels.setActiveSession(id, sessionId);
-    }
-    return out as JobOutcome[];
-  }
-
   /** After the commit: wakes the workers, prunes old receipts; returns the caller's result. */
   #afterInject(plan: InjectPlan, w: Written): InjectResult {
     if (w.taskId && !w.duplicate) {
@@ -403,29 +303,4 @@ export class SessionService {
     const reason = await this.#o.checkDispatch?.(type, config);
     if (reason) throw new InvalidDispatchConfigError(reason);
   }
-}
-
-/** The reads of one batch's routes through `tx`, each kept for the batch (see {@link RouteReads}). */
-function routeReads(tx: Repositories): RouteReads {
-  const channels = new Map<string, Promise<Channel | undefined>>();
-  const sessions = new Map<string, Promise<Session | undefined>>();
-  return {
-    channel(clientId) {
-      let got = channels.get(clientId);
-      if (!got) {
-        got = tx.channels.byClientId(clientId);
-        channels.set(clientId, got);
-      }
-      return got;
-    },
-    openSession(botId, clientId) {
-      const key = `${botId}\u0000${clientId}`;
-      let got = sessions.get(key);
-      if (!got) {
-        got = tx.sessions.latestOpen(botId, clientId);
-        sessions.set(key, got);
-      }
-      return got;
-    },
-  };
 }
