@@ -7,13 +7,13 @@
  * each caller with its own outcome.
  */
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { sql } from "kysely";
 import { GroupCommit } from "../src/store/group-commit.ts";
 import type { Repositories } from "../src/store/index.ts";
-import { startTestApp, type TestApp } from "./support/app.ts";
+import { sharedTestApp } from "./support/app.ts";
 import { ALL_BACKENDS, runsOn } from "./support/db.ts";
-import { asOneBatch } from "./support/group-batch.ts";
+import { asOneBatch, holdTransaction } from "./support/group-batch.ts";
 
 describe("group commit: bulk works", () => {
   /** A transaction runner that records each transaction's calls (no database). */
@@ -86,14 +86,7 @@ describe("group commit: bulk works", () => {
 
 for (const backend of ALL_BACKENDS) {
   describe(`multi-row writes (${backend})`, runsOn(backend), () => {
-    let t: TestApp | undefined;
-    after(async () => {
-      await t?.close();
-    });
-    const app = async () => {
-      t ??= await startTestApp({ backend, tuning: { pollMs: 60_000 } });
-      return t;
-    };
+    const app = sharedTestApp({ backend, tuning: { pollMs: 60_000 } });
 
     test("claimMany: the first claim of a key owns it, a later one in the call and a stored one are seen", async () => {
       const a = await app();
@@ -173,23 +166,12 @@ for (const backend of ALL_BACKENDS) {
       // One transaction has claimed "order-a" and not committed; another claims
       // ["order-b", "order-a"]: it must wait for "order-a" before it inserts "order-b", so a
       // third claim of "order-b" does not wait.
-      let release!: () => void;
-      const gate = new Promise<void>((r) => {
-        release = r;
-      });
-      let holding!: () => void;
-      const held = new Promise<void>((r) => {
-        holding = r;
-      });
-      const holder = store.transaction(async (tx) => {
-        await tx.receipts.claimMany([
+      const holder = await holdTransaction(store, (tx) =>
+        tx.receipts.claimMany([
           { source: "bulk-order", key: "order-a" },
           { source: "bulk-order", key: "order-0" },
-        ]);
-        holding();
-        await gate;
-      });
-      await held;
+        ]),
+      );
       const asker = store.transaction((tx) =>
         tx.receipts.claimMany([
           { source: "bulk-order", key: "order-b" },
@@ -212,8 +194,7 @@ for (const backend of ALL_BACKENDS) {
       } catch (err) {
         third = String(err);
       } finally {
-        release();
-        await holder;
+        await holder.commit();
         await asker;
       }
       assert.deepEqual(third, ["order-b"], "order-b was free while order-a was awaited");
@@ -298,20 +279,7 @@ for (const backend of ALL_BACKENDS) {
       }
       const s1 = await a.session("bulk:lock-1");
       const s2 = await a.session("bulk:lock-2");
-      let release!: () => void;
-      const gate = new Promise<void>((r) => {
-        release = r;
-      });
-      let locked!: () => void;
-      const holding = new Promise<void>((r) => {
-        locked = r;
-      });
-      const holder = store.transaction(async (tx) => {
-        await tx.messages.lockSessions([s2, s1, s2]);
-        locked();
-        await gate;
-      });
-      await holding;
+      const holder = await holdTransaction(store, (tx) => tx.messages.lockSessions([s2, s1, s2]));
       const order: string[] = [];
       // A single insert into the second session waits for the holder's commit.
       const waiter = store.messages
@@ -319,8 +287,7 @@ for (const backend of ALL_BACKENDS) {
         .then(() => order.push("insert"));
       await new Promise((r) => setTimeout(r, 200));
       order.push("release");
-      release();
-      await holder;
+      await holder.commit();
       await waiter;
       assert.deepEqual(order, ["release", "insert"]);
     });
@@ -329,14 +296,7 @@ for (const backend of ALL_BACKENDS) {
 
 for (const backend of ALL_BACKENDS) {
   describe(`a batch of injections, written together (${backend})`, runsOn(backend), () => {
-    let t: TestApp | undefined;
-    after(async () => {
-      await t?.close();
-    });
-    const app = async () => {
-      t ??= await startTestApp({ backend, tuning: { pollMs: 60_000 } });
-      return t;
-    };
+    const app = sharedTestApp({ backend, tuning: { pollMs: 60_000 } });
     const none = { type: "none", config: { type: "none" } };
 
     test("a channel's active session follows the batch's last message (threads A, B, A)", async () => {
@@ -513,22 +473,9 @@ for (const backend of ALL_BACKENDS) {
       );
       keyed.sort((x, y) => x.k - y.k);
       const [low, high] = keyed.map((x) => x.id) as [string, string];
-      let release!: () => void;
-      const gate = new Promise<void>((r) => {
-        release = r;
-      });
-      let holding!: () => void;
-      const held = new Promise<void>((r) => {
-        holding = r;
-      });
       // One transaction holds `low`; another asks for [high, low]: it must wait for `low`
       // before taking `high`, so `high` stays free meanwhile.
-      const holder = store.transaction(async (tx) => {
-        await tx.messages.lockSessions([low]);
-        holding();
-        await gate;
-      });
-      await held;
+      const holder = await holdTransaction(store, (tx) => tx.messages.lockSessions([low]));
       const asker = store.transaction((tx) => tx.messages.lockSessions([high, low]));
       await new Promise((r) => setTimeout(r, 200));
       // A statement of its own (its transaction-scoped lock ends with it).
@@ -538,8 +485,7 @@ for (const backend of ALL_BACKENDS) {
         store.db.kysely,
       );
       const free = tried.rows[0]!.got;
-      release();
-      await holder;
+      await holder.commit();
       await asker;
       assert.equal(free, true, "the later key was not taken while the earlier one was awaited");
     });

@@ -7,24 +7,16 @@
  * redelivery is accepted as new.
  */
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { GroupCommit, RETRIES_ALONE } from "../src/store/group-commit.ts";
 import type { Repositories } from "../src/store/index.ts";
-import { startTestApp, type TestApp } from "./support/app.ts";
+import { sharedTestApp, type TestApp } from "./support/app.ts";
 import { ALL_BACKENDS, runsOn } from "./support/db.ts";
 import { asOneBatch } from "./support/group-batch.ts";
 
 for (const backend of ALL_BACKENDS) {
   describe(`group commit (${backend})`, runsOn(backend), () => {
-    let t: TestApp | undefined;
-    after(async () => {
-      await t?.close();
-    });
-
-    const app = async () => {
-      t ??= await startTestApp({ backend, tuning: { pollMs: 60_000 } });
-      return t;
-    };
+    const app = sharedTestApp({ backend, tuning: { pollMs: 60_000 } });
     const contents = async (a: TestApp, sessionId: string) =>
       (await a.app.store.messages.listRecent(sessionId, 1000)).map((m) => m.content);
 

@@ -2,6 +2,7 @@
  * Starts a real switchyard App on 127.0.0.1 (port 0) against a fake LLM, with a temp data
  * dir and a given database, and a tiny JSON client for its API.
  */
+import { after } from "node:test";
 import pino from "pino";
 import { App, type AppTuning } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -40,6 +41,21 @@ export interface TestAppOptions {
   llm?: FakeLlm;
   /** Keep the database after close (for restart tests); default false. */
   keepDb?: TestDatabase;
+}
+
+/**
+ * An app shared by the tests of one suite: started at its first use, closed after the
+ * suite. Call it in a `describe` body (it registers the suite's `after`).
+ */
+export function sharedTestApp(opts: TestAppOptions = {}): () => Promise<TestApp> {
+  let started: Promise<TestApp> | undefined;
+  after(async () => {
+    await (await started)?.close();
+  });
+  return () => {
+    started ??= startTestApp(opts);
+    return started;
+  };
 }
 
 /** Starts an app; close it with `close()`. */

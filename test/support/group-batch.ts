@@ -1,8 +1,38 @@
 /**
- * Making works share one group-commit batch in a test (src/store/group-commit.ts), on
- * either backend.
+ * Arranging transactions in a test: works that share one group-commit batch
+ * (src/store/group-commit.ts) on either backend, and a transaction held open.
  */
-import type { Store } from "../../src/store/index.ts";
+import type { Repositories, Store } from "../../src/store/index.ts";
+
+/**
+ * Runs `fn` in a transaction of `store` and keeps the transaction open (its locks held);
+ * resolves once `fn` ran, with `commit`, which lets it end and waits for that.
+ */
+export async function holdTransaction(
+  store: Store,
+  fn: (tx: Repositories) => Promise<unknown>,
+): Promise<{ commit(): Promise<void> }> {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let ran!: () => void;
+  const held = new Promise<void>((r) => {
+    ran = r;
+  });
+  const done = store.transaction(async (tx) => {
+    await fn(tx);
+    ran();
+    await gate;
+  });
+  await Promise.race([held, done]);
+  return {
+    commit: async () => {
+      release();
+      await done;
+    },
+  };
+}
 
 /** Resolves once `cond()` holds (checked each turn of the event loop; 10 s at most). */
 export async function until(cond: () => boolean, what: string): Promise<void> {
