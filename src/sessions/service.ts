@@ -18,7 +18,12 @@ import {
   UnknownBotError,
 } from "./errors.ts";
 import { type InjectJob, type RouteDecision, type RouteReads, writeJobs } from "./inject-batch.ts";
-import { type InjectPlan, planInjection, type TaskCreatedRows, type Written } from "./inject-write.ts";
+import {
+  type InjectPlan,
+  planInjection,
+  type TaskCreatedRows,
+  type Written,
+} from "./inject-write.ts";
 import {
   checkClientId,
   checkDispatchConfig,
