@@ -442,15 +442,18 @@ for (const backend of ALL_BACKENDS) {
             [true, first.messageId, first.taskId],
           );
         }
-        assert.equal(out[1]!.duplicate, false);
+        // Which copy of st-2 is the first is the batch's order, which on PostgreSQL follows
+        // the order the injections' reads answered in, not the order of the calls.
+        const [kept, repeat] = out[1]!.duplicate ? [out[3]!, out[1]!] : [out[1]!, out[3]!];
+        assert.equal(kept.duplicate, false);
         assert.deepEqual(
-          [out[3]!.duplicate, out[3]!.messageId, out[3]!.taskId],
-          [true, out[1]!.messageId, out[1]!.taskId],
+          [repeat.duplicate, repeat.messageId, repeat.taskId],
+          [true, kept.messageId, kept.taskId],
         );
         const created = (await store.deliveries.list({ subscriptionId, limit: 100 }))
           .map((d) => (d.payload as { data?: { task_id?: string } }).data?.task_id)
           .sort();
-        assert.deepEqual(created, [first.taskId, out[1]!.taskId].sort());
+        assert.deepEqual(created, [first.taskId, kept.taskId].sort());
       } finally {
         await a.api("DELETE", `/api/v1/webhooks/${subscriptionId}`);
       }
